@@ -1,0 +1,63 @@
+"""The enrichment seam: what the collector knows about a hit, and what enrichment adds to its row.
+
+The collector's pipeline calls one `Enricher`; the minimal one here only splits the URL and reads
+UTM parameters. `touchline.enrichment` provides the full one (user agent, bots, geo, channel,
+visitor id) behind the same protocol, so the collector never changes when enrichment grows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+
+
+@dataclass(frozen=True, slots=True)
+class HitContext:
+    """Everything the collector knows about one hit before it is enqueued."""
+
+    site_id: str
+    site_domain: str
+    url: str
+    referrer: str
+    user_agent: str
+    ip: str
+    timestamp: datetime
+    # Lower-cased request headers (CloudFront/API Gateway viewer geo headers live here).
+    headers: dict[str, str] = field(default_factory=dict)
+    # The tag's first-party visitor id, when it sent one.
+    visitor_id: str | None = None
+
+
+class DropHit(Exception):
+    """Raised by an enricher when the hit must not be stored (bot, spam); `reason` names a metric."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Enricher(Protocol):
+    def enrich(self, hit: HitContext) -> dict[str, object]:
+        """Return the `events` columns this enricher fills; raise `DropHit` to discard the hit."""
+        ...
+
+
+class UrlEnricher:
+    """Minimal enrichment: hostname/path split and UTM parameters from the page URL."""
+
+    def enrich(self, hit: HitContext) -> dict[str, object]:
+        parts = urlsplit(hit.url)
+        columns: dict[str, object] = {
+            "hostname": (parts.hostname or "").removeprefix("www."),
+            "pathname": parts.path or "/",
+            "visitor_id": hit.visitor_id or "",
+        }
+        query = dict(parse_qsl(parts.query, keep_blank_values=False))
+        for key in UTM_KEYS:
+            if value := query.get(key):
+                columns[key] = value[:2000]
+        return columns
