@@ -1,0 +1,60 @@
+"""CollectorFunction: `POST /api/event` → validated, enriched envelope on the events queue → 202."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from touchline.ingest.collect import CollectError, IncomingHit
+from touchline.ingest.service import collector
+
+logger = Logger(service="collector")
+metrics = Metrics(service="collector")
+app = APIGatewayHttpResolver()
+
+
+@app.post("/api/event")
+def post_event() -> Response[str]:
+    event = app.current_event
+    body = event.body or ""
+    raw = base64.b64decode(body) if event.is_base64_encoded else body.encode()
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    forwarded = headers.get("x-forwarded-for", "")
+    ip = forwarded.split(",", 1)[0].strip() or event.request_context.http.source_ip
+    incoming = IncomingHit(body=raw, user_agent=headers.get("user-agent", ""), ip=ip, headers=headers)
+    accepted = collector().collect(incoming)
+    if accepted.dropped:
+        metrics.add_metric(name=f"HitsDropped_{accepted.dropped}", unit=MetricUnit.Count, value=1)
+        return _json(202, '{"ok":true}', {"X-Touchline-Dropped": accepted.dropped})
+    metrics.add_metric(name="HitsAccepted", unit=MetricUnit.Count, value=len(accepted.event_ids))
+    return _json(202, '{"ok":true}')
+
+
+@app.exception_handler(CollectError)
+def bad_input(error: CollectError) -> Response[str]:
+    metrics.add_metric(name="HitsRejected", unit=MetricUnit.Count, value=1)
+    logger.info("rejected hit", extra={"code": error.code, "error": error.message})
+    return _json(error.status, orjson.dumps(error.body()).decode())
+
+
+@app.exception_handler(Exception)
+def unavailable(error: Exception) -> Response[str]:
+    # Infrastructure trouble (SQS, DynamoDB), never bad input: tell the client to retry.
+    logger.exception("hit not accepted")
+    metrics.add_metric(name="CollectorFailures", unit=MetricUnit.Count, value=1)
+    return _json(503, '{"error":{"code":"unavailable","message":"temporarily unavailable, retry"}}')
+
+
+def _json(status: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+@metrics.log_metrics
+def handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
+    return app.resolve(event, context)

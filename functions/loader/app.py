@@ -1,0 +1,42 @@
+"""LoaderFunction: an SQS batch of envelopes → one ClickHouse insert; bad records reported back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from touchline.load.service import new_batch
+
+logger = Logger(service="loader")
+metrics = Metrics(service="loader")
+# An all-invalid batch is still a normal answer: its records go back and on to the DLQ.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    batch = new_batch()
+
+    def load_record(record: SQSRecord) -> None:
+        batch.add(record.body)
+
+    with processor(records=event["Records"], handler=load_record):
+        processor.process()
+    # ClickHouse down → raise: the whole batch returns to the queue and is retried; nothing lost.
+    inserted = batch.flush()
+    failed = len(processor.fail_messages)
+    metrics.add_metric(name="EventsLoaded", unit=MetricUnit.Count, value=inserted)
+    if failed:
+        metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=failed)
+        logger.warning("rejected records", extra={"count": failed, "errors": _errors(processor)})
+    return processor.response()
+
+
+def _errors(batch_processor: BatchProcessor) -> list[str]:
+    return [str(exc_info[1])[:300] for exc_info in batch_processor.exceptions[:5] if exc_info[1]]

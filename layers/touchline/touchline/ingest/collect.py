@@ -1,0 +1,164 @@
+"""The collector pipeline, one named step each: parse → validate → resolve site → enrich → enqueue.
+
+Knows nothing of Lambda: the handler turns an API Gateway event into an `IncomingHit` and a
+`CollectError` into a 4xx. Bad input is always a `CollectError`, never an unhandled exception.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import ValidationError
+
+from touchline.ingest.enrich import DropHit, Enricher, HitContext
+from touchline.ingest.envelope import EventEnvelope, EventRow
+from touchline.ingest.hit import MAX_BODY_BYTES, PlausibleHit
+from touchline.ingest.queue import EventQueue
+from touchline.ingest.site_cache import SiteResolver
+
+PAGEVIEW = "pageview"
+ENGAGEMENT = "engagement"
+
+
+class CollectError(Exception):
+    """Bad input: the HTTP status and a JSON-able error the client can act on."""
+
+    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, object]:
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingHit:
+    body: bytes
+    user_agent: str
+    ip: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    event_ids: list[str]
+    dropped: str | None = None
+
+
+class Collector:
+    """Turns one incoming hit into zero or more enqueued envelopes (one per registered domain)."""
+
+    def __init__(
+        self,
+        sites: SiteResolver,
+        queue: EventQueue,
+        enricher: Enricher,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sites = sites
+        self._queue = queue
+        self._enricher = enricher
+        self._clock = clock
+        self.counters: Counter[str] = Counter()
+
+    def collect(self, incoming: IncomingHit) -> Accepted:
+        hit = parse_hit(incoming.body)
+        sites = self._resolve_sites(hit)
+        now = self._clock()
+        envelopes: list[str] = []
+        event_ids: list[str] = []
+        for site_id, domain in sites:
+            context = HitContext(
+                site_id=site_id,
+                site_domain=domain,
+                url=hit.url,
+                referrer=hit.referrer or "",
+                user_agent=incoming.user_agent,
+                ip=incoming.ip,
+                timestamp=now,
+                headers=incoming.headers,
+                visitor_id=hit.visitor_id,
+            )
+            try:
+                enriched = self._enricher.enrich(context)
+            except DropHit as drop:
+                self.counters[f"dropped_{drop.reason}"] += 1
+                return Accepted(event_ids=[], dropped=drop.reason)
+            row = build_row(hit, context, enriched)
+            envelopes.append(EventEnvelope(event=row).model_dump_json())
+            event_ids.append(str(row.event_id))
+        self._queue.send(envelopes)
+        self.counters["accepted"] += len(envelopes)
+        return Accepted(event_ids=event_ids)
+
+    def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str]]:
+        found = [(site_id, domain) for domain in hit.domains() if (site_id := self._sites.site_id(domain))]
+        if not found:
+            self.counters["rejected_unknown_site"] += 1
+            raise CollectError(404, "unknown_site", f"no site is registered for domain {hit.domain!r}")
+        return found
+
+
+def parse_hit(body: bytes) -> PlausibleHit:
+    """JSON (sent as application/json or text/plain, as sendBeacon does) into a validated hit."""
+    if len(body) > MAX_BODY_BYTES:
+        raise CollectError(413, "body_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+    if not body.strip():
+        raise CollectError(400, "empty_body", "request body is empty; send a JSON event")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise CollectError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise CollectError(400, "invalid_event", "request body must be a JSON object")
+    try:
+        return PlausibleHit.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise CollectError(400, "invalid_event", f"invalid event: {summary}", problems) from None
+
+
+def event_type_of(name: str) -> str:
+    if name == PAGEVIEW:
+        return PAGEVIEW
+    if name == ENGAGEMENT:
+        return ENGAGEMENT
+    return "goal"
+
+
+def build_row(hit: PlausibleHit, context: HitContext, enriched: dict[str, object]) -> EventRow:
+    columns: dict[str, object] = {
+        "event_id": uuid.uuid4(),
+        "site_id": context.site_id,
+        "timestamp": context.timestamp,
+        "received_at": context.timestamp,
+        "event_type": event_type_of(hit.name),
+        "name": hit.name,
+        "url": hit.url,
+        "referrer": context.referrer,
+        "props": hit.props_as_strings(),
+        "interactive": int(hit.interactive),
+        "engagement_ms": hit.engagement_ms,
+        "scroll_depth": hit.scroll_depth,
+        "screen_width": hit.screen_width,
+    }
+    if hit.revenue is not None:
+        columns["revenue"] = hit.revenue.amount
+        columns["currency"] = hit.revenue.currency
+    columns.update(enriched)
+    return EventRow.model_validate(columns)

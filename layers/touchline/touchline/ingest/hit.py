@@ -1,0 +1,131 @@
+"""The Plausible Events API body, in both spellings the official tracker and API clients send.
+
+Long keys (`name, url, domain, referrer, props, revenue, interactive`) come from API users and
+older scripts; compact keys (`n, u, d, r, p, $, i, h, e, sd, v`) from `@plausible-analytics/tracker`.
+Limits follow Plausible's so a site switching over sees the same accept/reject behaviour.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import orjson
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_PROPS = 30
+MAX_PROP_KEY_BYTES = 300
+MAX_PROP_VALUE_BYTES = 2000
+MAX_NAME_BYTES = 120
+MAX_URL_BYTES = 2000
+MAX_REVENUE = Decimal("1e13")
+
+
+def _json_if_string(value: Any) -> Any:
+    """Older trackers send `p`/`props` as a JSON-encoded string."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError("props must be a JSON object") from exc
+    return value
+
+
+class Revenue(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    amount: Decimal
+    currency: str
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            raise ValueError("revenue amount must be a number")
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ValueError("revenue amount must be a number") from exc
+        if not amount.is_finite() or abs(amount) >= MAX_REVENUE:
+            raise ValueError("revenue amount out of range")
+        return amount.quantize(Decimal("0.0001"))
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise ValueError("revenue currency must be an ISO 4217 code such as USD")
+        return code
+
+
+class PlausibleHit(BaseModel):
+    """One hit as POSTed to `/api/event`."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: str = Field(validation_alias=AliasChoices("name", "n"), min_length=1)
+    url: str = Field(validation_alias=AliasChoices("url", "u"), min_length=1)
+    domain: str = Field(validation_alias=AliasChoices("domain", "d"), min_length=1)
+    referrer: str | None = Field(None, validation_alias=AliasChoices("referrer", "r"))
+    props: Annotated[dict[str, Any] | None, BeforeValidator(_json_if_string)] = Field(
+        None, validation_alias=AliasChoices("props", "p", "m", "meta")
+    )
+    revenue: Annotated[Revenue | None, BeforeValidator(_json_if_string)] = Field(
+        None, validation_alias=AliasChoices("revenue", "$")
+    )
+    interactive: bool = Field(True, validation_alias=AliasChoices("interactive", "i"))
+    hash_mode: bool = Field(False, validation_alias=AliasChoices("hash_mode", "h"))
+    engagement_ms: int = Field(0, validation_alias=AliasChoices("engagement_time", "e"), ge=0)
+    scroll_depth: int = Field(0, validation_alias=AliasChoices("scroll_depth", "sd"), ge=0, le=255)
+    screen_width: int = Field(0, validation_alias=AliasChoices("screen_width", "w"), ge=0, le=65535)
+    # Touchline's tag adds its first-party visitor id; Plausible's tracker never sends one.
+    visitor_id: str | None = Field(None, validation_alias=AliasChoices("visitor_id", "vid"), max_length=128)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if len(value.encode()) > MAX_NAME_BYTES:
+            raise ValueError(f"event name longer than {MAX_NAME_BYTES} bytes")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if len(value.encode()) > MAX_URL_BYTES:
+            raise ValueError(f"url longer than {MAX_URL_BYTES} bytes")
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in ("http", "https", "app") or not rest or rest[0] in "/?#":
+            raise ValueError("url must be an absolute http(s) URL")
+        return value
+
+    @field_validator("props")
+    @classmethod
+    def _props(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if len(value) > MAX_PROPS:
+            raise ValueError(f"at most {MAX_PROPS} props allowed, got {len(value)}")
+        for key, item in value.items():
+            if not key or len(key.encode()) > MAX_PROP_KEY_BYTES:
+                raise ValueError(f"prop keys must be 1-{MAX_PROP_KEY_BYTES} bytes")
+            if isinstance(item, str) and len(item.encode()) > MAX_PROP_VALUE_BYTES:
+                raise ValueError(f"prop {key!r} is longer than {MAX_PROP_VALUE_BYTES} bytes")
+        return value
+
+    def props_as_strings(self) -> dict[str, str]:
+        """Map(String, String) values; nulls and nested objects are dropped, as Plausible does."""
+        if not self.props:
+            return {}
+        out: dict[str, str] = {}
+        for key, item in self.props.items():
+            if isinstance(item, bool):
+                out[key] = "true" if item else "false"
+            elif isinstance(item, str | int | float):
+                out[key] = str(item)
+        return out
+
+    def domains(self) -> list[str]:
+        """A comma-separated domain sends the hit to each site (Plausible's roll-up sites)."""
+        return [d for d in (part.strip().lower().removeprefix("www.") for part in self.domain.split(",")) if d]

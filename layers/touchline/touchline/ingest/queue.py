@@ -1,0 +1,74 @@
+"""Where the collector puts envelopes: a protocol, and SQS behind it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+
+SQS_BATCH_ENTRIES = 10
+SQS_BATCH_BYTES = 256 * 1024
+
+
+class EnqueueError(RuntimeError):
+    """The queue refused messages; the caller must not answer 202."""
+
+
+class EventQueue(Protocol):
+    def send(self, bodies: list[str]) -> None:
+        """Enqueue every body or raise `EnqueueError`."""
+        ...
+
+
+class SqsEventQueue:
+    """SendMessage for one body; SendMessageBatch (≤10 entries, ≤256 KiB) for many."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def send(self, bodies: list[str]) -> None:
+        if len(bodies) == 1:
+            self._client.send_message(QueueUrl=self._url, MessageBody=bodies[0])
+            return
+        for chunk in _chunks(bodies):
+            self._send_batch(chunk)
+
+    def _send_batch(self, chunk: list[str]) -> None:
+        pending = {str(i): body for i, body in enumerate(chunk)}
+        for _attempt in range(3):
+            result = self._client.send_message_batch(
+                QueueUrl=self._url, Entries=[{"Id": i, "MessageBody": b} for i, b in pending.items()]
+            )
+            failed = result.get("Failed", [])
+            # Sender faults (bad message) will fail again; only retry the service's own failures.
+            if any(f.get("SenderFault") for f in failed):
+                raise EnqueueError(f"SQS rejected messages: {failed}")
+            pending = {f["Id"]: pending[f["Id"]] for f in failed}
+            if not pending:
+                return
+        raise EnqueueError(f"SQS failed {len(pending)} messages after retries")
+
+
+def _chunks(bodies: list[str]) -> list[list[str]]:
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for body in bodies:
+        body_size = len(body.encode())
+        if len(chunks[-1]) == SQS_BATCH_ENTRIES or (chunks[-1] and size + body_size > SQS_BATCH_BYTES):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(body)
+        size += body_size
+    return chunks
+
+
+class ListQueue:
+    """An in-memory queue for tests and benchmarks."""
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    def send(self, bodies: list[str]) -> None:
+        self.bodies.extend(bodies)

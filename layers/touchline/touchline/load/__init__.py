@@ -1,0 +1,1 @@
+"""The loader: SQS records → validated rows → one insert per table per batch."""

@@ -1,0 +1,39 @@
+"""Environment variables as pydantic models: one per function, read once at cold start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _EnvModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        return cls.model_validate({k: v for k, v in env.items() if k.startswith("TOUCHLINE_")})
+
+
+class CollectorSettings(_EnvModel):
+    config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+    events_queue_url: str = Field(alias="TOUCHLINE_EVENTS_QUEUE_URL")
+    allowed_origins: str = Field("*", alias="TOUCHLINE_ALLOWED_ORIGINS")
+    site_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
+
+
+class WarehouseSettings(_EnvModel):
+    """Where ClickHouse is: a URL, or the Secrets Manager secret that holds it."""
+
+    clickhouse_url: str | None = Field(None, alias="TOUCHLINE_CLICKHOUSE_URL")
+    clickhouse_url_secret: str | None = Field(None, alias="TOUCHLINE_CLICKHOUSE_URL_SECRET")
+    retention_days: int = Field(730, alias="TOUCHLINE_RETENTION_DAYS", ge=1, le=3650)
+
+    @field_validator("clickhouse_url", "clickhouse_url_secret")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+

@@ -1,0 +1,1 @@
+"""ClickHouse: the client from a URL, the schema migrations, the queries."""

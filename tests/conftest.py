@@ -1,0 +1,115 @@
+"""Shared fixtures: moto-backed AWS, the embedded ClickHouse, and the real Lambda handlers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from touchline.aws import clients
+from touchline.warehouse.client import connect
+from touchline.warehouse.migrate import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = ROOT / "events"
+TABLE = "touchline-config"
+
+
+def load_handler_module(function: str) -> ModuleType:
+    """Import functions/<function>/app.py as Lambda would, under a unique module name."""
+    path = ROOT / "functions" / function / "app.py"
+    name = f"_handler_{function}_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return data
+
+
+class LambdaContextStub:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContextStub:
+    return LambdaContextStub()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """moto with the template's config table and events queue (+DLQ); env set like the template."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Touchline",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        clients.sqs.cache_clear()
+        clients.dynamodb.cache_clear()
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sqs = boto3.client("sqs")
+        dlq = sqs.create_queue(QueueName="events-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue = sqs.create_queue(
+            QueueName="events",
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
+        )["QueueUrl"]
+        env = {
+            "TOUCHLINE_CONFIG_TABLE": TABLE,
+            "TOUCHLINE_EVENTS_QUEUE_URL": queue,
+            "TOUCHLINE_SITE_CACHE_SECONDS": "0",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        yield {**env, "dlq_url": dlq}
+        clients.sqs.cache_clear()
+        clients.dynamodb.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chdb allows one engine directory per process, so the whole session shares one."""
+    return tmp_path_factory.mktemp("clickhouse")
+
+
+@pytest.fixture
+def warehouse_url(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, migrated database per test inside the shared embedded engine."""
+    url = f"chdb://{chdb_path}?database=t_{uuid.uuid4().hex[:12]}"
+    migrate(connect(url))
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
+    return url

@@ -1,0 +1,130 @@
+"""The collector handler on the sample API Gateway events, with SQS and DynamoDB in moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from conftest import TABLE, LambdaContextStub, load_handler_module, sample_event
+from touchline.config.sites import SiteStore
+from touchline.ingest import service
+from touchline.ingest.envelope import EventEnvelope
+
+
+@pytest.fixture
+def collector_app(aws: dict[str, str]) -> Iterator[ModuleType]:
+    service.collector.cache_clear()
+    SiteStore(boto3.client("dynamodb"), TABLE).add("shop.example.com")
+    yield load_handler_module("collector")
+    service.collector.cache_clear()
+
+
+def queued(aws: dict[str, str]) -> list[EventEnvelope]:
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
+    return [EventEnvelope.model_validate_json(m["Body"]) for m in messages.get("Messages", [])]
+
+
+def invoke(app: ModuleType, event: dict[str, Any], ctx: LambdaContextStub) -> tuple[int, dict[str, Any]]:
+    response = app.handler(event, ctx)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_pageview_is_enqueued_with_minimal_enrichment(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+) -> None:
+    status, body = invoke(collector_app, sample_event("collector_pageview.json"), lambda_context)
+    assert (status, body) == (202, {"ok": True})
+    [envelope] = queued(aws)
+    row = envelope.event
+    assert row.event_type == "pageview" and row.name == "pageview"
+    assert row.hostname == "shop.example.com" and row.pathname == "/pricing"
+    assert (row.utm_source, row.utm_medium, row.utm_campaign) == ("newsletter", "email", "nov")
+    assert row.referrer == "https://www.google.com/"
+    assert row.site_id == SiteStore(boto3.client("dynamodb"), TABLE).by_domain("shop.example.com").site_id  # type: ignore[union-attr]
+
+
+def test_compact_keys_sent_as_text_plain(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+) -> None:
+    status, _ = invoke(collector_app, sample_event("collector_compact_text_plain.json"), lambda_context)
+    assert status == 202
+    [envelope] = queued(aws)
+    row = envelope.event
+    assert (row.event_type, row.name) == ("goal", "Signup")
+    assert row.props == {"plan": "pro", "seats": "3"}
+    assert str(row.revenue) == "49.9900" and row.currency == "USD"
+
+
+def test_base64_body_is_decoded(collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub) -> None:
+    status, _ = invoke(collector_app, sample_event("collector_base64_body.json"), lambda_context)
+    assert status == 202
+    assert queued(aws)[0].event.pathname == "/"
+
+
+@pytest.mark.parametrize(
+    ("sample", "status", "code"),
+    [
+        ("collector_malformed_json.json", 400, "invalid_json"),
+        ("collector_bad_url.json", 400, "invalid_event"),
+        ("collector_too_many_props.json", 400, "invalid_event"),
+        ("collector_unknown_site.json", 404, "unknown_site"),
+    ],
+)
+def test_bad_input_is_a_json_4xx_and_nothing_is_enqueued(
+    collector_app: ModuleType,
+    aws: dict[str, str],
+    lambda_context: LambdaContextStub,
+    sample: str,
+    status: int,
+    code: str,
+) -> None:
+    got_status, body = invoke(collector_app, sample_event(sample), lambda_context)
+    assert got_status == status
+    assert body["error"]["code"] == code and body["error"]["message"]
+    assert queued(aws) == []
+
+
+def test_oversized_body_is_413(collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub) -> None:
+    event = sample_event("collector_pageview.json")
+    event["body"] = json.dumps({"name": "pageview", "url": "https://shop.example.com/", "domain": "shop.example.com",
+                                "props": {"big": "x" * 17_000}})
+    status, body = invoke(collector_app, event, lambda_context)
+    assert status == 413 and body["error"]["code"] == "body_too_large"
+    assert queued(aws) == []
+
+
+def test_queue_failure_is_503_not_202(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOUCHLINE_EVENTS_QUEUE_URL", aws["TOUCHLINE_EVENTS_QUEUE_URL"] + "-missing")
+    service.collector.cache_clear()
+    status, body = invoke(collector_app, sample_event("collector_pageview.json"), lambda_context)
+    assert status == 503 and body["error"]["code"] == "unavailable"
+
+
+def test_client_ip_is_first_forwarded_address(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    real = service.collector()
+
+    class Spy:
+        def enrich(self, hit: Any) -> dict[str, object]:
+            seen.append(hit.ip)
+            return {"hostname": "shop.example.com", "pathname": "/"}
+
+    monkeypatch.setattr(real, "_enricher", Spy())
+    forwarded = sample_event("collector_pageview.json")
+    forwarded["requestContext"]["http"]["sourceIp"] = "10.1.1.1"  # the proxy, not the visitor
+    invoke(collector_app, forwarded, lambda_context)
+    direct = sample_event("collector_pageview.json")
+    del direct["headers"]["x-forwarded-for"]
+    direct["requestContext"]["http"]["sourceIp"] = "198.51.100.9"
+    invoke(collector_app, direct, lambda_context)
+    assert seen == ["203.0.113.7", "198.51.100.9"]
