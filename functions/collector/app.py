@@ -15,7 +15,7 @@ from touchline.ingest.collect import CollectError, IncomingHit
 from touchline.ingest.service import collector
 
 logger = Logger(service="collector")
-metrics = Metrics(service="collector")
+metrics = Metrics(namespace="Touchline", service="collector")
 app = APIGatewayHttpResolver()
 
 

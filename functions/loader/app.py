@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from touchline.load.service import new_batch
 
 logger = Logger(service="loader")
-metrics = Metrics(service="loader")
+metrics = Metrics(namespace="Touchline", service="loader")
 # An all-invalid batch is still a normal answer: its records go back and on to the DLQ.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

@@ -1,0 +1,92 @@
+"""The loader handler against the real embedded ClickHouse: partial failure, redelivery, outage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from types import ModuleType
+
+import pytest
+
+from conftest import LambdaContextStub, load_handler_module
+from factories import envelope_bodies, sqs_event
+from touchline.load import service
+from touchline.warehouse.client import connect
+
+
+@pytest.fixture
+def loader_app(warehouse_url: str) -> Iterator[ModuleType]:
+    service.sink.cache_clear()
+    yield load_handler_module("loader")
+    service.sink.cache_clear()
+
+
+def scalar(url: str, sql: str) -> object:
+    return connect(url).query(sql).result_rows[0][0]
+
+
+def test_valid_records_load_and_invalid_ones_are_reported(
+    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
+) -> None:
+    bodies = envelope_bodies(20)
+    bad = ["not json", json.dumps({"v": 1, "kind": "event", "event": {"site_id": "x"}}), json.dumps({"v": 99})]
+    event = sqs_event(bodies[:10] + bad + bodies[10:])
+    response = loader_app.handler(event, lambda_context)
+    failed_ids = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert failed_ids == {r["messageId"] for r in event["Records"][10:13]}
+    assert scalar(warehouse_url, "SELECT count() FROM events") == 20
+
+
+def test_rows_keep_every_field(loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub) -> None:
+    loader_app.handler(sqs_event(envelope_bodies(10)), lambda_context)
+    row = connect(warehouse_url).query(
+        "SELECT name, event_type, revenue, currency, utm_source, utm_medium, pathname, props, visitor_id, "
+        "toString(timestamp) FROM events WHERE name = 'Signup'"
+    ).result_rows[0]
+    assert row == ("Signup", "goal", Decimal("19.99"), "EUR", "src0", "cpc", "/", {"variant": "v0"}, "v0",
+                   "2026-11-01 00:00:00.000")
+
+
+def test_a_retried_batch_is_not_counted_twice(
+    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
+) -> None:
+    event = sqs_event(envelope_bodies(50))
+    for _ in range(3):
+        assert loader_app.handler(event, lambda_context) == {"batchItemFailures": []}
+    # The deduplication token drops the identical re-inserts outright, not just at merge time.
+    assert scalar(warehouse_url, "SELECT count() FROM events") == 50
+
+
+def test_redelivered_messages_in_other_batches_are_not_counted_twice(
+    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
+) -> None:
+    bodies = envelope_bodies(60)
+    loader_app.handler(sqs_event(bodies[:40]), lambda_context)
+    # Messages 30-39 come back (visibility timeout) mixed with new ones: a different batch.
+    loader_app.handler(sqs_event(bodies[30:60]), lambda_context)
+    assert scalar(warehouse_url, "SELECT count() FROM events FINAL") == 60
+    assert scalar(warehouse_url, "SELECT uniqExact(event_id) FROM events") == 60
+
+
+def test_clickhouse_down_fails_the_whole_batch_and_a_retry_loads_it(
+    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = sqs_event(envelope_bodies(25))
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", "http://127.0.0.1:9/touchline")
+    service.sink.cache_clear()
+    with pytest.raises(Exception):  # noqa: B017 - any connection error must fail the invocation
+        loader_app.handler(event, lambda_context)
+    assert scalar(warehouse_url, "SELECT count() FROM events") == 0
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", warehouse_url)
+    service.sink.cache_clear()
+    assert loader_app.handler(event, lambda_context) == {"batchItemFailures": []}
+    assert scalar(warehouse_url, "SELECT count() FROM events") == 25
+
+
+def test_all_invalid_batch_reports_every_record(
+    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
+) -> None:
+    event = sqs_event(["{}", "[]"])
+    response = loader_app.handler(event, lambda_context)
+    assert len(response["batchItemFailures"]) == 2
