@@ -1,0 +1,105 @@
+"""The SAM application builds and lints without Docker.
+
+Runs the SAM CLI that sits next to the test interpreter (``.venv/bin/sam``) from the repository
+root: ``sam validate --lint`` (cfn-lint: any warning fails) and ``sam build`` into a temporary
+build directory with the cache off. Then checks what ends up where: the layer carries the
+``touchline`` package and its runtime dependencies (built for arm64), the functions carry only
+their handler code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.sam
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SAM = BIN / "sam"
+FUNCTIONS = ("CollectorFunction", "LoaderFunction")
+# Dev-only packages: never shipped, neither in the layer nor in a function.
+DEV_ONLY = ("chdb", "moto")
+# Functions get every dependency from TouchlineLayer; these must not be vendored into them.
+NOT_IN_FUNCTIONS = (*DEV_ONLY, "clickhouse_connect", "pydantic", "touchline")
+
+
+def _sam(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    assert SAM.is_file(), f"SAM CLI not found at {SAM} (pip install -e '.[dev]')"
+    env = {
+        **os.environ,
+        # lambda-builders looks up `python3.11` on PATH: use the venv's interpreter and pip.
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+    return subprocess.run(
+        [str(SAM), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _top_level_names(directory: Path) -> set[str]:
+    """Importable top-level names in an artifact dir (``pkg/``, ``mod.py``, ``pkg-1.0.dist-info``)."""
+    names = set()
+    for entry in directory.iterdir():
+        name = entry.name
+        for suffix in (".dist-info", ".egg-info", ".data", ".py"):
+            if name.endswith(suffix):
+                name = name.removesuffix(suffix).split("-")[0]
+                break
+        names.add(name.lower())
+    return names
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sam") / "build"
+    proc = _sam("build", "--no-cached", "--build-dir", str(out), timeout=240)
+    assert proc.returncode == 0, f"sam build failed:\n{proc.stdout}\n{proc.stderr}"
+    return out
+
+
+def test_validate_lint() -> None:
+    proc = _sam("validate", "--lint", "--template-file", "template.yaml", timeout=120)
+    assert proc.returncode == 0, f"sam validate --lint failed:\n{proc.stdout}\n{proc.stderr}"
+    assert "is a valid SAM Template" in proc.stdout
+
+
+def test_build_writes_every_artifact(build_dir: Path) -> None:
+    assert (build_dir / "template.yaml").is_file()
+    assert (build_dir / "TouchlineLayer" / "python").is_dir()
+    for function in FUNCTIONS:
+        assert (build_dir / function / "app.py").is_file(), f"{function} has no handler app.py"
+
+
+def test_layer_has_touchline_and_runtime_dependencies(build_dir: Path) -> None:
+    python = build_dir / "TouchlineLayer" / "python"
+    assert (python / "touchline" / "__init__.py").is_file()
+    names = _top_level_names(python)
+    for required in ("pydantic", "pydantic_core", "aws_lambda_powertools", "clickhouse_connect", "orjson"):
+        assert required in names, f"{required} missing from the layer"
+    for forbidden in DEV_ONLY:
+        assert forbidden not in names, f"dev-only {forbidden} shipped in the layer"
+
+
+def test_layer_is_built_for_arm64(build_dir: Path) -> None:
+    extensions = list((build_dir / "TouchlineLayer" / "python" / "pydantic_core").glob("*.so"))
+    assert extensions, "pydantic_core has no compiled extension in the layer"
+    assert all("aarch64" in ext.name for ext in extensions), [ext.name for ext in extensions]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_get_dependencies_only_from_the_layer(build_dir: Path, function: str) -> None:
+    names = _top_level_names(build_dir / function)
+    vendored = sorted(names.intersection(NOT_IN_FUNCTIONS))
+    assert not vendored, f"{function} vendors {vendored}; dependencies belong in TouchlineLayer"
