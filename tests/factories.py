@@ -9,7 +9,7 @@ from typing import Any
 
 from touchline.ingest.collect import build_row
 from touchline.ingest.enrich import HitContext, UrlEnricher
-from touchline.ingest.envelope import EventEnvelope
+from touchline.ingest.envelope import envelope_json
 from touchline.ingest.hit import PlausibleHit
 
 PAGES = ["/", "/pricing", "/blog/launch", "/docs/start", "/checkout"]
@@ -40,7 +40,7 @@ def envelope_bodies(count: int, site_id: str = "site1", start: datetime | None =
             timestamp=start + timedelta(seconds=i),
             visitor_id=f"v{i % 97}",
         )
-        bodies.append(EventEnvelope(event=build_row(hit, context, enricher.enrich(context))).model_dump_json())
+        bodies.append(envelope_json(build_row(hit, context, enricher.enrich(context))))
     return bodies
 
 

@@ -24,18 +24,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     batch = new_batch()
 
     def load_record(record: SQSRecord) -> None:
-        batch.add(record.body)
+        batch.add(record.body, key=record.message_id)
 
     with processor(records=event["Records"], handler=load_record):
         processor.process()
     # ClickHouse down → raise: the whole batch returns to the queue and is retried; nothing lost.
-    inserted = batch.flush()
-    failed = len(processor.fail_messages)
+    inserted, refused_by_clickhouse = batch.flush()
+    response = processor.response()
+    response["batchItemFailures"].extend({"itemIdentifier": key} for key in refused_by_clickhouse)
+    failed = len(response["batchItemFailures"])
     metrics.add_metric(name="EventsLoaded", unit=MetricUnit.Count, value=inserted)
     if failed:
         metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=failed)
         logger.warning("rejected records", extra={"count": failed, "errors": _errors(processor)})
-    return processor.response()
+    return response
 
 
 def _errors(batch_processor: BatchProcessor) -> list[str]:

@@ -90,3 +90,17 @@ def test_all_invalid_batch_reports_every_record(
     event = sqs_event(["{}", "[]"])
     response = loader_app.handler(event, lambda_context)
     assert len(response["batchItemFailures"]) == 2
+
+
+def test_clickhouse_data_errors_are_told_apart_from_outages(warehouse_url: str) -> None:
+    from touchline.load.batch import RowsRejected
+    from touchline.load.clickhouse_sink import ClickHouseEventSink
+
+    sink = ClickHouseEventSink(connect(warehouse_url))
+    bad = '{"event_id":"00000000-0000-0000-0000-000000000001","site_id":"s","timestamp":"yesterday-ish"}'
+    with pytest.raises(RowsRejected):
+        sink.insert_events([bad], "t1")
+    missing_table = ClickHouseEventSink(connect(warehouse_url), table="no_such_table")
+    with pytest.raises(Exception) as raised:
+        missing_table.insert_events(['{"a":1}'], "t2")
+    assert not isinstance(raised.value, RowsRejected)

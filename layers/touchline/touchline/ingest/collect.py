@@ -16,7 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from touchline.ingest.enrich import DropHit, Enricher, HitContext
-from touchline.ingest.envelope import EventEnvelope, EventRow
+from touchline.ingest.envelope import EventRow, envelope_json
 from touchline.ingest.hit import MAX_BODY_BYTES, PlausibleHit
 from touchline.ingest.queue import EventQueue
 from touchline.ingest.site_cache import SiteResolver
@@ -96,7 +96,7 @@ class Collector:
                 self.counters[f"dropped_{drop.reason}"] += 1
                 return Accepted(event_ids=[], dropped=drop.reason)
             row = build_row(hit, context, enriched)
-            envelopes.append(EventEnvelope(event=row).model_dump_json())
+            envelopes.append(envelope_json(row))
             event_ids.append(str(row.event_id))
         self._queue.send(envelopes)
         self.counters["accepted"] += len(envelopes)

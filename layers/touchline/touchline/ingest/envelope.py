@@ -1,21 +1,27 @@
 """The SQS message format between the collector and the loader.
 
-One message body is one JSON envelope `{"v": 1, "kind": "event", "event": {...}}`; `event` holds
-exactly the columns of a ClickHouse `events` row. The collector assigns `event_id` once, when it
+One message body is one JSON envelope `{"v":1,"kind":"event","event":{...}}`; `event` holds the
+columns of a ClickHouse `events` row, leaving out those equal to the column default (ClickHouse
+fills them in), which halves the message and the loader's parsing work. The collector assigns `event_id` once, when it
 accepts the hit, so every redelivery of the message carries the same id (the loader's dedupe key).
 Versioned so a loader can keep reading messages an older collector left in the queue.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ENVELOPE_VERSION = 1
+# Envelopes are always written with this exact prefix, so the loader can pass the row through.
+ENVELOPE_PREFIX = '{"v":1,"kind":"event","event":'
+# DateTime64(3) holds 1900-2299; anything outside our lifetime is a broken clock or a forgery.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class EventRow(BaseModel):
@@ -63,6 +69,19 @@ class EventRow(BaseModel):
     engagement_ms: int = Field(0, ge=0, le=4_294_967_295)
     scroll_depth: int = Field(0, ge=0, le=255)
 
+    @field_validator("timestamp", "received_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamps must carry a time zone")
+        if not EARLIEST <= value < LATEST:
+            raise ValueError("timestamp out of range")
+        return value
+
+    def to_json(self) -> str:
+        """The row as JSONEachRow wants it: columns at their default are left to ClickHouse."""
+        return self.model_dump_json(exclude_defaults=True)
+
 
 class EventEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -70,6 +89,23 @@ class EventEnvelope(BaseModel):
     v: Literal[1] = ENVELOPE_VERSION
     kind: Literal["event"] = "event"
     event: EventRow
+
+
+def envelope_json(row: EventRow) -> str:
+    return f"{ENVELOPE_PREFIX}{row.to_json()}}}"
+
+
+def row_json(body: str, envelope: EventEnvelope) -> str:
+    """The row part of a validated body, sliced out when the body is in canonical form.
+
+    Safe because the envelope was validated with extra="forbid": with the canonical prefix and
+    a single `"event":` key (a quote inside a JSON string is always escaped), the rest of the
+    body up to the closing brace is exactly the event object. Anything else is re-serialised.
+    """
+    text = body.rstrip()
+    if text.startswith(ENVELOPE_PREFIX) and text.endswith("}") and text.count('"event":') == 1:
+        return text[len(ENVELOPE_PREFIX) : -1]
+    return envelope.event.to_json()
 
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(EventRow.model_fields)

@@ -5,10 +5,15 @@ ends in the DLQ; the rest still load). Valid rows are written with one `JSONEach
 ClickHouse's C++ parser does the per-row work instead of Python. Two mechanisms stop
 at-least-once delivery from double counting:
 
-* the insert carries `insert_deduplication_token` = hash of the batch's sorted event ids, so a
-  retried identical insert (timeout after success, whole-batch retry) is dropped by ClickHouse;
+* the insert carries `insert_deduplication_token` = hash of its sorted event ids, so a retried
+  identical insert (timeout after success, whole-batch retry) is dropped by ClickHouse;
 * `events` is a ReplacingMergeTree whose sorting key ends in `event_id`, so a redelivered message
   that lands in a *different* batch collapses on merge and never counts under `FINAL`.
+
+If ClickHouse rejects the rows themselves (a value pydantic let through but ClickHouse cannot
+parse), the batch is split in halves until the offending rows are isolated, so one poisoned
+message cannot drag a whole batch to the DLQ. Any other error (ClickHouse unreachable) is raised
+and the whole batch is retried.
 """
 
 from __future__ import annotations
@@ -19,16 +24,20 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from touchline.ingest.envelope import EventEnvelope
+from touchline.ingest.envelope import EventEnvelope, row_json
 
 
 class InvalidRecord(ValueError):
     """A message that can never load (bad JSON, unknown version, bad field): send it to the DLQ."""
 
 
+class RowsRejected(Exception):
+    """ClickHouse refused the data itself (parse/range error), not the connection."""
+
+
 class EventSink(Protocol):
-    def insert_events(self, json_rows: list[bytes], dedup_token: str) -> None:
-        """Insert rows (one JSON object each) atomically, or raise."""
+    def insert_events(self, json_rows: list[str], dedup_token: str) -> None:
+        """Insert rows (one JSON object each) atomically; `RowsRejected` for bad data, else raise."""
         ...
 
 
@@ -37,23 +46,38 @@ class EventBatch:
     """Collects the rows of one SQS batch, then flushes them in one insert."""
 
     sink: EventSink
-    rows: list[bytes] = field(default_factory=list)
+    rows: list[str] = field(default_factory=list)
     event_ids: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
 
-    def add(self, body: str) -> None:
+    def add(self, body: str, key: str = "") -> None:
+        """Validate one message body; `key` (the SQS message id) names it if ClickHouse rejects it."""
         try:
             envelope = EventEnvelope.model_validate_json(body)
         except ValidationError as exc:
             raise InvalidRecord(f"invalid envelope: {exc.error_count()} error(s): {_first_error(exc)}") from None
-        event = envelope.event
-        self.rows.append(event.model_dump_json().encode())
-        self.event_ids.append(str(event.event_id))
+        self.rows.append(row_json(body, envelope))
+        self.event_ids.append(str(envelope.event.event_id))
+        self.keys.append(key)
 
-    def flush(self) -> int:
-        if not self.rows:
+    def flush(self) -> tuple[int, list[str]]:
+        """Insert everything; return (rows inserted, keys of rows ClickHouse rejected)."""
+        rejected: list[str] = []
+        inserted = self._insert(0, len(self.rows), rejected)
+        return inserted, rejected
+
+    def _insert(self, start: int, stop: int, rejected: list[str]) -> int:
+        if start >= stop:
             return 0
-        self.sink.insert_events(self.rows, dedup_token(self.event_ids))
-        return len(self.rows)
+        try:
+            self.sink.insert_events(self.rows[start:stop], dedup_token(self.event_ids[start:stop]))
+            return stop - start
+        except RowsRejected:
+            if stop - start == 1:
+                rejected.append(self.keys[start])
+                return 0
+        middle = (start + stop) // 2
+        return self._insert(start, middle, rejected) + self._insert(middle, stop, rejected)
 
 
 def dedup_token(event_ids: list[str]) -> str:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+from touchline.load.batch import RowsRejected
 
 INSERT_SETTINGS = {
     # Event timestamps arrive as ISO 8601 with a zone ('2026-11-22T10:00:00.123Z').
     "date_time_input_format": "best_effort",
+    # Columns left out of a row take the table's DEFAULT (the collector omits default values).
+    "input_format_defaults_for_omitted_fields": 1,
     # Wait for the insert to be durable before the batch is acknowledged.
     "async_insert": 0,
 }
+
+# ClickHouse error codes that mean "this data cannot be parsed/stored", as opposed to
+# "the server is unavailable or unhappy": only these make the loader hunt for bad rows.
+DATA_ERROR_CODES = frozenset({6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 321, 386, 441})
+_CODE = re.compile(r"Code: (\d+)")
 
 
 class ClickHouseEventSink:
@@ -17,10 +29,16 @@ class ClickHouseEventSink:
         self._client = client
         self._table = table
 
-    def insert_events(self, json_rows: list[bytes], dedup_token: str) -> None:
-        self._client.raw_insert(
-            self._table,
-            insert_block=b"\n".join(json_rows),
-            fmt="JSONEachRow",
-            settings={**INSERT_SETTINGS, "insert_deduplication_token": dedup_token},
-        )
+    def insert_events(self, json_rows: list[str], dedup_token: str) -> None:
+        try:
+            self._client.raw_insert(
+                self._table,
+                insert_block="\n".join(json_rows).encode(),
+                fmt="JSONEachRow",
+                settings={**INSERT_SETTINGS, "insert_deduplication_token": dedup_token},
+            )
+        except DatabaseError as exc:
+            match = _CODE.search(str(exc))
+            if match and int(match[1]) in DATA_ERROR_CODES:
+                raise RowsRejected(str(exc)[:500]) from exc
+            raise
