@@ -1,0 +1,173 @@
+"""Importing and invoking handlers the way the Lambda Python runtime does, in this process.
+
+Every function's file is `app.py`, so each is imported from its path under a unique module name,
+with its code directory on `sys.path` (Lambda's task root) and its environment applied first (the
+module-level code reads settings at import, as it would on a cold start). Events and results go
+through JSON like they do on the wire, so a handler returning something Lambda could not serialise
+fails here too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .intrinsics import ACCOUNT_ID, REGION
+from .template import FunctionSpec, TemplateError
+
+log = logging.getLogger("touchline.devstack")
+
+Handler = Callable[[Any, Any], Any]
+
+
+class InvocationError(RuntimeError):
+    """The handler raised, or returned something Lambda could not serialise."""
+
+
+class LambdaContext:
+    """The context object of the Python runtime (awslambdaric), with the same attribute types."""
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        memory_size: int,
+        timeout_seconds: float,
+        region: str = REGION,
+        account_id: str = ACCOUNT_ID,
+        request_id: str | None = None,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        # A string, as in the real runtime (it is read from AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
+        self.memory_limit_in_mb = str(memory_size)
+        self.aws_request_id = request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
+        self.identity: Any = None
+        self.client_context: Any = None
+        self.tenant_id: str | None = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    result: Any
+    duration_ms: float
+    request_id: str
+
+
+class LocalFunction:
+    """One function of the template: its handler, imported once, and how to invoke it."""
+
+    def __init__(self, spec: FunctionSpec, *, name: str, environment: Mapping[str, str]) -> None:
+        self.spec = spec
+        self.name = name
+        self.environment = dict(environment)
+        self._handler: Handler | None = None
+        self._import_lock = threading.Lock()
+
+    @property
+    def logical_id(self) -> str:
+        return self.spec.logical_id
+
+    def load(self) -> Handler:
+        """Import the handler (its cold start), applying the function's environment first."""
+        with self._import_lock:
+            if self._handler is None:
+                os.environ.update(self.environment)
+                self._handler = load_handler(self.spec.code_dir, self.spec.handler, self.logical_id)
+            return self._handler
+
+    def invoke(self, event: Any, *, request_id: str | None = None) -> Invocation:
+        """Run the handler on a JSON round-trip of `event`; raise `InvocationError` on failure."""
+        handler = self.load()
+        payload = json.loads(json.dumps(event))
+        context = LambdaContext(
+            function_name=self.name,
+            memory_size=self.spec.memory_size,
+            timeout_seconds=self.spec.timeout,
+            region=self.environment.get("AWS_REGION", REGION),
+            request_id=request_id,
+        )
+        started = time.perf_counter()
+        try:
+            result = handler(payload, context)
+        except Exception as exc:
+            raise InvocationError(f"{self.logical_id} raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            duration_ms = (time.perf_counter() - started) * 1000
+            if duration_ms > self.spec.timeout * 1000:
+                log.warning(
+                    "%s ran %.0f ms, over its %d s Timeout: Lambda would have stopped it",
+                    self.logical_id,
+                    duration_ms,
+                    self.spec.timeout,
+                )
+        try:
+            wire_result = json.loads(json.dumps(result))
+        except (TypeError, ValueError) as exc:
+            raise InvocationError(
+                f"{self.logical_id} returned a value Lambda cannot serialise: {exc}"
+            ) from exc
+        return Invocation(wire_result, duration_ms, context.aws_request_id)
+
+
+def module_path(code_dir: Path, handler: str) -> tuple[Path, str]:
+    """`app.handler` -> (code_dir/app.py, "handler"); `pkg.mod.fn` -> (code_dir/pkg/mod.py, "fn")."""
+    module, _, function = handler.rpartition(".")
+    if not module or not function:
+        raise TemplateError(f"Handler {handler!r} must look like module.function")
+    path = code_dir.joinpath(*module.split(".")).with_suffix(".py")
+    if not path.is_file():
+        raise TemplateError(f"handler module {path} does not exist")
+    return path, function
+
+
+def load_handler(code_dir: Path, handler: str, unique_name: str) -> Handler:
+    """Import `handler` from `code_dir` under a module name no other function shares."""
+    path, function = module_path(code_dir, handler)
+    module_name = f"_devstack_{unique_name}_{path.stem}"
+    module = _import_file(module_name, path, code_dir)
+    func = getattr(module, function, None)
+    if not callable(func):
+        raise TemplateError(f"{path} has no callable {function!r}")
+    handler_func: Handler = func
+    return handler_func
+
+
+def _import_file(module_name: str, path: Path, code_dir: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise TemplateError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    # Lambda puts the task root first on sys.path; keep it afterwards (at the end) so that imports
+    # done lazily inside the handler still find sibling modules.
+    root = str(code_dir)
+    sys.path.insert(0, root)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    finally:
+        sys.path.remove(root)
+        if root not in sys.path:
+            sys.path.append(root)
+    return module
