@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from conftest import TABLE, LambdaContextStub, load_handler_module, sample_event
+from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
 from touchline.config.sites import SiteStore
 from touchline.ingest import service
 from touchline.ingest.envelope import EventEnvelope

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from conftest import LambdaContextStub, load_handler_module
+from helpers import LambdaContextStub, load_handler_module
 from factories import envelope_bodies, sqs_event
 from touchline.load import service
 from touchline.warehouse.client import connect

@@ -47,7 +47,7 @@ class EventBatch:
 
     sink: EventSink
     rows: list[str] = field(default_factory=list)
-    event_ids: list[str] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
 
     def add(self, body: str, key: str = "") -> None:
@@ -57,7 +57,7 @@ class EventBatch:
         except ValidationError as exc:
             raise InvalidRecord(f"invalid envelope: {exc.error_count()} error(s): {_first_error(exc)}") from None
         self.rows.append(row_json(body, envelope))
-        self.event_ids.append(str(envelope.event.event_id))
+        self.event_ids.append(envelope.event.event_id.int)
         self.keys.append(key)
 
     def flush(self) -> tuple[int, list[str]]:
@@ -80,8 +80,9 @@ class EventBatch:
         return self._insert(start, middle, rejected) + self._insert(middle, stop, rejected)
 
 
-def dedup_token(event_ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()
+def dedup_token(event_ids: list[int]) -> str:
+    """Same rows, same token, whatever order SQS delivered them in."""
+    return hashlib.sha256(b"".join(i.to_bytes(16, "big") for i in sorted(event_ids))).hexdigest()
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -16,6 +16,11 @@ INSERT_SETTINGS = {
     "input_format_defaults_for_omitted_fields": 1,
     # Wait for the insert to be durable before the batch is acknowledged.
     "async_insert": 0,
+    # Duplicates collapse at merge time and under FINAL; sorting them out per insert is wasted work.
+    "optimize_on_insert": 0,
+    # Let both parser threads work on a batch of a few MB, not only on 10 MB+ inputs.
+    "min_chunk_bytes_for_parallel_parsing": 256 * 1024,
+    "max_insert_threads": 2,
 }
 
 # ClickHouse error codes that mean "this data cannot be parsed/stored", as opposed to
