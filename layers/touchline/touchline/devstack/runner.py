@@ -220,6 +220,7 @@ class DevStack:
         http_url = f"http://{opts.host}:{self.server.port}"
 
         self.moto = MotoServer()
+        self.moto.reset()  # moto's backends are per process; start from nothing
         pseudo = PseudoParameters(stack_name=opts.stack_name)
         try:
             resources = LocalResources(

@@ -182,6 +182,7 @@ def take_messages(sqs: SQSClient, queue_url: str, *, max_messages: int = 100_000
 
 def save_messages(path: Path, messages: dict[str, list[dict[str, Any]]]) -> int:
     """Write the left-over messages per queue logical id; remove the file when there are none."""
+    messages = {logical_id: entries for logical_id, entries in messages.items() if entries}
     count = sum(len(m) for m in messages.values())
     if count == 0:
         path.unlink(missing_ok=True)
