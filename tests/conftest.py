@@ -16,6 +16,7 @@ from touchline.aws import clients
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
 
+
 @pytest.fixture
 def lambda_context() -> LambdaContextStub:
     return LambdaContextStub()
@@ -39,7 +40,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         ddb = boto3.client("dynamodb")
         ddb.create_table(
             TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
@@ -48,10 +52,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         )
         sqs = boto3.client("sqs")
         dlq = sqs.create_queue(QueueName="events-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         queue = sqs.create_queue(
             QueueName="events",
-            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
+            Attributes={
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
+            },
         )["QueueUrl"]
         env = {
             "TOUCHLINE_CONFIG_TABLE": TABLE,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import orjson
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
@@ -37,14 +36,12 @@ def post_event() -> Response[str]:
     return _json(202, '{"ok":true}')
 
 
-@app.exception_handler(CollectError)
 def bad_input(error: CollectError) -> Response[str]:
     metrics.add_metric(name="HitsRejected", unit=MetricUnit.Count, value=1)
     logger.info("rejected hit", extra={"code": error.code, "error": error.message})
     return _json(error.status, orjson.dumps(error.body()).decode())
 
 
-@app.exception_handler(Exception)
 def unavailable(error: Exception) -> Response[str]:
     # Infrastructure trouble (SQS, DynamoDB), never bad input: tell the client to retry.
     logger.exception("hit not accepted")
@@ -52,8 +49,14 @@ def unavailable(error: Exception) -> Response[str]:
     return _json(503, '{"error":{"code":"unavailable","message":"temporarily unavailable, retry"}}')
 
 
+app.exception_handler(CollectError)(bad_input)
+app.exception_handler(Exception)(unavailable)
+
+
 def _json(status: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+    )
 
 
 @metrics.log_metrics

@@ -61,7 +61,9 @@ def test_compact_keys_sent_as_text_plain(
     assert str(row.revenue) == "49.9900" and row.currency == "USD"
 
 
-def test_base64_body_is_decoded(collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub) -> None:
+def test_base64_body_is_decoded(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+) -> None:
     status, _ = invoke(collector_app, sample_event("collector_base64_body.json"), lambda_context)
     assert status == 202
     assert queued(aws)[0].event.pathname == "/"
@@ -90,17 +92,28 @@ def test_bad_input_is_a_json_4xx_and_nothing_is_enqueued(
     assert queued(aws) == []
 
 
-def test_oversized_body_is_413(collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub) -> None:
+def test_oversized_body_is_413(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+) -> None:
     event = sample_event("collector_pageview.json")
-    event["body"] = json.dumps({"name": "pageview", "url": "https://shop.example.com/", "domain": "shop.example.com",
-                                "props": {"big": "x" * 17_000}})
+    event["body"] = json.dumps(
+        {
+            "name": "pageview",
+            "url": "https://shop.example.com/",
+            "domain": "shop.example.com",
+            "props": {"big": "x" * 17_000},
+        }
+    )
     status, body = invoke(collector_app, event, lambda_context)
     assert status == 413 and body["error"]["code"] == "body_too_large"
     assert queued(aws) == []
 
 
 def test_queue_failure_is_503_not_202(
-    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub, monkeypatch: pytest.MonkeyPatch
+    collector_app: ModuleType,
+    aws: dict[str, str],
+    lambda_context: LambdaContextStub,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TOUCHLINE_EVENTS_QUEUE_URL", aws["TOUCHLINE_EVENTS_QUEUE_URL"] + "-missing")
     service.collector.cache_clear()
@@ -109,7 +122,10 @@ def test_queue_failure_is_503_not_202(
 
 
 def test_client_ip_is_first_forwarded_address(
-    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub, monkeypatch: pytest.MonkeyPatch
+    collector_app: ModuleType,
+    aws: dict[str, str],
+    lambda_context: LambdaContextStub,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[str] = []
     real = service.collector()

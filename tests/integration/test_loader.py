@@ -9,8 +9,8 @@ from types import ModuleType
 
 import pytest
 
-from helpers import LambdaContextStub, load_handler_module
 from factories import envelope_bodies, sqs_event
+from helpers import LambdaContextStub, load_handler_module
 from touchline.load import service
 from touchline.warehouse.client import connect
 
@@ -30,7 +30,11 @@ def test_valid_records_load_and_invalid_ones_are_reported(
     loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
 ) -> None:
     bodies = envelope_bodies(20)
-    bad = ["not json", json.dumps({"v": 1, "kind": "event", "event": {"site_id": "x"}}), json.dumps({"v": 99})]
+    bad = [
+        "not json",
+        json.dumps({"v": 1, "kind": "event", "event": {"site_id": "x"}}),
+        json.dumps({"v": 99}),
+    ]
     event = sqs_event(bodies[:10] + bad + bodies[10:])
     response = loader_app.handler(event, lambda_context)
     failed_ids = {f["itemIdentifier"] for f in response["batchItemFailures"]}
@@ -38,14 +42,30 @@ def test_valid_records_load_and_invalid_ones_are_reported(
     assert scalar(warehouse_url, "SELECT count() FROM events") == 20
 
 
-def test_rows_keep_every_field(loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub) -> None:
+def test_rows_keep_every_field(
+    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
+) -> None:
     loader_app.handler(sqs_event(envelope_bodies(10)), lambda_context)
-    row = connect(warehouse_url).query(
-        "SELECT name, event_type, revenue, currency, utm_source, utm_medium, pathname, props, visitor_id, "
-        "toString(timestamp) FROM events WHERE name = 'Signup'"
-    ).result_rows[0]
-    assert row == ("Signup", "goal", Decimal("19.99"), "EUR", "src0", "cpc", "/", {"variant": "v0"}, "v0",
-                   "2026-11-01 00:00:00.000")
+    row = (
+        connect(warehouse_url)
+        .query(
+            "SELECT name, event_type, revenue, currency, utm_source, utm_medium, pathname, props, "
+            "visitor_id, toString(timestamp) FROM events WHERE name = 'Signup'"
+        )
+        .result_rows[0]
+    )
+    assert row == (
+        "Signup",
+        "goal",
+        Decimal("19.99"),
+        "EUR",
+        "src0",
+        "cpc",
+        "/",
+        {"variant": "v0"},
+        "v0",
+        "2026-11-01 00:00:00.000",
+    )
 
 
 def test_a_retried_batch_is_not_counted_twice(
@@ -70,7 +90,10 @@ def test_redelivered_messages_in_other_batches_are_not_counted_twice(
 
 
 def test_clickhouse_down_fails_the_whole_batch_and_a_retry_loads_it(
-    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub, monkeypatch: pytest.MonkeyPatch
+    loader_app: ModuleType,
+    warehouse_url: str,
+    lambda_context: LambdaContextStub,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     event = sqs_event(envelope_bodies(25))
     monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", "http://127.0.0.1:9/touchline")

@@ -36,4 +36,3 @@ class WarehouseSettings(_EnvModel):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
-

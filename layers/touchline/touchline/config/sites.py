@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 
 
 class InvalidDomain(ValueError):
@@ -62,7 +64,11 @@ class SiteStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": {"pk": {"S": f"DOMAIN#{domain}"}, "sk": {"S": "SITE"}, "site_id": {"S": site.site_id}},
+                            "Item": {
+                                "pk": {"S": f"DOMAIN#{domain}"},
+                                "sk": {"S": "SITE"},
+                                "site_id": {"S": site.site_id},
+                            },
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },

@@ -1,9 +1,10 @@
 """The SQS message format between the collector and the loader.
 
 One message body is one JSON envelope `{"v":1,"kind":"event","event":{...}}`; `event` holds the
-columns of a ClickHouse `events` row, leaving out those equal to the column default (ClickHouse
-fills them in), which halves the message and the loader's parsing work. The collector assigns `event_id` once, when it
-accepts the hit, so every redelivery of the message carries the same id (the loader's dedupe key).
+columns of a ClickHouse `events` row, leaving out those equal to the column default
+(ClickHouse fills them in), which halves the message and the loader's parsing work. The
+collector assigns `event_id` once, when it accepts the hit, so every redelivery of the message
+carries the same id (the loader's dedupe key).
 Versioned so a loader can keep reading messages an older collector left in the queue.
 """
 
@@ -16,7 +17,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION: Literal[1] = 1
 # Envelopes are always written with this exact prefix, so the loader can pass the row through.
 ENVELOPE_PREFIX = '{"v":1,"kind":"event","event":'
 # DateTime64(3) holds 1900-2299; anything outside our lifetime is a broken clock or a forgery.

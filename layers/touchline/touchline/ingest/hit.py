@@ -128,4 +128,6 @@ class PlausibleHit(BaseModel):
 
     def domains(self) -> list[str]:
         """A comma-separated domain sends the hit to each site (Plausible's roll-up sites)."""
-        return [d for d in (part.strip().lower().removeprefix("www.") for part in self.domain.split(",")) if d]
+        return [
+            d for d in (part.strip().lower().removeprefix("www.") for part in self.domain.split(",")) if d
+        ]

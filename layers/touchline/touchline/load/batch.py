@@ -55,7 +55,9 @@ class EventBatch:
         try:
             envelope = EventEnvelope.model_validate_json(body)
         except ValidationError as exc:
-            raise InvalidRecord(f"invalid envelope: {exc.error_count()} error(s): {_first_error(exc)}") from None
+            raise InvalidRecord(
+                f"invalid envelope: {exc.error_count()} error(s): {_first_error(exc)}"
+            ) from None
         self.rows.append(row_json(body, envelope))
         self.event_ids.append(envelope.event.event_id.int)
         self.keys.append(key)

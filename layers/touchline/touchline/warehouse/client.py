@@ -40,10 +40,14 @@ def connect(url: str, *, create_database: bool = False, **settings: Any) -> Clie
             client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
             client.database = database
         return client
-    raise WarehouseUrlError(f"unsupported ClickHouse URL scheme {parts.scheme!r}: use https://… or chdb:///path")
+    raise WarehouseUrlError(
+        f"unsupported ClickHouse URL scheme {parts.scheme!r}: use https://… or chdb:///path"
+    )
 
 
-def _connect_embedded(path: str, query: dict[str, str], create_database: bool, settings: dict[str, Any]) -> Client:
+def _connect_embedded(
+    path: str, query: dict[str, str], create_database: bool, settings: dict[str, Any]
+) -> Client:
     if not path or path == "/":
         raise WarehouseUrlError("a chdb URL needs a directory: chdb:///absolute/path")
     database = query.get("database", DEFAULT_DATABASE)

@@ -103,4 +103,6 @@ def apply_retention(client: Client, retention_days: int) -> None:
         )
         if isinstance(current, str) and f"toIntervalDay({retention_days})" in current:
             continue
-        client.command(f"ALTER TABLE {table} MODIFY TTL {wanted}", settings={"materialize_ttl_after_modify": 0})
+        client.command(
+            f"ALTER TABLE {table} MODIFY TTL {wanted}", settings={"materialize_ttl_after_modify": 0}
+        )
