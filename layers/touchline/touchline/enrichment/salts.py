@@ -1,0 +1,192 @@
+"""Daily salts for cookieless visitor ids: one random 16-byte salt per UTC day, shared by all
+collector containers through the config table, deleted by DynamoDB TTL two days after its day.
+
+Why a shared, rotating salt: every container must hash a visitor to the same id on the same day
+(so they are counted once), and nobody — us included — may be able to link ids across days or
+recover them once the salt is gone. The previous day's salt is kept until its TTL so a visit
+crossing midnight can still be joined to its session (see `visitor.py`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+SALT_BYTES = 16
+SALT_PK = "SALT"
+# A day's salt lives until 48 h after the day ends: long enough for yesterday's sessions.
+KEEP_AFTER_DAY = timedelta(hours=48)
+
+
+def expires_at(day: date) -> int:
+    """Epoch seconds at which `day`'s salt may be deleted (the TTL attribute)."""
+    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    return int((end + KEEP_AFTER_DAY).timestamp())
+
+
+def new_salt() -> bytes:
+    return secrets.token_bytes(SALT_BYTES)
+
+
+class SaltStore(Protocol):
+    """Where salts live, keyed by UTC date."""
+
+    def get(self, day: date) -> bytes | None:
+        """The salt for `day`, or None if there is none (yet, or any more)."""
+        ...
+
+    def put(self, day: date, salt: bytes) -> bytes:
+        """Store `salt` for `day` unless one exists; return whichever salt is stored."""
+        ...
+
+
+class InMemorySaltStore:
+    """A process-local store: tests, the local stack, and a single container."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.items: dict[date, tuple[bytes, int]] = {}
+
+    def get(self, day: date) -> bytes | None:
+        item = self.items.get(day)
+        if item is None or item[1] <= self._clock():
+            return None
+        return item[0]
+
+    def put(self, day: date, salt: bytes) -> bytes:
+        existing = self.get(day)
+        if existing is not None:
+            return existing
+        self.items[day] = (salt, expires_at(day))
+        return salt
+
+
+class DynamoDBSaltStore:
+    """Salts as `pk="SALT", sk="YYYY-MM-DD"` items in the config table (`salt` binary, TTL).
+
+    Creation is race-safe: a conditional put that only succeeds when no live salt exists, and
+    the loser reads back the winner's salt with a consistent read, so every container converges
+    on one salt per day. Items past `expires_at` that TTL has not yet deleted count as absent.
+    """
+
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._clock = clock
+
+    def get(self, day: date) -> bytes | None:
+        return self._read(day, consistent=False)
+
+    def put(self, day: date, salt: bytes) -> bytes:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": SALT_PK},
+                    "sk": {"S": day.isoformat()},
+                    "salt": {"B": salt},
+                    "expires_at": {"N": str(expires_at(day))},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expires_at <= :now",
+                ExpressionAttributeValues={":now": {"N": str(int(self._clock()))}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            stored = self._read(day, consistent=True)
+            if stored is None:  # expired between the check and the read: unlikely, but be total
+                raise
+            return stored
+        return salt
+
+    def _read(self, day: date, consistent: bool) -> bytes | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": SALT_PK}, "sk": {"S": day.isoformat()}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        if not item or "salt" not in item:
+            return None
+        if int(item.get("expires_at", {}).get("N", "0")) <= self._clock():
+            return None
+        return bytes(item["salt"]["B"])
+
+
+class DailySalts:
+    """Today's and yesterday's salts, cached in memory with their date.
+
+    `for_day(day)` creates the day's salt if needed (one GetItem per container per day, plus a
+    conditional PutItem for the first container after midnight). `existing(day)` never creates:
+    yesterday's salt is only useful if hits were hashed with it. When the store fails, a
+    process-local salt stands in for a minute and `errors` counts it: visitor counts inflate a
+    little across containers rather than the collector dropping hits.
+    """
+
+    RETRY_SECONDS = 60.0
+
+    def __init__(
+        self,
+        store: SaltStore,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_error: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._monotonic = monotonic
+        self._on_error = on_error
+        self._salts: dict[date, bytes] = {}
+        self._fallback: dict[date, tuple[bytes, float]] = {}
+        self._absent: dict[date, float] = {}
+        self.errors = 0
+
+    def for_day(self, day: date) -> bytes:
+        salt = self._salts.get(day)
+        if salt is not None:
+            return salt
+        fallback = self._fallback.get(day)
+        if fallback is not None and self._monotonic() < fallback[1]:
+            return fallback[0]
+        try:
+            salt = self._store.get(day) or self._store.put(day, new_salt())
+        except Exception:
+            self._error()
+            stand_in = fallback[0] if fallback else new_salt()
+            self._fallback[day] = (stand_in, self._monotonic() + self.RETRY_SECONDS)
+            return stand_in
+        self._remember(day, salt)
+        return salt
+
+    def existing(self, day: date) -> bytes | None:
+        salt = self._salts.get(day)
+        if salt is not None:
+            return salt
+        if self._monotonic() < self._absent.get(day, float("-inf")):
+            return None
+        try:
+            salt = self._store.get(day)
+        except Exception:
+            self._error()
+            return None
+        if salt is None:
+            self._absent[day] = self._monotonic() + self.RETRY_SECONDS
+            return None
+        self._remember(day, salt)
+        return salt
+
+    def _error(self) -> None:
+        self.errors += 1
+        if self._on_error is not None:
+            self._on_error()
+
+    def _remember(self, day: date, salt: bytes) -> None:
+        self._salts[day] = salt
+        self._fallback.pop(day, None)
+        self._absent.pop(day, None)
+        for old in sorted(self._salts)[:-3]:  # keep a few days; older ones are never asked for
+            del self._salts[old]
