@@ -11,10 +11,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from touchline.cli.errors import CliError
 
 if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from touchline.devstack.state import StackInfo
 
 DEFAULT_DATA_DIR = ".touchline"
 
@@ -31,8 +36,41 @@ def warehouse_url(directory: Path) -> str:
     return clickhouse_url(directory)
 
 
-def uses_embedded_warehouse() -> bool:
-    return not os.environ.get("TOUCHLINE_CLICKHOUSE_URL", "").startswith(("http://", "https://"))
+def running_stack(directory: Path) -> StackInfo | None:
+    """The local stack on this data dir, unless the CLI is pointed at a ClickHouse server."""
+    if os.environ.get("TOUCHLINE_CLICKHOUSE_URL", "").startswith(("http://", "https://")):
+        return None
+    from touchline.devstack.state import running_stack as find
+
+    return find(directory)
+
+
+def refuse_if_stack_running(directory: Path, why: str) -> None:
+    if running_stack(directory) is not None:
+        raise CliError(f"a local stack is running on {directory}; {why}")
+
+
+def warehouse(directory: Path) -> Client:
+    """A direct client; fails if a running stack holds the embedded engine (use `query`)."""
+    from touchline.warehouse.client import connect
+
+    refuse_if_stack_running(directory, "stop it, or use a command that goes through it")
+    return connect(warehouse_url(directory))
+
+
+def query(directory: Path, sql: str) -> tuple[list[str], list[list[Any]]]:
+    """Run one query: through the running stack (chdb locks its directory) or directly."""
+    stack = running_stack(directory)
+    if stack is not None:
+        from touchline.devstack.state import query_stack
+
+        try:
+            payload = query_stack(stack, sql, "json")
+        except RuntimeError as exc:
+            raise CliError(f"query failed: {exc}") from None
+        return list(payload["columns"]), [list(row) for row in payload["rows"]]
+    result = warehouse(directory).query(sql)
+    return list(result.column_names), [list(row) for row in result.result_rows]
 
 
 @contextmanager

@@ -1,0 +1,55 @@
+"""`touchline sites add|list`: the domains Touchline accepts hits for."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from touchline.cli import context
+from touchline.cli.errors import CliError
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    sites = commands.add_parser("sites", help="register and list sites").add_subparsers(
+        dest="action", required=True
+    )
+    add = sites.add_parser("add", parents=[common], help="register a site domain; prints its id")
+    add.add_argument("domain")
+    add.set_defaults(run=add_site)
+    listing = sites.add_parser("list", parents=[common], help="list registered sites")
+    listing.add_argument("--format", choices=["table", "json"], default="table")
+    listing.set_defaults(run=list_sites)
+
+
+def add_site(args: argparse.Namespace) -> int:
+    from touchline.config.sites import InvalidDomain, SiteExists, SiteStore
+
+    with context.config_table(context.data_dir(args.data_dir)) as (client, table):
+        try:
+            site = SiteStore(client, table).add(args.domain)
+        except (InvalidDomain, SiteExists) as exc:
+            raise CliError(str(exc)) from None
+    print(site.site_id)
+    print(
+        f'registered {site.domain}; add the tag or POST hits with "domain": "{site.domain}"', file=sys.stderr
+    )
+    return 0
+
+
+def list_sites(args: argparse.Namespace) -> int:
+    from touchline.config.sites import SiteStore
+
+    with context.config_table(context.data_dir(args.data_dir)) as (client, table):
+        sites = SiteStore(client, table).list()
+    if args.format == "json":
+        print(
+            json.dumps(
+                [{"site_id": s.site_id, "domain": s.domain, "created_at": s.created_at} for s in sites]
+            )
+        )
+    else:
+        for site in sites:
+            print(f"{site.site_id}\t{site.domain}\t{site.created_at}")
+    return 0
