@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -578,6 +579,17 @@ class _NoRoutes(Gateway):
 _NO_ROUTES = _NoRoutes()
 
 
+def _configure_output() -> None:
+    """The stack's own messages to stderr; the handlers' (Powertools JSON) logs go to stdout as in Lambda."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[dev] %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    # Metrics are disabled locally, and Powertools still warns on every empty flush.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 3000,
@@ -590,12 +602,13 @@ def serve(
 ) -> int:
     """Run the template locally until SIGINT/SIGTERM; return the exit code (0 after a clean stop).
 
-    Raises `StackStartError` with a printable message when it cannot start (data dir locked by
-    another stack, port taken, template problems). State lives in `data_dir`: `stack.json` while
+    When it cannot start (data dir locked by another stack, port taken, template problems) it
+    prints the reason to stderr and raises `SystemExit(1)`; use `DevStack` directly to get a
+    `StackStartError` instead. State lives in `data_dir`: `stack.json` while
     running, `config-table.json` (DynamoDB items), `queues.json` (undelivered messages, if any),
     `clickhouse/` (the embedded ClickHouse) and `lock`.
     """
-    logging.basicConfig(level=logging.INFO, format="[dev] %(levelname)s %(message)s", stream=sys.stderr)
+    _configure_output()
     options = StackOptions(
         host=host,
         port=port,
@@ -606,7 +619,11 @@ def serve(
         access_log=access_log,
     )
     stack = DevStack(options)
-    stack.start()
+    try:
+        stack.start()
+    except StackStartError as exc:
+        print(f"touchline dev: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
     stack.wait()
     print("touchline dev: stopped", flush=True)
     return 0
