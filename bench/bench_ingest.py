@@ -24,7 +24,7 @@ def _factories() -> Any:
 
 
 def bench_loader(workdir: Path) -> list[tuple[str, str]]:
-    from touchline.ingest.envelope import EVENT_COLUMNS, EventEnvelope
+    from touchline.ingest.envelope import EVENT_COLUMNS, EventRow
     from touchline.load import service
     from touchline.warehouse.client import connect
     from touchline.warehouse.migrate import migrate
@@ -59,7 +59,7 @@ def bench_loader(workdir: Path) -> list[tuple[str, str]]:
 
         def insert_all() -> None:
             for batch in batches:
-                events = [EventEnvelope.model_validate(json.loads(r["body"])).event for r in batch["Records"]]
+                events = [EventRow.model_validate(json.loads(r["body"])["row"]) for r in batch["Records"]]
                 data = [[getattr(event, c) for c in EVENT_COLUMNS] for event in events]
                 client.insert("events", data, column_names=list(EVENT_COLUMNS))
 

@@ -40,7 +40,7 @@ def envelope_bodies(count: int, site_id: str = "site1", start: datetime | None =
             timestamp=start + timedelta(seconds=i),
             visitor_id=f"v{i % 97}",
         )
-        bodies.append(envelope_json(build_row(hit, context, enricher.enrich(context))))
+        bodies.append(envelope_json("events", build_row(hit, context, enricher.enrich(context))))
     return bodies
 
 

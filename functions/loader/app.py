@@ -1,4 +1,4 @@
-"""LoaderFunction: an SQS batch of envelopes → one ClickHouse insert; bad records reported back."""
+"""LoaderFunction: an SQS batch of envelopes → one ClickHouse insert per table; bad records reported."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     with processor(records=event["Records"], handler=load_record):
         processor.process()
     # ClickHouse down → raise: the whole batch returns to the queue and is retried; nothing lost.
-    inserted, refused_by_clickhouse = batch.flush()
+    inserted_per_table, refused_by_clickhouse = batch.flush()
     response = processor.response()
     response["batchItemFailures"].extend({"itemIdentifier": key} for key in refused_by_clickhouse)
     failed = len(response["batchItemFailures"])
-    metrics.add_metric(name="EventsLoaded", unit=MetricUnit.Count, value=inserted)
+    for table, inserted in inserted_per_table.items():
+        metrics.add_metric(name=f"RowsLoaded_{table}", unit=MetricUnit.Count, value=inserted)
     if failed:
         metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=failed)
         logger.warning("rejected records", extra={"count": failed, "errors": _errors(processor)})

@@ -13,7 +13,7 @@ import pytest
 from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
 from touchline.config.sites import SiteStore
 from touchline.ingest import service
-from touchline.ingest.envelope import EventEnvelope
+from touchline.ingest.envelope import EventRow
 
 
 @pytest.fixture
@@ -24,10 +24,12 @@ def collector_app(aws: dict[str, str]) -> Iterator[ModuleType]:
     service.collector.cache_clear()
 
 
-def queued(aws: dict[str, str]) -> list[EventEnvelope]:
+def queued(aws: dict[str, str]) -> list[EventRow]:
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
-    return [EventEnvelope.model_validate_json(m["Body"]) for m in messages.get("Messages", [])]
+    envelopes = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    assert all(e["v"] == 1 and e["kind"] == "events" for e in envelopes)
+    return [EventRow.model_validate(e["row"]) for e in envelopes]
 
 
 def invoke(app: ModuleType, event: dict[str, Any], ctx: LambdaContextStub) -> tuple[int, dict[str, Any]]:
@@ -40,8 +42,7 @@ def test_pageview_is_enqueued_with_minimal_enrichment(
 ) -> None:
     status, body = invoke(collector_app, sample_event("collector_pageview.json"), lambda_context)
     assert (status, body) == (202, {"ok": True})
-    [envelope] = queued(aws)
-    row = envelope.event
+    [row] = queued(aws)
     assert row.event_type == "pageview" and row.name == "pageview"
     assert row.hostname == "shop.example.com" and row.pathname == "/pricing"
     assert (row.utm_source, row.utm_medium, row.utm_campaign) == ("newsletter", "email", "nov")
@@ -54,8 +55,7 @@ def test_compact_keys_sent_as_text_plain(
 ) -> None:
     status, _ = invoke(collector_app, sample_event("collector_compact_text_plain.json"), lambda_context)
     assert status == 202
-    [envelope] = queued(aws)
-    row = envelope.event
+    [row] = queued(aws)
     assert (row.event_type, row.name) == ("goal", "Signup")
     assert row.props == {"plan": "pro", "seats": "3"}
     assert str(row.revenue) == "49.9900" and row.currency == "USD"
@@ -66,7 +66,7 @@ def test_base64_body_is_decoded(
 ) -> None:
     status, _ = invoke(collector_app, sample_event("collector_base64_body.json"), lambda_context)
     assert status == 202
-    assert queued(aws)[0].event.pathname == "/"
+    assert queued(aws)[0].pathname == "/"
 
 
 @pytest.mark.parametrize(

@@ -117,13 +117,12 @@ def test_all_invalid_batch_reports_every_record(
 
 def test_clickhouse_data_errors_are_told_apart_from_outages(warehouse_url: str) -> None:
     from touchline.load.batch import RowsRejected
-    from touchline.load.clickhouse_sink import ClickHouseEventSink
+    from touchline.load.clickhouse_sink import ClickHouseRowSink
 
-    sink = ClickHouseEventSink(connect(warehouse_url))
+    sink = ClickHouseRowSink(connect(warehouse_url))
     bad = '{"event_id":"00000000-0000-0000-0000-000000000001","site_id":"s","timestamp":"yesterday-ish"}'
     with pytest.raises(RowsRejected):
-        sink.insert_events([bad], "t1")
-    missing_table = ClickHouseEventSink(connect(warehouse_url), table="no_such_table")
+        sink.insert_rows("events", [bad], "t1")
     with pytest.raises(Exception) as raised:
-        missing_table.insert_events(['{"a":1}'], "t2")
+        sink.insert_rows("no_such_table", ['{"a":1}'], "t2")
     assert not isinstance(raised.value, RowsRejected)

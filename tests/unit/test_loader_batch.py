@@ -7,8 +7,10 @@ import json
 import pytest
 
 from factories import envelope_bodies
-from touchline.ingest.envelope import ENVELOPE_PREFIX, EventEnvelope, row_json
-from touchline.load.batch import EventBatch, InvalidRecord, RowsRejected, dedup_token
+from touchline.ingest.envelope import EventRow, envelope_prefix, row_json
+from touchline.load.batch import InvalidRecord, LoadBatch, RowsRejected, dedup_token
+
+PREFIX = envelope_prefix("events")
 
 
 class FakeSink:
@@ -19,7 +21,8 @@ class FakeSink:
         self.inserted: list[str] = []
         self.tokens: list[str] = []
 
-    def insert_events(self, json_rows: list[str], dedup_token: str) -> None:
+    def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
+        assert table == "events"
         if self.poison and any(self.poison in row for row in json_rows):
             raise RowsRejected("Code: 27. cannot parse")
         self.inserted.extend(json_rows)
@@ -27,8 +30,9 @@ class FakeSink:
 
 
 def test_dedup_token_ignores_order_and_changes_with_content() -> None:
-    assert dedup_token([2, 1]) == dedup_token([1, 2])
-    assert dedup_token([1, 2]) != dedup_token([1, 3])
+    assert dedup_token(["b", "a"]) == dedup_token(["a", "b"])
+    assert dedup_token(["a", "b"]) != dedup_token(["a", "c"])
+    assert dedup_token(["ab"]) != dedup_token(["a", "b"])
 
 
 @pytest.mark.parametrize(
@@ -36,42 +40,43 @@ def test_dedup_token_ignores_order_and_changes_with_content() -> None:
     [
         "not json",
         "[]",
-        json.dumps({"v": 2, "kind": "event", "event": {}}),
-        json.dumps({"v": 1, "kind": "page", "event": {}}),
-        ENVELOPE_PREFIX + '{"event_id":"x","site_id":"s"}}',
+        json.dumps({"v": 2, "kind": "events", "row": {}}),
+        json.dumps({"v": 1, "kind": "pages", "row": {}}),
+        PREFIX + '{"event_id":"x","site_id":"s"}}',
+        PREFIX + "{}}",
     ],
 )
 def test_invalid_records_raise(body: str) -> None:
     with pytest.raises(InvalidRecord):
-        EventBatch(FakeSink()).add(body)
+        LoadBatch(FakeSink()).add(body)
 
 
 def test_timestamp_out_of_range_is_invalid() -> None:
     [body] = envelope_bodies(1)
     with pytest.raises(InvalidRecord, match="timestamp"):
-        EventBatch(FakeSink()).add(body.replace("2026-11-01T", "1899-11-01T"))
+        LoadBatch(FakeSink()).add(body.replace("2026-11-01T", "1899-11-01T"))
 
 
 def test_canonical_body_is_passed_through_and_other_forms_reserialised() -> None:
     [body] = envelope_bodies(1)
-    envelope = EventEnvelope.model_validate_json(body)
-    assert row_json(body, envelope) == body[len(ENVELOPE_PREFIX) : -1]
+    row = EventRow.model_validate(json.loads(body)["row"])
+    assert row_json(body, "events", row) == body[len(PREFIX) : -1]
     spaced = json.dumps(json.loads(body), indent=1)
-    assert json.loads(row_json(spaced, envelope)) == json.loads(body)["event"]
-    # A nested "event" key must not fool the slicing.
-    tricky = body.replace('"props":{', '"props":{"event":"x",')
-    tricky_env = EventEnvelope.model_validate_json(tricky)
-    assert json.loads(row_json(tricky, tricky_env))["props"]["event"] == "x"
+    assert json.loads(row_json(spaced, "events", row)) == json.loads(body)["row"]
+    # A nested "row" key must not fool the slicing.
+    tricky = body.replace('"props":{', '"props":{"row":"x",')
+    tricky_row = EventRow.model_validate(json.loads(tricky)["row"])
+    assert json.loads(row_json(tricky, "events", tricky_row))["props"]["row"] == "x"
 
 
 def test_rows_clickhouse_refuses_are_isolated_and_the_rest_load() -> None:
     bodies = envelope_bodies(9)
     poisoned = {3, 7}
     sink = FakeSink(poison="POISON")
-    batch = EventBatch(sink)
+    batch = LoadBatch(sink)
     for i, body in enumerate(bodies):
         batch.add(body.replace('"pathname":"', '"pathname":"/POISON') if i in poisoned else body, key=f"m{i}")
     inserted, rejected = batch.flush()
     assert sorted(rejected) == ["m3", "m7"]
-    assert inserted == 7
+    assert inserted == {"events": 7}
     assert all("POISON" not in row for row in sink.inserted)

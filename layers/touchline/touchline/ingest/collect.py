@@ -96,7 +96,7 @@ class Collector:
                 self.counters[f"dropped_{drop.reason}"] += 1
                 return Accepted(event_ids=[], dropped=drop.reason)
             row = build_row(hit, context, enriched)
-            envelopes.append(envelope_json(row))
+            envelopes.append(envelope_json("events", row))
             event_ids.append(str(row.event_id))
         self._queue.send(envelopes)
         self.counters["accepted"] += len(envelopes)

@@ -1,11 +1,12 @@
-"""The SQS message format between the collector and the loader.
+"""The SQS message format between producers (collector, webhooks, syncs) and the loader.
 
-One message body is one JSON envelope `{"v":1,"kind":"event","event":{...}}`; `event` holds the
-columns of a ClickHouse `events` row, leaving out those equal to the column default
-(ClickHouse fills them in), which halves the message and the loader's parsing work. The
-collector assigns `event_id` once, when it accepts the hit, so every redelivery of the message
-carries the same id (the loader's dedupe key).
-Versioned so a loader can keep reading messages an older collector left in the queue.
+One message body is one JSON envelope `{"v":1,"kind":"<table>","row":{...}}`: `kind` names the
+ClickHouse table and `row` holds its columns, leaving out those equal to the column default
+(ClickHouse fills them in), which halves the message and the loader's parsing work. Producers
+assign ids once (an event's `event_id` when the collector accepts the hit), so every
+redelivery of a message carries the same row and deduplicates. Versioned so a loader can keep
+reading messages an older producer left in the queue. The kinds the loader accepts are listed
+in `touchline.load.kinds`.
 """
 
 from __future__ import annotations
@@ -18,17 +19,23 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 ENVELOPE_VERSION: Literal[1] = 1
-# Envelopes are always written with this exact prefix, so the loader can pass the row through.
-ENVELOPE_PREFIX = '{"v":1,"kind":"event","event":'
 # DateTime64(3) holds 1900-2299; anything outside our lifetime is a broken clock or a forgery.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-class EventRow(BaseModel):
-    """One `events` row. Field names are column names; defaults mirror the table's."""
+class Row(BaseModel):
+    """A row of one ClickHouse table. Field names are column names; defaults mirror the table's."""
 
     model_config = ConfigDict(extra="forbid")
+
+    def to_json(self) -> str:
+        """The row as JSONEachRow wants it: columns at their default are left to ClickHouse."""
+        return self.model_dump_json(exclude_defaults=True)
+
+
+class EventRow(Row):
+    """One `events` row."""
 
     event_id: UUID
     site_id: str = Field(min_length=1, max_length=64)
@@ -71,34 +78,28 @@ class EventRow(BaseModel):
     engagement_ms: int = Field(0, ge=0, le=4_294_967_295)
     scroll_depth: int = Field(0, ge=0, le=255)
 
-    def to_json(self) -> str:
-        """The row as JSONEachRow wants it: columns at their default are left to ClickHouse."""
-        return self.model_dump_json(exclude_defaults=True)
+
+def envelope_prefix(table: str) -> str:
+    """Envelopes are always written with this exact prefix, so the loader can pass rows through."""
+    return f'{{"v":{ENVELOPE_VERSION},"kind":"{table}","row":'
 
 
-class EventEnvelope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    v: Literal[1] = ENVELOPE_VERSION
-    kind: Literal["event"] = "event"
-    event: EventRow
+def envelope_json(table: str, row: Row) -> str:
+    return f"{envelope_prefix(table)}{row.to_json()}}}"
 
 
-def envelope_json(row: EventRow) -> str:
-    return f"{ENVELOPE_PREFIX}{row.to_json()}}}"
-
-
-def row_json(body: str, envelope: EventEnvelope) -> str:
+def row_json(body: str, table: str, row: Row) -> str:
     """The row part of a validated body, sliced out when the body is in canonical form.
 
     Safe because the envelope was validated with extra="forbid": with the canonical prefix and
-    a single `"event":` key (a quote inside a JSON string is always escaped), the rest of the
-    body up to the closing brace is exactly the event object. Anything else is re-serialised.
+    a single `"row":` key (a quote inside a JSON string is always escaped), the rest of the
+    body up to the closing brace is exactly the row object. Anything else is re-serialised.
     """
     text = body.rstrip()
-    if text.startswith(ENVELOPE_PREFIX) and text.endswith("}") and text.count('"event":') == 1:
-        return text[len(ENVELOPE_PREFIX) : -1]
-    return envelope.event.to_json()
+    prefix = envelope_prefix(table)
+    if text.startswith(prefix) and text.endswith("}") and text.count('"row":') == 1:
+        return text[len(prefix) : -1]
+    return row.to_json()
 
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(EventRow.model_fields)

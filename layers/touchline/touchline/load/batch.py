@@ -1,17 +1,17 @@
-"""One SQS batch of envelopes becomes one ClickHouse insert, exactly once in effect.
+"""One SQS batch of envelopes becomes one ClickHouse insert per table, exactly once in effect.
 
 Each record is validated on its own (a bad record is reported back as a batch item failure and
-ends in the DLQ; the rest still load). Valid rows are written with one `JSONEachRow` insert, so
-ClickHouse's C++ parser does the per-row work instead of Python. Two mechanisms stop
+ends in the DLQ; the rest still load). Valid rows are written with one `JSONEachRow` insert per
+table, so ClickHouse's C++ parser does the per-row work instead of Python. Two mechanisms stop
 at-least-once delivery from double counting:
 
-* the insert carries `insert_deduplication_token` = hash of its sorted event ids, so a retried
+* each insert carries `insert_deduplication_token` = hash of its sorted rows, so a retried
   identical insert (timeout after success, whole-batch retry) is dropped by ClickHouse;
-* `events` is a ReplacingMergeTree whose sorting key ends in `event_id`, so a redelivered message
-  that lands in a *different* batch collapses on merge and never counts under `FINAL`.
+* every table is a ReplacingMergeTree keyed on the row's identity (`event_id` for events), so a
+  redelivered message that lands in a *different* batch collapses on merge and under `FINAL`.
 
 If ClickHouse rejects the rows themselves (a value pydantic let through but ClickHouse cannot
-parse), the batch is split in halves until the offending rows are isolated, so one poisoned
+parse), the rows are split in halves until the offending ones are isolated, so one poisoned
 message cannot drag a whole batch to the DLQ. Any other error (ClickHouse unreachable) is raised
 and the whole batch is retried.
 """
@@ -24,67 +24,82 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from touchline.ingest.envelope import EventEnvelope, row_json
+from touchline.ingest.envelope import row_json
+from touchline.load.kinds import envelope_adapter
 
 
 class InvalidRecord(ValueError):
-    """A message that can never load (bad JSON, unknown version, bad field): send it to the DLQ."""
+    """A message that can never load (bad JSON, unknown kind, bad field): send it to the DLQ."""
 
 
 class RowsRejected(Exception):
     """ClickHouse refused the data itself (parse/range error), not the connection."""
 
 
-class EventSink(Protocol):
-    def insert_events(self, json_rows: list[str], dedup_token: str) -> None:
+class RowSink(Protocol):
+    def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
         """Insert rows (one JSON object each) atomically; `RowsRejected` for bad data, else raise."""
         ...
 
 
 @dataclass
-class EventBatch:
-    """Collects the rows of one SQS batch, then flushes them in one insert."""
-
-    sink: EventSink
+class TableRows:
     rows: list[str] = field(default_factory=list)
-    event_ids: list[int] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadBatch:
+    """Collects the rows of one SQS batch by table, then flushes one insert per table."""
+
+    sink: RowSink
+    tables: dict[str, TableRows] = field(default_factory=dict)
 
     def add(self, body: str, key: str = "") -> None:
         """Validate one message body; `key` (the SQS message id) names it if ClickHouse rejects it."""
         try:
-            envelope = EventEnvelope.model_validate_json(body)
+            envelope = envelope_adapter().validate_json(body)
         except ValidationError as exc:
             raise InvalidRecord(
                 f"invalid envelope: {exc.error_count()} error(s): {_first_error(exc)}"
             ) from None
-        self.rows.append(row_json(body, envelope))
-        self.event_ids.append(envelope.event.event_id.int)
-        self.keys.append(key)
+        table = self.tables.setdefault(envelope.kind, TableRows())
+        table.rows.append(row_json(body, envelope.kind, envelope.row))
+        table.keys.append(key)
 
-    def flush(self) -> tuple[int, list[str]]:
-        """Insert everything; return (rows inserted, keys of rows ClickHouse rejected)."""
+    def flush(self) -> tuple[dict[str, int], list[str]]:
+        """Insert everything; return (rows inserted per table, keys of rows ClickHouse rejected)."""
         rejected: list[str] = []
-        inserted = self._insert(0, len(self.rows), rejected)
+        inserted = {
+            name: self._insert(name, table, 0, len(table.rows), rejected)
+            for name, table in self.tables.items()
+        }
         return inserted, rejected
 
-    def _insert(self, start: int, stop: int, rejected: list[str]) -> int:
+    def _insert(self, name: str, table: TableRows, start: int, stop: int, rejected: list[str]) -> int:
         if start >= stop:
             return 0
+        rows = table.rows[start:stop]
         try:
-            self.sink.insert_events(self.rows[start:stop], dedup_token(self.event_ids[start:stop]))
+            self.sink.insert_rows(name, rows, dedup_token(rows))
             return stop - start
         except RowsRejected:
             if stop - start == 1:
-                rejected.append(self.keys[start])
+                rejected.append(table.keys[start])
                 return 0
         middle = (start + stop) // 2
-        return self._insert(start, middle, rejected) + self._insert(middle, stop, rejected)
+        return self._insert(name, table, start, middle, rejected) + self._insert(
+            name, table, middle, stop, rejected
+        )
 
 
-def dedup_token(event_ids: list[int]) -> str:
+def dedup_token(json_rows: list[str]) -> str:
     """Same rows, same token, whatever order SQS delivered them in."""
-    return hashlib.sha256(b"".join(i.to_bytes(16, "big") for i in sorted(event_ids))).hexdigest()
+    digest = hashlib.sha256()
+    for row in sorted(json_rows):
+        digest.update(row.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
 
 
 def _first_error(exc: ValidationError) -> str:

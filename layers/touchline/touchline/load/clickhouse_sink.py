@@ -1,4 +1,4 @@
-"""The loader's sink: rows into ClickHouse `events` through clickhouse-connect."""
+"""The loader's sink: JSON rows into ClickHouse tables through clickhouse-connect."""
 
 from __future__ import annotations
 
@@ -29,15 +29,14 @@ DATA_ERROR_CODES = frozenset({6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 321, 386, 
 _CODE = re.compile(r"Code: (\d+)")
 
 
-class ClickHouseEventSink:
-    def __init__(self, client: Client, table: str = "events") -> None:
+class ClickHouseRowSink:
+    def __init__(self, client: Client) -> None:
         self._client = client
-        self._table = table
 
-    def insert_events(self, json_rows: list[str], dedup_token: str) -> None:
+    def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
         try:
             self._client.raw_insert(
-                self._table,
+                table,
                 insert_block="\n".join(json_rows).encode(),
                 fmt="JSONEachRow",
                 settings={**INSERT_SETTINGS, "insert_deduplication_token": dedup_token},

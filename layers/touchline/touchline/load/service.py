@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from touchline.load.batch import EventBatch
-from touchline.load.clickhouse_sink import ClickHouseEventSink
+from touchline.load.batch import LoadBatch
+from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.settings import WarehouseSettings
 from touchline.warehouse.client import connect
 
@@ -22,9 +22,9 @@ def clickhouse_url(settings: WarehouseSettings) -> str:
 
 
 @cache
-def sink() -> ClickHouseEventSink:
-    return ClickHouseEventSink(connect(clickhouse_url(WarehouseSettings.from_env())))
+def sink() -> ClickHouseRowSink:
+    return ClickHouseRowSink(connect(clickhouse_url(WarehouseSettings.from_env())))
 
 
-def new_batch() -> EventBatch:
-    return EventBatch(sink())
+def new_batch() -> LoadBatch:
+    return LoadBatch(sink())

@@ -1,0 +1,44 @@
+"""Every kind of row the loader accepts: the envelope `kind` is the ClickHouse table it goes to.
+
+Adding a table to the pipeline = a migration creating it, a `Row` model for it, and a line
+here. The loader validates each message against the model its kind names (a tagged union, so
+pydantic-core picks the model without trying the others).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+
+from touchline.ingest.envelope import EventRow, Row
+
+# table name -> row model
+ROW_MODELS: dict[str, type[Row]] = {
+    "events": EventRow,
+}
+
+
+class Envelope(BaseModel):
+    """What every envelope has; the generated per-kind models add `kind` and `row`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1]
+
+
+@cache
+def envelope_adapter() -> TypeAdapter[Any]:
+    models = [
+        create_model(
+            f"{table.title().replace('_', '')}Envelope",
+            __base__=Envelope,
+            kind=(Literal[table], ...),
+            row=(model, ...),
+        )
+        for table, model in ROW_MODELS.items()
+    ]
+    if len(models) == 1:
+        return TypeAdapter(models[0])
+    return TypeAdapter(Annotated[Union[tuple(models)], Field(discriminator="kind")])  # noqa: UP007
