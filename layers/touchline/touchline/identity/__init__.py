@@ -1,0 +1,1 @@
+"""Identity: links between identifiers, their resolution to people, and people's traits."""
