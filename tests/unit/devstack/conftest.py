@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from touchline.devstack.moto_backend import MotoServer, aws_client
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from touchline.devstack.scheduler import (
     RateSchedule,
     ScheduleError,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from touchline.devstack.lambda_runtime import LocalFunction
 from touchline.devstack.moto_backend import MotoServer
 from touchline.devstack.resources import LocalResources, QueueInfo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from touchline.devstack.moto_backend import aws_client
 from touchline.devstack.runner import DevStack, StackOptions, StackStartError
 from touchline.devstack.state import StackInfo, local_aws, running_stack
@@ -83,6 +85,25 @@ def test_http_to_queue_to_function(stack: DevStack) -> None:
     assert _post(info.http_url + "/unknown", "x") == (404, b'{"message":"Not Found"}')
     health = urllib.request.urlopen(info.http_url + "/_dev/health", timeout=5).read()
     assert json.loads(health)["status"] == "ok"
+
+
+def test_chunked_bodies_and_keep_alive(stack: DevStack) -> None:
+    assert stack.info is not None
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", int(stack.info.http_url.rsplit(":", 1)[1]), timeout=10
+    )
+    for _ in range(2):  # two requests on one kept-alive connection
+        connection.request(
+            "POST",
+            "/api/event",
+            body=iter([b"hel", b"lo"]),
+            headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        assert response.status == 200
+        assert json.loads(response.read())["event"]["body"] == "hello"
+    connection.close()
 
 
 def test_dev_invoke_endpoint(stack: DevStack) -> None:

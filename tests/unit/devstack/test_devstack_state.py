@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from touchline.devstack.lock import DataDirLock, DataDirLockedError, is_locked
 from touchline.devstack.moto_backend import MotoServer
 from touchline.devstack.resources import LocalResources

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from touchline.devstack.environment import apply_process_environment, function_environment
 from touchline.devstack.intrinsics import NO_VALUE, PseudoParameters, Resolver, UnresolvableError
 from touchline.devstack.resources import LocalResources

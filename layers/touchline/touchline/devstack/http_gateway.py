@@ -491,8 +491,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(HttpResponse.json(503, {"message": "Service Unavailable"}), close=True)
             return
         try:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
+            body = self._read_body()
             request = HttpRequest(
                 method=self.command,
                 target=self.path,
@@ -513,6 +512,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.server.access_log:
             elapsed = (time.perf_counter() - started) * 1000
             print(f"{self.command} {self.path} {response.status} {elapsed:.1f} ms", flush=True)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, response: HttpResponse, *, close: bool) -> None:
         self.send_response(response.status)

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("touchline.devstack")
 
+_SUPPORTED_EVENTS = ("HttpApi", "SQS", "ScheduleV2", "Schedule")
 _HINT = "register a site: touchline sites add example.com"
 
 # Dev values every function gets (after the template's own variables).
@@ -319,6 +320,9 @@ class DevStack:
                     f"{logical_id}: cannot import {spec.code_dir}/{spec.handler}: {exc!r}"
                 ) from exc
             self.functions[logical_id] = function
+            for name, event in (resources.active[logical_id].properties.get("Events") or {}).items():
+                if event.get("Type") not in _SUPPORTED_EVENTS:
+                    env.skipped[f"event {name}"] = f"{event.get('Type')} events do not run locally"
             if env.skipped:
                 skipped[logical_id] = env.skipped
         return skipped
@@ -435,7 +439,8 @@ class DevStack:
         )
         for function, variables in skipped.items():
             for key, reason in variables.items():
-                lines.append(f"  note    {function}: {key} left unset ({reason})")
+                what = key if key.startswith("event ") else f"{key} left unset"
+                lines.append(f"  note    {function}: {what} ({reason})")
         lines.append(_HINT)
         print("\n".join(lines), flush=True)
 

@@ -182,7 +182,11 @@ def local_aws(
                 raise
     if stack is not None:
         yield LocalAws(stack.moto_endpoint, stack.region, dict(stack.tables), dict(stack.queues))
-        status, body = call_stack(stack, "/_dev/snapshot")
+        try:
+            status, body = call_stack(stack, "/_dev/snapshot")
+        except OSError as exc:  # it stopped meanwhile; it saved on its way out
+            log.warning("could not ask the running stack to save its snapshot: %s", exc)
+            return
         if status != 200:
             log.warning("the running stack did not save its snapshot: %s", body.decode(errors="replace"))
         return
@@ -218,14 +222,19 @@ def _private_aws(data_dir: Path, template_path: Path) -> Iterator[LocalAws]:
         queues = resources.create_queues(sqs)
         restore_tables(dynamodb, tables, data_dir / TABLES_FILE)
         snapshots = TableSnapshots(dynamodb, tables, data_dir / TABLES_FILE)
-        yield LocalAws(
-            moto.url,
-            REGION,
-            {t.logical_id: t.name for t in tables},
-            {q.logical_id: q.url for q in queues},
-        )
-        snapshots.save()
-        # Messages a command enqueued are delivered by the next `touchline dev`.
-        add_saved_messages(data_dir / QUEUES_FILE, {q.logical_id: take_messages(sqs, q.url) for q in queues})
+        try:
+            yield LocalAws(
+                moto.url,
+                REGION,
+                {t.logical_id: t.name for t in tables},
+                {q.logical_id: q.url for q in queues},
+            )
+        finally:
+            # Saved even if the command failed half-way: the files match what moto holds, as
+            # they would with a running stack. Messages it enqueued go to the next `touchline dev`.
+            snapshots.save()
+            add_saved_messages(
+                data_dir / QUEUES_FILE, {q.logical_id: take_messages(sqs, q.url) for q in queues}
+            )
     finally:
         moto.stop()
