@@ -425,10 +425,18 @@ class DevStack:
             lines.append(f"  {route.method:<7} {url}  -> {route.function}")
         if self.warehouse is not None:
             lines.append(f"  POST    {base}/_dev/sql  (SQL on the embedded ClickHouse: touchline sql)")
+        for poller, queue in self.pollers:
+            lines.append(
+                f"  SQS     {queue.logical_id}  -> {poller.function.logical_id} "
+                f"(batch {poller.batch_size}, window {poller.window:g} s)"
+            )
         lines.append(
             f"  AWS     {self.info.moto_endpoint}  (moto: {', '.join(self.info.tables)}; queues: "
             f"{', '.join(self.info.queues)})"
         )
+        if self.warehouse is not None:
+            applied = f", applied {', '.join(self.warehouse.applied)}" if self.warehouse.applied else ""
+            lines.append(f"  CH      {self.warehouse.url}  (migrated{applied})")
         for source, due in schedules:
             when = f"next {due:%Y-%m-%d %H:%M:%S}Z" if due else "disabled"
             lines.append(f"  {source.kind:<7} {source.expression}  -> {source.function} ({when})")
