@@ -1,4 +1,5 @@
-"""CollectorFunction: `POST /api/event` → validated, enriched envelope on the events queue → 202."""
+"""CollectorFunction: `POST /api/event` → validated, enriched envelope on the events queue → 202;
+`GET /js/script.js` → the browser tag."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchline.ingest.collect import CollectError, IncomingHit
 from touchline.ingest.service import collector
+from touchline.tag.asset import CONTENT_TYPE, tag_asset
 
 logger = Logger(service="collector")
 metrics = Metrics(namespace="Touchline", service="collector")
@@ -34,6 +36,16 @@ def post_event() -> Response[str]:
         metrics.add_metric(name=f"HitsDropped_{accepted.dropped}", unit=MetricUnit.Count, value=1)
         return _json(202, '{"ok":true}', {"X-Touchline-Dropped": accepted.dropped})
     return _json(202, '{"ok":true}')
+
+
+@app.get("/js/script.js")
+@app.get("/js/touchline.js")
+def get_tag() -> Response[bytes]:
+    headers = app.current_event.raw_event.get("headers") or {}
+    served = tag_asset().serve(headers.get("if-none-match", ""), headers.get("accept-encoding", ""))
+    return Response(
+        status_code=served.status, content_type=CONTENT_TYPE, body=served.body, headers=served.headers
+    )
 
 
 def bad_input(error: CollectError) -> Response[str]:

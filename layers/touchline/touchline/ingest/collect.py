@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from touchline.ingest.enrich import DropHit, Enricher, HitContext
 from touchline.ingest.envelope import EventRow, envelope_json
-from touchline.ingest.hit import MAX_BODY_BYTES, PlausibleHit
+from touchline.ingest.hit import IDENTIFY, MAX_BODY_BYTES, PlausibleHit
+from touchline.ingest.identify import identity_links
 from touchline.ingest.queue import EventQueue
 from touchline.ingest.site_cache import SiteResolver
 
@@ -97,9 +98,11 @@ class Collector:
                 return Accepted(event_ids=[], dropped=drop.reason)
             row = build_row(hit, context, enriched)
             envelopes.append(envelope_json("events", row))
+            if hit.name == IDENTIFY:
+                envelopes.extend(envelope_json("identity_links", link) for link in identity_links(hit, row))
             event_ids.append(str(row.event_id))
         self._queue.send(envelopes)
-        self.counters["accepted"] += len(envelopes)
+        self.counters["accepted"] += len(event_ids)
         return Accepted(event_ids=event_ids)
 
     def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str]]:
@@ -138,6 +141,8 @@ def event_type_of(name: str) -> str:
         return PAGEVIEW
     if name == ENGAGEMENT:
         return ENGAGEMENT
+    if name == IDENTIFY:
+        return IDENTIFY
     return "goal"
 
 
@@ -160,5 +165,10 @@ def build_row(hit: PlausibleHit, context: HitContext, enriched: dict[str, object
     if hit.revenue is not None:
         columns["revenue"] = hit.revenue.amount
         columns["currency"] = hit.revenue.currency
+    if hit.user_id:
+        columns["user_id"] = hit.user_id
     columns.update(enriched)
+    if hit.hash_mode and "#" in hit.url:
+        # Hash-routed apps: the route is the fragment, so it belongs in the path (Plausible's rule).
+        columns["pathname"] = f"{columns.get('pathname') or '/'}#{hit.url.split('#', 1)[1]}"
     return EventRow.model_validate(columns)

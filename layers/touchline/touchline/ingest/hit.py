@@ -7,11 +7,20 @@ Limits follow Plausible's so a site switching over sees the same accept/reject b
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_PROPS = 30
@@ -20,6 +29,10 @@ MAX_PROP_VALUE_BYTES = 2000
 MAX_NAME_BYTES = 120
 MAX_URL_BYTES = 2000
 MAX_REVENUE = Decimal("1e13")
+MAX_USER_ID_CHARS = 256
+VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+EMAIL_SHA256 = re.compile(r"[0-9a-f]{64}")
+IDENTIFY = "identify"
 
 
 def _json_if_string(value: Any) -> Any:
@@ -80,8 +93,15 @@ class PlausibleHit(BaseModel):
     engagement_ms: int = Field(0, validation_alias=AliasChoices("engagement_time", "e"), ge=0)
     scroll_depth: int = Field(0, validation_alias=AliasChoices("scroll_depth", "sd"), ge=0, le=255)
     screen_width: int = Field(0, validation_alias=AliasChoices("screen_width", "w"), ge=0, le=65535)
-    # Touchline's tag adds its first-party visitor id; Plausible's tracker never sends one.
-    visitor_id: str | None = Field(None, validation_alias=AliasChoices("visitor_id", "vid"), max_length=128)
+    # Touchline's tag adds its first-party visitor id (random, url-safe); Plausible's tracker
+    # never sends one. Ids of another shape are refused rather than stored as someone's identity.
+    visitor_id: str | None = Field(None, validation_alias=AliasChoices("visitor_id", "vid"))
+    # Set by the tag after `identify`: the site's own user id, and on the identify event itself
+    # optionally the sha256 (hex) of the user's trimmed, lower-cased email.
+    user_id: str | None = Field(
+        None, validation_alias=AliasChoices("user_id", "uid"), min_length=1, max_length=MAX_USER_ID_CHARS
+    )
+    email_sha256: str | None = Field(None, validation_alias=AliasChoices("email_sha256", "eh"))
 
     @field_validator("name")
     @classmethod
@@ -113,6 +133,29 @@ class PlausibleHit(BaseModel):
             if isinstance(item, str) and len(item.encode()) > MAX_PROP_VALUE_BYTES:
                 raise ValueError(f"prop {key!r} is longer than {MAX_PROP_VALUE_BYTES} bytes")
         return value
+
+    @field_validator("visitor_id")
+    @classmethod
+    def _visitor_id(cls, value: str | None) -> str | None:
+        if value is not None and not VISITOR_ID.fullmatch(value):
+            raise ValueError("visitor id must be 16-64 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("email_sha256")
+    @classmethod
+    def _email_sha256(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digest = value.lower()
+        if not EMAIL_SHA256.fullmatch(digest):
+            raise ValueError("email hash must be the 64 hex digits of sha256(trimmed, lower-cased email)")
+        return digest
+
+    @model_validator(mode="after")
+    def _identify_names_someone(self) -> PlausibleHit:
+        if self.name == IDENTIFY and not (self.user_id or self.email_sha256):
+            raise ValueError("an identify event needs a user id (uid) or an email hash (eh)")
+        return self
 
     def props_as_strings(self) -> dict[str, str]:
         """Map(String, String) values; nulls and nested objects are dropped, as Plausible does."""
