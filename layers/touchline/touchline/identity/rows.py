@@ -68,3 +68,18 @@ class IdentityLinkRow(Row):
             linked_at=at,
             version=version_of(at),
         )
+
+
+class PersonRow(Row):
+    """One `people` row: a person's traits as of one identify (the latest version wins)."""
+
+    site_id: str = Field(min_length=1, max_length=64)
+    person_id: str = Field(min_length=1, max_length=256)
+    user_id: str = Field("", max_length=256)
+    email: str = Field("", max_length=320)
+    email_sha256: str = Field("", max_length=64)
+    traits: str = "{}"
+    first_seen: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
+    last_seen: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
+    version: int = Field(ge=0)
+    is_deleted: int = Field(0, ge=0, le=1)

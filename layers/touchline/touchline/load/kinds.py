@@ -12,13 +12,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
-from touchline.identity.rows import IdentityLinkRow
+from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.envelope import EventRow, Row
 
 # table name -> row model
 ROW_MODELS: dict[str, type[Row]] = {
     "events": EventRow,
     "identity_links": IdentityLinkRow,
+    "people": PersonRow,
 }
 
 

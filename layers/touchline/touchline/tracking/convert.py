@@ -1,0 +1,282 @@
+"""One validated message → the rows it stands for: an `events` row, identity links, a people row,
+revenue rows. Pure: no I/O, the site and the receive time are given.
+
+* `event_id` is a UUIDv5 of (site, messageId): a redelivered batch produces the same ids and
+  collapses in the ReplacingMergeTree. A message without a messageId gets one from a hash of its
+  content, so even then an exact resend deduplicates.
+* `visitor_id` is the `anonymousId`, else the `userId`: never derived from IP or user agent.
+* Every message carrying both `anonymousId` and `userId` links them (as Segment's identity
+  resolution does); `identify` also links the email (as `email_sha256`) and `context.externalIds`
+  of known types; `alias` links `previousId` to `userId`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
+from touchline.ingest.enrich import HitContext
+from touchline.ingest.envelope import EventRow, Row
+from touchline.tracking import ecommerce
+from touchline.tracking.clock import event_time
+from touchline.tracking.enrich import ContextEnricher, campaign_url
+from touchline.tracking.messages import Message
+
+# Fixed namespace of API event ids (uuid5(NAMESPACE_URL, "https://touchline.dev/api/messageId")).
+EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://touchline.dev/api/messageId")
+INGEST_SOURCE = "api"
+PAGEVIEW = "pageview"
+MAX_SCREEN_WIDTH = 65535
+# context.externalIds[].type → identity_links identifier type.
+EXTERNAL_ID_TYPES = {
+    "stripe_customer": "stripe_customer",
+    "stripe_customer_id": "stripe_customer",
+    "shopify_customer": "shopify_customer",
+    "shopify_customer_id": "shopify_customer",
+    "hubspot_contact": "hubspot_contact",
+    "hubspot_contact_id": "hubspot_contact",
+    "klaviyo_profile": "klaviyo_profile",
+    "klaviyo_profile_id": "klaviyo_profile",
+    "gorgias_customer": "gorgias_customer",
+    "gorgias_customer_id": "gorgias_customer",
+    "email": "email",
+}
+# Columns a relayed browser context fills only when a page URL was given.
+_PAGE_COLUMNS = ("hostname", "pathname")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRef:
+    site_id: str
+    site_domain: str
+
+
+@dataclass(slots=True)
+class MessageRows:
+    """What one message produced; `event` is None when a browsing call was dropped (bot, spam)."""
+
+    event: EventRow | None
+    rows: list[tuple[str, Row]] = field(default_factory=list)
+    dropped: str | None = None
+
+
+def message_id_of(raw: dict[str, Any]) -> str:
+    """The sender's messageId, or a digest of the message itself (minus send-time fields)."""
+    given = raw.get("messageId")
+    if isinstance(given, str | int) and not isinstance(given, bool) and str(given).strip():
+        return str(given).strip()
+    content = {k: v for k, v in raw.items() if k not in ("sentAt", "receivedAt", "writeKey")}
+    return "sha256:" + hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def event_id(site_id: str, message_id: str) -> uuid.UUID:
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{site_id}/{message_id}")
+
+
+def flatten(values: dict[str, Any]) -> dict[str, str]:
+    """Properties → Map(String, String): scalars as text, objects and arrays as JSON, nulls dropped."""
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None or not key:
+            continue
+        if isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, int | float):
+            out[key] = repr(value) if isinstance(value, float) else str(value)
+        else:
+            out[key] = orjson.dumps(value, default=str).decode()
+    return out
+
+
+class MessageConverter:
+    def __init__(self, enricher: ContextEnricher) -> None:
+        self._enricher = enricher
+
+    def convert(
+        self,
+        message: Message,
+        message_id: str,
+        site: SiteRef,
+        received_at: datetime,
+    ) -> MessageRows:
+        """Raises `ecommerce.InvalidOrder` (or pydantic's ValidationError) for bad input."""
+        at = event_time(received_at, message.timestamp, message.original_timestamp, message.sent_at)
+        kind = message.type
+        properties = message.properties
+        page = message.context.page
+        page_url = (page.url if page else None) or ""
+        page_referrer = (page.referrer if page else None) or ""
+        if kind == "page":
+            url = str(properties.get("url") or page_url)
+            referrer = str(properties.get("referrer") or page_referrer)
+        else:
+            url, referrer = page_url, page_referrer
+        visitor = message.anonymous_id or message.user_id or ""
+        columns: dict[str, object] = {
+            "event_id": event_id(site.site_id, message_id),
+            "site_id": site.site_id,
+            "timestamp": at,
+            "received_at": received_at,
+            "ingest_source": INGEST_SOURCE,
+            "visitor_id": visitor,
+            "user_id": message.user_id or "",
+            "url": url,
+            "referrer": referrer,
+        }
+        context = message.context
+        if context.user_agent or context.ip or url or referrer or context.campaign:
+            hit = HitContext(
+                site_id=site.site_id,
+                site_domain=site.site_domain,
+                url=campaign_url(url, context.campaign),
+                referrer=referrer,
+                user_agent=context.user_agent or "",
+                ip=context.ip or "",
+                timestamp=at,
+                visitor_id=visitor,
+            )
+            enriched = self._enricher.enrich(hit, browsing=kind in ("page", "screen"))
+            if enriched is None:
+                return MessageRows(event=None, dropped="bot_or_spam")
+            if not url:
+                for column in _PAGE_COLUMNS:
+                    enriched.pop(column, None)
+            enriched["visitor_id"] = visitor
+            columns.update(enriched)
+        if context.screen and context.screen.width:
+            columns["screen_width"] = min(context.screen.width, MAX_SCREEN_WIDTH)
+
+        rows: list[tuple[str, Row]] = []
+        columns.update(self._call_columns(message, site, at, message_id, rows))
+        event = EventRow.model_validate(columns)
+        rows.extend(("identity_links", link) for link in identity_links(message, site.site_id, at))
+        if kind == "identify":
+            rows.append(("people", person_row(message, site.site_id, at)))
+        return MessageRows(event=event, rows=rows)
+
+    def _call_columns(
+        self, message: Message, site: SiteRef, at: datetime, message_id: str, rows: list[tuple[str, Row]]
+    ) -> dict[str, object]:
+        kind = message.type
+        properties = message.properties
+        if kind == "track":
+            name = (message.event or "").strip()
+            columns: dict[str, object] = {"event_type": "track", "name": name, "props": flatten(properties)}
+            money_kind = ecommerce.event_type_of(name)
+            if money_kind == ecommerce.PURCHASE:
+                columns["event_type"] = money_kind
+                rows.extend(
+                    ecommerce.order_rows(
+                        site.site_id,
+                        properties,
+                        at,
+                        visitor_id=message.anonymous_id or "",
+                        user_id=message.user_id or "",
+                        email_hash=_email_hash(properties.get("email")),
+                    )
+                )
+                columns.update(_revenue(properties))
+            elif money_kind == ecommerce.REFUND:
+                columns["event_type"] = money_kind
+                rows.append(("refunds", ecommerce.refund_row(site.site_id, properties, at, message_id)))
+            elif properties.get("revenue") is not None:
+                columns.update(_revenue(properties))
+            return columns
+        if kind == "page":
+            props = flatten(properties)
+            if message.name:
+                props["page_name"] = message.name
+            if message.category:
+                props["page_category"] = message.category
+            page = message.context.page
+            title = properties.get("title") or (page.title if page else None) or ""
+            return {"event_type": PAGEVIEW, "name": PAGEVIEW, "page_title": str(title), "props": props}
+        if kind == "screen":
+            return {"event_type": "screen", "name": message.name or "screen", "props": flatten(properties)}
+        if kind == "group":
+            return {
+                "event_type": "group",
+                "name": "group",
+                "props": {**flatten(message.traits), "group_id": message.group_id or ""},
+            }
+        if kind == "alias":
+            previous = message.previous_id or ""
+            return {"event_type": "alias", "name": "alias", "props": {"previous_id": previous}}
+        # identify: traits live in `people`, not copied onto the event.
+        return {"event_type": "identify", "name": "identify"}
+
+
+def _revenue(properties: dict[str, Any]) -> dict[str, object]:
+    currency = ecommerce.currency_of(properties)
+    amount: Decimal | None = ecommerce.order_total(properties, currency)
+    return {} if amount is None else {"revenue": amount, "currency": currency}
+
+
+def _email(value: Any) -> str:
+    return normalize_email(value) if isinstance(value, str) and "@" in value else ""
+
+
+def _email_hash(value: Any) -> str:
+    email = _email(value)
+    return email_sha256(email) if email else ""
+
+
+def identity_links(message: Message, site_id: str, at: datetime) -> list[IdentityLinkRow]:
+    """The edges this message proves, in canonical direction, without duplicates."""
+    pairs: list[tuple[tuple[str, str], tuple[str, str]]] = []
+    user = ("user", message.user_id) if message.user_id else None
+    anonymous = ("anonymous", message.anonymous_id) if message.anonymous_id else None
+    if message.type == "alias" and user and message.previous_id:
+        pairs.append((("anonymous", message.previous_id), user))
+    elif user and anonymous:
+        pairs.append((anonymous, user))
+    known = user or anonymous
+    email_hash = _email_hash(message.traits.get("email")) if message.type == "identify" else ""
+    if known and email_hash:
+        pairs.append((known, ("email_sha256", email_hash)))
+    if known:
+        for external in message.context.external_ids or []:
+            id_type = EXTERNAL_ID_TYPES.get(external.type.strip().lower())
+            if id_type == "email":
+                if external_hash := _email_hash(external.id):
+                    pairs.append((known, ("email_sha256", external_hash)))
+            elif id_type and external.id:
+                pairs.append((known, (id_type, external.id[:256])))
+    source = message.type
+    seen: set[tuple[tuple[str, str], tuple[str, str]]] = set()
+    links: list[IdentityLinkRow] = []
+    for a, b in pairs:
+        if a == b:
+            continue
+        ordered = (a, b) if a <= b else (b, a)
+        if ordered not in seen:
+            seen.add(ordered)
+            links.append(IdentityLinkRow.between(site_id, a, b, source, at))
+    return links
+
+
+def person_row(message: Message, site_id: str, at: datetime) -> PersonRow:
+    """The identify's traits under the id resolution will give its person (docs/identity.md)."""
+    email = _email(message.traits.get("email"))
+    hashed = email_sha256(email) if email else ""
+    person = message.user_id or hashed or message.anonymous_id or ""
+    return PersonRow(
+        site_id=site_id,
+        person_id=person,
+        user_id=message.user_id or "",
+        email=email,
+        email_sha256=hashed,
+        traits=orjson.dumps(message.traits, default=str).decode(),
+        first_seen=at,
+        last_seen=at,
+        version=version_of(at),
+    )

@@ -1,0 +1,104 @@
+"""Enrichment of API messages: the collector's, applied to what the message's context carries.
+
+A browser relayed through a server (`context.userAgent`, `context.page`, `context.ip`,
+`context.campaign`) is enriched exactly like a browser hit, by the collector's enricher. A plain
+server call carries no user agent; the collector's enricher would call it a bot, so it gets only
+what its context supports (page URL, UTM and channel from the page/referrer/campaign, country
+from `context.ip`) and no invented device or "Direct" channel. Only browsing calls (page,
+screen) from a bot user agent or a spam referrer are dropped; a track, identify or purchase is
+an explicit statement by the site's own server and is always kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from touchline.ingest.enrich import DropHit, Enricher, HitContext, UrlEnricher
+from touchline.tracking.messages import Campaign
+
+CAMPAIGN_PARAMS = (
+    ("source", "utm_source"),
+    ("medium", "utm_medium"),
+    ("name", "utm_campaign"),
+    ("content", "utm_content"),
+    ("term", "utm_term"),
+)
+MAX_UTM = 2000
+
+
+def campaign_url(url: str, campaign: Campaign | None) -> str:
+    """The page URL with the context's campaign as UTM parameters (they win over the URL's)."""
+    if campaign is None:
+        return url
+    params = {utm: value[:MAX_UTM] for field, utm in CAMPAIGN_PARAMS if (value := getattr(campaign, field))}
+    if not params:
+        return url
+    base = url.partition("#")[0]
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+
+
+class ContextEnricher:
+    """`enrich(hit, browsing)` → the `events` columns, or None when a browsing call must be dropped."""
+
+    def __init__(self, full: Enricher) -> None:
+        self._full = full
+        self._url = UrlEnricher()
+        self._agentless: Callable[[HitContext], dict[str, object]] | None = None
+
+    def enrich(self, hit: HitContext, *, browsing: bool) -> dict[str, object] | None:
+        if hit.user_agent:
+            try:
+                return self._full.enrich(hit)
+            except DropHit:
+                if browsing:
+                    return None
+                hit = replace(hit, user_agent="")
+        return self.agentless(hit)
+
+    def agentless(self, hit: HitContext) -> dict[str, object]:
+        if self._agentless is None:
+            self._agentless = _agentless_enricher(self._url)
+        return self._agentless(hit)
+
+
+def _agentless_enricher(url_enricher: UrlEnricher) -> Callable[[HitContext], dict[str, object]]:
+    """URL/UTM always; source/channel and IP country when the enrichment package is installed."""
+    try:
+        from touchline.enrichment.acquisition import acquisition, external_referrer
+        from touchline.enrichment.geo import IpCountry, locate
+    except ImportError:  # pragma: no cover - the layer always ships it
+        return url_enricher.enrich
+    ip_country = IpCountry()
+
+    def enrich(hit: HitContext) -> dict[str, object]:
+        columns = url_enricher.enrich(hit)
+        if hit.url or hit.referrer:
+            page = urlsplit(hit.url) if hit.url else None
+            page_host = _host(page.hostname if page else None)
+            referrer_host = _host(_hostname(hit.referrer))
+            query = _query(page.query if page else "")
+            found = acquisition(query, external_referrer(referrer_host, page_host, hit.site_domain))
+            columns.update(found.columns())
+        if hit.ip:
+            columns.update(locate({}, hit.ip, ip_country).columns())
+        return columns
+
+    return enrich
+
+
+def _hostname(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname if url else None
+    except ValueError:
+        return None
+
+
+def _host(hostname: str | None) -> str:
+    return (hostname or "").removeprefix("www.")
+
+
+def _query(query: str) -> dict[str, Any]:
+    return dict(parse_qsl(query)) if query else {}

@@ -1,0 +1,50 @@
+"""Write key → site, cached per Lambda container like the collector's domain → site.
+
+Cached by the key's hash (the key itself is never kept). A revoked or unknown key is cached for
+less time than a valid one, so a flood of bad keys cannot turn into a flood of reads, and a
+revocation takes effect within `ttl_seconds` (60 by default) on every warm container.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from touchline.config.write_keys import WriteKey, key_hash
+from touchline.tracking.convert import SiteRef
+
+
+class WriteKeyLookup(Protocol):
+    def lookup(self, key: str) -> WriteKey | None: ...
+
+
+class WriteKeyResolver:
+    def __init__(
+        self,
+        lookup: WriteKeyLookup,
+        ttl_seconds: float = 60.0,
+        negative_ttl_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._lookup = lookup
+        self._ttl = ttl_seconds
+        self._negative_ttl = min(ttl_seconds, 5.0) if negative_ttl_seconds is None else negative_ttl_seconds
+        self._clock = clock
+        self._max = max_entries
+        self._cache: dict[str, tuple[float, SiteRef | None]] = {}
+
+    def site_for(self, key: str) -> SiteRef | None:
+        """The site a valid key writes to; None for an unknown or revoked key."""
+        digest = key_hash(key)
+        now = self._clock()
+        cached = self._cache.get(digest)
+        if cached and cached[0] > now:
+            return cached[1]
+        record = self._lookup.lookup(key)
+        site = None if record is None or record.revoked else SiteRef(record.site_id, record.site_domain)
+        if len(self._cache) >= self._max:
+            self._cache.clear()
+        self._cache[digest] = (now + (self._ttl if site else self._negative_ttl), site)
+        return site

@@ -1,0 +1,27 @@
+"""Wires the tracking API from settings: the real adapters, built once per Lambda container."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from touchline.aws import clients
+from touchline.config.write_keys import WriteKeyStore
+from touchline.ingest.queue import SqsEventQueue
+from touchline.ingest.service import default_enricher
+from touchline.settings import TrackingApiSettings
+from touchline.tracking.api import TrackingApi
+from touchline.tracking.convert import MessageConverter
+from touchline.tracking.enrich import ContextEnricher
+from touchline.tracking.keys import WriteKeyResolver
+
+
+@cache
+def tracking_api() -> TrackingApi:
+    settings = TrackingApiSettings.from_env()
+    return TrackingApi(
+        keys=WriteKeyResolver(
+            WriteKeyStore(clients.dynamodb(), settings.config_table), ttl_seconds=settings.key_cache_seconds
+        ),
+        queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
+        converter=MessageConverter(ContextEnricher(default_enricher())),
+    )
