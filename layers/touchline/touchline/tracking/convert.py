@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
 from touchline.ingest.enrich import HitContext
 from touchline.ingest.envelope import EventRow, Row
@@ -33,6 +34,7 @@ from touchline.tracking.messages import Message
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://touchline.dev/api/messageId")
 INGEST_SOURCE = "api"
 PAGEVIEW = "pageview"
+GOAL = "goal"  # a track call is a custom event, as the tag's goals are (conversions count them)
 MAX_SCREEN_WIDTH = 65535
 # context.externalIds[].type → identity_links identifier type.
 EXTERNAL_ID_TYPES = {
@@ -170,7 +172,7 @@ class MessageConverter:
         properties = message.properties
         if kind == "track":
             name = (message.event or "").strip()
-            columns: dict[str, object] = {"event_type": "track", "name": name, "props": flatten(properties)}
+            columns: dict[str, object] = {"event_type": GOAL, "name": name, "props": flatten(properties)}
             money_kind = ecommerce.event_type_of(name)
             if money_kind == ecommerce.PURCHASE:
                 columns["event_type"] = money_kind
@@ -179,7 +181,7 @@ class MessageConverter:
                         site.site_id,
                         properties,
                         at,
-                        visitor_id=message.anonymous_id or "",
+                        visitor_id=message.anonymous_id or message.user_id or "",
                         user_id=message.user_id or "",
                         email_hash=_email_hash(properties.get("email")),
                     )
@@ -268,7 +270,13 @@ def person_row(message: Message, site_id: str, at: datetime) -> PersonRow:
     """The identify's traits under the id resolution will give its person (docs/identity.md)."""
     email = _email(message.traits.get("email"))
     hashed = email_sha256(email) if email else ""
-    person = message.user_id or hashed or message.anonymous_id or ""
+    person = (
+        person_id("user", message.user_id)
+        if message.user_id
+        else person_id("email_sha256", hashed)
+        if hashed
+        else person_id("visitor", message.anonymous_id or "")
+    )
     return PersonRow(
         site_id=site_id,
         person_id=person,

@@ -106,7 +106,9 @@ def order_rows(
         site_id=site_id,
         source=SOURCE,
         order_id=order_id,
-        payment_id=str(properties.get("checkout_id") or "")[:256],
+        # The order id doubles as the payment id: a webhook order recording the same id as its
+        # order or payment is the same purchase (docs/tracking-api.md, "Purchases").
+        payment_id=order_id,
         source_event=ORDER_COMPLETED,
         status="paid",
         ordered_at=at,

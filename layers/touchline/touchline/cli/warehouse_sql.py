@@ -1,0 +1,40 @@
+"""`Sql` for CLI commands: through the running `touchline dev` (chdb locks its directory) or direct."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from touchline.cli import context
+from touchline.cli.errors import CliError
+from touchline.warehouse.sql import ClientSql, Sql
+
+
+class StackSql:
+    """Statements sent to the running stack's `/_dev/sql`."""
+
+    def __init__(self, stack: Any) -> None:
+        self._stack = stack
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._call(query)["rows"]]
+
+    def command(self, statement: str) -> None:
+        self._call(statement)
+
+    def _call(self, statement: str) -> Any:
+        from touchline.devstack.state import query_stack
+
+        try:
+            return query_stack(self._stack, statement, "json")
+        except RuntimeError as exc:
+            raise CliError(f"query failed: {exc}") from None
+
+
+def warehouse_sql(directory: Path) -> Sql:
+    stack = context.running_stack(directory)
+    if stack is not None:
+        return StackSql(stack)
+    from touchline.warehouse.client import connect
+
+    return ClientSql(connect(context.warehouse_url(directory)))

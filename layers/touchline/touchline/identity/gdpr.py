@@ -1,0 +1,313 @@
+"""GDPR requests: find everything stored about one person, export it, delete it.
+
+The person is found from a user id or an email: their identity component is walked over the
+current `identity_links` (not only the last resolution, which may be stale) by the same rules
+as resolution (visitor/anonymous/user ids share a namespace; a cookieless IP/user-agent hash is
+never walked through, and is included only when resolution mapped it to this person alone).
+
+What is theirs is then found in every warehouse table by column, so tables added later by
+other features are covered without changes here:
+
+| column(s) | matched against |
+| --- | --- |
+| `visitor_id`, `anonymous_id` | the person's visitor/anonymous/user ids |
+| `user_id` | their user ids |
+| `email` / `email_sha256` | their emails / email hashes |
+| `person_id` | their person ids (resolved, and those people rows carry) |
+| `customer_id_type` + `customer_id` | their typed customer ids (Stripe, Shopify, user, …) |
+| `from_type/from_id`, `to_type/to_id` | links touching any of their identifiers |
+| `id_type` + `id_value` | identity_map rows of their identifiers |
+| `source` + `order_id` (tables without person columns) | line items and refunds of their orders |
+
+Deletion is `ALTER TABLE … DELETE` (a mutation), waited for: matching rows are rewritten out of
+their parts before the command returns. See docs/identity.md for when the bytes are gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from touchline.identity.resolve import VISITOR_NAMESPACE, person_id
+from touchline.identity.rows import email_sha256, normalize_email
+from touchline.warehouse.sql import Sql, literal, literal_list
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+MAX_WALK = 100
+SKIPPED_TABLES = ("schema_migrations",)
+# DynamoDB attributes that hold a person's identifiers (config items other features may add).
+DYNAMODB_ATTRIBUTES = ("user_id", "email", "email_sha256", "visitor_id", "person_id")
+
+
+class SubjectNotFound(LookupError):
+    """Nothing is stored under that user id or email."""
+
+
+def _weak(id_type: str, value: str) -> bool:
+    return id_type == "visitor" and value.isdigit() and len(value) <= 20
+
+
+@dataclass
+class Subject:
+    """One person's identifiers on one site."""
+
+    site_id: str
+    identifiers: set[tuple[str, str]] = field(default_factory=set)
+    person_ids: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+
+    def values(self, *types: str) -> set[str]:
+        return {value for id_type, value in self.identifiers if id_type in types}
+
+    @property
+    def visitor_ids(self) -> set[str]:
+        return self.values(*VISITOR_NAMESPACE)
+
+    @property
+    def email_hashes(self) -> set[str]:
+        return self.values("email_sha256") | {email_sha256(e) for e in self.emails}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    replacing: bool
+
+
+def find_subject(sql: Sql, site_id: str, *, user_id: str | None = None, email: str | None = None) -> Subject:
+    if not user_id and not email:
+        raise ValueError("give a user id or an email")
+    subject = Subject(site_id)
+    if user_id:
+        subject.identifiers.add(("user", user_id))
+    if email:
+        subject.emails.add(normalize_email(email))
+        subject.identifiers.add(("email_sha256", email_sha256(email)))
+    _walk_links(sql, subject)
+    _add_resolved(sql, subject)
+    _add_people(sql, subject)
+    return subject
+
+
+def _walk_links(sql: Sql, subject: Subject) -> None:
+    site = literal(subject.site_id)
+    frontier = set(subject.identifiers)
+    for _ in range(MAX_WALK):
+        if not frontier:
+            return
+        found: set[tuple[str, str]] = set()
+        for side, other in (("from", "to"), ("to", "from")):
+            condition = _identifier_condition(f"{side}_type", f"{side}_id", frontier)
+            for other_type, other_id in sql.rows(
+                f"SELECT {other}_type, {other}_id FROM identity_links FINAL "
+                f"WHERE site_id = {site} AND is_deleted = 0 AND ({condition})"
+            ):
+                found.add((str(other_type), str(other_id)))
+        new = {i for i in found if not _weak(*i)} - subject.identifiers
+        subject.identifiers |= new
+        frontier = new
+    raise RuntimeError(f"identity walk did not finish in {MAX_WALK} steps")
+
+
+def _add_resolved(sql: Sql, subject: Subject) -> None:
+    """Persons resolution gave these identifiers, and every identifier mapped to them (this is
+    how a cookieless id mapped to this person alone is included)."""
+    site = literal(subject.site_id)
+    condition = _identifier_condition("id_type", "id_value", subject.identifiers)
+    persons = {
+        str(p)
+        for (p,) in sql.rows(
+            f"SELECT DISTINCT person_id FROM identity_map FINAL "
+            f"WHERE site_id = {site} AND is_deleted = 0 AND ({condition})"
+        )
+    }
+    persons |= {person_id(t, v) for t, v in subject.identifiers if t in ("user", "email_sha256")}
+    subject.person_ids |= persons
+    for id_type, value in sql.rows(
+        f"SELECT id_type, id_value FROM identity_map FINAL WHERE site_id = {site} AND is_deleted = 0 "
+        f"AND person_id IN {literal_list(persons)}"
+    ):
+        subject.identifiers.add((str(id_type), str(value)))
+
+
+def _add_people(sql: Sql, subject: Subject) -> None:
+    site = literal(subject.site_id)
+    conditions = [f"person_id IN {literal_list(subject.person_ids)}"] if subject.person_ids else []
+    if users := subject.values("user"):
+        conditions.append(f"user_id IN {literal_list(users)}")
+    if hashes := subject.email_hashes:
+        conditions.append(f"email_sha256 IN {literal_list(hashes)}")
+    if not conditions:
+        return
+    for pid, email in sql.rows(
+        f"SELECT person_id, email FROM people FINAL WHERE site_id = {site} AND is_deleted = 0 "
+        f"AND ({' OR '.join(conditions)})"
+    ):
+        subject.person_ids.add(str(pid))
+        if email:
+            subject.emails.add(str(email))
+
+
+def _identifier_condition(type_column: str, value_column: str, identifiers: Iterable[tuple[str, str]]) -> str:
+    """SQL matching any of the identifiers (visitor/anonymous/user ids by value alone)."""
+    ids = set(identifiers)
+    namespaced = {v for t, v in ids if t in VISITOR_NAMESPACE}
+    typed = sorted((t, v) for t, v in ids if t not in VISITOR_NAMESPACE)
+    parts = []
+    if namespaced:
+        values = literal_list(namespaced)
+        parts.append(f"({type_column} IN ('visitor', 'anonymous', 'user') AND {value_column} IN {values})")
+    if typed:
+        pairs = ", ".join(f"({literal(t)}, {literal(v)})" for t, v in typed)
+        parts.append(f"({type_column}, {value_column}) IN ({pairs})")
+    return " OR ".join(parts) or "0"
+
+
+def personal_tables(sql: Sql) -> list[Table]:
+    """Every table of the current database with a `site_id` column and something personal."""
+    columns: dict[str, list[str]] = {}
+    for table, column in sql.rows(
+        "SELECT table, name FROM system.columns WHERE database = currentDatabase() ORDER BY table, position"
+    ):
+        columns.setdefault(str(table), []).append(str(column))
+    engines = {
+        str(name): str(engine)
+        for name, engine in sql.rows(
+            "SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND NOT is_temporary"
+        )
+    }
+    return [
+        Table(name, tuple(cols), "Replacing" in engines.get(name, ""))
+        for name, cols in sorted(columns.items())
+        if name not in SKIPPED_TABLES
+        and not name.startswith("_")
+        and "site_id" in cols
+        and engines.get(name, "View") not in ("View", "MaterializedView")
+    ]
+
+
+def row_condition(table: Table, subject: Subject, orders: set[tuple[str, str]]) -> str | None:
+    """The WHERE (without the site) selecting this person's rows of a table, or None."""
+    cols = set(table.columns)
+    parts: list[str] = []
+
+    def match(column: str, values: set[str]) -> None:
+        if column in cols and values:
+            parts.append(f"{column} IN {literal_list(values)}")
+
+    match("visitor_id", subject.visitor_ids)
+    match("anonymous_id", subject.visitor_ids)
+    match("user_id", subject.values("user"))
+    match("email", subject.emails)
+    match("email_sha256", subject.email_hashes)
+    match("person_id", subject.person_ids)
+    if {"customer_id_type", "customer_id"} <= cols:
+        parts.append(_identifier_condition("customer_id_type", "customer_id", subject.identifiers))
+    for side in ("from", "to"):
+        if {f"{side}_type", f"{side}_id"} <= cols:
+            parts.append(_identifier_condition(f"{side}_type", f"{side}_id", subject.identifiers))
+    if {"id_type", "id_value"} <= cols:
+        parts.append(_identifier_condition("id_type", "id_value", subject.identifiers))
+    if not parts and {"source", "order_id"} <= cols and orders:
+        pairs = ", ".join(f"({literal(s)}, {literal(o)})" for s, o in sorted(orders))
+        parts.append(f"(source, order_id) IN ({pairs})")
+    parts = [p for p in parts if p != "0"]
+    return " OR ".join(parts) if parts else None
+
+
+def _orders_of(sql: Sql, tables: list[Table], subject: Subject) -> set[tuple[str, str]]:
+    orders = next((t for t in tables if t.name == "orders"), None)
+    if orders is None:
+        return set()
+    condition = row_condition(orders, subject, set())
+    if condition is None:
+        return set()
+    return {
+        (str(s), str(o))
+        for s, o in sql.rows(
+            f"SELECT DISTINCT source, order_id FROM orders WHERE site_id = {literal(subject.site_id)} "
+            f"AND ({condition})"
+        )
+    }
+
+
+def export(sql: Sql, subject: Subject) -> dict[str, Any]:
+    """Everything stored about the person, table by table (current versions: FINAL)."""
+    tables = personal_tables(sql)
+    orders = _orders_of(sql, tables, subject)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for table in tables:
+        condition = row_condition(table, subject, orders)
+        if condition is None:
+            continue
+        final = " FINAL" if table.replacing else ""
+        rows = sql.rows(
+            f"SELECT {', '.join(f'`{c}`' for c in table.columns)} FROM {table.name}{final} "
+            f"WHERE site_id = {literal(subject.site_id)} AND ({condition})"
+        )
+        if rows:
+            found[table.name] = [
+                {c: _plain(v) for c, v in zip(table.columns, row, strict=True)} for row in rows
+            ]
+    return {
+        "site_id": subject.site_id,
+        "person_ids": sorted(subject.person_ids),
+        "identifiers": [{"type": t, "value": v} for t, v in sorted(subject.identifiers)],
+        "emails": sorted(subject.emails),
+        "tables": found,
+    }
+
+
+def delete(sql: Sql, subject: Subject) -> dict[str, int]:
+    """Delete the person's rows from every table; returns rows matched per table."""
+    tables = personal_tables(sql)
+    orders = _orders_of(sql, tables, subject)
+    deleted: dict[str, int] = {}
+    site = literal(subject.site_id)
+    for table in tables:
+        condition = row_condition(table, subject, orders)
+        if condition is None:
+            continue
+        where = f"site_id = {site} AND ({condition})"
+        [(count,)] = sql.rows(f"SELECT count() FROM {table.name} WHERE {where}")
+        if int(count):
+            sql.command(f"ALTER TABLE {table.name} DELETE WHERE {where} SETTINGS mutations_sync = 2")
+            deleted[table.name] = int(count)
+    return deleted
+
+
+def delete_config_items(client: DynamoDBClient, table: str, subject: Subject) -> int:
+    """Config-table items that name one of the person's identifiers (few or none: it holds config)."""
+    wanted = {
+        "user_id": subject.values("user"),
+        "email": subject.emails,
+        "email_sha256": subject.email_hashes,
+        "visitor_id": subject.visitor_ids,
+        "person_id": subject.person_ids,
+    }
+    deleted = 0
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page.get("Items", []):
+            if item.get("site_id", {}).get("S", subject.site_id) != subject.site_id:
+                continue
+            if any(item.get(attr, {}).get("S") in values for attr, values in wanted.items() if values):
+                client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+                deleted += 1
+    return deleted
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value
