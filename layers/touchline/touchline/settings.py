@@ -38,6 +38,19 @@ class WarehouseSettings(_EnvModel):
         return value or None
 
 
+class WebhooksSettings(_EnvModel):
+    """The webhooks function: Stripe/Shopify webhooks and the payments API (docs/revenue.md)."""
+
+    config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+    events_queue_url: str = Field(alias="TOUCHLINE_EVENTS_QUEUE_URL")
+    # Signing secrets and sites are cached per container; a rotated secret is seen after this.
+    secret_cache_seconds: int = Field(300, alias="TOUCHLINE_SECRET_CACHE_SECONDS", ge=0)
+    site_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
+    # Stripe retries for 3 days, Shopify for 4 hours: remember a delivery a little longer.
+    idempotency_seconds: int = Field(4 * 86400, alias="TOUCHLINE_IDEMPOTENCY_SECONDS", ge=60)
+    stripe_tolerance_seconds: int = Field(300, alias="TOUCHLINE_STRIPE_TOLERANCE_SECONDS", ge=1)
+
+
 class TrackingApiSettings(_EnvModel):
     config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
     events_queue_url: str = Field(alias="TOUCHLINE_EVENTS_QUEUE_URL")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
 
 
@@ -26,3 +27,10 @@ def dynamodb() -> DynamoDBClient:
     import boto3
 
     return boto3.client("dynamodb")
+
+
+@cache
+def secretsmanager() -> SecretsManagerClient:
+    import boto3
+
+    return boto3.client("secretsmanager")

@@ -18,6 +18,7 @@ from touchline.cli.errors import CliError
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
     from touchline.devstack.state import StackInfo
 
@@ -86,3 +87,19 @@ def config_table(directory: Path) -> Iterator[tuple[DynamoDBClient, str]]:
 
     with local_aws(directory) as aws:
         yield aws.client("dynamodb"), aws.table_name("ConfigTable")
+
+
+@contextmanager
+def config_and_secrets(directory: Path) -> Iterator[tuple[DynamoDBClient, str, SecretsManagerClient]]:
+    """`config_table` plus Secrets Manager: deployed with TOUCHLINE_CONFIG_TABLE, else local (moto,
+    saved to the data dir's `secrets.json` like the tables)."""
+    deployed = os.environ.get("TOUCHLINE_CONFIG_TABLE")
+    if deployed:
+        import boto3
+
+        yield boto3.client("dynamodb"), deployed, boto3.client("secretsmanager")
+        return
+    from touchline.devstack.state import local_aws
+
+    with local_aws(directory) as aws:
+        yield aws.client("dynamodb"), aws.table_name("ConfigTable"), aws.client("secretsmanager")

@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from touchline.cli.commands import dev, identity, keys, migrate, people, sites, sql
+from touchline.cli.commands import dev, identity, integrations, keys, migrate, people, report, sites, sql, tokens
 from touchline.cli.errors import CliError
 
 # Each command group registers its own subcommands; add new groups here.
-COMMAND_GROUPS = (dev, identity, keys, migrate, people, sites, sql)
+COMMAND_GROUPS = (dev, identity, integrations, keys, migrate, people, report, sites, sql, tokens)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

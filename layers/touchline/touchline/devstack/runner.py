@@ -44,9 +44,12 @@ from .resources import LocalResources, QueueInfo
 from .scheduler import ScheduleError, Scheduler, parse_schedule, scheduler_event
 from .snapshot import (
     QUEUES_FILE,
+    SECRETS_FILE,
     TABLES_FILE,
+    SecretSnapshots,
     TableSnapshots,
     restore_messages,
+    restore_secrets,
     restore_tables,
     save_messages,
     take_messages,
@@ -246,7 +249,14 @@ class DevStack:
             raise StackStartError(str(exc)) from None
         restored_items = restore_tables(dynamodb, tables, self.data_dir / TABLES_FILE)
         restored_messages = restore_messages(sqs, queues, self.data_dir / QUEUES_FILE)
-        self.snapshots = TableSnapshots(dynamodb, tables, self.data_dir / TABLES_FILE)
+        secretsmanager = aws_client("secretsmanager", self.moto.url, pseudo.region)
+        restore_secrets(secretsmanager, self.data_dir / SECRETS_FILE)
+        self.snapshots = TableSnapshots(
+            dynamodb,
+            tables,
+            self.data_dir / TABLES_FILE,
+            secrets=SecretSnapshots(secretsmanager, self.data_dir / SECRETS_FILE),
+        )
 
         specs = self._function_specs(template, resources)
         overrides = dict(DEV_OVERRIDES)

@@ -22,18 +22,22 @@ from .resources import QueueInfo, TableInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 log = logging.getLogger("touchline.devstack")
 
 TABLES_FILE = "config-table.json"
 QUEUES_FILE = "queues.json"
+SECRETS_FILE = "secrets.json"
 FORMAT = "touchline-devstack/1"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
+        if mode is not None:
+            os.chmod(tmp, mode)
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -119,10 +123,17 @@ def restore_tables(dynamodb: DynamoDBClient, tables: Sequence[TableInfo], path: 
 class TableSnapshots:
     """Saves the tables when they changed; `save()` is safe to call from any thread."""
 
-    def __init__(self, dynamodb: DynamoDBClient, tables: Sequence[TableInfo], path: Path) -> None:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        tables: Sequence[TableInfo],
+        path: Path,
+        secrets: SecretSnapshots | None = None,
+    ) -> None:
         self.dynamodb = dynamodb
         self.tables = list(tables)
         self.path = path
+        self.secrets = secrets
         self._lock = threading.Lock()
         self._last: bytes | None = path.read_bytes() if path.exists() else None
         self._stop = threading.Event()
@@ -131,9 +142,10 @@ class TableSnapshots:
     def save(self) -> bool:
         """Write the snapshot if it differs from the last one written; True if it wrote."""
         with self._lock:
+            secrets_written = self.secrets.save() if self.secrets is not None else False
             data = json.dumps(dump_tables(self.dynamodb, self.tables), indent=1, sort_keys=True).encode()
             if data == self._last:
-                return False
+                return secrets_written
             write_atomically(self.path, data)
             self._last = data
             return True
@@ -153,6 +165,61 @@ class TableSnapshots:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+
+
+# --------------------------------------------------------------------------- Secrets Manager
+# Secrets that commands create (`touchline integrations add`) live in moto like the tables, so
+# they are saved the same way, to `secrets.json` (mode 0600: it holds them in clear text; it is a
+# developer's local stack, never a deployment).
+
+
+def dump_secrets(secrets: SecretsManagerClient) -> dict[str, Any]:
+    saved: list[dict[str, str]] = []
+    for page in secrets.get_paginator("list_secrets").paginate():
+        for entry in page.get("SecretList", []):
+            try:
+                value = secrets.get_secret_value(SecretId=entry["ARN"])
+            except secrets.exceptions.InvalidRequestException:  # scheduled for deletion
+                continue
+            item = {"name": entry["Name"], "description": entry.get("Description", "")}
+            if "SecretString" in value:
+                item["string"] = value["SecretString"]
+            else:
+                item["binary"] = base64.b64encode(value["SecretBinary"]).decode("ascii")
+            saved.append(item)
+    saved.sort(key=lambda item: item["name"])
+    return {"format": FORMAT, "secrets": saved}
+
+
+def restore_secrets(secrets: SecretsManagerClient, path: Path) -> int:
+    data = _read_json(path)
+    if data is None:
+        return 0
+    for item in data.get("secrets") or []:
+        value: Any = (
+            {"SecretString": item["string"]}
+            if "string" in item
+            else {"SecretBinary": base64.b64decode(item["binary"])}
+        )
+        secrets.create_secret(Name=item["name"], Description=item.get("description", ""), **value)
+    return len(data.get("secrets") or [])
+
+
+class SecretSnapshots:
+    """Saves moto's secrets when they changed (called by `TableSnapshots.save`)."""
+
+    def __init__(self, secrets: SecretsManagerClient, path: Path) -> None:
+        self.secrets = secrets
+        self.path = path
+        self._last: bytes | None = path.read_bytes() if path.exists() else None
+
+    def save(self) -> bool:
+        data = json.dumps(dump_secrets(self.secrets), indent=1, sort_keys=True).encode()
+        if data == self._last:
+            return False
+        write_atomically(self.path, data, mode=0o600)
+        self._last = data
+        return True
 
 
 # --------------------------------------------------------------------------- SQS

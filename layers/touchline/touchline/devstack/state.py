@@ -203,9 +203,12 @@ def _private_aws(data_dir: Path, template_path: Path) -> Iterator[LocalAws]:
     from .resources import LocalResources
     from .snapshot import (
         QUEUES_FILE,
+        SECRETS_FILE,
         TABLES_FILE,
+        SecretSnapshots,
         TableSnapshots,
         add_saved_messages,
+        restore_secrets,
         restore_tables,
         take_messages,
     )
@@ -221,7 +224,14 @@ def _private_aws(data_dir: Path, template_path: Path) -> Iterator[LocalAws]:
         tables = resources.create_tables(dynamodb)
         queues = resources.create_queues(sqs)
         restore_tables(dynamodb, tables, data_dir / TABLES_FILE)
-        snapshots = TableSnapshots(dynamodb, tables, data_dir / TABLES_FILE)
+        secretsmanager = aws_client("secretsmanager", moto.url, REGION)
+        restore_secrets(secretsmanager, data_dir / SECRETS_FILE)
+        snapshots = TableSnapshots(
+            dynamodb,
+            tables,
+            data_dir / TABLES_FILE,
+            secrets=SecretSnapshots(secretsmanager, data_dir / SECRETS_FILE),
+        )
         try:
             yield LocalAws(
                 moto.url,

@@ -14,11 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.envelope import EventRow, Row
+from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 
 # table name -> row model
 ROW_MODELS: dict[str, type[Row]] = {
     "events": EventRow,
     "identity_links": IdentityLinkRow,
+    "orders": OrderRow,
+    "order_line_items": OrderLineItemRow,
+    "refunds": RefundRow,
     "people": PersonRow,
 }
 

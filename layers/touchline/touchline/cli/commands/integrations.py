@@ -1,0 +1,94 @@
+"""`touchline integrations add|list`: connect a site to Stripe or Shopify webhooks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from touchline.cli import context
+from touchline.cli.errors import CliError
+
+STRIPE_EVENTS = (
+    "checkout.session.completed, checkout.session.async_payment_succeeded, payment_intent.succeeded, "
+    "invoice.paid, charge.refunded, refund.created, refund.updated, customer.created, customer.updated"
+)
+SHOPIFY_TOPICS = (
+    "orders/create, orders/paid, orders/updated, orders/cancelled, refunds/create, "
+    "customers/create, customers/update"
+)
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("integrations", help="connect Stripe / Shopify webhooks").add_subparsers(
+        dest="action", required=True
+    )
+    add = group.add_parser(
+        "add", parents=[common], help="store a provider's webhook signing secret for a site"
+    )
+    add.add_argument("provider", choices=["stripe", "shopify"])
+    add.add_argument("site", help="site id (touchline sites list)")
+    add.add_argument(
+        "--secret",
+        required=True,
+        help="Stripe endpoint secret (whsec_…) or Shopify app client secret; '-' reads it from stdin",
+    )
+    add.set_defaults(run=add_integration)
+    listing = group.add_parser("list", parents=[common], help="list a site's integrations")
+    listing.add_argument("site")
+    listing.add_argument("--format", choices=["table", "json"], default="table")
+    listing.set_defaults(run=list_integrations)
+
+
+def add_integration(args: argparse.Namespace) -> int:
+    from touchline.config.integrations import IntegrationStore
+    from touchline.config.sites import SiteStore
+
+    secret = sys.stdin.readline().strip() if args.secret == "-" else args.secret.strip()
+    if not secret:
+        raise CliError("the secret is empty")
+    directory = context.data_dir(args.data_dir)
+    with context.config_and_secrets(directory) as (dynamodb, table, secrets):
+        if SiteStore(dynamodb, table).by_id(args.site) is None:
+            raise CliError(f"no site {args.site!r}: touchline sites list shows the registered ones")
+        integration = IntegrationStore(dynamodb, table).add(args.site, args.provider, secret, secrets)
+    url = webhook_url(directory, args.provider, args.site)
+    print(url)
+    what = STRIPE_EVENTS if args.provider == "stripe" else SHOPIFY_TOPICS
+    where = (
+        "Stripe Dashboard → Developers → Webhooks → Add endpoint"
+        if args.provider == "stripe"
+        else "Shopify admin → Settings → Notifications → Webhooks (or your app's webhook subscriptions)"
+    )
+    print(
+        f"stored the {args.provider} secret as {integration.secret_name}.\n"
+        f"In {where}, send these events to the URL above (JSON):\n  {what}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def list_integrations(args: argparse.Namespace) -> int:
+    from touchline.config.integrations import IntegrationStore
+
+    with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
+        found = IntegrationStore(dynamodb, table).list(args.site)
+    if args.format == "json":
+        print(json.dumps([asdict(integration) for integration in found]))
+    else:
+        for integration in found:
+            print(f"{integration.provider}\t{integration.secret_name}\t{integration.created_at}")
+    return 0
+
+
+def webhook_url(directory: Path, provider: str, site_id: str) -> str:
+    """The running local stack's URL, else where the deployed API puts it."""
+    path = f"/webhooks/{provider}/{site_id}"
+    stack = context.running_stack(directory)
+    if stack is not None and not os.environ.get("TOUCHLINE_CONFIG_TABLE"):
+        return stack.http_url.rstrip("/") + path
+    return f"https://<ApiBaseUrl of your stack>{path}"

@@ -1,0 +1,74 @@
+"""`touchline report …`: reports over the warehouse (one subcommand per report).
+
+Each report is a subcommand added by its own `_add_<name>` function below and a module in
+`touchline.reports`; all of them query through `context.query`, so they work with or without a
+running local stack, and against a ClickHouse server when TOUCHLINE_CLICKHOUSE_URL says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from touchline.cli import context
+from touchline.cli.errors import CliError
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    reports = commands.add_parser("report", help="reports over the warehouse").add_subparsers(
+        dest="report", required=True
+    )
+    _add_revenue(reports, common)
+
+
+def period_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--site`, `--from`, `--to` (inclusive days, UTC) and `--format`: shared by every report."""
+    parser.add_argument("--site", required=True, help="site id (touchline sites list)")
+    parser.add_argument("--from", dest="start", type=_day, default=None, help="first day, YYYY-MM-DD (UTC)")
+    parser.add_argument(
+        "--to", dest="end", type=_day, default=None, help="last day, YYYY-MM-DD (UTC), included"
+    )
+    parser.add_argument("--format", choices=["table", "json"], default="table")
+
+
+def period(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    start = datetime.combine(args.start, time(), UTC) if args.start else None
+    end = datetime.combine(args.end + timedelta(days=1), time(), UTC) if args.end else None
+    if start and end and end <= start:
+        raise CliError("--to is before --from")
+    return start, end
+
+
+def runner(args: argparse.Namespace) -> Any:
+    directory = context.data_dir(args.data_dir)
+    return lambda sql: context.query(directory, sql)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+# ---------------------------------------------------------------------------- revenue
+
+
+def _add_revenue(reports: Any, common: argparse.ArgumentParser) -> None:
+    revenue = reports.add_parser(
+        "revenue",
+        parents=[common],
+        help="per currency: orders, gross, refunds, net revenue and the share linked to a visitor",
+    )
+    period_arguments(revenue)
+    revenue.set_defaults(run=run_revenue)
+
+
+def run_revenue(args: argparse.Namespace) -> int:
+    from touchline.reports.revenue import revenue_report
+
+    start, end = period(args)
+    report = revenue_report(runner(args), args.site, start, end)
+    print(report.to_json() if args.format == "json" else report.to_table())
+    return 0

@@ -1,0 +1,56 @@
+"""`touchline tokens create|list`: API tokens for `POST /api/v1/payments`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from touchline.cli import context
+from touchline.cli.errors import CliError
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("tokens", help="API tokens for the payments API").add_subparsers(
+        dest="action", required=True
+    )
+    create = group.add_parser("create", parents=[common], help="create a token for a site; shown once")
+    create.add_argument("site", help="site id (touchline sites list)")
+    create.add_argument("--name", default="", help="a label to recognise the token by")
+    create.set_defaults(run=create_token)
+    listing = group.add_parser("list", parents=[common], help="list tokens (prefixes only)")
+    listing.add_argument("site", nargs="?", default=None)
+    listing.add_argument("--format", choices=["table", "json"], default="table")
+    listing.set_defaults(run=list_tokens)
+
+
+def create_token(args: argparse.Namespace) -> int:
+    from touchline.config.sites import SiteStore
+    from touchline.config.tokens import TokenStore
+
+    with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
+        if SiteStore(dynamodb, table).by_id(args.site) is None:
+            raise CliError(f"no site {args.site!r}: touchline sites list shows the registered ones")
+        token, _record = TokenStore(dynamodb, table).create(args.site, args.name)
+    print(token)
+    print(
+        "this token is shown once and stored only as a hash; send it as "
+        "'Authorization: Bearer <token>' to POST /api/v1/payments",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def list_tokens(args: argparse.Namespace) -> int:
+    from touchline.config.tokens import TokenStore
+
+    with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
+        tokens = TokenStore(dynamodb, table).list(args.site)
+    if args.format == "json":
+        print(json.dumps([asdict(token) for token in tokens]))
+    else:
+        for token in tokens:
+            print(f"{token.prefix}…\t{token.site_id}\t{token.name}\t{token.created_at}")
+    return 0

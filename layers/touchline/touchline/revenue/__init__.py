@@ -1,0 +1,1 @@
+"""Revenue: orders, line items and refunds from Stripe, Shopify and the payments API (docs/revenue.md)."""

@@ -1,0 +1,262 @@
+"""Revenue intake: verify, translate, enqueue, answer: one call per webhook delivery or API call.
+
+Knows nothing of Lambda. Bad input (unknown site, no integration, bad or stale signature, body not
+JSON, invalid payload, bad token) is an `IntakeError` with a 4xx status, raised before anything is
+enqueued. Verification happens before the delivery is recorded as seen, so a forgery cannot
+poison the dedupe record of a real delivery. Enqueue failures propagate (the caller answers 5xx,
+the provider retries, the dedupe record is released).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+from pydantic import ValidationError
+
+from touchline.ingest.queue import EventQueue
+from touchline.revenue import payments_api, shopify_events
+from touchline.revenue.dedupe import Deduper, DeliveryInProgress
+from touchline.revenue.translation import Translation
+
+MAX_BODY_BYTES = 1024 * 1024
+STRIPE_TOLERANCE_SECONDS = 300
+
+
+class IntakeError(Exception):
+    """Bad input: the HTTP status and a JSON-able error the sender can act on."""
+
+    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, object]:
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class SiteLookup(Protocol):
+    def exists(self, site_id: str) -> bool: ...
+
+
+class SecretLookup(Protocol):
+    def get(self, site_id: str, provider: str) -> list[str] | None: ...
+
+
+class TokenLookup(Protocol):
+    def site_for(self, token: str) -> str | None: ...
+
+
+class RevenueIntake:
+    def __init__(
+        self,
+        sites: SiteLookup,
+        secrets: SecretLookup,
+        tokens: TokenLookup,
+        queue: EventQueue,
+        deduper: Deduper,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stripe_tolerance_seconds: int = STRIPE_TOLERANCE_SECONDS,
+    ) -> None:
+        self._sites = sites
+        self._secrets = secrets
+        self._tokens = tokens
+        self._queue = queue
+        self._deduper = deduper
+        self._clock = clock
+        self._tolerance = stripe_tolerance_seconds
+        self.counters: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ Stripe
+
+    def stripe(self, site_id: str, body: bytes, signature: str | None) -> dict[str, Any]:
+        secrets = self._integration_secrets(site_id, "stripe", body)
+        payload = _utf8(body)
+        verify_stripe(payload, signature, secrets, self._tolerance)
+        from touchline.revenue import stripe_events
+
+        data = _json_object(body)
+        try:
+            event = stripe_events.StripeEvent.model_validate(data)
+            translation = stripe_events.translate(site_id, event)
+        except (ValidationError, ValueError) as exc:
+            raise _invalid("invalid_event", "not a Stripe event this endpoint understands", exc) from None
+        return self._deliver({"site": site_id, "provider": "stripe", "id": event.id}, translation)
+
+    # ------------------------------------------------------------------ Shopify
+
+    def shopify(self, site_id: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        secrets = self._integration_secrets(site_id, "shopify", body)
+        signature = headers.get("x-shopify-hmac-sha256")
+        if not any(shopify_events.signature_matches(body, signature, secret) for secret in secrets):
+            raise IntakeError(
+                401,
+                "invalid_signature",
+                "X-Shopify-Hmac-Sha256 is missing or does not match the body and the app secret",
+            )
+        topic = headers.get("x-shopify-topic", "")
+        delivery = headers.get("x-shopify-webhook-id", "")
+        if not topic or not delivery:
+            raise IntakeError(400, "missing_header", "X-Shopify-Topic and X-Shopify-Webhook-Id are required")
+        data = _json_object(body)
+        try:
+            translation = shopify_events.translate(site_id, topic, data)
+        except (ValidationError, ValueError) as exc:
+            raise _invalid(
+                "invalid_event", f"not a Shopify {topic} payload this endpoint understands", exc
+            ) from None
+        return self._deliver({"site": site_id, "provider": "shopify", "id": delivery}, translation)
+
+    # ------------------------------------------------------------------ payments API
+
+    def payment(self, authorization: str | None, body: bytes) -> dict[str, Any]:
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        site_id = self._tokens.site_for(token.strip()) if scheme.lower() == "bearer" and token else None
+        if site_id is None:
+            raise IntakeError(
+                401, "unauthorized", "send Authorization: Bearer <token> (touchline tokens create)"
+            )
+        _check_size(body)
+        data = _json_object(body)
+        try:
+            payment = payments_api.PaymentIn.model_validate(data)
+        except ValidationError as exc:
+            raise _invalid("invalid_payment", "invalid payment", exc) from None
+        translation = payments_api.translate(site_id, payment, self._clock())
+        key = {
+            "site": site_id,
+            "provider": "api",
+            "id": payment.transaction_id,
+            "body": hashlib.sha256(body).hexdigest(),
+        }
+        return {**self._deliver(key, translation), "order_id": payment.transaction_id}
+
+    # ------------------------------------------------------------------ shared
+
+    def _integration_secrets(self, site_id: str, provider: str, body: bytes) -> list[str]:
+        _check_size(body)
+        if not self._sites.exists(site_id):
+            raise IntakeError(404, "unknown_site", f"no site {site_id!r} is registered")
+        secrets = self._secrets.get(site_id, provider)
+        if not secrets:
+            raise IntakeError(
+                404,
+                "integration_not_configured",
+                f"site {site_id} has no {provider} integration "
+                f"(touchline integrations add {provider} {site_id} --secret …)",
+            )
+        return secrets
+
+    def _deliver(self, key: dict[str, str], translation: Translation) -> dict[str, Any]:
+        if not translation.handled:
+            self.counters[f"ignored_{key['provider']}"] += 1
+            return {"ok": True, "ignored": translation.kind}
+
+        def enqueue() -> dict[str, Any]:
+            bodies = translation.bodies()
+            if bodies:
+                self._queue.send(bodies)
+            return {"ok": True, "rows": len(bodies)}
+
+        try:
+            result = self._deduper.once(key, enqueue)
+        except DeliveryInProgress:
+            raise IntakeError(409, "in_progress", "this delivery is being processed; retry later") from None
+        self.counters["duplicate" if result.get("duplicate") else "accepted"] += 1
+        return result
+
+
+def verify_stripe(payload: str, header: str | None, secrets: list[str], tolerance: int) -> None:
+    """`Stripe-Signature` checked by the stripe library against each of the site's secrets."""
+    from stripe import SignatureVerificationError, WebhookSignature
+
+    if not header:
+        raise IntakeError(401, "invalid_signature", "the Stripe-Signature header is missing")
+    stale = False
+    for secret in secrets:
+        try:
+            WebhookSignature.verify_header(payload, header, secret, tolerance)
+            return
+        except SignatureVerificationError as exc:
+            stale = stale or "tolerance" in str(exc)
+    if stale:
+        raise IntakeError(
+            400, "stale_timestamp", f"the signature is older than {tolerance} s (a replay?); not accepted"
+        )
+    raise IntakeError(
+        400, "invalid_signature", "Stripe-Signature does not match the body and the endpoint secret"
+    )
+
+
+def _check_size(body: bytes) -> None:
+    if len(body) > MAX_BODY_BYTES:
+        raise IntakeError(413, "body_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+
+
+def _utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IntakeError(
+            400, "invalid_signature", "the body is not UTF-8, so it cannot be signed JSON"
+        ) from None
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise IntakeError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise IntakeError(400, "invalid_json", "request body must be a JSON object")
+    return data
+
+
+def _invalid(code: str, message: str, exc: Exception) -> IntakeError:
+    if isinstance(exc, ValidationError):
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return IntakeError(400, code, f"{message}: {summary}", problems[:20])
+    return IntakeError(400, code, f"{message}: {exc}")
+
+
+class KnownSites:
+    """Site id → registered?, cached (yes for `ttl_seconds`, no for 5 s at most)."""
+
+    def __init__(
+        self,
+        lookup: Callable[[str], object | None],
+        ttl_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup = lookup
+        self._ttl = ttl_seconds
+        self._negative_ttl = min(ttl_seconds, 5.0)
+        self._clock = clock
+        self._cache: dict[str, tuple[float, bool]] = {}
+
+    def exists(self, site_id: str) -> bool:
+        if not site_id or len(site_id) > 64:
+            return False
+        now = self._clock()
+        cached = self._cache.get(site_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        found = self._lookup(site_id) is not None
+        if len(self._cache) >= 10_000:
+            self._cache.clear()
+        self._cache[site_id] = (now + (self._ttl if found else self._negative_ttl), found)
+        return found

@@ -1,0 +1,78 @@
+"""Money as processors send it → exact `Decimal` major units, by each currency's decimal places.
+
+Stripe sends integers in the currency's minor unit; how many minor units make one major unit is
+the ISO 4217 exponent (JPY, KRW: 0; USD, EUR: 2; KWD, BHD: 3), except for the few currencies where
+Stripe documents its own rule (https://docs.stripe.com/currencies: MGA is zero-decimal there, ISK
+is sent with two decimals). Shopify and the payments API send major units as decimal strings or
+numbers, which must not carry more places than the currency has. Floats never touch an amount.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+# ISO 4217 currencies whose minor unit is not 1/100 (everything else has exponent 2).
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE = "BHD IQD JOD KWD LYD OMR TND"
+ISO_EXPONENTS: dict[str, int] = {
+    **{code: 0 for code in _ZERO.split()},
+    **{code: 3 for code in _THREE.split()},
+    "CLF": 4,
+    "UYW": 4,
+}
+# Where Stripe's minor unit differs from ISO 4217 (docs.stripe.com/currencies, "zero-decimal" and
+# "special cases").
+STRIPE_EXPONENTS: dict[str, int] = {**ISO_EXPONENTS, "MGA": 0, "ISK": 2}
+# Decimal(18, 4) in ClickHouse: 14 integer digits.
+MAX_AMOUNT = Decimal("99999999999999.9999")
+
+
+class InvalidAmount(ValueError):
+    """An amount or currency that cannot be stored exactly."""
+
+
+def normalize_currency(code: str) -> str:
+    currency = code.strip().upper()
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+        raise InvalidAmount(f"not an ISO 4217 currency code: {code!r}")
+    return currency
+
+
+def exponent(currency: str, table: dict[str, int] = ISO_EXPONENTS) -> int:
+    return table.get(normalize_currency(currency), 2)
+
+
+def from_minor(amount: int, currency: str, table: dict[str, int] = ISO_EXPONENTS) -> Decimal:
+    """`1999` USD → `19.99`; `1999` JPY → `1999`; `1999` KWD → `1.999`."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidAmount(f"minor-unit amount must be an integer, got {amount!r}")
+    value = Decimal(amount).scaleb(-exponent(currency, table))
+    return _checked(value)
+
+
+def from_stripe(amount: int, currency: str) -> Decimal:
+    return from_minor(amount, currency, STRIPE_EXPONENTS)
+
+
+def from_major(amount: str | int | float | Decimal, currency: str) -> Decimal:
+    """`"19.99"` USD → `19.99`; refuses more decimal places than the currency has (`"1.5"` JPY)."""
+    if isinstance(amount, bool):
+        raise InvalidAmount(f"not an amount: {amount!r}")
+    try:
+        # A float goes through its shortest repr, so 19.99 is 19.99, not 19.989999….
+        value = Decimal(repr(amount)) if isinstance(amount, float) else Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise InvalidAmount(f"not an amount: {amount!r}") from None
+    if not value.is_finite():
+        raise InvalidAmount(f"not an amount: {amount!r}")
+    places = exponent(currency)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        code = normalize_currency(currency)
+        raise InvalidAmount(f"{amount} has more decimal places than {code} allows ({places})")
+    return _checked(value)
+
+
+def _checked(value: Decimal) -> Decimal:
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidAmount(f"amount {value} is too large")
+    return value
