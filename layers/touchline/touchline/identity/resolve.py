@@ -163,15 +163,16 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
         i_joined = _sql(_NODE, "i.id_type", "i.id_value")
         sql.command(
             f"CREATE TABLE {result} ENGINE = MergeTree ORDER BY (site_id, id_type, id_value) AS "
-            "SELECT site_id, id_type, id_value, any(person_id) AS person_id FROM ("
+            # A strong identifier's person wins over what a cookieless id's links suggest.
+            "SELECT site_id, id_type, id_value, argMin(person_id, weak) AS person_id FROM ("
             # every strong identifier, as linked
             f" SELECT i.site_id AS site_id, i.id_type AS id_type, i.id_value AS id_value,"
-            f"  substring(l.label, 3) AS person_id FROM {ids} AS i"
+            f"  substring(l.label, 3) AS person_id, 0 AS weak FROM {ids} AS i"
             f"  INNER JOIN {labels} AS l ON l.site_id = i.site_id AND l.node = {i_joined}"
             f"  WHERE NOT {_sql(_WEAK, 'i.id_type', 'i.id_value')}"
             " UNION ALL"
             # and as a visitor id, which is what events.visitor_id is joined on
-            f" SELECT i.site_id, 'visitor', i.id_value, substring(l.label, 3) FROM {ids} AS i"
+            f" SELECT i.site_id, 'visitor', i.id_value, substring(l.label, 3), 0 FROM {ids} AS i"
             f"  INNER JOIN {labels} AS l ON l.site_id = i.site_id AND l.node = concat('id:', i.id_value)"
             f"  WHERE {_sql(_NAMESPACED, 'i.id_type', 'i.id_value')}"
             " UNION ALL"
@@ -222,7 +223,7 @@ def _weak_links(site: str, labels: str) -> str:
     from_weak, to_weak = _sql(_WEAK, "from_type", "from_id"), _sql(_WEAK, "to_type", "to_id")
     to_node = _sql(_NODE, "to_type", "to_id")
     return (
-        "SELECT site_id, id_type, id_value, substring(min(label), 3) FROM ("
+        "SELECT site_id, id_type, id_value, substring(min(label), 3), 1 FROM ("
         "  SELECT w.site_id AS site_id, w.id_type AS id_type, w.id_value AS id_value, l.label AS label"
         "  FROM ("
         f"   SELECT site_id, from_type AS id_type, from_id AS id_value, {to_node} AS other"
