@@ -1,0 +1,84 @@
+"""Conversions: paid orders (net of refunds) and completions of goals marked as conversions.
+
+Each conversion gets a person: its visitor's person when it carries a visitor id, else the
+person its customer id or hashed email resolves to in `identity_map`, else a person of its own
+(no touchpoints: credited to "(none)"). Orders whose net revenue is not positive (fully refunded,
+voided) are not conversions.
+"""
+
+from __future__ import annotations
+
+from touchline.config.attribution_settings import ConversionGoal
+
+ORDER_NET_REVENUE = """
+    SELECT o.site_id AS site_id, o.source AS source, o.order_id AS order_id, o.ordered_at AS ordered_at,
+           o.currency AS currency, o.amount - least(o.amount, ifNull(r.refunded, 0)) AS net,
+           o.visitor_id AS visitor_id, o.customer_id_type AS customer_id_type,
+           o.customer_id AS customer_id, o.email_sha256 AS email_sha256, o.inserted_at AS inserted_at
+    FROM (SELECT * FROM orders FINAL
+          WHERE site_id = %(site)s AND status = 'paid' AND cancelled = 0 AND is_test = 0) AS o
+    LEFT JOIN (
+        SELECT source, refund_key, sum(refunded) AS refunded FROM (
+            SELECT source, if(order_id != '', order_id, payment_id) AS refund_key,
+                   greatest(sumIf(amount, kind = 'refund'), argMaxIf(amount, version, kind = 'cumulative'))
+                       AS refunded
+            FROM refunds FINAL WHERE site_id = %(site)s AND is_test = 0
+            GROUP BY source, refund_key)
+        GROUP BY source, refund_key
+    ) AS r ON r.source = o.source AND r.refund_key = o.order_id
+"""
+
+
+def goal_parameters(goals: tuple[ConversionGoal, ...]) -> dict[str, list[str]]:
+    """The goals as query parameters (arrays); a placeholder keeps the arrays typed when empty."""
+    return {
+        "goal_names": [g.name for g in goals] or ["\x00no goal"],
+        "goal_values": [str(g.value) if g.value is not None else "" for g in goals] or [""],
+        "goal_currencies": [g.currency for g in goals] or [""],
+    }
+
+
+CONVERSIONS_SELECT = f"""
+    WITH
+    visitor_map AS (
+        SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
+        WHERE site_id = %(site)s AND id_type = 'visitor'),
+    other_map AS (
+        SELECT id_type, id_value, person_id FROM identity_map FINAL
+        WHERE site_id = %(site)s AND id_type != 'visitor'),
+    order_rows AS ({ORDER_NET_REVENUE}),
+    orders_c AS (
+        SELECT
+            concat(o.source, ':', o.order_id) AS conversion_id, 'order' AS conversion_kind,
+            '' AS conversion_name, o.ordered_at AS converted_at, o.currency AS currency,
+            toDecimal128(o.net, 4) AS revenue,
+            multiIf(o.visitor_id != '',
+                        if(m.person_id != '', m.person_id, concat('visitor:', o.visitor_id)),
+                    c.person_id != '', c.person_id,
+                    e.person_id != '', e.person_id,
+                    concat('order:', o.source, ':', o.order_id)) AS person_id
+        FROM order_rows AS o
+        LEFT JOIN visitor_map AS m ON m.visitor_id = o.visitor_id
+        LEFT JOIN other_map AS c ON c.id_type = o.customer_id_type AND c.id_value = o.customer_id
+        LEFT JOIN (SELECT id_value, person_id FROM other_map WHERE id_type = 'email_sha256') AS e
+            ON e.id_value = o.email_sha256
+        WHERE o.net > 0),
+    goals_c AS (
+        SELECT
+            toString(ev.event_id) AS conversion_id, 'goal' AS conversion_kind,
+            ev.name AS conversion_name, ev.timestamp AS converted_at,
+            transform(ev.name, %(goal_names)s, %(goal_values)s, '') AS goal_value,
+            if(goal_value != '', transform(ev.name, %(goal_names)s, %(goal_currencies)s, ''), ev.currency)
+                AS currency,
+            if(goal_value != '', toDecimal128(goal_value, 4), toDecimal128(ifNull(ev.revenue, 0), 4))
+                AS revenue,
+            if(m.person_id != '', m.person_id, concat('visitor:', ev.visitor_id)) AS person_id
+        FROM (SELECT * FROM events FINAL WHERE site_id = %(site)s AND event_type = 'goal'
+              AND has(%(goal_names)s, name)) AS ev
+        LEFT JOIN visitor_map AS m ON m.visitor_id = ev.visitor_id)
+    SELECT conversion_id, conversion_kind, conversion_name, converted_at, currency, revenue, person_id
+    FROM orders_c
+    UNION ALL
+    SELECT conversion_id, conversion_kind, conversion_name, converted_at, currency, revenue, person_id
+    FROM goals_c
+"""

@@ -1,0 +1,272 @@
+"""One aggregation run for one site: scope → sessions → conversions → credits → rollups.
+
+Incremental runs look at what ClickHouse received since the site's watermark (`inserted_at`,
+so late events, redrives and refunds all count) and recompute exactly what that can change:
+the sessions of visitors with new hits, the conversions of every person those visitors (or
+changed orders, refunds and identities) belong to or belonged to, and every day those touch.
+A full run is the same code with every scope set to "everything", so a rebuild reproduces the
+incremental history row for row (under FINAL). Both are idempotent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from touchline.aggregate import attribution, conversions, rollups, sessions
+from touchline.aggregate.staging import Stages, replace_scope, stages
+from touchline.config.attribution_settings import AttributionSettings
+from touchline.config.watermarks import Watermark, WatermarkStore
+
+JOB = "aggregate"
+# Rows become visible a little after their inserted_at was stamped; re-reading a margin is free
+# (everything is idempotent) and closes that gap.
+SAFETY_MARGIN_MS = 5 * 60 * 1000
+CONVERSION_COLUMNS = (
+    "conversion_id String, conversion_kind String, conversion_name String, "
+    "converted_at DateTime64(3, 'UTC'), currency String, revenue Decimal(38, 4), person_id String"
+)
+_site_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@dataclass
+class RunReport:
+    site_id: str
+    full: bool
+    version: int
+    since_ms: int | None
+    visitors: int = 0
+    sessions: int = 0
+    conversions: int = 0
+    credit_rows: int = 0
+    days: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "site_id": self.site_id,
+            "full": self.full,
+            "version": self.version,
+            "since_ms": self.since_ms,
+            "visitors": self.visitors,
+            "sessions": self.sessions,
+            "conversions": self.conversions,
+            "credit_rows": self.credit_rows,
+            "days": self.days,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+class Aggregator:
+    def __init__(self, client: Client, watermarks: WatermarkStore, margin_ms: int = SAFETY_MARGIN_MS) -> None:
+        self._client = client
+        self._watermarks = watermarks
+        self._margin_ms = margin_ms
+
+    def run(self, site_id: str, settings: AttributionSettings, full: bool = False) -> RunReport:
+        with _lock_for(site_id):
+            return _Run(self._client, self._watermarks, site_id, settings, full, self._margin_ms).execute()
+
+
+def _lock_for(site_id: str) -> threading.Lock:
+    """One run per site at a time in this process (the Lambda has reserved concurrency 1)."""
+    with _locks_guard:
+        return _site_locks.setdefault(site_id, threading.Lock())
+
+
+class _Run:
+    def __init__(
+        self,
+        client: Client,
+        watermarks: WatermarkStore,
+        site_id: str,
+        settings: AttributionSettings,
+        full: bool,
+        margin_ms: int,
+    ) -> None:
+        self.client = client
+        self.watermarks = watermarks
+        self.site_id = site_id
+        self.settings = settings
+        previous = watermarks.get(site_id, JOB)
+        now = client.query("SELECT toUnixTimestamp64Milli(now64(3))").result_rows[0][0]
+        self.now_ms = int(now)
+        self.version = max(self.now_ms, (previous.version + 1) if previous else 0)
+        self.full = full or previous is None
+        self.since_ms = None if self.full or previous is None else previous.position_ms - margin_ms
+        self.report = RunReport(site_id, self.full, self.version, self.since_ms)
+        self.params: dict[str, Any] = {
+            "site": site_id,
+            "version": self.version,
+            "lookback_ms": settings.lookback_days * attribution.DAY_MS,
+            "half_life_ms": float(settings.half_life_days * attribution.DAY_MS),
+            "since": _datetime64(self.since_ms or 0),
+            **conversions.goal_parameters(settings.goals),
+            **attribution.currency_parameters(),
+        }
+
+    def execute(self) -> RunReport:
+        with stages(self.client) as scratch:
+            visitor_scope = self._step("scope", lambda: self._visitor_scope(scratch))
+            dates = (
+                None
+                if self.full
+                else scratch.create("dates", "date Date", "SELECT toDate('1970-01-01') WHERE 0")
+            )
+            self._step("sessions", lambda: self._sessions(scratch, visitor_scope, dates))
+            self._step("attribution", lambda: self._attribution(scratch, visitor_scope, dates))
+            self._step("rollups", lambda: self._rollups(scratch, dates))
+        self.watermarks.put(self.site_id, JOB, Watermark(self.now_ms, self.version))
+        return self.report
+
+    def _step(self, name: str, action: Any) -> Any:
+        started = time.perf_counter()
+        result = action()
+        self.report.seconds[name] = time.perf_counter() - started
+        return result
+
+    def _count(self, sql: str) -> int:
+        return int(self.client.query(sql, parameters=self.params).result_rows[0][0])
+
+    # -- scope -------------------------------------------------------------------------------
+
+    def _visitor_scope(self, scratch: Stages) -> str:
+        """A WHERE clause over `visitor_id`: every visitor whose sessions or person may change."""
+        if self.full:
+            return "1"
+        table = scratch.create(
+            "visitors",
+            "visitor_id String",
+            """SELECT DISTINCT visitor_id FROM events
+               WHERE site_id = %(site)s AND inserted_at > %(since)s
+               UNION DISTINCT
+               SELECT DISTINCT id_value FROM identity_map
+               WHERE site_id = %(site)s AND id_type = 'visitor' AND inserted_at > %(since)s""",
+            self.params,
+        )
+        self.report.visitors = self._count(f"SELECT count() FROM {table}")
+        return f"visitor_id IN (SELECT visitor_id FROM {table})"
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def _sessions(self, scratch: Stages, visitor_scope: str, dates: str | None) -> None:
+        scope = f"site_id = %(site)s AND {visitor_scope}"
+        if dates:
+            self._add_dates(dates, f"SELECT toDate(session_start) FROM sessions FINAL WHERE {scope}")
+        stage = scratch.like("sessions", "sessions", sessions.sessions_select(visitor_scope), self.params)
+        replace_scope(
+            self.client,
+            "sessions",
+            stage,
+            ("site_id", "visitor_id", "session_id"),
+            scope,
+            self.version,
+            self.params,
+        )
+        if dates:
+            self._add_dates(dates, f"SELECT toDate(session_start) FROM {stage}")
+        self.report.sessions = self._count(f"SELECT count() FROM {stage}")
+        if self.full:
+            self.report.visitors = self._count(f"SELECT uniqExact(visitor_id) FROM {stage}")
+
+    # -- attribution -------------------------------------------------------------------------
+
+    def _attribution(self, scratch: Stages, visitor_scope: str, dates: str | None) -> None:
+        all_conversions = scratch.create(
+            "conversions_all",
+            CONVERSION_COLUMNS,
+            conversions.CONVERSIONS_SELECT,
+            self.params,
+        )
+        if self.full:
+            in_scope, credit_scope = all_conversions, "site_id = %(site)s"
+        else:
+            persons = self._person_scope(scratch, visitor_scope, all_conversions)
+            in_scope = scratch.create(
+                "conversions",
+                CONVERSION_COLUMNS,
+                f"SELECT * FROM {all_conversions} WHERE person_id IN (SELECT person_id FROM {persons})",
+            )
+            credit_scope = (
+                f"site_id = %(site)s AND (person_id IN (SELECT person_id FROM {persons}) "
+                f"OR conversion_id IN (SELECT conversion_id FROM {in_scope}))"
+            )
+        if dates:
+            self._add_dates(
+                dates, f"SELECT toDate(converted_at) FROM attribution_credits FINAL WHERE {credit_scope}"
+            )
+        stage = scratch.like(
+            "credits", "attribution_credits", attribution.credits_select(in_scope), self.params
+        )
+        replace_scope(
+            self.client,
+            "attribution_credits",
+            stage,
+            ("site_id", "conversion_id", "model", "touch_index"),
+            credit_scope,
+            self.version,
+            self.params,
+        )
+        if dates:
+            self._add_dates(dates, f"SELECT toDate(converted_at) FROM {stage}")
+        self.report.conversions = self._count(f"SELECT count() FROM {in_scope}")
+        self.report.credit_rows = self._count(f"SELECT count() FROM {stage}")
+
+    def _person_scope(self, scratch: Stages, visitor_scope: str, all_conversions: str) -> str:
+        """Persons whose conversions must be re-credited: now or before this run."""
+        return scratch.create(
+            "persons",
+            "person_id String",
+            f"""
+            SELECT if(m.person_id != '', m.person_id, concat('visitor:', v.visitor_id))
+            FROM (SELECT DISTINCT visitor_id FROM events WHERE site_id = %(site)s AND {visitor_scope}) AS v
+            LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
+                       WHERE site_id = %(site)s AND id_type = 'visitor') AS m ON m.id_value = v.visitor_id
+            UNION DISTINCT
+            SELECT person_id FROM attribution_credits FINAL WHERE site_id = %(site)s AND {visitor_scope}
+            UNION DISTINCT
+            SELECT person_id FROM identity_map
+            WHERE site_id = %(site)s AND id_type != 'visitor' AND inserted_at > %(since)s
+            UNION DISTINCT
+            SELECT person_id FROM {all_conversions} WHERE conversion_id IN (
+                SELECT concat(source, ':', order_id) FROM orders
+                WHERE site_id = %(site)s AND inserted_at > %(since)s
+                UNION DISTINCT
+                SELECT concat(source, ':', if(order_id != '', order_id, payment_id)) FROM refunds
+                WHERE site_id = %(site)s AND inserted_at > %(since)s)
+            UNION DISTINCT
+            SELECT person_id FROM attribution_credits FINAL WHERE site_id = %(site)s AND conversion_id IN (
+                SELECT concat(source, ':', order_id) FROM orders
+                WHERE site_id = %(site)s AND inserted_at > %(since)s)
+            """,
+            self.params,
+        )
+
+    # -- rollups -----------------------------------------------------------------------------
+
+    def _rollups(self, scratch: Stages, dates: str | None) -> None:
+        if dates is not None:
+            self.report.days = self._count(f"SELECT uniqExact(date) FROM {dates}")
+        for table, (select, key) in rollups.ROLLUPS.items():
+            stage = scratch.like(table, table, rollups.rollup_select(select, dates), self.params)
+            scope = "site_id = %(site)s" + (f" AND date IN (SELECT date FROM {dates})" if dates else "")
+            replace_scope(self.client, table, stage, key, scope, self.version, self.params)
+        if dates is None:
+            self.report.days = self._count(
+                "SELECT uniqExact(date) FROM daily_metrics FINAL WHERE site_id = %(site)s"
+            )
+
+    def _add_dates(self, dates: str, select: str) -> None:
+        self.client.command(f"INSERT INTO {dates} SELECT DISTINCT * FROM ({select})", parameters=self.params)
+
+
+def _datetime64(ms: int) -> datetime:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
