@@ -233,12 +233,12 @@ def expected(
 def actual(client: Any) -> tuple[set[tuple[Any, ...]], dict[tuple[str, str, int], tuple[Any, ...]]]:
     sessions = client.query(
         "SELECT visitor_id, session_id, toUnixTimestamp64Milli(session_start), "
-        "toUnixTimestamp64Milli(session_end), duration_s, hits, pageviews, goals, is_bounce, channel, source, "
-        "medium, campaign, landing_page, exit_page FROM sessions FINAL"
+        "toUnixTimestamp64Milli(session_end), duration_s, hits, pageviews, goals, is_bounce, channel, "
+        "source, medium, campaign, landing_page, exit_page FROM sessions FINAL"
     ).result_rows
     credits = client.query(
-        "SELECT conversion_id, model, touch_index, session_id, channel, credit, attributed_revenue, currency, "
-        "touch_count FROM attribution_credits FINAL"
+        "SELECT conversion_id, model, touch_index, session_id, channel, credit, attributed_revenue, "
+        "currency, touch_count FROM attribution_credits FINAL"
     ).result_rows
     return {tuple(r) for r in sessions}, {(r[0], r[1], r[2]): tuple(r[3:]) for r in credits}
 
