@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit bench build validate clean
+.PHONY: dev test lint typecheck unit bench build validate clean tag
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Rebuild the served browser tag (touchline.min.js) from its source, touchline.js.
+tag:
+	cd tests/e2e/node && npm ci --no-audit --no-fund && npm run build:tag
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
