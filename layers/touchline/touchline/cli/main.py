@@ -6,7 +6,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from touchline.cli.commands import dev, identity, integrations, keys, migrate, people, report, sites, sql, tokens
+from touchline.cli.commands import (
+    dev,
+    identity,
+    integrations,
+    keys,
+    migrate,
+    people,
+    report,
+    sites,
+    sql,
+    tokens,
+)
 from touchline.cli.errors import CliError
 
 # Each command group registers its own subcommands; add new groups here.
