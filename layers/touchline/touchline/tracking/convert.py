@@ -189,7 +189,9 @@ class MessageConverter:
                 columns.update(_revenue(properties))
             elif money_kind == ecommerce.REFUND:
                 columns["event_type"] = money_kind
-                rows.append(("refunds", ecommerce.refund_row(site.site_id, properties, at, message_id)))
+                refund = ecommerce.refund_row(site.site_id, properties, at, message_id)
+                if refund is not None:
+                    rows.append(("refunds", refund))
             elif properties.get("revenue") is not None:
                 columns.update(_revenue(properties))
             return columns

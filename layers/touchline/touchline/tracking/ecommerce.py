@@ -4,8 +4,17 @@
 `Order Refunded` a `refunds` row, through the revenue models the webhooks use, so a server-side
 purchase counts in attribution exactly like a Stripe or Shopify one. Orders are keyed by the
 sender's `order_id`: a redelivered or repeated `Order Completed` for the same order replaces the
-earlier row instead of adding to it. The other semantic events (`Product Viewed`,
-`Checkout Started`, `Product Added`, …) stay `events` rows whose properties keep the product data.
+earlier row instead of adding to it.
+
+The same purchase may also arrive by webhook. An order whose id is the processor's (Stripe
+`pi_…`/`in_…`/`cs_…`/`ch_…`, or any id with `order_source: "stripe" | "shopify"`) is written under
+that processor's source, in the key the webhook uses, with a version below every webhook row's:
+the webhook's richer row replaces it when both arrive, and it counts on its own when the webhook
+never comes. Refunds of such orders are left to the processor's webhooks (a second report of the
+same refund would be subtracted twice); `Order Refunded` writes refund rows for `api` orders only.
+
+The other semantic events (`Product Viewed`, `Checkout Started`, `Product Added`, …) stay
+`events` rows whose properties keep the product data.
 
 Amounts are major units, as the spec sends them; more decimal places than the currency has
 (computed prices such as 33.3333) are rounded half-up to the currency's places rather than
@@ -20,13 +29,22 @@ from typing import Any
 
 from touchline.ingest.envelope import Row
 from touchline.revenue.money import MAX_AMOUNT, InvalidAmount, exponent, normalize_currency
-from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow, order_version, time_version
+from touchline.revenue.rows import (
+    OrderLineItemRow,
+    OrderRow,
+    RefundRow,
+    Source,
+    order_version,
+    time_version,
+)
 
 ORDER_COMPLETED = "Order Completed"
 ORDER_REFUNDED = "Order Refunded"
 DEFAULT_CURRENCY = "USD"  # the spec's default when `currency` is absent
 SOURCE = "api"
-# A rank below every webhook's (Stripe uses 1-3): for the same key, the processor's own word wins.
+PROCESSORS = ("stripe", "shopify")
+STRIPE_ID_PREFIXES = ("pi_", "in_", "cs_", "ch_")
+# A rank below every Stripe webhook's (1-3): for the same key, the processor's own word wins.
 RANK_API = 0
 
 PURCHASE = "purchase"
@@ -93,18 +111,19 @@ def order_rows(
 ) -> list[tuple[str, Row]]:
     """The `orders` row and its line items for one `Order Completed`."""
     order_id = _order_id(properties)
+    source = order_source(properties, order_id)
     currency = currency_of(properties)
     total = order_total(properties, currency)
     if total is None:
         raise InvalidOrder("Order Completed needs properties.total (or revenue, or value)")
     if total < 0:
         raise InvalidOrder("properties.total must not be negative")
-    version = order_version(at, paid=True, rank=RANK_API)
+    version = _version(source, at)
     products = [p for p in properties.get("products") or [] if isinstance(p, dict)]
-    items = [_line_item(site_id, order_id, i, p, currency, version) for i, p in enumerate(products)]
+    items = [_line_item(site_id, source, order_id, i, p, currency, version) for i, p in enumerate(products)]
     order = OrderRow(
         site_id=site_id,
-        source=SOURCE,
+        source=source,
         order_id=order_id,
         # The order id doubles as the payment id: a webhook order recording the same id as its
         # order or payment is the same purchase (docs/tracking-api.md, "Purchases").
@@ -129,10 +148,13 @@ def order_rows(
     return [("orders", order), *(("order_line_items", item) for item in items)]
 
 
-def refund_row(site_id: str, properties: dict[str, Any], at: datetime, message_id: str) -> RefundRow:
+def refund_row(site_id: str, properties: dict[str, Any], at: datetime, message_id: str) -> RefundRow | None:
     """One `Order Refunded` call is one refund of `total` (the whole order when it is the order's
-    total, part of it otherwise); the message id keys it, so a redelivery is the same refund."""
+    total, part of it otherwise); the message id keys it, so a redelivery is the same refund.
+    None for a processor's order: its webhooks report the refund."""
     order_id = _order_id(properties)
+    if order_source(properties, order_id) != SOURCE:
+        return None
     currency = currency_of(properties)
     amount = order_total(properties, currency)
     if amount is None:
@@ -152,6 +174,22 @@ def refund_row(site_id: str, properties: dict[str, Any], at: datetime, message_i
         quantities=[_quantity(p) for p in products],
         version=time_version(at),
     )
+
+
+def order_source(properties: dict[str, Any], order_id: str) -> Source:
+    declared = str(properties.get("order_source") or "").strip().lower()
+    if declared == "stripe" or (not declared and order_id.startswith(STRIPE_ID_PREFIXES)):
+        return "stripe"
+    if declared == "shopify":
+        return "shopify"
+    return "api"
+
+
+def _version(source: str, at: datetime) -> int:
+    """Below the webhooks' versions for the same key: Stripe's rank ≥ 1 and Shopify's 4 * ms."""
+    if source == "stripe":
+        return order_version(at, paid=True, rank=RANK_API)
+    return time_version(at)
 
 
 def _order_id(properties: dict[str, Any]) -> str:
@@ -183,14 +221,20 @@ def _quantity(product: dict[str, Any]) -> int:
 
 
 def _line_item(
-    site_id: str, order_id: str, index: int, product: dict[str, Any], currency: str, version: int
+    site_id: str,
+    source: Source,
+    order_id: str,
+    index: int,
+    product: dict[str, Any],
+    currency: str,
+    version: int,
 ) -> OrderLineItemRow:
     quantity = _quantity(product)
     price = product.get("price")
     unit = Decimal(0) if price is None else abs(money(price, currency, "products[].price"))
     return OrderLineItemRow(
         site_id=site_id,
-        source=SOURCE,
+        source=source,
         order_id=order_id,
         line_item_id=_line_id(index, product),
         product_id=str(product.get("product_id") or product.get("id") or "")[:256],
