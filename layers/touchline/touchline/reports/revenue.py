@@ -90,7 +90,7 @@ class RevenueReport:
 
 
 def money(value: Decimal, currency: str) -> str:
-    """`1234.5` USD → `1234.50`; JPY → `1235`… never: amounts are exact, so only padding happens."""
+    """An amount with its currency's decimal places: `1234.5` USD → `1234.50`, `1500` KWD → `1500.000`."""
     return f"{value:.{exponent(currency)}f}"
 
 
