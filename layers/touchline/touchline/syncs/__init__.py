@@ -1,0 +1,1 @@
+"""Scheduled third-party syncs: Klaviyo, Shopify, HubSpot, Gorgias → ClickHouse (docs/syncs.md)."""
