@@ -34,7 +34,7 @@ def bench_loader(workdir: Path) -> list[tuple[str, str]]:
     client = connect(url)
     migrate(client)
     os.environ["TOUCHLINE_CLICKHOUSE_URL"] = url
-    service.sink.cache_clear()
+    service.reset()
     loader = load_function("loader")
     bodies = factories.envelope_bodies(LOADER_EVENTS)
     batches = [factories.sqs_event(bodies[i : i + BATCH_SIZE]) for i in range(0, LOADER_EVENTS, BATCH_SIZE)]

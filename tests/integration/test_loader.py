@@ -17,9 +17,9 @@ from touchline.warehouse.client import connect
 
 @pytest.fixture
 def loader_app(warehouse_url: str) -> Iterator[ModuleType]:
-    service.sink.cache_clear()
+    service.reset()
     yield load_handler_module("loader")
-    service.sink.cache_clear()
+    service.reset()
 
 
 def scalar(url: str, sql: str) -> object:
@@ -97,12 +97,12 @@ def test_clickhouse_down_fails_the_whole_batch_and_a_retry_loads_it(
 ) -> None:
     event = sqs_event(envelope_bodies(25))
     monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", "http://127.0.0.1:9/touchline")
-    service.sink.cache_clear()
+    service.reset()
     with pytest.raises(Exception):  # noqa: B017 - any connection error must fail the invocation
         loader_app.handler(event, lambda_context)
     assert scalar(warehouse_url, "SELECT count() FROM events") == 0
     monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", warehouse_url)
-    service.sink.cache_clear()
+    service.reset()
     assert loader_app.handler(event, lambda_context) == {"batchItemFailures": []}
     assert scalar(warehouse_url, "SELECT count() FROM events") == 25
 

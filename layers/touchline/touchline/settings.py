@@ -56,3 +56,7 @@ class TrackingApiSettings(_EnvModel):
     events_queue_url: str = Field(alias="TOUCHLINE_EVENTS_QUEUE_URL")
     # Write key → site lookups are cached like the collector's domain → site ones (same setting).
     key_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
+
+
+class AggregateSettings(_EnvModel):
+    config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")

@@ -14,18 +14,24 @@ ORDER_NET_REVENUE = """
     SELECT o.site_id AS site_id, o.source AS source, o.order_id AS order_id, o.ordered_at AS ordered_at,
            o.currency AS currency, o.amount - least(o.amount, ifNull(r.refunded, 0)) AS net,
            o.visitor_id AS visitor_id, o.customer_id_type AS customer_id_type,
-           o.customer_id AS customer_id, o.email_sha256 AS email_sha256, o.inserted_at AS inserted_at
+           o.customer_id AS customer_id, o.email_sha256 AS email_sha256
     FROM (SELECT * FROM orders FINAL
           WHERE site_id = %(site)s AND status = 'paid' AND cancelled = 0 AND is_test = 0) AS o
     LEFT JOIN (
-        SELECT source, refund_key, sum(refunded) AS refunded FROM (
-            SELECT source, if(order_id != '', order_id, payment_id) AS refund_key,
-                   greatest(sumIf(amount, kind = 'refund'), argMaxIf(amount, version, kind = 'cumulative'))
-                       AS refunded
+        -- Per payment the greater of its refunds and its latest cumulative total (a refund
+        -- reported both ways counts once), then summed per order (docs/revenue.md).
+        SELECT source, order_key, sum(refunded) AS refunded FROM (
+            SELECT source, if(order_id != '', order_id, payment_id) AS order_key, payment_id,
+                   greatest(sumIf(amount, kind = 'refund'), maxIf(amount, kind = 'cumulative')) AS refunded
             FROM refunds FINAL WHERE site_id = %(site)s AND is_test = 0
-            GROUP BY source, refund_key)
-        GROUP BY source, refund_key
-    ) AS r ON r.source = o.source AND r.refund_key = o.order_id
+            GROUP BY source, order_key, payment_id)
+        GROUP BY source, order_key
+    ) AS r ON r.source = o.source AND r.order_key = o.order_id
+    -- A PaymentIntent row whose payment another order row (its invoice or session) names is the
+    -- same payment: it is counted there.
+    WHERE NOT (o.order_id = o.payment_id AND (o.source, o.payment_id) IN (
+        SELECT source, payment_id FROM orders FINAL
+        WHERE site_id = %(site)s AND status = 'paid' AND payment_id != '' AND order_id != payment_id))
 """
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from touchline.cli.commands import (
+    aggregate,
     dev,
     identity,
     integrations,
@@ -21,7 +22,7 @@ from touchline.cli.commands import (
 from touchline.cli.errors import CliError
 
 # Each command group registers its own subcommands; add new groups here.
-COMMAND_GROUPS = (dev, identity, integrations, keys, migrate, people, report, sites, sql, tokens)
+COMMAND_GROUPS = (aggregate, dev, identity, integrations, keys, migrate, people, report, sites, sql, tokens)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from clickhouse_connect.driver.client import Client
+
 from touchline.load.batch import LoadBatch
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.settings import WarehouseSettings
@@ -22,9 +24,21 @@ def clickhouse_url(settings: WarehouseSettings) -> str:
 
 
 @cache
+def warehouse_client() -> Client:
+    """One ClickHouse client per Lambda container, from the URL or its secret."""
+    return connect(clickhouse_url(WarehouseSettings.from_env()))
+
+
+@cache
 def sink() -> ClickHouseRowSink:
-    return ClickHouseRowSink(connect(clickhouse_url(WarehouseSettings.from_env())))
+    return ClickHouseRowSink(warehouse_client())
 
 
 def new_batch() -> LoadBatch:
     return LoadBatch(sink())
+
+
+def reset() -> None:
+    """Forget the cached client (tests switch ClickHouse URLs between cases)."""
+    sink.cache_clear()
+    warehouse_client.cache_clear()

@@ -21,6 +21,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     listing = sites.add_parser("list", parents=[common], help="list registered sites")
     listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.set_defaults(run=list_sites)
+    settings = sites.add_parser("set", parents=[common], help="attribution settings of a site")
+    settings.add_argument("site")
+    settings.add_argument("--lookback-days", type=int, default=None, help="touchpoint window (default 30)")
+    settings.add_argument(
+        "--half-life-days", type=float, default=None, help="time-decay half-life (default 7)"
+    )
+    settings.set_defaults(run=set_site)
 
 
 def add_site(args: argparse.Namespace) -> int:
@@ -52,4 +59,21 @@ def list_sites(args: argparse.Namespace) -> int:
     else:
         for site in sites:
             print(f"{site.site_id}\t{site.domain}\t{site.created_at}")
+    return 0
+
+
+def set_site(args: argparse.Namespace) -> int:
+    from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.config.sites import SiteStore
+
+    with context.config_table(context.data_dir(args.data_dir)) as (client, table):
+        if SiteStore(client, table).by_id(args.site) is None:
+            raise CliError(f"no site {args.site!r} (touchline sites list)")
+        store = AttributionSettingsStore(client, table)
+        try:
+            store.set_windows(args.site, args.lookback_days, args.half_life_days)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        settings = store.get(args.site)
+    print(f"{args.site}: lookback {settings.lookback_days} days, half-life {settings.half_life_days} days")
     return 0

@@ -1,0 +1,30 @@
+"""AggregatesFunction: every 15 minutes, sessions + attribution + rollups for every site."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from touchline.aggregate.service import run_sites
+from touchline.aws import clients
+from touchline.load.service import warehouse_client
+from touchline.settings import AggregateSettings
+
+logger = Logger(service="aggregates")
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = AggregateSettings.from_env()
+    result = run_sites(
+        warehouse_client(),
+        clients.dynamodb(),
+        settings.config_table,
+        site_id=event.get("site") or None,
+        full=bool(event.get("full")),
+        remaining_ms=context.get_remaining_time_in_millis,
+    )
+    logger.info("aggregated", extra=result.as_dict())
+    return result.as_dict()

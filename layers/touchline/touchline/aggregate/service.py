@@ -1,0 +1,58 @@
+"""Wires a scheduled aggregation: every site (or one), each with its own settings and watermark.
+
+Per site: resolve identities (identity_links → identity_map), then sessions, attribution and
+rollups (touchline.aggregate.run).
+
+Runs sites one after another and stops starting new ones when the Lambda is about to time out;
+the next scheduled run picks up the rest (each site's watermark only moves when its run ends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from touchline.aggregate.run import Aggregator, RunReport
+from touchline.config.attribution_settings import AttributionSettingsStore
+from touchline.config.sites import SiteStore
+from touchline.config.watermarks import DynamoWatermarks
+from touchline.identity.resolve import resolve
+from touchline.warehouse.sql import ClientSql
+
+# Leave this much of the Lambda's time unused: a site's run must not be cut off half-way.
+RESERVE_MS = 120_000
+
+
+@dataclass
+class ScheduledResult:
+    runs: list[RunReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"runs": [r.as_dict() for r in self.runs], "skipped": self.skipped}
+
+
+def run_sites(
+    client: Client,
+    dynamodb: Any,
+    table: str,
+    site_id: str | None = None,
+    full: bool = False,
+    remaining_ms: Callable[[], int] = lambda: 10**9,
+) -> ScheduledResult:
+    sites = SiteStore(dynamodb, table)
+    settings = AttributionSettingsStore(dynamodb, table)
+    aggregator = Aggregator(client, DynamoWatermarks(dynamodb, table))
+    site_ids = [site_id] if site_id else [s.site_id for s in sites.list()]
+    result = ScheduledResult()
+    for current in site_ids:
+        if remaining_ms() < RESERVE_MS:
+            result.skipped.append(current)
+            continue
+        # Identities first: who is who decides whose sessions a conversion's touchpoints are.
+        resolve(ClientSql(client), current)
+        result.runs.append(aggregator.run(current, settings.get(current), full=full))
+    return result
