@@ -1,0 +1,321 @@
+"""The real Segment and Customer.io SDKs against `touchline dev`, pointed at it by their `host`.
+
+customerio-cdp-analytics (gzip on and off) and segment-analytics-python from PyPI and
+@segment/analytics-node from npm send every call type; each lands in ClickHouse with the right
+fields; a wrong write key is refused; a redelivered batch is stored once; a journey that browses
+on a phone, identifies, buys on a laptop and is aliased resolves to one person; and the person
+can be exported and deleted through the CLI.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tag_tools import TOUCHLINE, Stack, cli, running_stack
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not TOUCHLINE.exists(), reason="no touchline script next to python"),
+]
+
+DOMAIN = "sdk.example.com"
+NODE_DIR = Path(__file__).resolve().parent / "sdk_node"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
+    with running_stack(tmp_path_factory.mktemp("sdks"), DOMAIN) as running:
+        created = cli("keys", "create", running.site_id, data_dir=running.data_dir)
+        assert created.returncode == 0, created.stderr
+        yield running, created.stdout.strip()
+
+
+def host(stack: Stack) -> str:
+    return f"http://127.0.0.1:{stack.port}"
+
+
+def python_calls(prefix: str) -> list[tuple[str, dict[str, Any]]]:
+    user, anon = f"{prefix}-user", f"{prefix}-anon"
+    return [
+        ("identify", {"user_id": user, "anonymous_id": anon, "traits": {"email": f"{prefix}@example.com"}}),
+        ("track", {"user_id": user, "event": "Signed Up", "properties": {"plan": "pro", "seats": 3}}),
+        (
+            "page",
+            {
+                "anonymous_id": anon,
+                "name": "Pricing",
+                "properties": {"url": f"https://{DOMAIN}/pricing?utm_source=news&utm_medium=email"},
+            },
+        ),
+        ("screen", {"user_id": user, "name": "Home"}),
+        ("group", {"user_id": user, "group_id": "acme", "traits": {"employees": 5}}),
+        ("alias", {"previous_id": f"{prefix}-anon2", "user_id": user}),
+        (
+            "track",
+            {
+                "user_id": user,
+                "event": "Order Completed",
+                "properties": {"order_id": f"{prefix}-order", "total": 19.99, "currency": "EUR"},
+            },
+        ),
+    ]
+
+
+def node_calls(prefix: str) -> list[dict[str, Any]]:
+    renamed = {
+        "user_id": "userId",
+        "anonymous_id": "anonymousId",
+        "group_id": "groupId",
+        "previous_id": "previousId",
+    }
+    return [
+        {"method": method, "args": {renamed.get(k, k): v for k, v in kwargs.items()}}
+        for method, kwargs in python_calls(prefix)
+    ]
+
+
+def send_python(
+    client_class: Any, key: str, url: str, calls: list[tuple[str, dict[str, Any]]], **options: Any
+) -> list[Any]:
+    errors: list[Any] = []
+    client = client_class(
+        write_key=key, host=url, on_error=lambda error, batch: errors.append(error), max_retries=1, **options
+    )
+    for method, kwargs in calls:
+        getattr(client, method)(**kwargs)
+    client.flush()
+    client.join()
+    return errors
+
+
+def ensure_node_sdk() -> None:
+    if (NODE_DIR / "node_modules" / "@segment" / "analytics-node").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: cannot install @segment/analytics-node")
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"npm ci failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+
+
+def send_node(key: str, url: str, calls: list[dict[str, Any]]) -> list[Any]:
+    ensure_node_sdk()
+    node = shutil.which("node")
+    assert node, "npm without node"
+    done = subprocess.run(
+        [node, "send.js"],
+        cwd=NODE_DIR,
+        input=json.dumps({"host": url, "writeKey": key, "calls": calls}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    errors: list[Any] = json.loads(done.stdout)["errors"]
+    return errors
+
+
+def events_of(stack: Stack, prefix: str, expected: int) -> dict[str, dict[str, Any]]:
+    rows = stack.wait_for(
+        "SELECT event_type, name, visitor_id, user_id, ingest_source, pathname, utm_source, props,"
+        " toString(revenue) AS revenue, currency FROM events FINAL"
+        f" WHERE visitor_id LIKE '{prefix}-%' OR user_id LIKE '{prefix}-%'",
+        lambda found: len(found) >= expected,
+    )
+    assert len(rows) == expected, rows
+    return {f"{r['event_type']}/{r['name']}": r for r in rows}
+
+
+def assert_every_call_landed(stack: Stack, prefix: str) -> None:
+    found = events_of(stack, prefix, 7)
+    user, anon = f"{prefix}-user", f"{prefix}-anon"
+    assert {r["ingest_source"] for r in found.values()} == {"api"}
+    assert (found["identify/identify"]["user_id"], found["identify/identify"]["visitor_id"]) == (user, anon)
+    signed_up = found["goal/Signed Up"]
+    assert signed_up["user_id"] == user and signed_up["props"] == {"plan": "pro", "seats": "3"}
+    page = found["pageview/pageview"]
+    assert (page["visitor_id"], page["pathname"], page["utm_source"]) == (anon, "/pricing", "news")
+    assert page["props"]["page_name"] == "Pricing"
+    assert found["screen/Home"]["user_id"] == user
+    assert found["group/group"]["props"] == {"employees": "5", "group_id": "acme"}
+    assert found["alias/alias"]["props"] == {"previous_id": f"{prefix}-anon2"}
+    purchase = found["purchase/Order Completed"]
+    assert (purchase["revenue"], purchase["currency"]) == ("19.99", "EUR")
+    [order] = stack.wait_for(
+        "SELECT source, toString(amount) AS amount, currency FROM orders FINAL"
+        f" WHERE order_id = '{prefix}-order'",
+        lambda rows: len(rows) == 1,
+    )
+    assert order == {"source": "api", "amount": "19.99", "currency": "EUR"}
+    [person] = stack.wait_for(
+        f"SELECT person_id, email FROM people FINAL WHERE user_id = '{user}'", lambda rows: len(rows) == 1
+    )
+    assert person == {"person_id": f"user:{user}", "email": f"{prefix}@example.com"}
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_customerio_cdp_analytics(stack: tuple[Stack, str], compress: bool) -> None:
+    from customerio.analytics import Client
+
+    running, key = stack
+    prefix = f"cio-{'gz' if compress else 'plain'}"
+    assert send_python(Client, key, host(running), python_calls(prefix), gzip=compress) == []
+    assert_every_call_landed(running, prefix)
+
+
+def test_segment_analytics_python(stack: tuple[Stack, str]) -> None:
+    from segment.analytics import Client
+
+    running, key = stack
+    assert send_python(Client, key, host(running), python_calls("seg"), gzip=True) == []
+    assert_every_call_landed(running, "seg")
+
+
+def test_segment_analytics_node(stack: tuple[Stack, str]) -> None:
+    running, key = stack
+    assert send_node(key, host(running), node_calls("node")) == []
+    assert_every_call_landed(running, "node")
+
+
+def post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url + path, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), json.loads(exc.read())
+
+
+def test_wrong_write_key_is_rejected(stack: tuple[Stack, str]) -> None:
+    from customerio.analytics import Client
+
+    running, _ = stack
+    errors = send_python(Client, "tlwk_not-a-key", host(running), python_calls("wrongkey"))
+    assert errors and all(getattr(e, "status", None) == 401 for e in errors), errors
+    assert send_node("tlwk_not-a-key", host(running), node_calls("wrongnode"))
+    auth = "Basic " + base64.b64encode(b"tlwk_nope:").decode()
+    status, body = post(host(running), "/v1/track", b'{"event":"x","userId":"u"}', {"authorization": auth})
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
+    rows = running.sql(
+        "SELECT count() AS n FROM events WHERE user_id LIKE 'wrong%' OR visitor_id LIKE 'wrong%'"
+    )
+    assert rows == [{"n": 0}]
+
+
+def test_redelivered_batch_is_stored_once(stack: tuple[Stack, str]) -> None:
+    running, key = stack
+    batch = {
+        "batch": [
+            {
+                "type": "track",
+                "event": "Retried",
+                "anonymousId": f"redo-{i}",
+                "messageId": f"redo-msg-{i}",
+                "timestamp": "2026-11-20T10:00:00Z",
+            }
+            for i in range(20)
+        ],
+        "sentAt": "2026-11-20T10:00:01Z",
+    }
+    headers = {
+        "authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+        "content-encoding": "gzip",
+    }
+    for _ in range(3):
+        status, body = post(host(running), "/v1/batch", gzip.compress(json.dumps(batch).encode()), headers)
+        assert (status, body["accepted"]) == (200, 20)
+    running.wait_for(
+        "SELECT count() AS n FROM events WHERE name = 'Retried'", lambda rows: rows == [{"n": 60}]
+    )
+    assert running.sql("SELECT count() AS n FROM events FINAL WHERE name = 'Retried'") == [{"n": 20}]
+
+
+def test_phone_then_laptop_journey_is_one_person_and_can_be_erased(stack: tuple[Stack, str]) -> None:
+    from segment.analytics import Client
+
+    running, key = stack
+    page = {"url": f"https://{DOMAIN}/?utm_source=newsletter&utm_medium=email"}
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("page", {"anonymous_id": "j-phone", "name": "Home", "properties": page}),
+        (
+            "page",
+            {
+                "anonymous_id": "j-phone",
+                "name": "Pricing",
+                "properties": {"url": f"https://{DOMAIN}/pricing"},
+            },
+        ),
+        ("identify", {"user_id": "j-user", "anonymous_id": "j-phone", "traits": {"email": "j@example.com"}}),
+        (
+            "page",
+            {
+                "anonymous_id": "j-laptop",
+                "name": "Checkout",
+                "properties": {"url": f"https://{DOMAIN}/checkout"},
+            },
+        ),
+        (
+            "track",
+            {
+                "anonymous_id": "j-laptop",
+                "event": "Order Completed",
+                "properties": {"order_id": "j-order", "total": 99},
+            },
+        ),
+        ("alias", {"previous_id": "j-laptop", "user_id": "j-user"}),
+    ]
+    assert send_python(Client, key, host(running), calls) == []
+    running.wait_for(
+        "SELECT count() AS n FROM identity_links FINAL WHERE to_id = 'j-user'",
+        lambda rows: rows == [{"n": 3}],
+    )
+    resolved = cli("identity", "resolve", "--site", running.site_id, data_dir=running.data_dir)
+    assert resolved.returncode == 0, resolved.stderr
+    persons = running.sql(
+        "SELECT DISTINCT if(m.person_id != '', m.person_id, concat('visitor:', e.visitor_id)) AS person"
+        " FROM (SELECT visitor_id FROM events FINAL WHERE visitor_id LIKE 'j-%') AS e"
+        " LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL WHERE id_type = 'visitor') AS m"
+        " ON m.id_value = e.visitor_id"
+    )
+    assert persons == [{"person": "user:j-user"}]
+    order_person = running.sql(
+        "SELECT m.person_id AS person FROM orders AS o FINAL INNER JOIN"
+        " (SELECT id_value, person_id FROM identity_map FINAL WHERE id_type = 'visitor') AS m"
+        " ON m.id_value = o.visitor_id WHERE o.order_id = 'j-order'"
+    )
+    assert order_person == [{"person": "user:j-user"}]
+
+    exported = cli(
+        "people", "export", "--site", running.site_id, "--email", "J@example.com", data_dir=running.data_dir
+    )
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert {e["visitor_id"] for e in data["tables"]["events"]} == {"j-phone", "j-laptop", "j-user"}
+    assert [o["order_id"] for o in data["tables"]["orders"]] == ["j-order"]
+
+    deleted = cli(
+        "people", "delete", "--site", running.site_id, "--user-id", "j-user", data_dir=running.data_dir
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(deleted.stdout)["deleted"]["events"] >= 6
+    left = running.sql(
+        "SELECT (SELECT count() FROM events WHERE visitor_id LIKE 'j-%' OR user_id LIKE 'j-%') +"
+        " (SELECT count() FROM identity_links WHERE from_id LIKE 'j-%' OR to_id LIKE 'j-%') +"
+        " (SELECT count() FROM people WHERE user_id = 'j-user') +"
+        " (SELECT count() FROM orders WHERE order_id = 'j-order') AS n"
+    )
+    assert left == [{"n": 0}]
+    assert running.sql("SELECT count() AS n FROM events FINAL WHERE user_id = 'seg-user'") != [{"n": 0}]
