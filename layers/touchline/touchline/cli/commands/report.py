@@ -20,6 +20,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="report", required=True
     )
     _add_revenue(reports, common)
+    _add_overview(reports, common)
+    _add_attribution(reports, common)
 
 
 def period_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,5 +72,51 @@ def run_revenue(args: argparse.Namespace) -> int:
 
     start, end = period(args)
     report = revenue_report(runner(args), args.site, start, end)
+    print(report.to_json() if args.format == "json" else report.to_table())
+    return 0
+
+
+# ---------------------------------------------------------------------------- overview
+
+
+def _add_overview(reports: Any, common: argparse.ArgumentParser) -> None:
+    overview = reports.add_parser(
+        "overview",
+        parents=[common],
+        help="visitors, sessions, pageviews, bounce rate, duration, revenue, conversion rate, top lists",
+    )
+    period_arguments(overview)
+    overview.set_defaults(run=run_overview)
+
+
+def run_overview(args: argparse.Namespace) -> int:
+    from touchline.reports.overview import overview_report
+
+    start, end = period(args)
+    report = overview_report(runner(args), args.site, start, end)
+    print(report.to_json() if args.format == "json" else report.to_table())
+    return 0
+
+
+# ---------------------------------------------------------------------------- attribution
+
+
+def _add_attribution(reports: Any, common: argparse.ArgumentParser) -> None:
+    from touchline.aggregate.attribution import MODELS
+
+    attribution = reports.add_parser(
+        "attribution", parents=[common], help="conversions and revenue credited per model"
+    )
+    period_arguments(attribution)
+    attribution.add_argument("--model", choices=["all", *MODELS], default="all")
+    attribution.add_argument("--by", choices=["channel", "source", "campaign"], default="channel")
+    attribution.set_defaults(run=run_attribution)
+
+
+def run_attribution(args: argparse.Namespace) -> int:
+    from touchline.reports.attribution import attribution_report
+
+    start, end = period(args)
+    report = attribution_report(runner(args), args.site, start, end, args.model, args.by)
     print(report.to_json() if args.format == "json" else report.to_table())
     return 0
