@@ -26,9 +26,10 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from touchline.ingest.envelope import envelope_json
+from touchline.identity.rows import IdentityLinkRow, PersonRow
+from touchline.ingest.envelope import Row, envelope_json
 from touchline.ingest.queue import EventQueue
-from touchline.tracking.convert import MessageConverter, SiteRef, message_id_of
+from touchline.tracking.convert import MessageConverter, MessageRows, SiteRef, message_id_of
 from touchline.tracking.ecommerce import InvalidOrder
 from touchline.tracking.keys import WriteKeyResolver
 from touchline.tracking.messages import (
@@ -109,6 +110,7 @@ class TrackingApi:
         result = ApiResult()
         bodies: list[str] = []
         seen: set[str] = set()
+        latest = _Latest()
         for index, raw in enumerate(raw_messages):
             outcome = self._convert_one(index, raw, request.call, shared_context, sent_at, site, received_at)
             if isinstance(outcome, dict):
@@ -117,15 +119,20 @@ class TrackingApi:
             if outcome is None:
                 result.dropped += 1
                 continue
-            message_key, envelopes = outcome
-            if message_key not in seen:
-                seen.add(message_key)
-                bodies.extend(envelopes)
+            event = outcome.event
+            assert event is not None  # dropped messages came back as None
+            if str(event.event_id) not in seen:
+                seen.add(str(event.event_id))
+                bodies.append(envelope_json("events", event))
+                for table, row in outcome.rows:
+                    if not latest.keep(table, row):
+                        bodies.append(envelope_json(table, row))
             result.accepted += 1
         if result.rejected and not result.accepted and not result.dropped:
             self.counters["rejected_requests"] += 1
             first = result.rejected[0]
             raise ApiError(400, str(first["code"]), str(first["message"]), result.rejected)
+        bodies.extend(latest.envelopes())
         if bodies:
             self._queue.send(bodies)
         self.counters["accepted"] += result.accepted
@@ -142,8 +149,8 @@ class TrackingApi:
         sent_at: Any,
         site: SiteRef,
         received_at: datetime,
-    ) -> dict[str, object] | tuple[str, list[str]] | None:
-        """(dedupe key, envelopes) for a good message, None for a dropped one, else the rejection."""
+    ) -> dict[str, object] | MessageRows | None:
+        """The rows of a good message, None for a dropped one, else the rejection."""
         if not isinstance(raw, dict):
             return _rejection(index, None, "invalid_message", "a message must be a JSON object")
         message_id = message_id_of(raw)
@@ -173,9 +180,7 @@ class TrackingApi:
         if converted.event is None:
             self.counters[f"dropped_{converted.dropped}"] += 1
             return None
-        envelopes = [envelope_json("events", converted.event)]
-        envelopes.extend(envelope_json(table, row) for table, row in converted.rows)
-        return str(converted.event.event_id), envelopes
+        return converted
 
     def _site_from_header(self, headers: dict[str, str]) -> SiteRef | None:
         key = key_from_authorization(headers.get("authorization", ""))
@@ -200,6 +205,31 @@ class TrackingApi:
             self.counters["unauthorized"] += 1
             raise ApiError(401, "unauthorized", "invalid or revoked write key")
         return site
+
+
+class _Latest:
+    """Identity links and people rows of one request, one per key: the highest version, which
+    is the one the ReplacingMergeTree would keep anyway (a batch repeats the same
+    anonymousId ↔ userId link on every call)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, ...], tuple[str, Row, int]] = {}
+
+    def keep(self, table: str, row: Row) -> bool:
+        """True if the row is held back here (an identity or people row), False to send it now."""
+        if isinstance(row, IdentityLinkRow):
+            key: tuple[str, ...] = (table, row.from_type, row.from_id, row.to_type, row.to_id)
+        elif isinstance(row, PersonRow):
+            key = (table, row.person_id)
+        else:
+            return False
+        held = self._rows.get(key)
+        if held is None or row.version >= held[2]:
+            self._rows[key] = (table, row, row.version)
+        return True
+
+    def envelopes(self) -> list[str]:
+        return [envelope_json(table, row) for table, row, _ in self._rows.values()]
 
 
 def key_from_authorization(header: str) -> str | None:

@@ -28,7 +28,7 @@ from touchline.ingest.envelope import EventRow, Row
 from touchline.tracking import ecommerce
 from touchline.tracking.clock import event_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
-from touchline.tracking.messages import Message
+from touchline.tracking.messages import Context, Message
 
 # Fixed namespace of API event ids (uuid5(NAMESPACE_URL, "https://touchline.dev/api/messageId")).
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://touchline.dev/api/messageId")
@@ -50,6 +50,7 @@ EXTERNAL_ID_TYPES = {
     "gorgias_customer_id": "gorgias_customer",
     "email": "email",
 }
+NO_CONTEXT = Context()
 # Columns a relayed browser context fills only when a page URL was given.
 _PAGE_COLUMNS = ("hostname", "pathname")
 
@@ -78,8 +79,16 @@ def message_id_of(raw: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def event_id(site_id: str, message_id: str) -> uuid.UUID:
-    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{site_id}/{message_id}")
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+
+
+def event_id(site_id: str, message_id: str) -> str:
+    """`str(uuid.uuid5(EVENT_ID_NAMESPACE, site/messageId))`, without building UUID objects (hot path)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{site_id}/{message_id}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def flatten(values: dict[str, Any]) -> dict[str, str]:
@@ -113,8 +122,9 @@ class MessageConverter:
         """Raises `ecommerce.InvalidOrder` (or pydantic's ValidationError) for bad input."""
         at = event_time(received_at, message.timestamp, message.original_timestamp, message.sent_at)
         kind = message.type
-        properties = message.properties
-        page = message.context.page
+        properties = message.properties or {}
+        context = message.context or NO_CONTEXT
+        page = context.page
         page_url = (page.url if page else None) or ""
         page_referrer = (page.referrer if page else None) or ""
         if kind == "page":
@@ -134,7 +144,6 @@ class MessageConverter:
             "url": url,
             "referrer": referrer,
         }
-        context = message.context
         if context.user_agent or context.ip or url or referrer or context.campaign:
             hit = HitContext(
                 site_id=site.site_id,
@@ -169,7 +178,7 @@ class MessageConverter:
         self, message: Message, site: SiteRef, at: datetime, message_id: str, rows: list[tuple[str, Row]]
     ) -> dict[str, object]:
         kind = message.type
-        properties = message.properties
+        properties = message.properties or {}
         if kind == "track":
             name = (message.event or "").strip()
             columns: dict[str, object] = {"event_type": GOAL, "name": name, "props": flatten(properties)}
@@ -201,7 +210,7 @@ class MessageConverter:
                 props["page_name"] = message.name
             if message.category:
                 props["page_category"] = message.category
-            page = message.context.page
+            page = (message.context or NO_CONTEXT).page
             title = properties.get("title") or (page.title if page else None) or ""
             return {"event_type": PAGEVIEW, "name": PAGEVIEW, "page_title": str(title), "props": props}
         if kind == "screen":
@@ -210,7 +219,7 @@ class MessageConverter:
             return {
                 "event_type": "group",
                 "name": "group",
-                "props": {**flatten(message.traits), "group_id": message.group_id or ""},
+                "props": {**flatten(message.traits or {}), "group_id": message.group_id or ""},
             }
         if kind == "alias":
             previous = message.previous_id or ""
@@ -244,11 +253,12 @@ def identity_links(message: Message, site_id: str, at: datetime) -> list[Identit
     elif user and anonymous:
         pairs.append((anonymous, user))
     known = user or anonymous
-    email_hash = _email_hash(message.traits.get("email")) if message.type == "identify" else ""
+    traits = message.traits or {}
+    email_hash = _email_hash(traits.get("email")) if message.type == "identify" else ""
     if known and email_hash:
         pairs.append((known, ("email_sha256", email_hash)))
     if known:
-        for external in message.context.external_ids or []:
+        for external in (message.context or NO_CONTEXT).external_ids or []:
             id_type = EXTERNAL_ID_TYPES.get(external.type.strip().lower())
             if id_type == "email":
                 if external_hash := _email_hash(external.id):
@@ -270,7 +280,8 @@ def identity_links(message: Message, site_id: str, at: datetime) -> list[Identit
 
 def person_row(message: Message, site_id: str, at: datetime) -> PersonRow:
     """The identify's traits under the id resolution will give its person (docs/identity.md)."""
-    email = _email(message.traits.get("email"))
+    traits = message.traits or {}
+    email = _email(traits.get("email"))
     hashed = email_sha256(email) if email else ""
     person = (
         person_id("user", message.user_id)
@@ -285,7 +296,7 @@ def person_row(message: Message, site_id: str, at: datetime) -> PersonRow:
         user_id=message.user_id or "",
         email=email,
         email_sha256=hashed,
-        traits=orjson.dumps(message.traits, default=str).decode(),
+        traits=orjson.dumps(traits, default=str).decode(),
         first_seen=at,
         last_seen=at,
         version=version_of(at),

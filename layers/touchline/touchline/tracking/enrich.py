@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -33,11 +34,19 @@ def campaign_url(url: str, campaign: Campaign | None) -> str:
     """The page URL with the context's campaign as UTM parameters (they win over the URL's)."""
     if campaign is None:
         return url
-    params = {utm: value[:MAX_UTM] for field, utm in CAMPAIGN_PARAMS if (value := getattr(campaign, field))}
-    if not params:
+    query = _campaign_query(campaign.source, campaign.medium, campaign.name, campaign.content, campaign.term)
+    if not query:
         return url
     base = url.partition("#")[0]
-    return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+    return f"{base}{'&' if '?' in base else '?'}{query}"
+
+
+@lru_cache(maxsize=1024)
+def _campaign_query(*values: str | None) -> str:
+    """Encoded once per campaign: a batch's messages mostly share a few."""
+    return urlencode(
+        {utm: value[:MAX_UTM] for (_, utm), value in zip(CAMPAIGN_PARAMS, values, strict=True) if value}
+    )
 
 
 class ContextEnricher:

@@ -2,8 +2,9 @@
 
 Common fields (`messageId`, the four timestamps, `anonymousId`/`userId`, `context`) plus the
 call's own (`event`, `name`, `properties`, `traits`, `groupId`, `previousId`). Unknown fields
-(`integrations`, `version`, `channel`, …) are ignored, as Segment ignores them. Ids may be sent as
-numbers (the spec allows it); they are stored as strings.
+(`integrations`, `version`, `channel`, …) are ignored, as Segment ignores them, and a `null` is
+the same as an absent field. Ids may be sent as numbers (the spec allows it); they are stored as
+strings.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -23,33 +24,25 @@ CallType = Literal["track", "identify", "page", "screen", "group", "alias"]
 CALL_TYPES: tuple[str, ...] = ("track", "identify", "page", "screen", "group", "alias")
 
 
-def _as_id(value: Any) -> Any:
-    """Ids are strings or numbers on the wire; blank means absent."""
-    if isinstance(value, bool):
-        raise ValueError("must be a string or a number")
-    if isinstance(value, int | float):
-        value = str(value)
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
+# Ids arrive as strings or numbers (numbers are coerced to strings); blank means absent
+# (`present`). Timestamps are ISO 8601; one without a zone is UTC (`utc`). Both are handled
+# without Python validators: this model is validated once per message on the hot path.
+Id = Annotated[str | None, Field(max_length=MAX_ID)]
+Timestamp = datetime | None
 
 
-def _utc(value: Any) -> Any:
-    """ISO 8601 strings; one without a zone is UTC, as the spec says all timestamps are."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    if isinstance(value, datetime) and value.tzinfo is None:
+def present(value: str | None) -> str | None:
+    return value or None
+
+
+def utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
 
 
-Id = Annotated[str | None, BeforeValidator(_as_id), Field(max_length=MAX_ID)]
-Timestamp = Annotated[datetime | None, BeforeValidator(_utc)]
-
-
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
 
 
 class Campaign(_Lenient):
@@ -72,7 +65,7 @@ class Screen(_Lenient):
 
 
 class ExternalId(_Lenient):
-    id: Annotated[str, BeforeValidator(_as_id)]
+    id: str = Field(min_length=1, max_length=MAX_ID)
     type: str
 
 
@@ -82,40 +75,32 @@ class Context(_Lenient):
     page: PageContext | None = None
     campaign: Campaign | None = None
     screen: Screen | None = None
-    library: dict[str, Any] | None = None
-    device: dict[str, Any] | None = None
     external_ids: list[ExternalId] | None = Field(None, alias="externalIds")
 
 
 class Message(_Lenient):
     type: CallType
-    message_id: Annotated[str | None, BeforeValidator(_as_id)] = Field(
-        None, alias="messageId", max_length=MAX_MESSAGE_ID
-    )
+    message_id: str | None = Field(None, alias="messageId", max_length=MAX_MESSAGE_ID)
     anonymous_id: Id = Field(None, alias="anonymousId")
     user_id: Id = Field(None, alias="userId")
     timestamp: Timestamp = None
     original_timestamp: Timestamp = Field(None, alias="originalTimestamp")
     sent_at: Timestamp = Field(None, alias="sentAt")
-    context: Context = Field(default_factory=Context)
-    properties: dict[str, Any] = Field(default_factory=dict)
-    traits: dict[str, Any] = Field(default_factory=dict)
+    context: Context | None = None
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = None
     event: str | None = Field(None, max_length=256)
     name: str | None = Field(None, max_length=256)
     category: str | None = Field(None, max_length=256)
     group_id: Id = Field(None, alias="groupId")
     previous_id: Id = Field(None, alias="previousId")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _nulls_are_defaults(cls, data: Any) -> Any:
-        """Libraries send `"properties": null`, `"context": null`; treat them as absent."""
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
-
     @model_validator(mode="after")
     def _required_fields(self) -> Message:
+        self.anonymous_id, self.user_id = present(self.anonymous_id), present(self.user_id)
+        self.group_id, self.previous_id = present(self.group_id), present(self.previous_id)
+        self.timestamp, self.original_timestamp = utc(self.timestamp), utc(self.original_timestamp)
+        self.sent_at = utc(self.sent_at)
         if self.type == "alias":
             if not self.user_id or not self.previous_id:
                 raise ValueError("alias needs userId and previousId")

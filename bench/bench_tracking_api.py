@@ -1,0 +1,193 @@
+"""Tracking API figures: µs per event for a `/v1/batch` of 100 events through the Lambda handler,
+in-process, with SQS stubbed (SendMessageBatch returns at once) and the write key cached.
+
+Baseline, measured in the same run: the irreducible part of the work, validating each event's
+`events` row and serialising its envelope (what any producer must do), so the ratio says what
+the API's parsing, authentication, enrichment and identity rows add on top.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+from typing import Any
+
+from bench.common import best_of, load_function, timed
+
+EVENTS = 100
+REQUESTS = 200
+CHROME = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+class _StubSqs:
+    """SendMessageBatch / SendMessage that accept everything, as a healthy queue does."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]], "Failed": []}
+
+    def send_message(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        return {"MessageId": "m"}
+
+
+def batch(with_context: bool, run: int = 0) -> dict[str, Any]:
+    """100 messages as the SDKs send them: tracks, pages and identifies of 20 users."""
+    messages = []
+    for i in range(EVENTS):
+        kind = ("track", "track", "page", "track", "identify")[i % 5]
+        message: dict[str, Any] = {
+            "type": kind,
+            "messageId": f"r{run}-m{i}",
+            "anonymousId": f"anon-{i % 20}",
+            "userId": f"user-{i % 20}" if i % 3 == 0 else None,
+            "timestamp": "2026-11-20T10:00:00.000Z",
+            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+        }
+        if kind == "track":
+            message["event"] = ("Product Viewed", "Signed Up", "Checkout Started")[i % 3]
+            message["properties"] = {"product_id": f"p{i}", "price": 19.99, "plan": "pro", "tags": ["a", "b"]}
+        elif kind == "page":
+            message["name"] = "Pricing"
+            message["properties"] = {"url": f"https://shop.example.com/pricing?utm_source=news&i={i}"}
+        else:
+            message["traits"] = {"email": f"user{i % 20}@example.com", "plan": "pro"}
+        if with_context:
+            message["context"].update(
+                {
+                    "ip": f"81.2.69.{i % 250}",
+                    "userAgent": CHROME,
+                    "page": {"url": f"https://shop.example.com/p/{i}", "referrer": "https://www.google.com/"},
+                    "campaign": {"source": "newsletter", "medium": "email", "name": "nov"},
+                }
+            )
+        messages.append(message)
+    return {"batch": messages, "sentAt": "2026-11-20T10:00:01.000Z"}
+
+
+def http_event(body: dict[str, Any], compress: bool) -> dict[str, Any]:
+    raw = json.dumps(body).encode()
+    headers = {
+        "content-type": "application/json",
+        "authorization": "Basic " + base64.b64encode(b"tlwk_bench:").decode(),
+    }
+    if compress:
+        raw = gzip.compress(raw)
+        headers["content-encoding"] = "gzip"
+    return {
+        "version": "2.0",
+        "routeKey": "POST /v1/batch",
+        "rawPath": "/v1/batch",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "http": {
+                "method": "POST",
+                "path": "/v1/batch",
+                "sourceIp": "203.0.113.7",
+                "protocol": "HTTP/1.1",
+            },
+            "requestId": "bench",
+            "routeKey": "POST /v1/batch",
+            "stage": "$default",
+        },
+        "body": base64.b64encode(raw).decode() if compress else raw.decode(),
+        "isBase64Encoded": compress,
+    }
+
+
+def run() -> list[tuple[str, str]]:
+    from touchline.config.write_keys import WriteKey
+    from touchline.ingest.envelope import EventRow, envelope_json
+    from touchline.ingest.queue import SqsEventQueue
+    from touchline.ingest.service import default_enricher
+    from touchline.tracking import service
+    from touchline.tracking.api import TrackingApi
+    from touchline.tracking.convert import MessageConverter
+    from touchline.tracking.enrich import ContextEnricher
+    from touchline.tracking.keys import WriteKeyResolver
+
+    class OneKey:
+        def lookup(self, key: str) -> WriteKey | None:
+            return WriteKey("k", "site1", "shop.example.com", "", False)
+
+    os.environ.setdefault("TOUCHLINE_CONFIG_TABLE", "bench")
+    os.environ.setdefault("TOUCHLINE_EVENTS_QUEUE_URL", "bench")
+    sqs = _StubSqs()
+    api = TrackingApi(
+        WriteKeyResolver(OneKey(), ttl_seconds=3600),
+        SqsEventQueue(sqs, "bench"),  # type: ignore[arg-type]
+        MessageConverter(ContextEnricher(default_enricher())),
+    )
+    service.tracking_api = lambda: api  # type: ignore[assignment]
+    app = load_function("tracking_api")
+
+    class Ctx:
+        function_name = "bench"
+        memory_limit_in_mb = 512
+        invoked_function_arn = "arn:aws:lambda:us-east-1:0:function:bench"
+        aws_request_id = "bench"
+
+    ctx = Ctx()
+
+    def per_event(event: dict[str, Any]) -> float:
+        for _ in range(20):
+            assert app.handler(event, ctx)["statusCode"] == 200
+        seconds = best_of(3, lambda: timed(lambda: [app.handler(event, ctx) for _ in range(REQUESTS)]))
+        return seconds / (REQUESTS * EVENTS) * 1e6
+
+    browser = per_event(http_event(batch(with_context=True), compress=False))
+    browser_gzip = per_event(http_event(batch(with_context=True), compress=True))
+    server = per_event(http_event(batch(with_context=False), compress=False))
+    calls_before = sqs.calls
+    app.handler(http_event(batch(with_context=True), compress=False), ctx)
+    sqs_calls = sqs.calls - calls_before
+
+    # Baseline: validate each message's events row and serialise its envelope, nothing else.
+    rows = [
+        {
+            "event_id": f"00000000-0000-0000-0000-{i:012d}",
+            "site_id": "site1",
+            "timestamp": "2026-11-20T10:00:00Z",
+            "received_at": "2026-11-20T10:00:01Z",
+            "event_type": "goal",
+            "name": "Signed Up",
+            "visitor_id": f"anon-{i % 20}",
+            "props": {"product_id": f"p{i}", "price": "19.99", "plan": "pro"},
+        }
+        for i in range(EVENTS)
+    ]
+    floor = best_of(
+        3,
+        lambda: timed(
+            lambda: [
+                [envelope_json("events", EventRow.model_validate(row)) for row in rows]
+                for _ in range(REQUESTS)
+            ]
+        ),
+    )
+    floor_us = floor / (REQUESTS * EVENTS) * 1e6
+    return [
+        (
+            "tracking API µs/event, /v1/batch of 100 through the handler, browser context (goal <= 60)",
+            f"{browser:.1f}",
+        ),
+        ("  same, gzip body", f"{browser_gzip:.1f}"),
+        ("  same, server-side calls without browser context", f"{server:.1f}"),
+        ("  baseline µs/event: validate the events row + serialise its envelope only", f"{floor_us:.1f}"),
+        ("  API cost / baseline (browser context)", f"{browser / floor_us:.1f}x"),
+        ("  SQS SendMessageBatch calls per 100-event batch (events + identity/people rows)", str(sqs_calls)),
+    ]
+
+
+if __name__ == "__main__":
+    for label, figure in run():
+        print(f"{label:<90} {figure}")
