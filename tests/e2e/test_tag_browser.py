@@ -449,6 +449,28 @@ def test_data_api_sends_to_another_endpoint(stack: Stack, pages: PageServer, pag
     assert sent and all(url.endswith("/api/event?via=proxy") for url in sent)
 
 
+def test_a_site_switching_from_plausibles_script_keeps_its_plausible_calls(
+    stack: Stack, pages: PageServer, page: Any
+) -> None:
+    """Plausible's own snippet, with only the script URL changed to the collector's."""
+    stub = (
+        "<script>window.plausible = window.plausible || function () {"
+        " (window.plausible.q = window.plausible.q || []).push(arguments) };"
+        " plausible('Trial Started', {props: {plan: 'team'}});</script>"
+    )
+    pages.add("/was-plausible", html(stack, head=stub, domain=SHOP))
+    page.goto(shop(pages, "/was-plausible"))
+    vid = visitor_of(page)
+    assert tracked(page, "plausible('Signup', {props: {via: 'plausible()'}, callback: done})") == {
+        "status": 202
+    }
+    rows = events_of(stack, f"visitor_id = '{vid}' AND event_type = 'goal'", 2)
+    assert sorted((row["name"], row["props"]) for row in rows) == [
+        ("Signup", {"via": "plausible()"}),
+        ("Trial Started", {"plan": "team"}),
+    ]
+
+
 # ------------------------------------------------------------------ serving the tag
 
 

@@ -151,6 +151,11 @@
   };
   var queue = (w.touchline && w.touchline.q) || [];
   w.touchline = touchline;
+  // A site switching from Plausible's script keeps its plausible(...) calls (and their queue).
+  if (!w.plausible || w.plausible.q) {
+    queue = queue.concat((w.plausible && w.plausible.q) || []);
+    w.plausible = touchline;
+  }
 
   listen(d, 'click', click);
   listen(d, 'auxclick', click);
