@@ -69,6 +69,7 @@ class FakeApi:
         self.lock = threading.RLock()
         self.calls: list[Request] = []
         self.served: list[Request] = []  # calls answered 2xx
+        self.statuses: list[int] = []  # every answer's status, in order (0: connection dropped)
         self.between_calls: Callable[[int], None] | None = None
         self.base_url = ""
 
@@ -89,6 +90,11 @@ class FakeApi:
         return Reply(404, {"errors": "Not Found"})
 
     def handle(self, request: Request) -> Reply | None:
+        reply = self._handle(request)
+        self.statuses.append(reply.status if reply is not None else 0)
+        return reply
+
+    def _handle(self, request: Request) -> Reply | None:
         with self.lock:
             self.calls.append(request)
             number = len(self.calls)

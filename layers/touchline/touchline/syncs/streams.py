@@ -48,3 +48,44 @@ def since(state: StreamState, overlap: timedelta) -> datetime | None:
     harmless because every table deduplicates.
     """
     return state.watermark - overlap if state.watermark is not None else None
+
+
+@dataclass(frozen=True)
+class Pass:
+    """A pass over every record changed since `start`, for listings that cannot be sorted by time.
+
+    Such a listing (Shopify's Admin lists page by id; Gorgias lists tickets newest first) only
+    proves "everything changed since `start` was seen" once the pass ends, so the watermark moves
+    only then, to when the pass *began* (anything changed during the pass is re-read next time,
+    clock skew is covered by the overlap). Until then the position is stored, so a run that runs
+    out of time resumes the same pass where it stopped instead of starting over.
+    """
+
+    start: datetime | None  # the filter: records changed at or after this (None: everything)
+    began: datetime  # when the pass started
+    cursor: str | None = None  # the provider's resume point inside the pass
+
+    @classmethod
+    def resume(cls, state: StreamState, overlap: timedelta, now: datetime) -> Pass:
+        position = state.position or {}
+        if "began" in position:
+            start = position.get("start")
+            return cls(
+                start=datetime.fromisoformat(start) if start else None,
+                began=datetime.fromisoformat(position["began"]),
+                cursor=position.get("cursor"),
+            )
+        return cls(start=since(state, overlap), began=now)
+
+    def at(self, cursor: str | None) -> Checkpoint:
+        """Mid-pass: keep the watermark, remember where to go on."""
+        return Checkpoint(
+            position={
+                "start": self.start.isoformat() if self.start else None,
+                "began": self.began.isoformat(),
+                "cursor": cursor,
+            }
+        )
+
+    def finished(self) -> Checkpoint:
+        return Checkpoint(watermark=self.began, refreshed=True)
