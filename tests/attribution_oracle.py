@@ -306,6 +306,8 @@ def attribute(
             shares = model_credits(model, touches, conversion.at, half_life_ms)
             amounts = largest_remainder(shares, conversion.revenue, conversion.currency)
             for index, (touch, share, amount) in enumerate(zip(touches, shares, amounts, strict=True), 1):
+                if share == 0:
+                    continue
                 credits.append(
                     Credit(
                         conversion.conversion_id,

@@ -105,21 +105,21 @@ CHANNELS = ["Organic Search", "Direct", "Email"]
 @pytest.mark.parametrize(
     ("model", "usd", "jpy"),
     [
-        ("first_touch", ["100.00", "0", "0"], ["10000", "0", "0"]),
-        ("last_touch", ["0", "0", "100.00"], ["0", "0", "10000"]),
-        ("last_non_direct", ["0", "0", "100.00"], ["0", "0", "10000"]),
+        ("first_touch", ["100.00", None, None], ["10000", None, None]),
+        ("last_touch", [None, None, "100.00"], [None, None, "10000"]),
+        ("last_non_direct", [None, None, "100.00"], [None, None, "10000"]),
         ("linear", ["33.34", "33.33", "33.33"], ["3334", "3333", "3333"]),
         ("time_decay", ["22.29", "33.13", "44.58"], ["2229", "3313", "4458"]),
         ("position_based", ["40.00", "20.00", "40.00"], ["4000", "2000", "4000"]),
     ],
 )
-def test_worked_example(worked_example: Any, model: str, usd: list[str], jpy: list[str]) -> None:
-    assert credited(worked_example, "stripe:in_1", model) == list(
-        zip(CHANNELS, map(Decimal, usd), strict=True)
-    )
-    assert credited(worked_example, "stripe:pi_2", model) == list(
-        zip(CHANNELS, map(Decimal, jpy), strict=True)
-    )
+def test_worked_example(
+    worked_example: Any, model: str, usd: list[str | None], jpy: list[str | None]
+) -> None:
+    """Single-touch models store only the credited touchpoint (None: no row)."""
+    for conversion, amounts in (("stripe:in_1", usd), ("stripe:pi_2", jpy)):
+        want = [(ch, Decimal(a)) for ch, a in zip(CHANNELS, amounts, strict=True) if a is not None]
+        assert credited(worked_example, conversion, model) == want
 
 
 def test_time_decay_credits(worked_example: Any) -> None:

@@ -108,6 +108,8 @@ SELECT
     toUInt8(0) AS is_deleted
 FROM rounded
 ARRAY JOIN touch_path AS touch, credits AS credit, shares AS share, arrayEnumerate(credits) AS touch_index
+-- Single-touch models keep only the credited touchpoint: no rows of credit 0.
+WHERE credit > 0
 """
 
 

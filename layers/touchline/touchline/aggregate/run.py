@@ -159,21 +159,21 @@ class _Run:
         scope = f"site_id = %(site)s AND {visitor_scope}"
         if dates:
             self._add_dates(dates, f"SELECT toDate(session_start) FROM sessions FINAL WHERE {scope}")
-        stage = scratch.like("sessions", "sessions", sessions.sessions_select(visitor_scope), self.params)
         replace_scope(
             self.client,
             "sessions",
-            stage,
+            sessions.sessions_select(visitor_scope),
             ("site_id", "visitor_id", "session_id"),
             scope,
             self.version,
             self.params,
         )
+        written = "sessions WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
         if dates:
-            self._add_dates(dates, f"SELECT toDate(session_start) FROM {stage}")
-        self.report.sessions = self._count(f"SELECT count() FROM {stage}")
+            self._add_dates(dates, f"SELECT toDate(session_start) FROM {written}")
+        self.report.sessions = self._count(f"SELECT count() FROM {written}")
         if self.full:
-            self.report.visitors = self._count(f"SELECT uniqExact(visitor_id) FROM {stage}")
+            self.report.visitors = self._count(f"SELECT uniqExact(visitor_id) FROM {written}")
 
     # -- attribution -------------------------------------------------------------------------
 
@@ -201,22 +201,20 @@ class _Run:
             self._add_dates(
                 dates, f"SELECT toDate(converted_at) FROM attribution_credits FINAL WHERE {credit_scope}"
             )
-        stage = scratch.like(
-            "credits", "attribution_credits", attribution.credits_select(in_scope), self.params
-        )
         replace_scope(
             self.client,
             "attribution_credits",
-            stage,
+            attribution.credits_select(in_scope),
             ("site_id", "conversion_id", "model", "touch_index"),
             credit_scope,
             self.version,
             self.params,
         )
+        written = "attribution_credits WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
         if dates:
-            self._add_dates(dates, f"SELECT toDate(converted_at) FROM {stage}")
+            self._add_dates(dates, f"SELECT toDate(converted_at) FROM {written}")
         self.report.conversions = self._count(f"SELECT count() FROM {in_scope}")
-        self.report.credit_rows = self._count(f"SELECT count() FROM {stage}")
+        self.report.credit_rows = self._count(f"SELECT count() FROM {written}")
 
     def _person_scope(self, scratch: Stages, visitor_scope: str, all_conversions: str) -> str:
         """Persons whose conversions must be re-credited: now or before this run."""
@@ -254,9 +252,16 @@ class _Run:
         if dates is not None:
             self.report.days = self._count(f"SELECT uniqExact(date) FROM {dates}")
         for table, (select, key) in rollups.ROLLUPS.items():
-            stage = scratch.like(table, table, rollups.rollup_select(select, dates), self.params)
             scope = "site_id = %(site)s" + (f" AND date IN (SELECT date FROM {dates})" if dates else "")
-            replace_scope(self.client, table, stage, key, scope, self.version, self.params)
+            replace_scope(
+                self.client,
+                table,
+                rollups.rollup_select(select, dates),
+                key,
+                scope,
+                self.version,
+                self.params,
+            )
         if dates is None:
             self.report.days = self._count(
                 "SELECT uniqExact(date) FROM daily_metrics FINAL WHERE site_id = %(site)s"

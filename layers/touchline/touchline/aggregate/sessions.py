@@ -67,37 +67,54 @@ pieces AS (
 SELECT
     site_id,
     visitor_id,
-    argMin(eid, (ts, eid)) AS session_id,
-    min(ts) AS session_start,
-    max(ts) AS session_end,
-    toUInt32(intDiv(dateDiff('millisecond', min(ts), max(ts)), 1000)) AS duration_s,
-    toUInt32(count()) AS hits,
-    toUInt32(countIf(event_type = 'pageview')) AS pageviews,
-    toUInt32(countIf(event_type = 'goal')) AS goals,
-    toUInt8(pageviews <= 1 AND countIf(event_type != 'pageview' AND interactive = 1) = 0) AS is_bounce,
-    if(argMin(channel, (ts, eid)) != '', argMin(channel, (ts, eid)),
-       if(argMin(direct, (ts, eid)), 'Direct', 'Unassigned')) AS channel,
-    argMin(referrer_source, (ts, eid)) AS source,
-    argMin(utm_medium, (ts, eid)) AS medium,
-    argMin(utm_campaign, (ts, eid)) AS campaign,
-    argMin(utm_content, (ts, eid)) AS content,
-    argMin(utm_term, (ts, eid)) AS term,
-    argMin(click_id, (ts, eid)) AS click_id,
-    argMin(click_id_type, (ts, eid)) AS click_id_type,
-    argMin(referrer, (ts, eid)) AS referrer,
-    argMin(pathname, (ts, eid)) AS landing_page,
-    argMaxIf(pathname, (ts, eid), event_type = 'pageview') AS exit_page,
-    argMin(hostname, (ts, eid)) AS hostname,
-    argMin(device_type, (ts, eid)) AS device_type,
-    argMin(browser, (ts, eid)) AS browser,
-    argMin(os, (ts, eid)) AS os,
-    argMin(country, (ts, eid)) AS country,
-    argMin(region, (ts, eid)) AS region,
-    argMin(city, (ts, eid)) AS city,
+    tupleElement(head, 1) AS session_id,
+    first_ts AS session_start,
+    last_ts AS session_end,
+    toUInt32(intDiv(dateDiff('millisecond', first_ts, last_ts), 1000)) AS duration_s,
+    toUInt32(n_hits) AS hits,
+    toUInt32(n_pageviews) AS pageviews,
+    toUInt32(n_goals) AS goals,
+    toUInt8(n_pageviews <= 1 AND n_interactive = 0) AS is_bounce,
+    if(tupleElement(head, 2) != '', tupleElement(head, 2), if(tupleElement(head, 3), 'Direct', 'Unassigned'))
+        AS channel,
+    tupleElement(head, 4) AS source,
+    tupleElement(head, 5) AS medium,
+    tupleElement(head, 6) AS campaign,
+    tupleElement(head, 7) AS content,
+    tupleElement(head, 8) AS term,
+    tupleElement(head, 9) AS click_id,
+    tupleElement(head, 10) AS click_id_type,
+    tupleElement(head, 11) AS referrer,
+    tupleElement(head, 12) AS landing_page,
+    last_page AS exit_page,
+    tupleElement(head, 13) AS hostname,
+    tupleElement(head, 14) AS device_type,
+    tupleElement(head, 15) AS browser,
+    tupleElement(head, 16) AS os,
+    tupleElement(head, 17) AS country,
+    tupleElement(head, 18) AS region,
+    tupleElement(head, 19) AS city,
     toUInt64(%(version)s) AS version,
     toUInt8(0) AS is_deleted
-FROM pieces
-GROUP BY site_id, visitor_id, acq_no, piece
+FROM (
+    SELECT
+        site_id,
+        visitor_id,
+        -- One argMin over a tuple, keyed by the hit's position: twenty argMins over (ts, eid)
+        -- made this query five times slower.
+        argMin((eid, channel, direct, referrer_source, utm_medium, utm_campaign, utm_content, utm_term,
+                click_id, click_id_type, referrer, pathname, hostname, device_type, browser, os, country,
+                region, city), rn) AS head,
+        min(ts) AS first_ts,
+        max(ts) AS last_ts,
+        count() AS n_hits,
+        countIf(event_type = 'pageview') AS n_pageviews,
+        countIf(event_type = 'goal') AS n_goals,
+        countIf(event_type != 'pageview' AND interactive = 1) AS n_interactive,
+        argMaxIf(pathname, rn, event_type = 'pageview') AS last_page
+    FROM pieces
+    GROUP BY site_id, visitor_id, acq_no, piece
+)
 """
 
 

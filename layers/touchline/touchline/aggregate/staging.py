@@ -1,9 +1,10 @@
 """Scratch tables for one aggregation run, and the replace-a-scope write every derived table uses.
 
-A run never updates rows in place. For each derived table it computes the new rows of a scope
-(some visitors, conversions or days) into a stage, then inserts them with the run's version plus
-a tombstone (`is_deleted = 1`) for every row of that scope that no longer exists. Under FINAL
-the table then shows exactly the new rows, and running again changes nothing visible.
+A run never updates rows in place. For each derived table it inserts the new rows of a scope
+(some visitors, conversions or days) with the run's version, then a tombstone (`is_deleted = 1`)
+for every row of that scope the run did not rewrite. Under FINAL the table then shows exactly
+the new rows, and running again changes nothing visible. Rows are written once, straight into
+the table: on the embedded engine, writing wide rows costs as much as computing them.
 """
 
 from __future__ import annotations
@@ -36,17 +37,6 @@ class Stages:
         self.client.command(f"INSERT INTO {table} {select}", parameters=parameters)
         return table
 
-    def like(self, purpose: str, table: str, select: str, parameters: dict[str, Any] | None = None) -> str:
-        """A stage with `table`'s columns, filled by `select` (which names every column)."""
-        stage = self.name(purpose)
-        self.client.command(f"CREATE TABLE {stage} AS {table} ENGINE = MergeTree ORDER BY tuple()")
-        self._created.append(stage)
-        names = ", ".join(table_columns(self.client, table))
-        self.client.command(
-            f"INSERT INTO {stage} ({names}) SELECT {names} FROM ({select})", parameters=parameters
-        )
-        return stage
-
     def drop_all(self) -> None:
         for table in reversed(self._created):
             self.client.command(f"DROP TABLE IF EXISTS {table}")
@@ -65,25 +55,26 @@ def stages(client: Client) -> Iterator[Stages]:
 def replace_scope(
     client: Client,
     table: str,
-    stage: str,
+    select: str,
     key: Sequence[str],
     scope: str,
     version: int,
     parameters: dict[str, Any] | None = None,
 ) -> None:
-    """Make `table` FINAL equal `stage` within `scope` (a WHERE clause over `table`'s columns)."""
-    columns = table_columns(client, table)
+    """Make `table` FINAL, within `scope` (a WHERE clause over its columns), equal `select`.
+
+    `select` must name every column of `table` and produce rows with `version` = `version`.
+    """
+    names = ", ".join(table_columns(client, table))
     keys = ", ".join(key)
-    tombstone = ", ".join(
-        "1" if c == "is_deleted" else str(version) if c == "version" else c for c in columns
-    )
-    # Tombstones first: rows of the scope that the stage no longer has.
+    client.command(f"INSERT INTO {table} ({names}) SELECT {names} FROM ({select})", parameters=parameters)
+    # Whatever in the scope was not just rewritten no longer exists. Other columns of a
+    # tombstone keep their defaults: FINAL drops the key whatever they hold.
     client.command(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {tombstone} FROM {table} FINAL "
-        f"WHERE ({scope}) AND ({keys}) NOT IN (SELECT {keys} FROM {stage})",
+        f"INSERT INTO {table} ({keys}, version, is_deleted) "
+        f"SELECT {keys}, {int(version)}, 1 FROM {table} FINAL WHERE ({scope}) AND version < {int(version)}",
         parameters=parameters,
     )
-    client.command(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {stage}")
 
 
 def table_columns(client: Client, table: str) -> list[str]:
