@@ -230,7 +230,11 @@ def test_the_real_template_runs_locally() -> None:
     template = load_template(ROOT / "template.yaml")
     resources = LocalResources(template, endpoint_url=ENDPOINT)
     collector = resources.active["CollectorFunction"]
-    assert [r.route_key for r in http_routes(collector, resources.resolver)] == ["POST /api/event"]
+    assert [r.route_key for r in http_routes(collector, resources.resolver)] == [
+        "POST /api/event",
+        "GET /js/script.js",
+        "GET /js/touchline.js",
+    ]
     (source,) = sqs_sources(resources.active["LoaderFunction"], resources.resolver)
     assert (source.queue, source.report_batch_item_failures) == ("EventsQueue", True)
     assert source.batch_size > 10 and source.batching_window_seconds > 0
