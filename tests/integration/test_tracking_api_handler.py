@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import TABLE, LambdaContextStub, load_handler_module
+from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
 from touchline.config.sites import SiteStore
 from touchline.config.write_keys import WriteKeyStore, key_hash
 from touchline.tracking import service
@@ -132,3 +132,23 @@ def test_queue_failure_is_503(
     service.tracking_api.cache_clear()
     status, body = invoke(app, http_event("/v1/track", b'{"event":"x","userId":"u"}', auth(key)))
     assert status == 503 and body["error"]["code"] == "unavailable"
+
+
+def test_sample_event_is_accepted(api: tuple[ModuleType, str, str], aws: dict[str, str]) -> None:
+    app, key, _ = api
+    event = sample_event("tracking_api_batch.json")
+    event["headers"]["authorization"] = auth(key)["authorization"]
+    status, body = invoke(app, event)
+    assert (status, body) == (200, {"success": True, "accepted": 3})
+    kinds = sorted(e["kind"] for e in queued(aws))
+    # identify: anonymousId ↔ userId and email ↔ userId; the order's one product: one line item.
+    assert kinds == [
+        "events",
+        "events",
+        "events",
+        "identity_links",
+        "identity_links",
+        "order_line_items",
+        "orders",
+        "people",
+    ]
