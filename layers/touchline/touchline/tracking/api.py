@@ -121,8 +121,9 @@ class TrackingApi:
                 continue
             event = outcome.event
             assert event is not None  # dropped messages came back as None
-            if str(event.event_id) not in seen:
-                seen.add(str(event.event_id))
+            event_key = str(event.event_id)
+            if event_key not in seen:
+                seen.add(event_key)
                 bodies.append(envelope_json("events", event))
                 for table, row in outcome.rows:
                     if not latest.keep(table, row):
