@@ -198,3 +198,19 @@ def test_basic_auth_password_is_ignored() -> None:
     assert key_from_authorization(header) == KEY
     assert key_from_authorization("Basic " + base64.b64encode(b":").decode()) is None
     assert key_from_authorization("Digest abc") is None
+
+
+def test_the_handler_does_not_import_the_warehouse_client() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = (
+        "import importlib.util, sys\n"
+        "spec = importlib.util.spec_from_file_location('app', 'functions/tracking_api/app.py')\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "print([n for n in ('clickhouse_connect', 'chdb', 'stripe', 'boto3') if n in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
