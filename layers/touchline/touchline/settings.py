@@ -60,3 +60,16 @@ class TrackingApiSettings(_EnvModel):
 
 class AggregateSettings(_EnvModel):
     config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+
+
+class SyncSettings(_EnvModel):
+    """The sync function: scheduled third-party syncs (docs/syncs.md)."""
+
+    config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+    # Where the 15-minute fan-out queues one run per connected site+provider.
+    sync_queue_url: str | None = Field(None, alias="TOUCHLINE_SYNC_QUEUE_URL")
+    # Stop fetching this long before the Lambda timeout: the last flush and checkpoint need it.
+    reserve_seconds: float = Field(60.0, alias="TOUCHLINE_SYNC_RESERVE_SECONDS", ge=5)
+    batch_rows: int = Field(20_000, alias="TOUCHLINE_SYNC_BATCH_ROWS", ge=100)
+    # Credentials are cached per container; replaced ones are used after at most this long.
+    secret_cache_seconds: int = Field(60, alias="TOUCHLINE_SECRET_CACHE_SECONDS", ge=0)

@@ -17,12 +17,26 @@ from touchline.cli.commands import (
     report,
     sites,
     sql,
+    sync,
     tokens,
 )
 from touchline.cli.errors import CliError
 
 # Each command group registers its own subcommands; add new groups here.
-COMMAND_GROUPS = (aggregate, dev, identity, integrations, keys, migrate, people, report, sites, sql, tokens)
+COMMAND_GROUPS = (
+    aggregate,
+    dev,
+    identity,
+    integrations,
+    keys,
+    migrate,
+    people,
+    report,
+    sites,
+    sql,
+    sync,
+    tokens,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -56,7 +56,14 @@ class RunReport:
             "error": self.error,
             "rejected": len(self.rejected),
             "streams": {
-                name: {"status": p.status, "records": p.records, "rows": p.rows}
+                name: {
+                    "status": p.status,
+                    "records": p.records,
+                    "rows": p.rows,
+                    "started_from": p.started_from.isoformat() if p.started_from else None,
+                    "reached": p.reached.isoformat() if p.reached else None,
+                    "skipped": p.skipped[:5],
+                }
                 for name, p in self.streams.items()
             },
         }

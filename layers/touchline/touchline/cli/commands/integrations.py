@@ -1,4 +1,5 @@
-"""`touchline integrations add|list`: connect a site to Stripe or Shopify webhooks."""
+"""`touchline integrations add|list`: connect a site to Stripe or Shopify webhooks, and to the
+Klaviyo, Shopify Admin, HubSpot and Gorgias syncs (their options: `touchline.cli.commands.sync`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from touchline.cli import context
+from touchline.cli.commands import sync
 from touchline.cli.errors import CliError
 
 STRIPE_EVENTS = (
@@ -24,19 +26,22 @@ SHOPIFY_TOPICS = (
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
-    group = commands.add_parser("integrations", help="connect Stripe / Shopify webhooks").add_subparsers(
-        dest="action", required=True
-    )
+    group = commands.add_parser(
+        "integrations",
+        help="connect webhooks (Stripe, Shopify) and syncs (Klaviyo, Shopify, HubSpot, Gorgias)",
+    ).add_subparsers(dest="action", required=True)
     add = group.add_parser(
-        "add", parents=[common], help="store a provider's webhook signing secret for a site"
+        "add",
+        parents=[common],
+        help="store a provider's webhook signing secret or sync credentials for a site",
     )
-    add.add_argument("provider", choices=["stripe", "shopify"])
+    add.add_argument("provider", choices=["stripe", "shopify", "klaviyo", "hubspot", "gorgias"])
     add.add_argument("site", help="site id (touchline sites list)")
     add.add_argument(
         "--secret",
-        required=True,
-        help="Stripe endpoint secret (whsec_…) or Shopify app client secret; '-' reads it from stdin",
+        help="webhooks: Stripe endpoint secret (whsec_…) or Shopify app client secret; '-': read stdin",
     )
+    sync.add_credential_arguments(add)
     add.set_defaults(run=add_integration)
     listing = group.add_parser("list", parents=[common], help="list a site's integrations")
     listing.add_argument("site")
@@ -48,6 +53,12 @@ def add_integration(args: argparse.Namespace) -> int:
     from touchline.config.integrations import IntegrationStore
     from touchline.config.sites import SiteStore
 
+    if sync.wants_sync(args):
+        sync.connect_sync(args)
+        if not args.secret:
+            return 0
+    elif not args.secret:
+        raise CliError(f"{args.provider} webhooks need --secret")
     secret = sys.stdin.readline().strip() if args.secret == "-" else args.secret.strip()
     if not secret:
         raise CliError("the secret is empty")
@@ -74,14 +85,19 @@ def add_integration(args: argparse.Namespace) -> int:
 
 def list_integrations(args: argparse.Namespace) -> int:
     from touchline.config.integrations import IntegrationStore
+    from touchline.syncs.integrations import SyncIntegrationStore
 
     with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
         found = IntegrationStore(dynamodb, table).list(args.site)
+        syncs = SyncIntegrationStore(dynamodb, table).list(args.site)
     if args.format == "json":
-        print(json.dumps([asdict(integration) for integration in found]))
+        print(json.dumps([asdict(integration) for integration in found] + [asdict(s) for s in syncs]))
     else:
         for integration in found:
             print(f"{integration.provider}\t{integration.secret_name}\t{integration.created_at}")
+        for connected in syncs:
+            name = f"{connected.provider} (sync)"
+            print(f"{name}\t{connected.secret_name}\t{connected.status}\t{connected.message}")
     return 0
 
 
