@@ -7,17 +7,18 @@ import base64
 
 import orjson
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from touchline.aws.http_api import HttpApiResolver
 from touchline.ingest.collect import CollectError, IncomingHit
 from touchline.ingest.service import collector
 from touchline.tag.asset import CONTENT_TYPE, tag_asset
 
 logger = Logger(service="collector")
 metrics = Metrics(namespace="Touchline", service="collector")
-app = APIGatewayHttpResolver()
+app = HttpApiResolver()
 
 
 @app.post("/api/event")
