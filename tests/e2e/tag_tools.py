@@ -38,7 +38,7 @@ def ensure_chromium() -> Path:
         pytest.skip("no /usr/bin/chromium and no apt-get to install Debian's chromium")
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in ([apt, "update"], [apt, "install", "-y", "--no-install-recommends", "chromium"]):
+    for command in ([apt, "update"], [apt, "install", "-y", "chromium"]):
         done = subprocess.run([*sudo, *command], env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, (
             f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"

@@ -36,6 +36,8 @@ from tag_tools import (
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not TOUCHLINE.exists(), reason="no touchline script next to python"),
+    # The first test also pays for installing chromium (apt) and the npm packages on a new machine.
+    pytest.mark.timeout(900),
 ]
 
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tag_tools import NODE_DIR, ROOT, ensure_node_modules
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # may run `npm ci` first
 
 TAG_DIR = ROOT / "layers" / "touchline" / "touchline" / "tag"
 BUILT = "../../../layers/touchline/touchline/tag/touchline.min.js"
