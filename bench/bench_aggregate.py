@@ -34,7 +34,7 @@ SELECT generateUUIDv4(number + {{id_offset}}), '{SITE}', ts, ts,
        ['desktop', 'mobile', 'tablet'][v % 3 + 1], ['US', 'DE', 'FR', 'GB', 'JP'][v % 5 + 1]
 FROM (
     SELECT number, number % {VISITORS} AS v, intDiv(number, {VISITORS}) + {{hit_offset}} AS k,
-           toDateTime64('{START}', 3, 'UTC') + toIntervalSecond((v * 7919) % ({DAYS} * 86400))
+           toDateTime64('{START}', 3, 'UTC') + toIntervalSecond({{first_visit}})
                + toIntervalSecond(intDiv(k, 2) * 2 * 86400 + (k % 2) * 180) AS ts,
            [('', '', '', '', 'Direct'), ('Google', '', '', '', 'Organic Search'),
             ('Google', 'cpc', 'brand', 'gclid', 'Paid Search'), ('newsletter', 'email', 'nov', '', 'Email'),
@@ -76,8 +76,12 @@ def run() -> list[tuple[str, str]]:
         full = aggregator.run(SITE, settings, full=True)
         full_s = time.perf_counter() - started
         time.sleep(0.01)
-        # Sixth hits (a new session two days after the fifth) of 10,000 visitors.
-        client.command(_events(NEW_EVENTS, id_offset=10 * EVENTS, hit_offset=EVENTS // VISITORS + 1))
+        # The next day's traffic: 10,000 hits by returning visitors, in new sessions.
+        client.command(
+            _events(
+                NEW_EVENTS, id_offset=10 * EVENTS, hit_offset=0, first_visit=f"({DAYS} + 7) * 86400 + v * 4"
+            )
+        )
         started = time.perf_counter()
         incremental = aggregator.run(SITE, settings)
         incremental_s = time.perf_counter() - started
@@ -100,11 +104,12 @@ def run() -> list[tuple[str, str]]:
     ]
 
 
-def _events(count: int, id_offset: int, hit_offset: int) -> str:
+def _events(count: int, id_offset: int, hit_offset: int, first_visit: str = "") -> str:
     return (
         EVENTS_SQL.replace("{count}", str(count))
         .replace("{id_offset}", str(id_offset))
         .replace("{hit_offset}", str(hit_offset))
+        .replace("{first_visit}", first_visit or f"(v * 7919) % ({DAYS} * 86400)")
     )
 
 

@@ -36,7 +36,7 @@ touches AS (
            s.session_start AS session_start, s.session_id AS session_id, s.visitor_id AS visitor_id,
            s.channel AS channel, s.source AS source, s.medium AS medium, s.campaign AS campaign,
            s.content AS content, s.term AS term, s.device_type AS device_type
-    FROM (SELECT * FROM sessions FINAL WHERE site_id = %(site)s) AS s
+    FROM (SELECT * FROM sessions FINAL WHERE site_id = %(site)s AND ({{touch_visitors}})) AS s
     LEFT JOIN visitor_map AS m ON m.visitor_id = s.visitor_id
     WHERE person_id IN (SELECT person_id FROM {{conversions}})),
 paths AS (
@@ -113,6 +113,12 @@ WHERE credit > 0
 """
 
 
-def credits_select(conversions_table: str) -> str:
-    """Credit rows for every conversion in `conversions_table` (columns of conversions_select)."""
-    return CREDITS_SELECT.replace("{conversions}", conversions_table)
+def credits_select(conversions_table: str, touch_visitors: str = "1") -> str:
+    """Credit rows for every conversion in `conversions_table` (columns of conversions_select).
+
+    `touch_visitors` narrows the sessions read to a superset of the converting persons' visitors
+    (a WHERE clause over `visitor_id`); the person filter after the join stays exact.
+    """
+    return CREDITS_SELECT.replace("{conversions}", conversions_table).replace(
+        "{touch_visitors}", touch_visitors
+    )

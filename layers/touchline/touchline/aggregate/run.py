@@ -13,13 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
 from touchline.aggregate import attribution, conversions, rollups, sessions
-from touchline.aggregate.staging import Stages, replace_scope, stages
+from touchline.aggregate.staging import Stages, replace_scope, stages, table_columns
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import Watermark, WatermarkStore
 
@@ -27,6 +26,8 @@ JOB = "aggregate"
 # Rows become visible a little after their inserted_at was stamped; re-reading a margin is free
 # (everything is idempotent) and closes that gap.
 SAFETY_MARGIN_MS = 5 * 60 * 1000
+# Rows inserted after the watermark (minus the margin).
+NEWER = "inserted_at > fromUnixTimestamp64Milli(toInt64(%(since_ms)s), 'UTC')"
 CONVERSION_COLUMNS = (
     "conversion_id String, conversion_kind String, conversion_name String, "
     "converted_at DateTime64(3, 'UTC'), currency String, revenue Decimal(38, 4), person_id String"
@@ -101,12 +102,15 @@ class _Run:
         self.full = full or previous is None
         self.since_ms = None if self.full or previous is None else previous.position_ms - margin_ms
         self.report = RunReport(site_id, self.full, self.version, self.since_ms)
+        self._visitors_table = ""
         self.params: dict[str, Any] = {
             "site": site_id,
             "version": self.version,
             "lookback_ms": settings.lookback_days * attribution.DAY_MS,
             "half_life_ms": float(settings.half_life_days * attribution.DAY_MS),
-            "since": _datetime64(self.since_ms or 0),
+            # Milliseconds, not a datetime: a datetime parameter is sent to the second, which
+            # would re-scope everything inserted in the watermark's second.
+            "since_ms": self.since_ms or 0,
             **conversions.goal_parameters(settings.goals),
             **attribution.currency_parameters(),
         }
@@ -140,14 +144,14 @@ class _Run:
         """A WHERE clause over `visitor_id`: every visitor whose sessions or person may change."""
         if self.full:
             return "1"
-        table = scratch.create(
+        table = self._visitors_table = scratch.create(
             "visitors",
             "visitor_id String",
-            """SELECT DISTINCT visitor_id FROM events
-               WHERE site_id = %(site)s AND inserted_at > %(since)s
+            f"""SELECT DISTINCT visitor_id FROM events
+               WHERE site_id = %(site)s AND {NEWER}
                UNION DISTINCT
                SELECT DISTINCT id_value FROM identity_map
-               WHERE site_id = %(site)s AND id_type = 'visitor' AND inserted_at > %(since)s""",
+               WHERE site_id = %(site)s AND id_type = 'visitor' AND {NEWER}""",
             self.params,
         )
         self.report.visitors = self._count(f"SELECT count() FROM {table}")
@@ -157,20 +161,16 @@ class _Run:
 
     def _sessions(self, scratch: Stages, visitor_scope: str, dates: str | None) -> None:
         scope = f"site_id = %(site)s AND {visitor_scope}"
-        if dates:
-            self._add_dates(dates, f"SELECT toDate(session_start) FROM sessions FINAL WHERE {scope}")
-        replace_scope(
-            self.client,
+        self._write(
+            scratch,
+            dates,
             "sessions",
-            sessions.sessions_select(visitor_scope),
             ("site_id", "visitor_id", "session_id"),
             scope,
-            self.version,
-            self.params,
+            sessions.sessions_select(visitor_scope),
+            "session_start",
         )
         written = "sessions WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
-        if dates:
-            self._add_dates(dates, f"SELECT toDate(session_start) FROM {written}")
         self.report.sessions = self._count(f"SELECT count() FROM {written}")
         if self.full:
             self.report.visitors = self._count(f"SELECT uniqExact(visitor_id) FROM {written}")
@@ -185,7 +185,7 @@ class _Run:
             self.params,
         )
         if self.full:
-            in_scope, credit_scope = all_conversions, "site_id = %(site)s"
+            in_scope, credit_scope, touch_visitors = all_conversions, "site_id = %(site)s", "1"
         else:
             persons = self._person_scope(scratch, visitor_scope, all_conversions)
             in_scope = scratch.create(
@@ -193,26 +193,35 @@ class _Run:
                 CONVERSION_COLUMNS,
                 f"SELECT * FROM {all_conversions} WHERE person_id IN (SELECT person_id FROM {persons})",
             )
+            # Every conversion to rewrite or remove: those of the persons now, and those credited
+            # to them before (a conversion can change person). Keyed, so FINAL reads little.
+            conversion_ids = scratch.create(
+                "conversion_ids",
+                "conversion_id String",
+                f"""SELECT conversion_id FROM {in_scope}
+                    UNION DISTINCT
+                    SELECT conversion_id FROM attribution_credits FINAL
+                    WHERE site_id = %(site)s AND person_id IN (SELECT person_id FROM {persons})""",
+                self.params,
+            )
             credit_scope = (
-                f"site_id = %(site)s AND (person_id IN (SELECT person_id FROM {persons}) "
-                f"OR conversion_id IN (SELECT conversion_id FROM {in_scope}))"
+                f"site_id = %(site)s AND conversion_id IN (SELECT conversion_id FROM {conversion_ids})"
             )
-        if dates:
-            self._add_dates(
-                dates, f"SELECT toDate(converted_at) FROM attribution_credits FINAL WHERE {credit_scope}"
-            )
-        replace_scope(
-            self.client,
+            touch_visitors = f"""visitor_id IN (
+                SELECT id_value FROM identity_map FINAL WHERE site_id = %(site)s AND id_type = 'visitor'
+                    AND person_id IN (SELECT person_id FROM {persons})
+                UNION ALL
+                SELECT substring(person_id, 9) FROM {persons} WHERE startsWith(person_id, 'visitor:'))"""
+        self._write(
+            scratch,
+            dates,
             "attribution_credits",
-            attribution.credits_select(in_scope),
             ("site_id", "conversion_id", "model", "touch_index"),
             credit_scope,
-            self.version,
-            self.params,
+            attribution.credits_select(in_scope, touch_visitors),
+            "converted_at",
         )
         written = "attribution_credits WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
-        if dates:
-            self._add_dates(dates, f"SELECT toDate(converted_at) FROM {written}")
         self.report.conversions = self._count(f"SELECT count() FROM {in_scope}")
         self.report.credit_rows = self._count(f"SELECT count() FROM {written}")
 
@@ -223,25 +232,26 @@ class _Run:
             "person_id String",
             f"""
             SELECT if(m.person_id != '', m.person_id, concat('visitor:', v.visitor_id))
-            FROM (SELECT DISTINCT visitor_id FROM events WHERE site_id = %(site)s AND {visitor_scope}) AS v
+            FROM (SELECT visitor_id FROM {self._visitors_table}) AS v
             LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
                        WHERE site_id = %(site)s AND id_type = 'visitor') AS m ON m.id_value = v.visitor_id
             UNION DISTINCT
-            SELECT person_id FROM attribution_credits FINAL WHERE site_id = %(site)s AND {visitor_scope}
+            -- any version: a stale person only adds harmless work
+            SELECT DISTINCT person_id FROM attribution_credits WHERE site_id = %(site)s AND {visitor_scope}
             UNION DISTINCT
             SELECT person_id FROM identity_map
-            WHERE site_id = %(site)s AND id_type != 'visitor' AND inserted_at > %(since)s
+            WHERE site_id = %(site)s AND id_type != 'visitor' AND {NEWER}
             UNION DISTINCT
             SELECT person_id FROM {all_conversions} WHERE conversion_id IN (
                 SELECT concat(source, ':', order_id) FROM orders
-                WHERE site_id = %(site)s AND inserted_at > %(since)s
+                WHERE site_id = %(site)s AND {NEWER}
                 UNION DISTINCT
                 SELECT concat(source, ':', if(order_id != '', order_id, payment_id)) FROM refunds
-                WHERE site_id = %(site)s AND inserted_at > %(since)s)
+                WHERE site_id = %(site)s AND {NEWER})
             UNION DISTINCT
             SELECT person_id FROM attribution_credits FINAL WHERE site_id = %(site)s AND conversion_id IN (
                 SELECT concat(source, ':', order_id) FROM orders
-                WHERE site_id = %(site)s AND inserted_at > %(since)s)
+                WHERE site_id = %(site)s AND {NEWER})
             """,
             self.params,
         )
@@ -267,11 +277,47 @@ class _Run:
                 "SELECT uniqExact(date) FROM daily_metrics FINAL WHERE site_id = %(site)s"
             )
 
+    def _write(
+        self,
+        scratch: Stages,
+        dates: str | None,
+        table: str,
+        key: tuple[str, ...],
+        scope: str,
+        select: str,
+        date_column: str,
+    ) -> None:
+        """Replace `scope` of `table` with `select`; note the days whose rows actually changed.
+
+        A returning visitor's old sessions are recomputed but usually come out the same; only
+        days with a row added, removed or different need their rollups redone.
+        """
+        if dates is None:
+            replace_scope(self.client, table, select, key, scope, self.version, self.params)
+            return
+        content = ", ".join(
+            c for c in table_columns(self.client, table) if c not in ("version", "is_deleted")
+        )
+        fingerprint = (
+            f"cityHash64({', '.join(key)}) AS k, cityHash64({content}) AS h, toDate({date_column}) AS d"
+        )
+        before = scratch.create(
+            f"before_{table}",
+            "k UInt64, h UInt64, d Date",
+            f"SELECT {fingerprint} FROM {table} FINAL WHERE {scope}",
+            self.params,
+        )
+        replace_scope(self.client, table, select, key, scope, self.version, self.params)
+        after = (
+            f"SELECT {fingerprint} FROM {table} "
+            "WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
+        )
+        self._add_dates(
+            dates,
+            f"""SELECT d FROM {before} WHERE (k, h) NOT IN (SELECT k, h FROM ({after}))
+                UNION ALL
+                SELECT d FROM ({after}) WHERE (k, h) NOT IN (SELECT k, h FROM {before})""",
+        )
+
     def _add_dates(self, dates: str, select: str) -> None:
         self.client.command(f"INSERT INTO {dates} SELECT DISTINCT * FROM ({select})", parameters=self.params)
-
-
-def _datetime64(ms: int) -> datetime:
-    from datetime import UTC
-
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)

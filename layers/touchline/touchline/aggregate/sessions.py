@@ -42,11 +42,13 @@ hits AS (
         city,
         referrer_source = '' AND utm_medium = '' AND utm_campaign = '' AND click_id = '' AS direct,
         concat(referrer_source, '\\x1f', utm_medium, '\\x1f', utm_campaign, '\\x1f', click_id) AS acq
-    FROM events FINAL
+    -- No FINAL: a redelivered event is an identical row, dropped by arrayDistinct below, which
+    -- costs far less than merging the whole table.
+    FROM events
     WHERE site_id = %(site)s AND event_type NOT IN {NON_HIT_EVENT_TYPES!r} AND ({{visitor_scope}})
 ),
 visitors AS (
-    SELECT site_id, visitor_id, arraySort(x -> (x.1, x.2), groupArray(({_HIT}))) AS h
+    SELECT site_id, visitor_id, arraySort(x -> (x.1, x.2), arrayDistinct(groupArray(({_HIT})))) AS h
     FROM hits
     GROUP BY site_id, visitor_id
 ),
