@@ -52,17 +52,11 @@ WHERE site_id = %(site)s AND conversion_kind = 'order' AND ({date_scope_credits}
 GROUP BY site_id, date, model, channel, source, currency
 """
 
-# table -> (select, key)
-ROLLUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "daily_metrics": (
-        DAILY_METRICS_SELECT,
-        ("site_id", "date", "channel", "source", "device_type", "currency"),
-    ),
-    "visits_by_source_daily": (VISITS_BY_SOURCE_SELECT, ("site_id", "date", "channel", "source")),
-    "orders_by_source_daily": (
-        ORDERS_BY_SOURCE_SELECT,
-        ("site_id", "date", "model", "channel", "source", "currency"),
-    ),
+# table -> the SELECT of its rows (each table's sorting key is its dimensions).
+ROLLUPS: dict[str, str] = {
+    "daily_metrics": DAILY_METRICS_SELECT,
+    "visits_by_source_daily": VISITS_BY_SOURCE_SELECT,
+    "orders_by_source_daily": ORDERS_BY_SOURCE_SELECT,
 }
 
 

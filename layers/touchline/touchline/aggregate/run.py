@@ -261,16 +261,10 @@ class _Run:
     def _rollups(self, scratch: Stages, dates: str | None) -> None:
         if dates is not None:
             self.report.days = self._count(f"SELECT uniqExact(date) FROM {dates}")
-        for table, (select, key) in rollups.ROLLUPS.items():
+        for table, select in rollups.ROLLUPS.items():
             scope = "site_id = %(site)s" + (f" AND date IN (SELECT date FROM {dates})" if dates else "")
             replace_scope(
-                self.client,
-                table,
-                rollups.rollup_select(select, dates),
-                key,
-                scope,
-                self.version,
-                self.params,
+                self.client, table, rollups.rollup_select(select, dates), scope, self.version, self.params
             )
         if dates is None:
             self.report.days = self._count(
@@ -293,7 +287,7 @@ class _Run:
         days with a row added, removed or different need their rollups redone.
         """
         if dates is None:
-            replace_scope(self.client, table, select, key, scope, self.version, self.params)
+            replace_scope(self.client, table, select, scope, self.version, self.params)
             return
         content = ", ".join(
             c for c in table_columns(self.client, table) if c not in ("version", "is_deleted")
@@ -307,7 +301,7 @@ class _Run:
             f"SELECT {fingerprint} FROM {table} FINAL WHERE {scope}",
             self.params,
         )
-        replace_scope(self.client, table, select, key, scope, self.version, self.params)
+        replace_scope(self.client, table, select, scope, self.version, self.params)
         after = (
             f"SELECT {fingerprint} FROM {table} "
             "WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"

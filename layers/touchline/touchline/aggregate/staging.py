@@ -10,7 +10,7 @@ the table: on the embedded engine, writing wide rows costs as much as computing 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,7 +56,6 @@ def replace_scope(
     client: Client,
     table: str,
     select: str,
-    key: Sequence[str],
     scope: str,
     version: int,
     parameters: dict[str, Any] | None = None,
@@ -65,14 +64,17 @@ def replace_scope(
 
     `select` must name every column of `table` and produce rows with `version` = `version`.
     """
-    names = ", ".join(table_columns(client, table))
-    keys = ", ".join(key)
+    columns = table_columns(client, table)
+    names = ", ".join(columns)
     client.command(f"INSERT INTO {table} ({names}) SELECT {names} FROM ({select})", parameters=parameters)
-    # Whatever in the scope was not just rewritten no longer exists. Other columns of a
-    # tombstone keep their defaults: FINAL drops the key whatever they hold.
+    # Whatever in the scope was not just rewritten no longer exists. A tombstone copies the row
+    # it deletes (so it lands in the same partition), with this version and is_deleted = 1.
+    tombstone = ", ".join(
+        "1" if c == "is_deleted" else str(int(version)) if c == "version" else c for c in columns
+    )
     client.command(
-        f"INSERT INTO {table} ({keys}, version, is_deleted) "
-        f"SELECT {keys}, {int(version)}, 1 FROM {table} FINAL WHERE ({scope}) AND version < {int(version)}",
+        f"INSERT INTO {table} ({names}) "
+        f"SELECT {tombstone} FROM {table} FINAL WHERE ({scope}) AND version < {int(version)}",
         parameters=parameters,
     )
 

@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS sessions
     is_deleted       UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(version, is_deleted)
+-- A session's id is its first hit, so its start never changes between versions: safe to
+-- partition by, and the daily rollups then read only the months they recompute.
+PARTITION BY toYYYYMM(session_start)
 ORDER BY (site_id, visitor_id, session_id);
 
 CREATE TABLE IF NOT EXISTS attribution_credits
