@@ -89,3 +89,4 @@ class Pass:
 
     def finished(self) -> Checkpoint:
         return Checkpoint(watermark=self.began, refreshed=True)
+
