@@ -219,6 +219,11 @@ def add_credential_arguments(add: argparse.ArgumentParser) -> None:
         "--currency", help="currency of amounts that do not name one (Klaviyo $value, HubSpot deals)"
     )
     sync.add_argument("--conversion-metric-id", help="Klaviyo metric reports count conversions with")
+    sync.add_argument(
+        "--statistics-interval-minutes",
+        type=float,
+        help="Klaviyo: refresh reports at most this often (default 60: within the 225/day quota)",
+    )
     sync.add_argument("--deals-as-orders", action="store_true", help="HubSpot: won deals are orders")
     sync.add_argument(
         "--deal-stage", action="append", help="HubSpot deal stage that counts as won (repeatable)"
@@ -269,6 +274,8 @@ def _credentials(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, An
             credentials["conversion_metric_id"] = args.conversion_metric_id
         if args.currency:
             credentials["currency"] = args.currency.upper()
+        if args.statistics_interval_minutes:
+            options["statistics_interval_minutes"] = args.statistics_interval_minutes
     elif args.provider == "shopify":
         need("admin_token", "shop_domain")
         credentials = {"admin_token": args.admin_token, "shop_domain": args.shop_domain}
