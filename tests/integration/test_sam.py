@@ -92,6 +92,11 @@ def test_layer_has_touchline_and_runtime_dependencies(build_dir: Path) -> None:
         assert forbidden not in names, f"dev-only {forbidden} shipped in the layer"
 
 
+def test_layer_ships_the_browser_tag(build_dir: Path) -> None:
+    shipped = build_dir / "TouchlineLayer" / "python" / "touchline" / "tag" / "touchline.min.js"
+    assert shipped.read_bytes() == (REPO / "layers/touchline/touchline/tag/touchline.min.js").read_bytes()
+
+
 def test_layer_is_built_for_arm64(build_dir: Path) -> None:
     extensions = list((build_dir / "TouchlineLayer" / "python" / "pydantic_core").glob("*.so"))
     assert extensions, "pydantic_core has no compiled extension in the layer"
