@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from touchline.syncs import wiring
 from touchline.syncs.deadline import Deadline
+from touchline.syncs.http import SyncError
 from touchline.syncs.runner import RunReport
 from touchline.syncs.service import fan_out, run_sync
 
@@ -67,7 +68,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _queued(record: SQSRecord, context: LambdaContext) -> None:
-    _run(Run.model_validate_json(record.body), context)
+    request = Run.model_validate_json(record.body)
+    try:
+        _run(request, context)
+    except SyncError as exc:  # disconnected since the fan-out: nothing to retry
+        logger.warning("sync run dropped", extra={"site_id": request.site_id, "error": str(exc)})
 
 
 def _run(request: Run, context: LambdaContext) -> dict[str, Any]:

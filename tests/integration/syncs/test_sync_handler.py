@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from fakes.harness import SITE, make_harness
 from fakes.klaviyo import FakeKlaviyo, add_orders
-from helpers import LambdaContextStub, load_handler_module
+from helpers import LambdaContextStub, load_handler_module, sample_event
 from touchline.load import service as warehouse
 from touchline.syncs import wiring
 
@@ -69,7 +69,7 @@ def _queued() -> list[dict[str, Any]]:
 
 
 def test_no_integrations_nothing_queued(sync_app: ModuleType) -> None:
-    assert sync_app.handler({"action": "fan_out"}, LambdaContextStub()) == {"queued": 0}
+    assert sync_app.handler(sample_event("sync_fan_out.json"), LambdaContextStub()) == {"queued": 0}
     assert sync_app.handler({}, LambdaContextStub()) == {"queued": 0}  # a ScheduleV2 without Input
     assert _queued() == []
 
@@ -86,6 +86,13 @@ def test_fan_out_then_queued_run(sync_app: ModuleType, klaviyo: FakeKlaviyo, war
     integration = harness.env.integrations.get(SITE, "klaviyo")
     assert integration is not None and integration.status == "ok"
     assert integration.last_run["streams"]["placed_order:PLACED"]["records"] == 250
+
+
+def test_a_queued_run_of_a_disconnected_integration_is_dropped(sync_app: ModuleType) -> None:
+    """Removed between the fan-out and the run: nothing to retry, no dead letter."""
+    assert sync_app.handler(sample_event("sync_queued_run.json"), LambdaContextStub()) == {
+        "batchItemFailures": []
+    }
 
 
 def test_a_bad_message_fails_alone(sync_app: ModuleType) -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.envelope import EventRow, Row
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
+from touchline.syncs import rows as syncs
 
 # table name -> row model
 ROW_MODELS: dict[str, type[Row]] = {
@@ -24,6 +25,13 @@ ROW_MODELS: dict[str, type[Row]] = {
     "order_line_items": OrderLineItemRow,
     "refunds": RefundRow,
     "people": PersonRow,
+    "campaign_statistics": syncs.CampaignStatisticsRow,
+    "flow_statistics": syncs.FlowStatisticsRow,
+    "form_statistics": syncs.FormStatisticsRow,
+    "segment_statistics": syncs.SegmentStatisticsRow,
+    "products": syncs.ProductRow,
+    "integration_customers": syncs.IntegrationCustomerRow,
+    "customer_events": syncs.CustomerEventRow,
 }
 
 

@@ -89,4 +89,3 @@ class Pass:
 
     def finished(self) -> Checkpoint:
         return Checkpoint(watermark=self.began, refreshed=True)
-

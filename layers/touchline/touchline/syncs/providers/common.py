@@ -19,18 +19,21 @@ from touchline.syncs.streams import Batch
 
 
 def parse_time(value: Any) -> datetime | None:
-    """ISO 8601 with `Z` or an offset, or epoch seconds/milliseconds → aware UTC; None if absent."""
-    if value is None or value == "":
+    """ISO 8601 with `Z` or an offset, or epoch seconds/milliseconds → aware UTC; None if absent
+    or unusable (the caller skips and reports the record)."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 1e11 else value
-        moment = datetime.fromtimestamp(seconds, UTC)
-    else:
-        text = str(value).strip()
-        if text.isdigit():
-            return parse_time(int(text))
-        moment = datetime.fromisoformat(text)
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        if isinstance(value, int | float):
+            moment = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        else:
+            text = str(value).strip()
+            if text.isdigit():
+                return parse_time(int(text))
+            moment = datetime.fromisoformat(text)
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
     return moment if EARLIEST <= moment < LATEST else None
 
 

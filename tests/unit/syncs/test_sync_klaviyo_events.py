@@ -1,0 +1,133 @@
+"""Klaviyo order events → revenue rows: origins, cancellations, refunds, unusable events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
+from touchline.syncs.providers.klaviyo.api import KlaviyoApi
+from touchline.syncs.providers.klaviyo.events import Metric, OrderEventStream
+from touchline.syncs.state import StreamState
+
+AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+class Pages(KlaviyoApi):
+    def __init__(self, *pages: dict[str, Any]) -> None:
+        self._pages = pages
+        self.params: dict[str, Any] | None = None
+
+    def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        self.params = params
+        yield from self._pages
+
+
+def event(event_id: str, props: dict[str, Any], at: str = "2026-03-04T05:06:07+00:00") -> dict[str, Any]:
+    return {
+        "type": "event",
+        "id": event_id,
+        "attributes": {"datetime": at, "event_properties": props},
+        "relationships": {"profile": {"data": {"type": "profile", "id": "P1"}}},
+    }
+
+
+def rows(
+    metric: Metric, *events: dict[str, Any], state: StreamState | None = None
+) -> tuple[list[Any], Pages]:
+    api = Pages(
+        {
+            "data": list(events),
+            "included": [{"type": "profile", "id": "P1", "attributes": {"email": "A@B.co"}}],
+        }
+    )
+    stream = OrderEventStream("site", api, metric, "EUR")
+    batches = list(stream.batches(state or StreamState()))
+    return [row for batch in batches for _, row in batch.rows] + [s for b in batches for s in b.skipped], api
+
+
+def test_api_origin_order_with_documented_items() -> None:
+    props = {
+        "$event_id": "A-1",
+        "$value": 59.970000000000006,
+        "Items": [{"ProductID": "p", "SKU": "S", "ProductName": "Mug", "Quantity": 3, "ItemPrice": 19.99}],
+    }
+    found, api = rows(Metric("M", "Placed Order", "api"), event("e1", props))
+    order, line = found
+    assert isinstance(order, OrderRow) and isinstance(line, OrderLineItemRow)
+    assert (order.source, order.order_id, order.amount, order.currency) == (
+        "klaviyo",
+        "A-1",
+        Decimal("59.97"),
+        "EUR",
+    )
+    assert order.email_sha256 and order.customer_id == "P1" and order.item_count == 3
+    assert (line.line_item_id, line.line_total, line.unit_price) == ("1", Decimal("59.97"), Decimal("19.99"))
+    assert api.params == {
+        "filter": 'equals(metric_id,"M")',
+        "sort": "datetime",
+        "page[size]": 1000,
+        "include": "profile",
+        "fields[profile]": "email",
+    }
+
+
+def test_incremental_filter_starts_two_hours_before_the_watermark() -> None:
+    _, api = rows(Metric("M", "Placed Order", "api"), state=StreamState(watermark=AT))
+    assert api.params is not None
+    assert (
+        api.params["filter"] == 'and(equals(metric_id,"M"),greater-or-equal(datetime,2026-03-04T03:06:07Z))'
+    )
+
+
+def test_a_cancellation_replaces_the_order_it_cancels() -> None:
+    placed, _ = rows(Metric("M", "Placed Order", "api"), event("e1", {"$event_id": "A-1", "$value": 10}))
+    cancelled, _ = rows(
+        Metric("C", "Cancelled Order", "api"),
+        event("e2", {"$event_id": "A-1", "$value": 10}, at="2026-03-05T00:00:00+00:00"),
+    )
+    assert cancelled[0].cancelled == 1 and cancelled[0].order_id == placed[0].order_id
+    assert cancelled[0].version > placed[0].version
+
+
+def test_shopify_origin_orders_stay_below_shopifys_versions_and_need_line_ids() -> None:
+    props = {"$event_id": "4400", "$value": 20, "$currency_code": "usd", "Items": [{"SKU": "no-line-id"}]}
+    found, _ = rows(Metric("S", "Placed Order", "shopify"), event("e1", props))
+    assert len(found) == 1  # Items without Shopify line ids are left to Shopify's own line items
+    order = found[0]
+    assert (order.source, order.order_id, order.currency, order.source_event) == (
+        "shopify",
+        "4400",
+        "USD",
+        "klaviyo:Placed Order",
+    )
+    assert order.version < int(AT.timestamp() * 1000) * 4  # Shopify's webhook versions: ms * 4 + rank
+
+
+def test_refunds_of_shopify_orders_are_cumulative() -> None:
+    found, _ = rows(
+        Metric("R", "Refunded Order", "shopify"), event("e9", {"$event_id": "4400", "$value": 5.5})
+    )
+    [refund] = found
+    assert isinstance(refund, RefundRow)
+    assert (refund.kind, refund.refund_id, refund.payment_id, refund.amount) == (
+        "cumulative",
+        "klaviyo:e9",
+        "4400",
+        Decimal("5.5"),
+    )
+
+
+def test_unusable_events_are_skipped_and_reported() -> None:
+    found, _ = rows(
+        Metric("M", "Placed Order", "api"),
+        event("bad-time", {"$value": 1}, at="not a date"),
+        event("bad-amount", {"$value": "lots"}),
+        event("ok", {"$value": 1}),
+    )
+    orders = [r for r in found if isinstance(r, OrderRow)]
+    notes = [r for r in found if isinstance(r, str)]
+    assert [o.order_id for o in orders] == ["ok"]
+    assert len(notes) == 2 and "bad-amount" in notes[1]
