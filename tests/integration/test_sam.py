@@ -21,7 +21,7 @@ pytestmark = pytest.mark.sam
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SAM = BIN / "sam"
-FUNCTIONS = ("CollectorFunction", "LoaderFunction")
+FUNCTIONS = ("CollectorFunction", "LoaderFunction", "SyncFunction")
 # Dev-only packages: never shipped, neither in the layer nor in a function.
 DEV_ONLY = ("chdb", "moto")
 # Functions get every dependency from TouchlineLayer; these must not be vendored into them.
