@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
+from touchline.errors import RequestError
 from touchline.ingest.enrich import DropHit, Enricher, HitContext
 from touchline.ingest.envelope import EventRow, envelope_json
 from touchline.ingest.hit import IDENTIFY, MAX_BODY_BYTES, PlausibleHit
@@ -26,21 +27,8 @@ PAGEVIEW = "pageview"
 ENGAGEMENT = "engagement"
 
 
-class CollectError(Exception):
+class CollectError(RequestError):
     """Bad input: the HTTP status and a JSON-able error the client can act on."""
-
-    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
-    def body(self) -> dict[str, object]:
-        error: dict[str, object] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
-        return {"error": error}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,4 @@
-"""Domain → site id for the collector, cached so a hot Lambda rarely calls DynamoDB.
-
-Unknown domains are cached briefly too (a flood of hits for an unregistered domain must not turn
-into a flood of reads), but for less time than known ones so a new site starts counting quickly.
-"""
+"""Domain → site id for the collector, cached per Lambda container (`touchline.ttl_cache`)."""
 
 from __future__ import annotations
 
@@ -11,6 +7,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from touchline.config.sites import Site
+from touchline.ttl_cache import TtlCache
 
 
 class SiteLookup(Protocol):
@@ -27,20 +24,11 @@ class SiteResolver:
         max_entries: int = 10_000,
     ) -> None:
         self._lookup = lookup
-        self._ttl = ttl_seconds
-        self._negative_ttl = min(ttl_seconds, 5.0) if negative_ttl_seconds is None else negative_ttl_seconds
-        self._clock = clock
-        self._max = max_entries
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._cache: TtlCache[str, str] = TtlCache(ttl_seconds, negative_ttl_seconds, clock, max_entries)
 
     def site_id(self, domain: str) -> str | None:
-        now = self._clock()
-        cached = self._cache.get(domain)
-        if cached and cached[0] > now:
-            return cached[1]
+        return self._cache.get(domain, self._load)
+
+    def _load(self, domain: str) -> str | None:
         site = self._lookup.by_domain(domain)
-        site_id = site.site_id if site else None
-        if len(self._cache) >= self._max:
-            self._cache.clear()
-        self._cache[domain] = (now + (self._ttl if site_id else self._negative_ttl), site_id)
-        return site_id
+        return site.site_id if site else None

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import orjson
 from pydantic import ValidationError
 
+from touchline.errors import RequestError
 from touchline.ingest.queue import EventQueue
 from touchline.revenue import payments_api, shopify_events
 from touchline.revenue.dedupe import Deduper, DeliveryInProgress
@@ -28,21 +29,8 @@ MAX_BODY_BYTES = 1024 * 1024
 STRIPE_TOLERANCE_SECONDS = 300
 
 
-class IntakeError(Exception):
+class IntakeError(RequestError):
     """Bad input: the HTTP status and a JSON-able error the sender can act on."""
-
-    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
-    def body(self) -> dict[str, object]:
-        error: dict[str, object] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
-        return {"error": error}
 
 
 class SiteLookup(Protocol):

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from touchline.errors import RequestError
 from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.envelope import Row, envelope_json
 from touchline.ingest.queue import EventQueue
@@ -43,22 +44,12 @@ from touchline.tracking.messages import (
 BATCH = "batch"
 
 
-class ApiError(Exception):
+class ApiError(RequestError):
     """A request-level refusal: HTTP status and a JSON error the SDKs can read."""
 
-    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
     def body(self) -> dict[str, object]:
-        error: dict[str, object] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
         # Top-level code/message too: the Segment and Customer.io SDKs read exactly those.
-        return {"error": error, "code": self.code, "message": self.message}
+        return {**super().body(), "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)

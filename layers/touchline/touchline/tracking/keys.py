@@ -13,6 +13,7 @@ from typing import Protocol
 
 from touchline.config.write_keys import WriteKey, key_hash
 from touchline.tracking.convert import SiteRef
+from touchline.ttl_cache import TtlCache
 
 
 class WriteKeyLookup(Protocol):
@@ -29,22 +30,12 @@ class WriteKeyResolver:
         max_entries: int = 10_000,
     ) -> None:
         self._lookup = lookup
-        self._ttl = ttl_seconds
-        self._negative_ttl = min(ttl_seconds, 5.0) if negative_ttl_seconds is None else negative_ttl_seconds
-        self._clock = clock
-        self._max = max_entries
-        self._cache: dict[str, tuple[float, SiteRef | None]] = {}
+        self._cache: TtlCache[str, SiteRef] = TtlCache(ttl_seconds, negative_ttl_seconds, clock, max_entries)
 
     def site_for(self, key: str) -> SiteRef | None:
         """The site a valid key writes to; None for an unknown or revoked key."""
-        digest = key_hash(key)
-        now = self._clock()
-        cached = self._cache.get(digest)
-        if cached and cached[0] > now:
-            return cached[1]
+        return self._cache.get(key_hash(key), lambda _digest: self._load(key))
+
+    def _load(self, key: str) -> SiteRef | None:
         record = self._lookup.lookup(key)
-        site = None if record is None or record.revoked else SiteRef(record.site_id, record.site_domain)
-        if len(self._cache) >= self._max:
-            self._cache.clear()
-        self._cache[digest] = (now + (self._ttl if site else self._negative_ttl), site)
-        return site
+        return None if record is None or record.revoked else SiteRef(record.site_id, record.site_domain)
