@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+# Tests and benchmarks import handlers the same way (as Lambda does: by file, own module name).
+from bench.common import load_function as load_handler_module
+
+__all__ = ["ROOT", "TABLE", "LambdaContextStub", "load_handler_module", "sample_event"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 TABLE = "touchline-config"
-
-
-def load_handler_module(function: str) -> ModuleType:
-    """Import functions/<function>/app.py as Lambda would, under a unique module name."""
-    path = ROOT / "functions" / function / "app.py"
-    name = f"_handler_{function}_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def sample_event(name: str) -> dict[str, Any]:
