@@ -123,6 +123,9 @@ def journeys(draw: Any) -> dict[str, Any]:
         "orders": orders,
         "refunds": refunds,
         "late": draw(st.floats(0, 1)),
+        # Which hits arrive late: any of them, so late hits land before, between and after the
+        # sessions already built.
+        "arrival": draw(st.permutations(range(len(hits)))),
     }
 
 
@@ -289,9 +292,10 @@ def test_incremental_history_equals_the_oracle_and_a_full_rebuild(
     aggregator = Aggregator(client, MemoryWatermarks(), margin_ms=0)
     # First arrivals, a run, then late hits (older timestamps), more orders, refunds, new identities.
     early_identity = {k: v for k, v in journey["identity"].items() if k[0] == "visitor"}
-    load(client, hits[:cut_hits], orders[:cut_orders], [], early_identity)
+    arrived = [hits[i] for i in journey["arrival"]]
+    load(client, arrived[:cut_hits], orders[:cut_orders], [], early_identity)
     aggregator.run(SITE, SETTINGS)
-    load(client, hits[cut_hits:], orders[cut_orders:], journey["refunds"], journey["identity"])
+    load(client, arrived[cut_hits:], orders[cut_orders:], journey["refunds"], journey["identity"])
     report = aggregator.run(SITE, SETTINGS)
     assert not report.full
     assert_matches(client, journey)

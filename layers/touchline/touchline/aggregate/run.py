@@ -26,6 +26,7 @@ JOB = "aggregate"
 # Rows become visible a little after their inserted_at was stamped; re-reading a margin is free
 # (everything is idempotent) and closes that gap.
 SAFETY_MARGIN_MS = 5 * 60 * 1000
+EPOCH = "toDateTime64(0, 3, 'UTC')"
 # Rows inserted after the watermark (minus the margin).
 NEWER = "inserted_at > fromUnixTimestamp64Milli(toInt64(%(since_ms)s), 'UTC')"
 CONVERSION_COLUMNS = (
@@ -117,14 +118,14 @@ class _Run:
 
     def execute(self) -> RunReport:
         with stages(self.client) as scratch:
-            visitor_scope = self._step("scope", lambda: self._visitor_scope(scratch))
+            windows = self._step("scope", lambda: self._visitor_scope(scratch))
             dates = (
                 None
                 if self.full
                 else scratch.create("dates", "date Date", "SELECT toDate('1970-01-01') WHERE 0")
             )
-            self._step("sessions", lambda: self._sessions(scratch, visitor_scope, dates))
-            self._step("attribution", lambda: self._attribution(scratch, visitor_scope, dates))
+            self._step("sessions", lambda: self._sessions(scratch, windows, dates))
+            self._step("attribution", lambda: self._attribution(scratch, dates))
             self._step("rollups", lambda: self._rollups(scratch, dates))
         self.watermarks.put(self.site_id, JOB, Watermark(self.now_ms, self.version))
         return self.report
@@ -141,33 +142,51 @@ class _Run:
     # -- scope -------------------------------------------------------------------------------
 
     def _visitor_scope(self, scratch: Stages) -> str:
-        """A WHERE clause over `visitor_id`: every visitor whose sessions or person may change."""
+        """Stage the visitors whose sessions or person may have changed; return the windows table.
+
+        `windows`: visitors with new hits and the time from which their sessions can differ.
+        `visitors`: those plus visitors whose identity changed, each with the time from which
+        their conversions can differ (the epoch for identity changes).
+        """
         if self.full:
-            return "1"
-        table = self._visitors_table = scratch.create(
-            "visitors",
-            "visitor_id String",
-            f"""SELECT DISTINCT visitor_id FROM events
-               WHERE site_id = %(site)s AND {NEWER}
-               UNION DISTINCT
-               SELECT DISTINCT id_value FROM identity_map
-               WHERE site_id = %(site)s AND id_type = 'visitor' AND {NEWER}""",
+            return ""
+        windows = scratch.create(
+            "windows",
+            "visitor_id String, window_start DateTime64(3, 'UTC')",
+            sessions.WINDOWS_SELECT.replace("{newer}", NEWER),
             self.params,
         )
-        self.report.visitors = self._count(f"SELECT count() FROM {table}")
-        return f"visitor_id IN (SELECT visitor_id FROM {table})"
+        self._visitors_table = scratch.create(
+            "visitors",
+            "visitor_id String, since DateTime64(3, 'UTC')",
+            f"""SELECT visitor_id, min(since) FROM (
+                   SELECT visitor_id, window_start AS since FROM {windows}
+                   UNION ALL
+                   SELECT id_value, {EPOCH} FROM identity_map
+                   WHERE site_id = %(site)s AND id_type = 'visitor' AND {NEWER})
+               GROUP BY visitor_id""",
+            self.params,
+        )
+        self.report.visitors = self._count(f"SELECT count() FROM {self._visitors_table}")
+        return windows
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def _sessions(self, scratch: Stages, visitor_scope: str, dates: str | None) -> None:
-        scope = f"site_id = %(site)s AND {visitor_scope}"
+    def _sessions(self, scratch: Stages, windows: str, dates: str | None) -> None:
+        if windows:
+            visitor_scope = f"visitor_id IN (SELECT visitor_id FROM {windows})"
+            select = sessions.sessions_select(visitor_scope, sessions.window_clause("timestamp", windows))
+            in_window = sessions.window_clause("session_start", windows)
+            scope = f"site_id = %(site)s AND {visitor_scope} AND {in_window}"
+        else:
+            select, scope = sessions.sessions_select("1"), "site_id = %(site)s"
         self._write(
             scratch,
             dates,
             "sessions",
             ("site_id", "visitor_id", "session_id"),
             scope,
-            sessions.sessions_select(visitor_scope),
+            select,
             "session_start",
         )
         written = "sessions WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
@@ -177,7 +196,7 @@ class _Run:
 
     # -- attribution -------------------------------------------------------------------------
 
-    def _attribution(self, scratch: Stages, visitor_scope: str, dates: str | None) -> None:
+    def _attribution(self, scratch: Stages, dates: str | None) -> None:
         all_conversions = scratch.create(
             "conversions_all",
             CONVERSION_COLUMNS,
@@ -187,11 +206,15 @@ class _Run:
         if self.full:
             in_scope, credit_scope, touch_visitors = all_conversions, "site_id = %(site)s", "1"
         else:
-            persons = self._person_scope(scratch, visitor_scope, all_conversions)
+            persons = self._person_scope(scratch, all_conversions)
+            # A person's conversions before their `since` cannot have changed: every session that
+            # changed starts at or after it, and touchpoints start at or before the conversion.
             in_scope = scratch.create(
                 "conversions",
                 CONVERSION_COLUMNS,
-                f"SELECT * FROM {all_conversions} WHERE person_id IN (SELECT person_id FROM {persons})",
+                f"""SELECT c.* FROM {all_conversions} AS c
+                    INNER JOIN {persons} AS p ON p.person_id = c.person_id
+                    WHERE c.converted_at >= p.since""",
             )
             # Every conversion to rewrite or remove: those of the persons now, and those credited
             # to them before (a conversion can change person). Keyed, so FINAL reads little.
@@ -200,8 +223,11 @@ class _Run:
                 "conversion_id String",
                 f"""SELECT conversion_id FROM {in_scope}
                     UNION DISTINCT
-                    SELECT conversion_id FROM attribution_credits FINAL
-                    WHERE site_id = %(site)s AND person_id IN (SELECT person_id FROM {persons})""",
+                    SELECT c.conversion_id FROM (
+                        SELECT conversion_id, person_id, converted_at FROM attribution_credits FINAL
+                        WHERE site_id = %(site)s) AS c
+                    INNER JOIN {persons} AS p ON p.person_id = c.person_id
+                    WHERE c.converted_at >= p.since""",
                 self.params,
             )
             credit_scope = (
@@ -225,33 +251,38 @@ class _Run:
         self.report.conversions = self._count(f"SELECT count() FROM {in_scope}")
         self.report.credit_rows = self._count(f"SELECT count() FROM {written}")
 
-    def _person_scope(self, scratch: Stages, visitor_scope: str, all_conversions: str) -> str:
-        """Persons whose conversions must be re-credited: now or before this run."""
+    def _person_scope(self, scratch: Stages, all_conversions: str) -> str:
+        """Persons whose conversions must be re-credited (now or before this run), each with the
+        time from which their conversions can have changed."""
+        changed_orders = f"""
+            SELECT concat(source, ':', order_id) FROM orders WHERE site_id = %(site)s AND {NEWER}
+            UNION DISTINCT
+            SELECT concat(source, ':', if(order_id != '', order_id, payment_id)) FROM refunds
+            WHERE site_id = %(site)s AND {NEWER}"""
         return scratch.create(
             "persons",
-            "person_id String",
+            "person_id String, since DateTime64(3, 'UTC')",
             f"""
-            SELECT if(m.person_id != '', m.person_id, concat('visitor:', v.visitor_id))
-            FROM (SELECT visitor_id FROM {self._visitors_table}) AS v
-            LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
-                       WHERE site_id = %(site)s AND id_type = 'visitor') AS m ON m.id_value = v.visitor_id
-            UNION DISTINCT
-            -- any version: a stale person only adds harmless work
-            SELECT DISTINCT person_id FROM attribution_credits WHERE site_id = %(site)s AND {visitor_scope}
-            UNION DISTINCT
-            SELECT person_id FROM identity_map
-            WHERE site_id = %(site)s AND id_type != 'visitor' AND {NEWER}
-            UNION DISTINCT
-            SELECT person_id FROM {all_conversions} WHERE conversion_id IN (
-                SELECT concat(source, ':', order_id) FROM orders
-                WHERE site_id = %(site)s AND {NEWER}
-                UNION DISTINCT
-                SELECT concat(source, ':', if(order_id != '', order_id, payment_id)) FROM refunds
-                WHERE site_id = %(site)s AND {NEWER})
-            UNION DISTINCT
-            SELECT person_id FROM attribution_credits FINAL WHERE site_id = %(site)s AND conversion_id IN (
-                SELECT concat(source, ':', order_id) FROM orders
-                WHERE site_id = %(site)s AND {NEWER})
+            SELECT person_id, min(since) FROM (
+                SELECT if(m.person_id != '', m.person_id, concat('visitor:', v.visitor_id)) AS person_id,
+                       v.since AS since
+                FROM {self._visitors_table} AS v
+                LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
+                           WHERE site_id = %(site)s AND id_type = 'visitor') AS m ON m.id_value = v.visitor_id
+                UNION ALL
+                -- any version: a stale person only adds harmless work
+                SELECT c.person_id, v.since FROM attribution_credits AS c
+                INNER JOIN {self._visitors_table} AS v ON v.visitor_id = c.visitor_id
+                WHERE c.site_id = %(site)s
+                UNION ALL
+                SELECT person_id, {EPOCH} FROM identity_map
+                WHERE site_id = %(site)s AND id_type != 'visitor' AND {NEWER}
+                UNION ALL
+                SELECT person_id, {EPOCH} FROM {all_conversions} WHERE conversion_id IN ({changed_orders})
+                UNION ALL
+                SELECT person_id, {EPOCH} FROM attribution_credits FINAL
+                WHERE site_id = %(site)s AND conversion_id IN ({changed_orders}))
+            GROUP BY person_id
             """,
             self.params,
         )
@@ -301,7 +332,8 @@ class _Run:
             f"SELECT {fingerprint} FROM {table} FINAL WHERE {scope}",
             self.params,
         )
-        replace_scope(self.client, table, select, scope, self.version, self.params)
+        existed = self._count(f"SELECT count() FROM {before}") > 0
+        replace_scope(self.client, table, select, scope, self.version, self.params, tombstones=existed)
         after = (
             f"SELECT {fingerprint} FROM {table} "
             "WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"

@@ -46,6 +46,7 @@ hits AS (
     -- costs far less than merging the whole table.
     FROM events
     WHERE site_id = %(site)s AND event_type NOT IN {NON_HIT_EVENT_TYPES!r} AND ({{visitor_scope}})
+      AND ({{hit_window}})
 ),
 visitors AS (
     SELECT site_id, visitor_id, arraySort(x -> (x.1, x.2), arrayDistinct(groupArray(({_HIT})))) AS h
@@ -114,6 +115,44 @@ ARRAY JOIN arraySplit((x, split) -> split, h, splits) AS g
 """
 
 
-def sessions_select(visitor_scope: str) -> str:
-    """The SELECT producing the `sessions` rows of every visitor matching `visitor_scope`."""
-    return SESSIONS_SELECT.replace("{visitor_scope}", visitor_scope)
+def sessions_select(visitor_scope: str, hit_window: str = "1") -> str:
+    """The SELECT producing the `sessions` rows of every visitor matching `visitor_scope`, from
+    the hits matching `hit_window` (a clause over `visitor_id` and `timestamp`)."""
+    return SESSIONS_SELECT.replace("{visitor_scope}", visitor_scope).replace("{hit_window}", hit_window)
+
+
+# A visitor's sessions can only change from the start of the run of hits (no gap over 30
+# minutes) that their earliest new hit joins: everything before is separated from it by a gap.
+WINDOWS_SELECT = f"""
+WITH
+new AS (
+    SELECT visitor_id, min(timestamp) AS earliest FROM events
+    WHERE site_id = %(site)s AND event_type NOT IN {NON_HIT_EVENT_TYPES!r} AND ({{newer}})
+    GROUP BY visitor_id),
+old AS (
+    SELECT visitor_id, arraySort(x -> x.1, groupArray((session_start, session_end))) AS spans
+    FROM sessions FINAL
+    WHERE site_id = %(site)s AND visitor_id IN (SELECT visitor_id FROM new)
+    GROUP BY visitor_id),
+runs AS (
+    SELECT n.visitor_id AS visitor_id, n.earliest AS earliest,
+        arrayMap(x -> x.1, o.spans) AS starts,
+        arrayMap(x -> x.2, o.spans) AS ends,
+        arrayCumSum(arrayMap(i -> toUInt32(i = 1 OR dateDiff('millisecond', ends[i - 1], starts[i])
+                                                   > {SESSION_GAP_MS}), arrayEnumerate(starts))) AS run_no,
+        arrayLastIndex(x -> x <= n.earliest, starts) AS before
+    FROM new AS n LEFT JOIN old AS o ON o.visitor_id = n.visitor_id)
+SELECT visitor_id,
+    if(before = 0 OR dateDiff('millisecond', ends[before], earliest) > {SESSION_GAP_MS}, earliest,
+       starts[arrayFirstIndex(r -> r = run_no[before], run_no)]) AS window_start
+FROM runs
+"""
+
+
+def window_clause(column: str, windows: str) -> str:
+    """`column` at or after its visitor's window start (`windows`: visitor_id, window_start)."""
+    return (
+        f"{column} >= (SELECT min(window_start) FROM {windows}) AND {column} >= transform(visitor_id, "
+        f"(SELECT groupArray(visitor_id) FROM {windows}), (SELECT groupArray(window_start) FROM {windows}), "
+        "toDateTime64('2100-01-01 00:00:00', 3, 'UTC'))"
+    )

@@ -59,8 +59,12 @@ def replace_scope(
     scope: str,
     version: int,
     parameters: dict[str, Any] | None = None,
+    *,
+    tombstones: bool = True,
 ) -> None:
     """Make `table` FINAL, within `scope` (a WHERE clause over its columns), equal `select`.
+
+    `tombstones=False` when the caller knows the scope held no rows before.
 
     `select` must name every column of `table` and produce rows with `version` = `version`.
     """
@@ -69,6 +73,8 @@ def replace_scope(
     client.command(f"INSERT INTO {table} ({names}) SELECT {names} FROM ({select})", parameters=parameters)
     # Whatever in the scope was not just rewritten no longer exists. A tombstone copies the row
     # it deletes (so it lands in the same partition), with this version and is_deleted = 1.
+    if not tombstones:
+        return
     tombstone = ", ".join(
         "1" if c == "is_deleted" else str(int(version)) if c == "version" else c for c in columns
     )
