@@ -65,8 +65,16 @@ def rollup_select(select: str, dates_table: str | None) -> str:
     if dates_table is None:
         sessions_scope = credits_scope = "1"
     else:
-        sessions_scope = f"toDate(session_start) IN (SELECT date FROM {dates_table})"
-        credits_scope = f"toDate(converted_at) IN (SELECT date FROM {dates_table})"
+        # The constant lower bound lets ClickHouse skip whole months (sessions are partitioned by
+        # month of start); the IN keeps exactly the changed days.
+        sessions_scope = (
+            f"session_start >= (SELECT toDateTime64(min(date), 3, 'UTC') FROM {dates_table}) "
+            f"AND toDate(session_start) IN (SELECT date FROM {dates_table})"
+        )
+        credits_scope = (
+            f"converted_at >= (SELECT toDateTime64(min(date), 3, 'UTC') FROM {dates_table}) "
+            f"AND toDate(converted_at) IN (SELECT date FROM {dates_table})"
+        )
     return select.replace("{date_scope_sessions}", sessions_scope).replace(
         "{date_scope_credits}", credits_scope
     )
