@@ -16,7 +16,8 @@ ORDER_NET_REVENUE = """
            o.visitor_id AS visitor_id, o.customer_id_type AS customer_id_type,
            o.customer_id AS customer_id, o.email_sha256 AS email_sha256
     FROM (SELECT * FROM orders FINAL
-          WHERE site_id = %(site)s AND status = 'paid' AND cancelled = 0 AND is_test = 0) AS o
+          WHERE site_id = %(site)s AND status = 'paid' AND cancelled = 0 AND is_test = 0
+            AND ({order_scope})) AS o
     LEFT JOIN (
         -- Per payment the greater of its refunds and its latest cumulative total (a refund
         -- reported both ways counts once), then summed per order (docs/revenue.md).
@@ -80,7 +81,7 @@ CONVERSIONS_SELECT = f"""
                 AS revenue,
             if(m.person_id != '', m.person_id, concat('visitor:', ev.visitor_id)) AS person_id
         FROM (SELECT * FROM events FINAL WHERE site_id = %(site)s AND event_type = 'goal'
-              AND has(%(goal_names)s, name)) AS ev
+              AND has(%(goal_names)s, name) AND ({{goal_scope}})) AS ev
         LEFT JOIN visitor_map AS m ON m.visitor_id = ev.visitor_id)
     SELECT conversion_id, conversion_kind, conversion_name, converted_at, currency, revenue, person_id
     FROM orders_c
@@ -88,3 +89,9 @@ CONVERSIONS_SELECT = f"""
     SELECT conversion_id, conversion_kind, conversion_name, converted_at, currency, revenue, person_id
     FROM goals_c
 """
+
+
+def conversions_select(order_scope: str = "1", goal_scope: str = "1") -> str:
+    """Conversions from the orders matching `order_scope` (a clause over `orders` columns) and
+    the goal events matching `goal_scope` (over `events` columns); "1" for all."""
+    return CONVERSIONS_SELECT.replace("{order_scope}", order_scope).replace("{goal_scope}", goal_scope)

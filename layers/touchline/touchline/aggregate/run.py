@@ -197,24 +197,36 @@ class _Run:
     # -- attribution -------------------------------------------------------------------------
 
     def _attribution(self, scratch: Stages, dates: str | None) -> None:
-        all_conversions = scratch.create(
-            "conversions_all",
-            CONVERSION_COLUMNS,
-            conversions.CONVERSIONS_SELECT,
-            self.params,
-        )
         if self.full:
-            in_scope, credit_scope, touch_visitors = all_conversions, "site_id = %(site)s", "1"
+            in_scope = scratch.create(
+                "conversions", CONVERSION_COLUMNS, conversions.conversions_select(), self.params
+            )
+            credit_scope, touch_visitors = "site_id = %(site)s", "1"
         else:
-            persons = self._person_scope(scratch, all_conversions)
+            changed = scratch.create(
+                "conversions_changed",
+                CONVERSION_COLUMNS,
+                conversions.conversions_select(
+                    order_scope=f"concat(source, ':', order_id) IN ({self._changed_orders()})", goal_scope="0"
+                ),
+                self.params,
+            )
+            persons = self._person_scope(scratch, changed)
+            touch_visitors = f"""visitor_id IN (
+                SELECT id_value FROM identity_map FINAL WHERE site_id = %(site)s AND id_type = 'visitor'
+                    AND person_id IN (SELECT person_id FROM {persons})
+                UNION ALL
+                SELECT substring(person_id, 9) FROM {persons} WHERE startsWith(person_id, 'visitor:'))"""
             # A person's conversions before their `since` cannot have changed: every session that
             # changed starts at or after it, and touchpoints start at or before the conversion.
+            # Goal events are read only for the persons' visitors (a superset; the join is exact).
             in_scope = scratch.create(
                 "conversions",
                 CONVERSION_COLUMNS,
-                f"""SELECT c.* FROM {all_conversions} AS c
+                f"""SELECT c.* FROM ({conversions.conversions_select(goal_scope=touch_visitors)}) AS c
                     INNER JOIN {persons} AS p ON p.person_id = c.person_id
                     WHERE c.converted_at >= p.since""",
+                self.params,
             )
             # Every conversion to rewrite or remove: those of the persons now, and those credited
             # to them before (a conversion can change person). Keyed, so FINAL reads little.
@@ -233,11 +245,6 @@ class _Run:
             credit_scope = (
                 f"site_id = %(site)s AND conversion_id IN (SELECT conversion_id FROM {conversion_ids})"
             )
-            touch_visitors = f"""visitor_id IN (
-                SELECT id_value FROM identity_map FINAL WHERE site_id = %(site)s AND id_type = 'visitor'
-                    AND person_id IN (SELECT person_id FROM {persons})
-                UNION ALL
-                SELECT substring(person_id, 9) FROM {persons} WHERE startsWith(person_id, 'visitor:'))"""
         self._write(
             scratch,
             dates,
@@ -251,14 +258,18 @@ class _Run:
         self.report.conversions = self._count(f"SELECT count() FROM {in_scope}")
         self.report.credit_rows = self._count(f"SELECT count() FROM {written}")
 
-    def _person_scope(self, scratch: Stages, all_conversions: str) -> str:
-        """Persons whose conversions must be re-credited (now or before this run), each with the
-        time from which their conversions can have changed."""
-        changed_orders = f"""
+    def _changed_orders(self) -> str:
+        """Order conversion ids whose order or refunds were inserted since the watermark."""
+        return f"""
             SELECT concat(source, ':', order_id) FROM orders WHERE site_id = %(site)s AND {NEWER}
             UNION DISTINCT
             SELECT concat(source, ':', if(order_id != '', order_id, payment_id)) FROM refunds
             WHERE site_id = %(site)s AND {NEWER}"""
+
+    def _person_scope(self, scratch: Stages, changed_conversions: str) -> str:
+        """Persons whose conversions must be re-credited (now or before this run), each with the
+        time from which their conversions can have changed."""
+        changed_orders = self._changed_orders()
         return scratch.create(
             "persons",
             "person_id String, since DateTime64(3, 'UTC')",
@@ -278,7 +289,7 @@ class _Run:
                 SELECT person_id, {EPOCH} FROM identity_map
                 WHERE site_id = %(site)s AND id_type != 'visitor' AND {NEWER}
                 UNION ALL
-                SELECT person_id, {EPOCH} FROM {all_conversions} WHERE conversion_id IN ({changed_orders})
+                SELECT person_id, {EPOCH} FROM {changed_conversions}
                 UNION ALL
                 SELECT person_id, {EPOCH} FROM attribution_credits FINAL
                 WHERE site_id = %(site)s AND conversion_id IN ({changed_orders}))
