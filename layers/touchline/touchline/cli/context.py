@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
+    from touchline.config.sites import Site
     from touchline.devstack.state import StackInfo
 
 DEFAULT_DATA_DIR = ".touchline"
@@ -103,3 +104,13 @@ def config_and_secrets(directory: Path) -> Iterator[tuple[DynamoDBClient, str, S
 
     with local_aws(directory) as aws:
         yield aws.client("dynamodb"), aws.table_name("ConfigTable"), aws.client("secretsmanager")
+
+
+def require_site(dynamodb: DynamoDBClient, table: str, site_id: str) -> Site:
+    """The registered site `site_id`, or the error every command gives for an unknown one."""
+    from touchline.config.sites import SiteStore
+
+    site = SiteStore(dynamodb, table).by_id(site_id)
+    if site is None:
+        raise CliError(f"no site {site_id!r}: touchline sites list shows the registered ones")
+    return site

@@ -69,7 +69,7 @@ def add_goal(args: argparse.Namespace) -> int:
         except InvalidOperation:
             raise CliError(f"--value must be a number, got {args.value!r}") from None
     with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
-        _require_site(dynamodb, table, args.site)
+        context.require_site(dynamodb, table, args.site)
         AttributionSettingsStore(dynamodb, table).add_goal(
             args.site, ConversionGoal(args.name, value, args.currency.upper() if value is not None else "")
         )
@@ -94,10 +94,3 @@ def remove_goal(args: argparse.Namespace) -> int:
     with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
         AttributionSettingsStore(dynamodb, table).remove_goal(args.site, args.name)
     return 0
-
-
-def _require_site(dynamodb: Any, table: str, site_id: str) -> None:
-    from touchline.config.sites import SiteStore
-
-    if SiteStore(dynamodb, table).by_id(site_id) is None:
-        raise CliError(f"no site {site_id!r} (touchline sites list)")

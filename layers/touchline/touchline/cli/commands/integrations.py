@@ -51,7 +51,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def add_integration(args: argparse.Namespace) -> int:
     from touchline.config.integrations import IntegrationStore
-    from touchline.config.sites import SiteStore
 
     if sync.wants_sync(args):
         sync.connect_sync(args)
@@ -64,8 +63,7 @@ def add_integration(args: argparse.Namespace) -> int:
         raise CliError("the secret is empty")
     directory = context.data_dir(args.data_dir)
     with context.config_and_secrets(directory) as (dynamodb, table, secrets):
-        if SiteStore(dynamodb, table).by_id(args.site) is None:
-            raise CliError(f"no site {args.site!r}: touchline sites list shows the registered ones")
+        context.require_site(dynamodb, table, args.site)
         integration = IntegrationStore(dynamodb, table).add(args.site, args.provider, secret, secrets)
     url = webhook_url(directory, args.provider, args.site)
     print(url)

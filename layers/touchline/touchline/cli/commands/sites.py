@@ -64,11 +64,9 @@ def list_sites(args: argparse.Namespace) -> int:
 
 def set_site(args: argparse.Namespace) -> int:
     from touchline.config.attribution_settings import AttributionSettingsStore
-    from touchline.config.sites import SiteStore
 
     with context.config_table(context.data_dir(args.data_dir)) as (client, table):
-        if SiteStore(client, table).by_id(args.site) is None:
-            raise CliError(f"no site {args.site!r} (touchline sites list)")
+        context.require_site(client, table, args.site)
         store = AttributionSettingsStore(client, table)
         try:
             store.set_windows(args.site, args.lookback_days, args.half_life_days)

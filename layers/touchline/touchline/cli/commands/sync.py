@@ -236,14 +236,12 @@ def wants_sync(args: argparse.Namespace) -> bool:
 
 def connect_sync(args: argparse.Namespace) -> None:
     """Store the provider's sync credentials for the site and connect it to the schedule."""
-    from touchline.config.sites import SiteStore
     from touchline.syncs.integrations import SyncIntegrationStore
 
     credentials, options = _credentials(args)
     directory = context.data_dir(args.data_dir)
     with context.config_and_secrets(directory) as (dynamodb, table, secrets):
-        if SiteStore(dynamodb, table).by_id(args.site) is None:
-            raise CliError(f"no site {args.site!r}: touchline sites list shows the registered ones")
+        context.require_site(dynamodb, table, args.site)
         integration = SyncIntegrationStore(dynamodb, table).add(
             args.site,
             args.provider,

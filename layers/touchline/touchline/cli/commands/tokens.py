@@ -9,7 +9,6 @@ from dataclasses import asdict
 from typing import Any
 
 from touchline.cli import context
-from touchline.cli.errors import CliError
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -27,12 +26,10 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def create_token(args: argparse.Namespace) -> int:
-    from touchline.config.sites import SiteStore
     from touchline.config.tokens import TokenStore
 
     with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
-        if SiteStore(dynamodb, table).by_id(args.site) is None:
-            raise CliError(f"no site {args.site!r}: touchline sites list shows the registered ones")
+        context.require_site(dynamodb, table, args.site)
         token, _record = TokenStore(dynamodb, table).create(args.site, args.name)
     print(token)
     print(
