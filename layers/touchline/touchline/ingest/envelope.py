@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Literal
 from uuid import UUID
 
@@ -79,8 +80,11 @@ class EventRow(Row):
     scroll_depth: int = Field(0, ge=0, le=255)
 
 
+@cache
 def envelope_prefix(table: str) -> str:
-    """Envelopes are always written with this exact prefix, so the loader can pass rows through."""
+    """Envelopes are always written with this exact prefix, so the loader can pass rows through.
+
+    Cached: the loader asks once per record, for a handful of tables."""
     return f'{{"v":{ENVELOPE_VERSION},"kind":"{table}","row":'
 
 
