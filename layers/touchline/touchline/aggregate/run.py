@@ -103,7 +103,6 @@ class _Run:
         self.full = full or previous is None
         self.since_ms = None if self.full or previous is None else previous.position_ms - margin_ms
         self.report = RunReport(site_id, self.full, self.version, self.since_ms)
-        self._visitors_table = ""
         self.params: dict[str, Any] = {
             "site": site_id,
             "version": self.version,
@@ -118,14 +117,14 @@ class _Run:
 
     def execute(self) -> RunReport:
         with stages(self.client) as scratch:
-            windows = self._step("scope", lambda: self._visitor_scope(scratch))
+            windows, visitors = self._step("scope", lambda: self._visitor_scope(scratch))
             dates = (
                 None
                 if self.full
                 else scratch.create("dates", "date Date", "SELECT toDate('1970-01-01') WHERE 0")
             )
             self._step("sessions", lambda: self._sessions(scratch, windows, dates))
-            self._step("attribution", lambda: self._attribution(scratch, dates))
+            self._step("attribution", lambda: self._attribution(scratch, visitors, dates))
             self._step("rollups", lambda: self._rollups(scratch, dates))
         self.watermarks.put(self.site_id, JOB, Watermark(self.now_ms, self.version))
         return self.report
@@ -141,22 +140,22 @@ class _Run:
 
     # -- scope -------------------------------------------------------------------------------
 
-    def _visitor_scope(self, scratch: Stages) -> str:
-        """Stage the visitors whose sessions or person may have changed; return the windows table.
+    def _visitor_scope(self, scratch: Stages) -> tuple[str, str]:
+        """Stage the visitors whose sessions or person may have changed: (windows, visitors) tables.
 
         `windows`: visitors with new hits and the time from which their sessions can differ.
         `visitors`: those plus visitors whose identity changed, each with the time from which
         their conversions can differ (the epoch for identity changes).
         """
         if self.full:
-            return ""
+            return "", ""
         windows = scratch.create(
             "windows",
             "visitor_id String, window_start DateTime64(3, 'UTC')",
             sessions.WINDOWS_SELECT.replace("{newer}", NEWER),
             self.params,
         )
-        self._visitors_table = scratch.create(
+        visitors = scratch.create(
             "visitors",
             "visitor_id String, since DateTime64(3, 'UTC')",
             f"""SELECT visitor_id, min(since) FROM (
@@ -167,8 +166,8 @@ class _Run:
                GROUP BY visitor_id""",
             self.params,
         )
-        self.report.visitors = self._count(f"SELECT count() FROM {self._visitors_table}")
-        return windows
+        self.report.visitors = self._count(f"SELECT count() FROM {visitors}")
+        return windows, visitors
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -196,7 +195,7 @@ class _Run:
 
     # -- attribution -------------------------------------------------------------------------
 
-    def _attribution(self, scratch: Stages, dates: str | None) -> None:
+    def _attribution(self, scratch: Stages, visitors: str, dates: str | None) -> None:
         if self.full:
             in_scope = scratch.create(
                 "conversions", CONVERSION_COLUMNS, conversions.conversions_select(), self.params
@@ -211,7 +210,7 @@ class _Run:
                 ),
                 self.params,
             )
-            persons = self._person_scope(scratch, changed)
+            persons = self._person_scope(scratch, visitors, changed)
             touch_visitors = f"""visitor_id IN (
                 SELECT id_value FROM identity_map FINAL WHERE site_id = %(site)s AND id_type = 'visitor'
                     AND person_id IN (SELECT person_id FROM {persons})
@@ -266,7 +265,7 @@ class _Run:
             SELECT concat(source, ':', if(order_id != '', order_id, payment_id)) FROM refunds
             WHERE site_id = %(site)s AND {NEWER}"""
 
-    def _person_scope(self, scratch: Stages, changed_conversions: str) -> str:
+    def _person_scope(self, scratch: Stages, visitors: str, changed_conversions: str) -> str:
         """Persons whose conversions must be re-credited (now or before this run), each with the
         time from which their conversions can have changed."""
         changed_orders = self._changed_orders()
@@ -277,13 +276,13 @@ class _Run:
             SELECT person_id, min(since) FROM (
                 SELECT if(m.person_id != '', m.person_id, concat('visitor:', v.visitor_id)) AS person_id,
                        v.since AS since
-                FROM {self._visitors_table} AS v
+                FROM {visitors} AS v
                 LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
                            WHERE site_id = %(site)s AND id_type = 'visitor') AS m ON m.id_value = v.visitor_id
                 UNION ALL
                 -- any version: a stale person only adds harmless work
                 SELECT c.person_id, v.since FROM attribution_credits AS c
-                INNER JOIN {self._visitors_table} AS v ON v.visitor_id = c.visitor_id
+                INNER JOIN {visitors} AS v ON v.visitor_id = c.visitor_id
                 WHERE c.site_id = %(site)s
                 UNION ALL
                 SELECT person_id, {EPOCH} FROM identity_map
