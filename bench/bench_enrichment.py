@@ -171,9 +171,13 @@ def _enrich_all(enrich: Callable[[HitContext], object], batch: list[HitContext])
 
 
 def _clear_module_caches() -> None:
-    from touchline.enrichment import acquisition, domains, sources
+    from touchline.enrichment import acquisition, domains, landing, sources
+    from touchline.ingest import enrich
 
     for cached in (
+        landing.hostname,
+        landing.landing_columns,
+        enrich.query_params,
         domains.registrable_domain,
         domains.is_public_suffix,
         sources.source_for_host,

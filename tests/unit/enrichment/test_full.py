@@ -140,6 +140,33 @@ def test_parsed_agents_are_cached() -> None:
     assert CountingParser.calls == 1
 
 
+def test_a_changed_row_does_not_change_the_next_hits_cached_landing() -> None:
+    full = enricher()
+    first = full.enrich(hit(visitor_id="v"))
+    first.update(utm_source="edited", channel="edited", hostname="edited")
+    first.pop("utm_campaign")
+    second = full.enrich(hit(visitor_id="v"))
+    assert (second["utm_source"], second["channel"], second["hostname"]) == (
+        "google",
+        "Paid Search",
+        "shop.example.com",
+    )
+    assert second["utm_campaign"] == "brand"
+
+
+def test_hits_on_different_landings_get_their_own_columns() -> None:
+    full = enricher()
+    paid = full.enrich(hit(visitor_id="v"))
+    organic = full.enrich(hit(visitor_id="v", url="https://shop.example.com/blog?page=2"))
+    assert (paid["channel"], paid["pathname"]) == ("Paid Search", "/pricing")
+    assert (organic["channel"], organic["referrer_source"], organic["pathname"]) == (
+        "Organic Search",
+        "Google",
+        "/blog",
+    )
+    assert "utm_source" not in organic
+
+
 def test_malformed_urls_do_not_break_enrichment() -> None:
     columns = enricher().enrich(hit(url="https://[::1/oops", referrer="http://[bad"))
     assert (columns["hostname"], columns["pathname"], columns["channel"]) == ("", "/", "Direct")

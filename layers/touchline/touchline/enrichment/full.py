@@ -12,24 +12,22 @@ import os
 from collections import Counter
 from functools import lru_cache
 from typing import NoReturn
-from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from touchline.enrichment.acquisition import acquisition, external_referrer
 from touchline.enrichment.bots import BotDetector
 from touchline.enrichment.domains import registrable_domain, suffix_list
 from touchline.enrichment.geo import IpCountry, locate
+from touchline.enrichment.landing import hostname, landing_columns, split_url, url_hostname
 from touchline.enrichment.salts import DailySalts, DynamoDBSaltStore, InMemorySaltStore, SaltStore
 from touchline.enrichment.spam import SpamList
 from touchline.enrichment.useragent import Agent, UserAgentParser
 from touchline.enrichment.visitor import VisitorIds
-from touchline.ingest.enrich import UTM_KEYS, DropHit, HitContext
+from touchline.ingest.enrich import DropHit, HitContext
 
 BOT = "bot"
 REFERRER_SPAM = "referrer_spam"
 SALT_STORE_ERRORS = "salt_store_errors"
 AGENT_CACHE_SIZE = 4096
 MAX_USER_AGENT = 1024
-MAX_UTM = 2000
 
 
 def default_salt_store() -> SaltStore:
@@ -77,19 +75,13 @@ class FullEnricher:
         agent = self.inspect_agent(hit.user_agent[:MAX_USER_AGENT])
         if agent is None:
             self._drop(BOT)
-        page = _split(hit.url)
-        page_host = _host(page)
-        referrer_host = _host(_split(hit.referrer)) if hit.referrer else ""
+        page = split_url(hit.url)
+        page_host = hostname(page.netloc)
+        referrer_host = url_hostname(hit.referrer)
         if referrer_host and self._spam.is_spam(referrer_host):
             self._drop(REFERRER_SPAM)
-        query = dict(parse_qsl(page.query)) if page.query else {}
         columns: dict[str, object] = {"hostname": page_host, "pathname": page.path or "/"}
-        for key in UTM_KEYS:
-            if value := query.get(key):
-                columns[key] = value[:MAX_UTM]
-        columns.update(
-            acquisition(query, external_referrer(referrer_host, page_host, hit.site_domain)).columns()
-        )
+        columns.update(landing_columns(page.query, referrer_host, page_host, hit.site_domain))
         columns.update(agent.columns())
         columns.update(locate(hit.headers, hit.ip, self._ip_country).columns())
         columns["visitor_id"] = hit.visitor_id or self.visitors().current(
@@ -102,7 +94,7 @@ class FullEnricher:
         cross midnight); None for tag ids and when yesterday's salt is gone."""
         if hit.visitor_id:
             return None
-        page_host = _host(_split(hit.url))
+        page_host = url_hostname(hit.url)
         return self.visitors().previous(
             hit.timestamp, hit.user_agent, hit.ip, hit.site_domain, registrable_domain(page_host)
         )
@@ -125,18 +117,3 @@ class FullEnricher:
     def _drop(self, reason: str) -> NoReturn:
         self.counters[reason] += 1
         raise DropHit(reason)
-
-
-_EMPTY = SplitResult("", "", "", "", "")
-
-
-def _split(url: str) -> SplitResult:
-    """`urlsplit`, but a malformed URL (an unclosed IPv6 literal) is just an empty one."""
-    try:
-        return urlsplit(url)
-    except ValueError:
-        return _EMPTY
-
-
-def _host(parts: SplitResult) -> str:
-    return (parts.hostname or "").removeprefix("www.")

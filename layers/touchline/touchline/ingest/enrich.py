@@ -7,12 +7,25 @@ visitor id) behind the same protocol, so the collector never changes when enrich
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+
+
+@lru_cache(maxsize=2048)
+def query_params(query: str) -> Mapping[str, str]:
+    """A URL query's parameters (the last of a repeated name wins, blanks dropped), read-only.
+
+    Cached: landing pages share a handful of campaign queries (`?utm_source=…`), and parsing
+    one costs more than the rest of a hit's URL work."""
+    return MappingProxyType(dict(parse_qsl(query))) if query else NO_PARAMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +69,7 @@ class UrlEnricher:
             "pathname": parts.path or "/",
             "visitor_id": hit.visitor_id or "",
         }
-        query = dict(parse_qsl(parts.query, keep_blank_values=False))
+        query = query_params(parts.query)
         for key in UTM_KEYS:
             if value := query.get(key):
                 columns[key] = value[:2000]

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from touchline.ingest.enrich import DropHit, Enricher, HitContext, UrlEnricher
 from touchline.tracking.messages import Campaign
@@ -76,38 +75,22 @@ class ContextEnricher:
 def _agentless_enricher(url_enricher: UrlEnricher) -> Callable[[HitContext], dict[str, object]]:
     """URL/UTM always; source/channel and IP country when the enrichment package is installed."""
     try:
-        from touchline.enrichment.acquisition import acquisition, external_referrer
         from touchline.enrichment.geo import IpCountry, locate
+        from touchline.enrichment.landing import hostname, landing_columns, split_url, url_hostname
     except ImportError:  # pragma: no cover - the layer always ships it
         return url_enricher.enrich
     ip_country = IpCountry()
 
     def enrich(hit: HitContext) -> dict[str, object]:
-        columns = url_enricher.enrich(hit)
+        columns: dict[str, object] = {"visitor_id": hit.visitor_id or ""}
         if hit.url or hit.referrer:
-            page = urlsplit(hit.url) if hit.url else None
-            page_host = _host(page.hostname if page else None)
-            referrer_host = _host(_hostname(hit.referrer))
-            query = _query(page.query if page else "")
-            found = acquisition(query, external_referrer(referrer_host, page_host, hit.site_domain))
-            columns.update(found.columns())
+            page = split_url(hit.url)
+            page_host = hostname(page.netloc)
+            columns.update(hostname=page_host, pathname=page.path or "/")
+            referrer_host = url_hostname(hit.referrer)
+            columns.update(landing_columns(page.query, referrer_host, page_host, hit.site_domain))
         if hit.ip:
             columns.update(locate({}, hit.ip, ip_country).columns())
         return columns
 
     return enrich
-
-
-def _hostname(url: str) -> str | None:
-    try:
-        return urlsplit(url).hostname if url else None
-    except ValueError:
-        return None
-
-
-def _host(hostname: str | None) -> str:
-    return (hostname or "").removeprefix("www.")
-
-
-def _query(query: str) -> dict[str, Any]:
-    return dict(parse_qsl(query)) if query else {}
