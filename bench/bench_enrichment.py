@@ -200,7 +200,7 @@ def bench_enricher() -> list[tuple[str, str]]:
     warm = min(_enrich_all(enricher.enrich, batch) for _ in range(3))
     cold_runs = []
     for _ in range(3):
-        enricher.inspect_agent.cache_clear()
+        enricher.agent_columns.cache_clear()
         _clear_module_caches()
         cold_runs.append(_enrich_all(enricher.enrich, batch[: len(agents)]))
     return [

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from touchline.identity.rows import email_sha256
+from touchline.tracking.convert import EVENT_ID_NAMESPACE, event_id
 
 from .conftest import DOMAIN, SITE, Harness
 
@@ -245,3 +250,10 @@ def test_product_events_stay_events(harness: Harness) -> None:
     assert (event.event_type, event.props["product_id"]) == ("goal", "p1")
     assert {e["kind"] for e in map(json.loads, harness.queue.bodies)} == {"events"}
     assert event.site_id == SITE
+
+
+@given(site_id=st.text(min_size=1, max_size=64), message_id=st.text(min_size=1, max_size=100))
+def test_event_ids_are_the_uuid5_of_site_and_message_id(site_id: str, message_id: str) -> None:
+    expected = uuid.uuid5(EVENT_ID_NAMESPACE, f"{site_id}/{message_id}")
+    assert event_id(site_id, message_id) == str(expected)
+    assert (expected.version, expected.variant) == (5, uuid.RFC_4122)

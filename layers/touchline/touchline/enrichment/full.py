@@ -15,11 +15,11 @@ from typing import NoReturn
 
 from touchline.enrichment.bots import BotDetector
 from touchline.enrichment.domains import registrable_domain, suffix_list
-from touchline.enrichment.geo import IpCountry, locate
+from touchline.enrichment.geo import IpCountry, location_columns
 from touchline.enrichment.landing import hostname, landing_columns, split_url, url_hostname
 from touchline.enrichment.salts import DailySalts, DynamoDBSaltStore, InMemorySaltStore, SaltStore
 from touchline.enrichment.spam import SpamList
-from touchline.enrichment.useragent import Agent, UserAgentParser
+from touchline.enrichment.useragent import UserAgentParser
 from touchline.enrichment.visitor import VisitorIds
 from touchline.ingest.enrich import DropHit, HitContext
 
@@ -61,7 +61,7 @@ class FullEnricher:
         self._agents = agents or UserAgentParser()
         self._ip_country = IpCountry()
         self.counters: Counter[str] = Counter()
-        self.inspect_agent = lru_cache(maxsize=agent_cache_size)(self._inspect_agent)
+        self.agent_columns = lru_cache(maxsize=agent_cache_size)(self._agent_columns)
 
     def warm(self) -> None:
         """Load every table now (~120 ms) instead of on the first hits."""
@@ -72,7 +72,7 @@ class FullEnricher:
         suffix_list()
 
     def enrich(self, hit: HitContext) -> dict[str, object]:
-        agent = self.inspect_agent(hit.user_agent[:MAX_USER_AGENT])
+        agent = self.agent_columns(hit.user_agent[:MAX_USER_AGENT])
         if agent is None:
             self._drop(BOT)
         page = split_url(hit.url)
@@ -82,8 +82,8 @@ class FullEnricher:
             self._drop(REFERRER_SPAM)
         columns: dict[str, object] = {"hostname": page_host, "pathname": page.path or "/"}
         columns.update(landing_columns(page.query, referrer_host, page_host, hit.site_domain))
-        columns.update(agent.columns())
-        columns.update(locate(hit.headers, hit.ip, self._ip_country).columns())
+        columns.update(agent)
+        columns.update(location_columns(hit.headers, hit.ip, self._ip_country))
         columns["visitor_id"] = hit.visitor_id or self.visitors().current(
             hit.timestamp, hit.user_agent, hit.ip, hit.site_domain, registrable_domain(page_host)
         )
@@ -108,11 +108,12 @@ class FullEnricher:
     def _salt_error(self) -> None:
         self.counters[SALT_STORE_ERRORS] += 1
 
-    def _inspect_agent(self, user_agent: str) -> Agent | None:
-        """The parsed agent, or None for a bot; cached per agent string."""
+    def _agent_columns(self, user_agent: str) -> dict[str, object] | None:
+        """The parsed agent's columns, or None for a bot; cached per agent string (shared:
+        `enrich` copies them into each row)."""
         if self._bots.is_bot(user_agent):
             return None
-        return self._agents.parse(user_agent)
+        return self._agents.parse(user_agent).columns()
 
     def _drop(self, reason: str) -> NoReturn:
         self.counters[reason] += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 # (country, region, city) header names per CDN, in order of preference.
@@ -95,3 +96,17 @@ def locate(headers: Mapping[str, str], ip: str, ip_country: IpCountry) -> Geo:
         return found
     country = ip_country(ip)
     return Geo(country) if country else NOWHERE
+
+
+def location_columns(headers: Mapping[str, str], ip: str, ip_country: IpCountry) -> dict[str, object]:
+    """`locate(...).columns()`; without CDN headers (every API call) the columns of the IP's
+    country, shared per country: callers copy them into their row and never change them."""
+    found = from_headers(headers)
+    if found is not None:
+        return found.columns()
+    return _country_columns(ip_country(ip))
+
+
+@lru_cache(maxsize=512)
+def _country_columns(country: str) -> dict[str, object]:
+    return Geo(country).columns()

@@ -22,15 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from pydantic import ValidationError
 
 from touchline.errors import RequestError
-from touchline.identity.rows import IdentityLinkRow, PersonRow
+from touchline.identity.rows import PersonRow
 from touchline.ingest.envelope import Row, envelope_json
 from touchline.ingest.queue import EventQueue
-from touchline.tracking.convert import MessageConverter, MessageRows, SiteRef, message_id_of
+from touchline.tracking.convert import IdentityLink, MessageConverter, MessageRows, SiteRef, message_id_of
 from touchline.tracking.ecommerce import InvalidOrder
 from touchline.tracking.keys import WriteKeyResolver
 from touchline.tracking.messages import (
@@ -100,8 +101,8 @@ class TrackingApi:
         raw_messages, shared_context, sent_at = split(request.call, payload)
         result = ApiResult()
         bodies: list[str] = []
-        seen: set[str] = set()
-        latest = _Latest()
+        seen: set[UUID] = set()
+        latest = _Latest(site.site_id)
         for index, raw in enumerate(raw_messages):
             outcome = self._convert_one(index, raw, request.call, shared_context, sent_at, site, received_at)
             if isinstance(outcome, dict):
@@ -112,13 +113,10 @@ class TrackingApi:
                 continue
             event = outcome.event
             assert event is not None  # dropped messages came back as None
-            event_key = str(event.event_id)
-            if event_key not in seen:
-                seen.add(event_key)
+            if event.event_id not in seen:
+                seen.add(event.event_id)
                 bodies.append(envelope_json("events", event))
-                for table, row in outcome.rows:
-                    if not latest.keep(table, row):
-                        bodies.append(envelope_json(table, row))
+                bodies.extend(envelope_json(table, row) for table, row in latest.keep(outcome))
             result.accepted += 1
         if result.rejected and not result.accepted and not result.dropped:
             self.counters["rejected_requests"] += 1
@@ -200,28 +198,35 @@ class TrackingApi:
 
 
 class _Latest:
-    """Identity links and people rows of one request, one per key: the highest version, which
-    is the one the ReplacingMergeTree would keep anyway (a batch repeats the same
-    anonymousId ↔ userId link on every call)."""
+    """Identity links and people rows of one request, one per key: the latest, which is the one
+    the ReplacingMergeTree would keep anyway (a batch repeats the same anonymousId ↔ userId
+    link on every call, and the same person on every identify)."""
 
-    def __init__(self) -> None:
-        self._rows: dict[tuple[str, ...], tuple[str, Row, int]] = {}
+    def __init__(self, site_id: str) -> None:
+        self._site_id = site_id
+        self._links: dict[tuple[tuple[str, str], tuple[str, str]], IdentityLink] = {}
+        self._people: dict[str, PersonRow] = {}
 
-    def keep(self, table: str, row: Row) -> bool:
-        """True if the row is held back here (an identity or people row), False to send it now."""
-        if isinstance(row, IdentityLinkRow):
-            key: tuple[str, ...] = (table, row.from_type, row.from_id, row.to_type, row.to_id)
-        elif isinstance(row, PersonRow):
-            key = (table, row.person_id)
-        else:
-            return False
-        held = self._rows.get(key)
-        if held is None or row.version >= held[2]:
-            self._rows[key] = (table, row, row.version)
-        return True
+    def keep(self, converted: MessageRows) -> list[tuple[str, Row]]:
+        """Holds back the message's links and people rows; returns its other rows."""
+        for link in converted.links:
+            key = (link.first, link.second)
+            held = self._links.get(key)
+            if held is None or link.at >= held.at:
+                self._links[key] = link
+        others: list[tuple[str, Row]] = []
+        for table, row in converted.rows:
+            if isinstance(row, PersonRow):
+                person = self._people.get(row.person_id)
+                if person is None or row.version >= person.version:
+                    self._people[row.person_id] = row
+            else:
+                others.append((table, row))
+        return others
 
     def envelopes(self) -> list[str]:
-        return [envelope_json(table, row) for table, row, _ in self._rows.values()]
+        links = [envelope_json("identity_links", link.row(self._site_id)) for link in self._links.values()]
+        return links + [envelope_json("people", row) for row in self._people.values()]
 
 
 def key_from_authorization(header: str) -> str | None:

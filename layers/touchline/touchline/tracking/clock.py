@@ -21,11 +21,9 @@ events table deduplicates on (…, timestamp, event_id), be stored twice. So:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 SKEW_TOLERANCE = timedelta(minutes=1)
 SKEW_STEP = timedelta(minutes=1)
-ZERO = timedelta(0)
 
 
 def event_time(
@@ -37,16 +35,11 @@ def event_time(
     stamped = original_timestamp or timestamp
     if stamped is None:
         return received_at
-    corrected = stamped if sent_at is None else stamped + _correction(received_at, sent_at)
+    corrected = stamped
+    if sent_at is not None:
+        offset = received_at - sent_at
+        if abs(offset) > SKEW_TOLERANCE:
+            corrected = stamped + round(offset / SKEW_STEP) * SKEW_STEP
     if corrected > received_at + SKEW_TOLERANCE:
         return received_at
     return corrected
-
-
-@lru_cache(maxsize=64)
-def _correction(received_at: datetime, sent_at: datetime) -> timedelta:
-    """Cached: every message of a batch shares the request's two times."""
-    offset = received_at - sent_at
-    if abs(offset) > SKEW_TOLERANCE:
-        return round(offset / SKEW_STEP) * SKEW_STEP
-    return ZERO

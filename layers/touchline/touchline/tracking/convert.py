@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -28,7 +28,7 @@ from touchline.ingest.envelope import EventRow, Row
 from touchline.tracking import ecommerce
 from touchline.tracking.clock import event_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
-from touchline.tracking.messages import Context, Message
+from touchline.tracking.messages import Context, Message, PageContext
 
 # Fixed namespace of API event ids (uuid5(NAMESPACE_URL, "https://touchline.dev/api/messageId")).
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://touchline.dev/api/messageId")
@@ -51,6 +51,7 @@ EXTERNAL_ID_TYPES = {
     "email": "email",
 }
 NO_CONTEXT = Context()
+NO_PAGE = PageContext()
 # Columns a relayed browser context fills only when a page URL was given.
 _PAGE_COLUMNS = ("hostname", "pathname")
 
@@ -61,12 +62,27 @@ class SiteRef:
     site_domain: str
 
 
+class IdentityLink(NamedTuple):
+    """An edge a message proves, endpoints in canonical order. It becomes a row only once per
+    request (`row`): a batch repeats the same anonymousId ↔ userId edge on every call, and
+    building the validated row is the expensive part."""
+
+    first: tuple[str, str]
+    second: tuple[str, str]
+    source: str
+    at: datetime
+
+    def row(self, site_id: str) -> IdentityLinkRow:
+        return IdentityLinkRow.between(site_id, self.first, self.second, self.source, self.at)
+
+
 @dataclass(slots=True)
 class MessageRows:
     """What one message produced; `event` is None when a browsing call was dropped (bot, spam)."""
 
     event: EventRow | None
     rows: list[tuple[str, Row]] = field(default_factory=list)
+    links: list[IdentityLink] = field(default_factory=list)
     dropped: str | None = None
 
 
@@ -84,11 +100,12 @@ _NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 
 def event_id(site_id: str, message_id: str) -> str:
     """`str(uuid.uuid5(EVENT_ID_NAMESPACE, site/messageId))`, without building UUID objects (hot path)."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{site_id}/{message_id}".encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashlib.sha1(_NAMESPACE_BYTES + f"{site_id}/{message_id}".encode()).hexdigest()
+    # Version 5 in the 13th hex digit; the RFC 4122 variant (10xx) in the top bits of the 17th.
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def flatten(values: dict[str, Any]) -> dict[str, str]:
@@ -124,9 +141,9 @@ class MessageConverter:
         kind = message.type
         properties = message.properties or {}
         context = message.context or NO_CONTEXT
-        page = context.page
-        page_url = (page.url if page else None) or ""
-        page_referrer = (page.referrer if page else None) or ""
+        page = context.page or NO_PAGE
+        page_url = page.get("url") or ""
+        page_referrer = page.get("referrer") or ""
         if kind == "page":
             url = str(properties.get("url") or page_url)
             referrer = str(properties.get("referrer") or page_referrer)
@@ -163,16 +180,15 @@ class MessageConverter:
                     enriched.pop(column, None)
             enriched["visitor_id"] = visitor
             columns.update(enriched)
-        if context.screen and context.screen.width:
-            columns["screen_width"] = min(context.screen.width, MAX_SCREEN_WIDTH)
+        if context.screen and (width := context.screen.get("width")):
+            columns["screen_width"] = min(width, MAX_SCREEN_WIDTH)
 
         rows: list[tuple[str, Row]] = []
         columns.update(self._call_columns(message, site, at, message_id, rows))
         event = EventRow.model_validate(columns)
-        rows.extend(("identity_links", link) for link in identity_links(message, site.site_id, at))
         if kind == "identify":
             rows.append(("people", person_row(message, site.site_id, at)))
-        return MessageRows(event=event, rows=rows)
+        return MessageRows(event=event, rows=rows, links=identity_links(message, at))
 
     def _call_columns(
         self, message: Message, site: SiteRef, at: datetime, message_id: str, rows: list[tuple[str, Row]]
@@ -210,8 +226,8 @@ class MessageConverter:
                 props["page_name"] = message.name
             if message.category:
                 props["page_category"] = message.category
-            page = (message.context or NO_CONTEXT).page
-            title = properties.get("title") or (page.title if page else None) or ""
+            page = (message.context or NO_CONTEXT).page or NO_PAGE
+            title = properties.get("title") or page.get("title") or ""
             return {"event_type": PAGEVIEW, "name": PAGEVIEW, "page_title": str(title), "props": props}
         if kind == "screen":
             return {"event_type": "screen", "name": message.name or "screen", "props": flatten(properties)}
@@ -243,7 +259,7 @@ def _email_hash(value: Any) -> str:
     return email_sha256(email) if email else ""
 
 
-def identity_links(message: Message, site_id: str, at: datetime) -> list[IdentityLinkRow]:
+def identity_links(message: Message, at: datetime) -> list[IdentityLink]:
     """The edges this message proves, in canonical direction, without duplicates."""
     pairs: list[tuple[tuple[str, str], tuple[str, str]]] = []
     user = ("user", message.user_id) if message.user_id else None
@@ -267,14 +283,14 @@ def identity_links(message: Message, site_id: str, at: datetime) -> list[Identit
                 pairs.append((known, (id_type, external.id[:256])))
     source = message.type
     seen: set[tuple[tuple[str, str], tuple[str, str]]] = set()
-    links: list[IdentityLinkRow] = []
+    links: list[IdentityLink] = []
     for a, b in pairs:
         if a == b:
             continue
         ordered = (a, b) if a <= b else (b, a)
         if ordered not in seen:
             seen.add(ordered)
-            links.append(IdentityLinkRow.between(site_id, a, b, source, at))
+            links.append(IdentityLink(*ordered, source, at))
     return links
 
 

@@ -33,7 +33,8 @@ def campaign_url(url: str, campaign: Campaign | None) -> str:
     """The page URL with the context's campaign as UTM parameters (they win over the URL's)."""
     if campaign is None:
         return url
-    query = _campaign_query(campaign.source, campaign.medium, campaign.name, campaign.content, campaign.term)
+    get = campaign.get
+    query = _campaign_query(get("source"), get("medium"), get("name"), get("content"), get("term"))
     if not query:
         return url
     base = url.partition("#")[0]
@@ -75,7 +76,7 @@ class ContextEnricher:
 def _agentless_enricher(url_enricher: UrlEnricher) -> Callable[[HitContext], dict[str, object]]:
     """URL/UTM always; source/channel and IP country when the enrichment package is installed."""
     try:
-        from touchline.enrichment.geo import IpCountry, locate
+        from touchline.enrichment.geo import IpCountry, location_columns
         from touchline.enrichment.landing import hostname, landing_columns, split_url, url_hostname
     except ImportError:  # pragma: no cover - the layer always ships it
         return url_enricher.enrich
@@ -90,7 +91,7 @@ def _agentless_enricher(url_enricher: UrlEnricher) -> Callable[[HitContext], dic
             referrer_host = url_hostname(hit.referrer)
             columns.update(landing_columns(page.query, referrer_host, page_host, hit.site_domain))
         if hit.ip:
-            columns.update(locate({}, hit.ip, ip_country).columns())
+            columns.update(location_columns({}, hit.ip, ip_country))
         return columns
 
     return enrich

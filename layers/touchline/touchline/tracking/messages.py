@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator, with_config
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -41,27 +42,35 @@ def utc(value: datetime | None) -> datetime | None:
     return value
 
 
+_LENIENT = ConfigDict(extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
+
+
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
+    model_config = _LENIENT
 
 
-class Campaign(_Lenient):
-    name: str | None = None
-    source: str | None = None
-    medium: str | None = None
-    term: str | None = None
-    content: str | None = None
+# The context's small objects are TypedDicts, not models: validated the same way, but a dict
+# costs a third of a model instance, and a relayed browser context carries three of them.
+@with_config(_LENIENT)
+class Campaign(TypedDict, total=False):
+    name: str | None
+    source: str | None
+    medium: str | None
+    term: str | None
+    content: str | None
 
 
-class PageContext(_Lenient):
-    url: str | None = None
-    referrer: str | None = None
-    title: str | None = None
-    path: str | None = None
+@with_config(_LENIENT)
+class PageContext(TypedDict, total=False):
+    url: str | None
+    referrer: str | None
+    title: str | None
+    path: str | None
 
 
-class Screen(_Lenient):
-    width: int | None = Field(None, ge=0)
+@with_config(_LENIENT)
+class Screen(TypedDict, total=False):
+    width: Annotated[int | None, Field(ge=0)]
 
 
 class ExternalId(_Lenient):
