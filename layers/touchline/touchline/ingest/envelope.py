@@ -11,12 +11,16 @@ in `touchline.load.kinds`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Literal
+from itertools import compress
+from types import UnionType
+from typing import Literal, Union, get_origin
 from uuid import UUID
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 ENVELOPE_VERSION: Literal[1] = 1
@@ -31,8 +35,52 @@ class Row(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     def to_json(self) -> str:
-        """The row as JSONEachRow wants it: columns at their default are left to ClickHouse."""
-        return self.model_dump_json(exclude_defaults=True)
+        """The row as JSONEachRow wants it: columns at their default are left to ClickHouse.
+
+        The same text as `model_dump_json(exclude_defaults=True)` (tests hold them equal, field
+        by field, over every row model), written by orjson after a C-level filter: pydantic's
+        serializer was the largest single cost of an accepted tracking-API event."""
+        layout = _layout(type(self))
+        values = self.__dict__
+        # Drops every falsy value: exactly the defaults, for fields whose default is falsy and
+        # whose values are of the default's type; the others are settled one by one below.
+        columns = dict(compress(values.items(), values.values()))
+        for name in layout.always:
+            columns[name] = values[name]
+        for name, default in layout.checked:
+            value = values[name]
+            if value == default:
+                columns.pop(name, None)
+            else:
+                columns[name] = value
+        return orjson.dumps(columns, default=_decimal_text, option=orjson.OPT_UTC_Z).decode()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    always: tuple[str, ...]  # required columns: written whatever their value
+    checked: tuple[tuple[str, object], ...]  # columns the falsy filter can't judge
+
+
+@cache
+def _layout(model: type[Row]) -> _Layout:
+    always: list[str] = []
+    checked: list[tuple[str, object]] = []
+    for name, field in model.model_fields.items():
+        if field.is_required():
+            always.append(name)
+            continue
+        default = field.get_default(call_default_factory=True)
+        if default or default is None or get_origin(field.annotation) in (Union, UnionType):
+            checked.append((name, default))
+    return _Layout(tuple(always), tuple(checked))
+
+
+def _decimal_text(value: object) -> str:
+    """Money as pydantic writes it: the decimal's own text, so no float ever rounds a cent."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column type")
 
 
 class EventRow(Row):

@@ -141,7 +141,7 @@ class MessageConverter:
         kind = message.type
         properties = message.properties or {}
         context = message.context or NO_CONTEXT
-        page = context.page or NO_PAGE
+        page = context.get("page") or NO_PAGE
         page_url = page.get("url") or ""
         page_referrer = page.get("referrer") or ""
         if kind == "page":
@@ -161,14 +161,17 @@ class MessageConverter:
             "url": url,
             "referrer": referrer,
         }
-        if context.user_agent or context.ip or url or referrer or context.campaign:
+        user_agent = context.get("user_agent") or ""
+        ip = context.get("ip") or ""
+        campaign = context.get("campaign")
+        if user_agent or ip or url or referrer or campaign:
             hit = HitContext(
                 site_id=site.site_id,
                 site_domain=site.site_domain,
-                url=campaign_url(url, context.campaign),
+                url=campaign_url(url, campaign),
                 referrer=referrer,
-                user_agent=context.user_agent or "",
-                ip=context.ip or "",
+                user_agent=user_agent,
+                ip=ip,
                 timestamp=at,
                 visitor_id=visitor,
             )
@@ -180,7 +183,7 @@ class MessageConverter:
                     enriched.pop(column, None)
             enriched["visitor_id"] = visitor
             columns.update(enriched)
-        if context.screen and (width := context.screen.get("width")):
+        if (screen := context.get("screen")) and (width := screen.get("width")):
             columns["screen_width"] = min(width, MAX_SCREEN_WIDTH)
 
         rows: list[tuple[str, Row]] = []
@@ -226,7 +229,7 @@ class MessageConverter:
                 props["page_name"] = message.name
             if message.category:
                 props["page_category"] = message.category
-            page = (message.context or NO_CONTEXT).page or NO_PAGE
+            page = (message.context or NO_CONTEXT).get("page") or NO_PAGE
             title = properties.get("title") or page.get("title") or ""
             return {"event_type": PAGEVIEW, "name": PAGEVIEW, "page_title": str(title), "props": props}
         if kind == "screen":
@@ -261,37 +264,41 @@ def _email_hash(value: Any) -> str:
 
 def identity_links(message: Message, at: datetime) -> list[IdentityLink]:
     """The edges this message proves, in canonical direction, without duplicates."""
-    pairs: list[tuple[tuple[str, str], tuple[str, str]]] = []
+    kind = message.type
     user = ("user", message.user_id) if message.user_id else None
     anonymous = ("anonymous", message.anonymous_id) if message.anonymous_id else None
-    if message.type == "alias" and user and message.previous_id:
+    external_ids = (message.context or NO_CONTEXT).get("external_ids")
+    if kind != "identify" and kind != "alias" and not external_ids:
+        # Most calls: a track or page proves at most its anonymousId ↔ userId edge.
+        return [IdentityLink(*_ordered(anonymous, user), kind, at)] if user and anonymous else []
+    pairs: list[tuple[tuple[str, str], tuple[str, str]]] = []
+    if kind == "alias" and user and message.previous_id:
         pairs.append((("anonymous", message.previous_id), user))
     elif user and anonymous:
         pairs.append((anonymous, user))
     known = user or anonymous
     traits = message.traits or {}
-    email_hash = _email_hash(traits.get("email")) if message.type == "identify" else ""
+    email_hash = _email_hash(traits.get("email")) if kind == "identify" else ""
     if known and email_hash:
         pairs.append((known, ("email_sha256", email_hash)))
     if known:
-        for external in (message.context or NO_CONTEXT).external_ids or []:
-            id_type = EXTERNAL_ID_TYPES.get(external.type.strip().lower())
+        for external in external_ids or []:
+            id_type = EXTERNAL_ID_TYPES.get(external["type"].strip().lower())
             if id_type == "email":
-                if external_hash := _email_hash(external.id):
+                if external_hash := _email_hash(external["id"]):
                     pairs.append((known, ("email_sha256", external_hash)))
-            elif id_type and external.id:
-                pairs.append((known, (id_type, external.id[:256])))
-    source = message.type
-    seen: set[tuple[tuple[str, str], tuple[str, str]]] = set()
-    links: list[IdentityLink] = []
+            elif id_type:
+                pairs.append((known, (id_type, external["id"][:256])))
+    links: dict[tuple[tuple[str, str], tuple[str, str]], IdentityLink] = {}
     for a, b in pairs:
-        if a == b:
-            continue
-        ordered = (a, b) if a <= b else (b, a)
-        if ordered not in seen:
-            seen.add(ordered)
-            links.append(IdentityLink(*ordered, source, at))
-    return links
+        if a != b:
+            ordered = _ordered(a, b)
+            links.setdefault(ordered, IdentityLink(*ordered, kind, at))
+    return list(links.values())
+
+
+def _ordered(a: tuple[str, str], b: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
+    return (a, b) if a <= b else (b, a)
 
 
 def person_row(message: Message, site_id: str, at: datetime) -> PersonRow:

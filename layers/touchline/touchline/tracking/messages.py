@@ -37,9 +37,13 @@ def present(value: str | None) -> str | None:
 
 
 def utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    """In `datetime.UTC`: pydantic's own tzinfo makes every later comparison, subtraction and
+    `.timestamp()` call back into it, several times per message."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value
+    return value.astimezone(UTC)
 
 
 _LENIENT = ConfigDict(extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
@@ -49,8 +53,8 @@ class _Lenient(BaseModel):
     model_config = _LENIENT
 
 
-# The context's small objects are TypedDicts, not models: validated the same way, but a dict
-# costs a third of a model instance, and a relayed browser context carries three of them.
+# The context and its objects are TypedDicts, not models: validated the same way, but a dict
+# costs a third of a model instance, and a relayed browser context carries four of them.
 @with_config(_LENIENT)
 class Campaign(TypedDict, total=False):
     name: str | None
@@ -73,18 +77,20 @@ class Screen(TypedDict, total=False):
     width: Annotated[int | None, Field(ge=0)]
 
 
-class ExternalId(_Lenient):
-    id: str = Field(min_length=1, max_length=MAX_ID)
+@with_config(_LENIENT)
+class ExternalId(TypedDict):
+    id: Annotated[str, Field(min_length=1, max_length=MAX_ID)]
     type: str
 
 
-class Context(_Lenient):
-    ip: str | None = None
-    user_agent: str | None = Field(None, alias="userAgent")
-    page: PageContext | None = None
-    campaign: Campaign | None = None
-    screen: Screen | None = None
-    external_ids: list[ExternalId] | None = Field(None, alias="externalIds")
+@with_config(_LENIENT)
+class Context(TypedDict, total=False):
+    ip: str | None
+    user_agent: Annotated[str | None, Field(alias="userAgent")]
+    page: PageContext | None
+    campaign: Campaign | None
+    screen: Screen | None
+    external_ids: Annotated[list[ExternalId] | None, Field(alias="externalIds")]
 
 
 class Message(_Lenient):
