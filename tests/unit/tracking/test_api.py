@@ -191,6 +191,28 @@ def test_batch_context_and_sent_at_apply_to_every_message(harness: Harness) -> N
     assert (first.country, second.country) == ("US", "GB")
 
 
+def test_a_batch_sent_at_corrects_every_message_but_a_messages_own_wins(harness: Harness) -> None:
+    # The sender's clock runs two hours slow: its batch sentAt says 10:00 at our 12:00.
+    body = {
+        "batch": [
+            {**track(1), "timestamp": "2026-11-20T09:59:00Z"},
+            {**track(2), "timestamp": "2026-11-20T11:59:00Z", "sentAt": "2026-11-20T12:00:00Z"},
+        ],
+        "sentAt": "2026-11-20T10:00:00+00:00",
+    }
+    harness.post("batch", body)
+    skewed, own = harness.events()
+    assert skewed.timestamp.isoformat() == "2026-11-20T11:59:00+00:00"
+    assert own.timestamp.isoformat() == "2026-11-20T11:59:00+00:00"
+
+
+def test_a_batch_sent_at_that_is_no_time_is_a_400_and_nothing_is_sent(harness: Harness) -> None:
+    with pytest.raises(ApiError) as caught:
+        harness.post("batch", {"batch": [track(1)], "sentAt": "yesterday"})
+    assert (caught.value.status, caught.value.code) == (400, "invalid_batch")
+    assert harness.queue.bodies == []
+
+
 def test_basic_auth_password_is_ignored() -> None:
     from touchline.tracking.api import key_from_authorization
 

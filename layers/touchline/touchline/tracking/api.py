@@ -25,7 +25,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from touchline.errors import RequestError
 from touchline.identity.rows import PersonRow
@@ -40,6 +40,8 @@ from touchline.tracking.messages import (
     MAX_BATCH_MESSAGES,
     MAX_MESSAGE_BYTES,
     Message,
+    Timestamp,
+    utc,
 )
 
 BATCH = "batch"
@@ -98,7 +100,8 @@ class TrackingApi:
         payload = parse_json(decode_body(request.body, request.headers, limit))
         if site is None:
             site = self._site_from_body(payload)
-        raw_messages, shared_context, sent_at = split(request.call, payload)
+        raw_messages, shared_context, raw_sent_at = split(request.call, payload)
+        sent_at = parse_sent_at(raw_sent_at)
         result = ApiResult()
         bodies: list[str] = []
         seen: set[UUID] = set()
@@ -136,7 +139,7 @@ class TrackingApi:
         raw: Any,
         call: str,
         shared_context: dict[str, Any] | None,
-        sent_at: Any,
+        sent_at: datetime | None,
         site: SiteRef,
         received_at: datetime,
     ) -> dict[str, object] | MessageRows | None:
@@ -152,17 +155,17 @@ class TrackingApi:
             return _rejection(
                 index, message_id, "message_too_large", f"a message may be at most {MAX_MESSAGE_BYTES} bytes"
             )
-        data = dict(raw)
-        if call != BATCH:
-            data["type"] = call
-        if shared_context:
-            own = data.get("context")
-            data["context"] = {**shared_context, **own} if isinstance(own, dict) else shared_context
-        if sent_at is not None and "sentAt" not in data:
-            data["sentAt"] = sent_at
+        data = raw
+        if call != BATCH or shared_context:
+            data = dict(raw)
+            if call != BATCH:
+                data["type"] = call
+            if shared_context:
+                own = data.get("context")
+                data["context"] = {**shared_context, **own} if isinstance(own, dict) else shared_context
         try:
             message = Message.model_validate(data)
-            converted = self._converter.convert(message, message_id, site, received_at)
+            converted = self._converter.convert(message, message_id, site, received_at, sent_at)
         except ValidationError as exc:
             return _rejection(index, message_id, *_validation_problem(exc))
         except InvalidOrder as exc:
@@ -297,6 +300,19 @@ def split(call: str, payload: dict[str, Any]) -> tuple[list[Any], dict[str, Any]
         raise ApiError(400, "invalid_batch", "the batch is empty")
     context = payload.get("context")
     return batch, context if isinstance(context, dict) and context else None, payload.get("sentAt")
+
+
+_SENT_AT: TypeAdapter[Timestamp] = TypeAdapter(Timestamp)
+
+
+def parse_sent_at(value: Any) -> datetime | None:
+    """The batch's `sentAt`, once per request: each message may carry its own, which wins."""
+    if value is None:
+        return None
+    try:
+        return utc(_SENT_AT.validate_python(value))
+    except ValidationError:
+        raise ApiError(400, "invalid_batch", f"sentAt is not an ISO 8601 time: {value!r}") from None
 
 
 def _rejection(index: int, message_id: str | None, code: str, message: str) -> dict[str, object]:

@@ -135,9 +135,11 @@ class MessageConverter:
         message_id: str,
         site: SiteRef,
         received_at: datetime,
+        batch_sent_at: datetime | None = None,
     ) -> MessageRows:
         """Raises `ecommerce.InvalidOrder` (or pydantic's ValidationError) for bad input."""
-        at = event_time(received_at, message.timestamp, message.original_timestamp, message.sent_at)
+        sent_at = message.sent_at or batch_sent_at
+        at = event_time(received_at, message.timestamp, message.original_timestamp, sent_at)
         kind = message.type
         properties = message.properties or {}
         context = message.context or NO_CONTEXT
