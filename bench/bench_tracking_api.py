@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from bench.common import best_of, load_function, timed
 EVENTS = 100
 REQUESTS = 200
 VISITORS_PER_BATCH = 20
+SQS_LATENCY = 0.005  # a SendMessageBatch round trip within a region
 # Where relayed browser context says a visitor came from: a busy shop's mix, with click ids
 # unique per click (so per-landing caches miss on them, as they do in production).
 REFERRERS = (
@@ -63,6 +65,35 @@ class _StubSqs:
     def send_message(self, **kwargs: Any) -> dict[str, Any]:
         self.calls += 1
         return {"MessageId": "m"}
+
+
+class _SlowSqs(_StubSqs):
+    """A healthy queue `latency` seconds away: what a Lambda waits for per call."""
+
+    def __init__(self, latency: float) -> None:
+        super().__init__()
+        self.latency = latency
+
+    def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        time.sleep(self.latency)
+        return super().send_message_batch(**kwargs)
+
+
+def sqs_wait_ms(bodies: list[str], latency: float) -> tuple[float, float]:
+    """Wall ms to enqueue one request's envelopes: SendMessageBatch calls in turn (the baseline)
+    and as SqsEventQueue sends them (concurrently)."""
+    from touchline.ingest.queue import SqsEventQueue, _chunks
+
+    queue = SqsEventQueue(_SlowSqs(latency), "bench")  # type: ignore[arg-type]
+    queue.send(bodies)  # starts the sender threads
+
+    def in_turn_sends() -> None:
+        for chunk in _chunks(bodies):
+            queue._send_batch(chunk)
+
+    in_turn = timed(in_turn_sends)
+    concurrent = best_of(3, lambda: timed(lambda: queue.send(bodies)))
+    return in_turn * 1e3, concurrent * 1e3
 
 
 def batch(with_context: bool, run: int, agents: list[str]) -> dict[str, Any]:
@@ -151,7 +182,7 @@ def http_event(body: dict[str, Any], compress: bool) -> dict[str, Any]:
 def run() -> list[tuple[str, str]]:
     from touchline.config.write_keys import WriteKey
     from touchline.ingest.envelope import EventRow, envelope_json
-    from touchline.ingest.queue import SqsEventQueue
+    from touchline.ingest.queue import ListQueue, SqsEventQueue
     from touchline.ingest.service import default_enricher
     from touchline.tracking import service
     from touchline.tracking.api import TrackingApi
@@ -201,6 +232,10 @@ def run() -> list[tuple[str, str]]:
     calls_before = sqs.calls
     app.handler(http_event(batch(True, REQUESTS, agents), compress=False), ctx)
     sqs_calls = sqs.calls - calls_before
+    queue = ListQueue()
+    api._queue = queue  # the bodies one request enqueues
+    app.handler(http_event(batch(True, REQUESTS + 1, agents), compress=False), ctx)
+    in_turn_ms, concurrent_ms = sqs_wait_ms(queue.bodies, SQS_LATENCY)
 
     # Baseline: validate each message's events row and serialise its envelope, nothing else.
     rows = [
@@ -236,6 +271,11 @@ def run() -> list[tuple[str, str]]:
         ("  baseline µs/event: validate the events row + serialise its envelope only", f"{floor_us:.1f}"),
         ("  API cost / baseline (browser context)", f"{browser / floor_us:.1f}x"),
         ("  SQS SendMessageBatch calls per 100-event batch (events + identity/people rows)", str(sqs_calls)),
+        (
+            f"  ms waiting for SQS per batch at {SQS_LATENCY * 1e3:.0f} ms a call: calls in turn (baseline)",
+            f"{in_turn_ms:.0f}",
+        ),
+        ("  same, as SqsEventQueue sends them (concurrently)", f"{concurrent_ms:.0f}"),
     ]
 
 

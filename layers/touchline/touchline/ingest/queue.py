@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -9,6 +10,9 @@ if TYPE_CHECKING:
 
 SQS_BATCH_ENTRIES = 10
 SQS_BATCH_BYTES = 256 * 1024
+# SendMessageBatch calls in flight at once for one send: a 100-event tracking-API batch is ~14
+# calls, and a Lambda is billed for the wall time of round trips it would otherwise make in turn.
+MAX_CONCURRENT_BATCHES = 8
 
 
 class EnqueueError(RuntimeError):
@@ -22,18 +26,30 @@ class EventQueue(Protocol):
 
 
 class SqsEventQueue:
-    """SendMessage for one body; SendMessageBatch (≤10 entries, ≤256 KiB) for many."""
+    """SendMessage for one body; SendMessageBatch (≤10 entries, ≤256 KiB) for many, the batches
+    sent concurrently (boto3 clients are thread-safe). Every batch is tried even when one fails,
+    then the first failure is raised: the caller answers 5xx, the sender retries, and the rows
+    already sent deduplicate on their ids."""
 
     def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self._url = queue_url
+        self._pool: ThreadPoolExecutor | None = None
 
     def send(self, bodies: list[str]) -> None:
         if len(bodies) == 1:
             self._client.send_message(QueueUrl=self._url, MessageBody=bodies[0])
             return
-        for chunk in _chunks(bodies):
-            self._send_batch(chunk)
+        chunks = _chunks(bodies)
+        if len(chunks) == 1:
+            self._send_batch(chunks[0])
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(MAX_CONCURRENT_BATCHES, thread_name_prefix="sqs-send")
+        futures = [self._pool.submit(self._send_batch, chunk) for chunk in chunks]
+        errors = [error for future in futures if (error := future.exception()) is not None]
+        if errors:
+            raise errors[0]
 
     def _send_batch(self, chunk: list[str]) -> None:
         pending = {str(i): body for i, body in enumerate(chunk)}

@@ -1,0 +1,94 @@
+"""SqsEventQueue: batching into SendMessageBatch calls, sent concurrently; retries and failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import boto3
+import pytest
+
+from touchline.ingest.queue import SQS_BATCH_ENTRIES, EnqueueError, SqsEventQueue
+
+
+class SlowSqs:
+    """Answers like SQS after `delay` seconds; fails entries whose body is in `refuse` (sender
+    fault) or, once each, in `flaky` (service fault)."""
+
+    def __init__(self, delay: float = 0.02, refuse: set[str] | None = None, flaky: set[str] | None = None):
+        self.delay = delay
+        self.refuse = refuse or set()
+        self.flaky = set(flaky or ())
+        self.received: list[str] = []
+        self.calls = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        with self._lock:
+            self.calls += 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.delay)
+        failed: list[dict[str, Any]] = []
+        with self._lock:
+            self.in_flight -= 1
+            for entry in Entries:
+                body = entry["MessageBody"]
+                if body in self.refuse:
+                    failed.append({"Id": entry["Id"], "SenderFault": True, "Code": "InvalidMessageContents"})
+                elif body in self.flaky:
+                    self.flaky.discard(body)
+                    failed.append({"Id": entry["Id"], "SenderFault": False, "Code": "InternalError"})
+                else:
+                    self.received.append(body)
+        return {"Successful": [], "Failed": failed}
+
+    def send_message(self, QueueUrl: str, MessageBody: str) -> dict[str, Any]:
+        self.received.append(MessageBody)
+        return {"MessageId": "m"}
+
+
+def bodies(count: int) -> list[str]:
+    return [f'{{"n":{i}}}' for i in range(count)]
+
+
+def test_the_batches_of_one_send_go_out_concurrently_and_every_body_once() -> None:
+    sqs = SlowSqs(delay=0.05)
+    sent = bodies(95)
+    SqsEventQueue(sqs, "q").send(sent)  # type: ignore[arg-type]
+    assert sorted(sqs.received) == sorted(sent)
+    assert sqs.calls == 10 and sqs.most_in_flight > 1
+
+
+def test_service_faults_are_retried_and_nothing_is_sent_twice() -> None:
+    sent = bodies(25)
+    sqs = SlowSqs(delay=0, flaky={sent[3], sent[17]})
+    SqsEventQueue(sqs, "q").send(sent)  # type: ignore[arg-type]
+    assert sorted(sqs.received) == sorted(sent)
+
+
+def test_a_refused_batch_fails_the_send_after_the_others_went_out() -> None:
+    sent = bodies(3 * SQS_BATCH_ENTRIES)
+    sqs = SlowSqs(delay=0, refuse={sent[12]})
+    with pytest.raises(EnqueueError):
+        SqsEventQueue(sqs, "q").send(sent)  # type: ignore[arg-type]
+    # Every other body went out (the refused one's batch too, as SQS does): the caller answers
+    # 5xx, the sender retries, and the envelopes already queued deduplicate on their row ids.
+    assert set(sqs.received) == set(sent) - {sent[12]}
+
+
+def test_concurrent_batches_reach_a_real_queue(aws: dict[str, str]) -> None:
+    client = boto3.client("sqs")
+    url = client.create_queue(QueueName="concurrent")["QueueUrl"]
+    sent = bodies(45)
+    SqsEventQueue(client, url).send(sent)
+    received: list[str] = []
+    while batch := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        received.extend(m["Body"] for m in batch)
+        client.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch]
+        )
+    assert sorted(received) == sorted(sent)
