@@ -40,7 +40,9 @@ class Geo:
 NOWHERE = Geo()
 
 
+@lru_cache(maxsize=1024)
 def _country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 code or ""; cached, as a few hundred codes are all there is."""
     code = value.strip().upper()
     return code if len(code) == 2 and code.isalpha() and code.isascii() and code not in _NOT_COUNTRIES else ""
 

@@ -46,8 +46,13 @@ class SqsEventQueue:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(MAX_CONCURRENT_BATCHES, thread_name_prefix="sqs-send")
-        futures = [self._pool.submit(self._send_batch, chunk) for chunk in chunks]
-        errors = [error for future in futures if (error := future.exception()) is not None]
+        futures = [self._pool.submit(self._send_batch, chunk) for chunk in chunks[1:]]
+        errors: list[BaseException] = []
+        try:
+            self._send_batch(chunks[0])  # this thread would only wait otherwise
+        except Exception as exc:  # every batch is still tried; the first failure is raised
+            errors.append(exc)
+        errors.extend(error for future in futures if (error := future.exception()) is not None)
         if errors:
             raise errors[0]
 
