@@ -11,9 +11,8 @@ from functools import lru_cache
 from urllib.parse import SplitResult, urlsplit
 
 from touchline.enrichment.acquisition import acquisition, external_referrer
-from touchline.ingest.enrich import UTM_KEYS, query_params
+from touchline.ingest.enrich import query_params, utm_columns
 
-MAX_UTM = 2000
 _EMPTY = SplitResult("", "", "", "", "")
 
 
@@ -40,6 +39,6 @@ def landing_columns(query: str, referrer_host: str, page_host: str, site_domain:
     """The UTM, source, channel and click-id columns of a landing. Cached: callers copy the
     result into their row and never change it."""
     params = query_params(query)
-    columns: dict[str, object] = {key: value[:MAX_UTM] for key in UTM_KEYS if (value := params.get(key))}
+    columns = utm_columns(params)
     columns.update(acquisition(params, external_referrer(referrer_host, page_host, site_domain)).columns())
     return columns

@@ -16,6 +16,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+MAX_UTM = 2000
 NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
@@ -26,6 +27,11 @@ def query_params(query: str) -> Mapping[str, str]:
     Cached: landing pages share a handful of campaign queries (`?utm_source=…`), and parsing
     one costs more than the rest of a hit's URL work."""
     return MappingProxyType(dict(parse_qsl(query))) if query else NO_PARAMS
+
+
+def utm_columns(params: Mapping[str, str]) -> dict[str, object]:
+    """The `utm_*` columns a query's parameters fill (present ones only, each ≤ MAX_UTM)."""
+    return {key: value[:MAX_UTM] for key in UTM_KEYS if (value := params.get(key))}
 
 
 @dataclass(slots=True)
@@ -70,8 +76,5 @@ class UrlEnricher:
             "pathname": parts.path or "/",
             "visitor_id": hit.visitor_id or "",
         }
-        query = query_params(parts.query)
-        for key in UTM_KEYS:
-            if value := query.get(key):
-                columns[key] = value[:2000]
+        columns.update(utm_columns(query_params(parts.query)))
         return columns

@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from touchline.ingest.enrich import DropHit, Enricher, HitContext, UrlEnricher
+from touchline.ingest.enrich import MAX_UTM, DropHit, Enricher, HitContext, UrlEnricher
 from touchline.tracking.messages import Campaign
 
 CAMPAIGN_PARAMS = (
@@ -26,7 +26,6 @@ CAMPAIGN_PARAMS = (
     ("content", "utm_content"),
     ("term", "utm_term"),
 )
-MAX_UTM = 2000
 
 
 def campaign_url(url: str, campaign: Campaign | None) -> str:
