@@ -21,7 +21,7 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/touchline functions bench
+	$(BIN)/mypy layers/touchline dev functions bench
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -8,7 +8,6 @@ The test prints the startup time and the hit-to-row latency it measured.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -25,12 +24,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        importlib.util.find_spec("touchline.cli.main") is None, reason="the touchline CLI is not written yet"
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 TOUCHLINE = Path(sys.executable).parent / "touchline"
@@ -250,7 +244,7 @@ def test_taken_port_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
 
 @_needs_script
 def test_locked_data_dir_fails_fast_with_the_holder_pid(tmp_path: Path) -> None:
-    from touchline.devstack.lock import DataDirLock
+    from touchline_dev.devstack.lock import DataDirLock
 
     data_dir = tmp_path / "data"
     with DataDirLock(data_dir, role="dev"):

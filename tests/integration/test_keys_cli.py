@@ -8,9 +8,9 @@ import boto3
 import pytest
 
 from helpers import TABLE
-from touchline.cli.main import main
 from touchline.config.sites import SiteStore
 from touchline.config.write_keys import WriteKeyStore, key_hash
+from touchline_dev.cli.main import main
 
 
 def test_create_list_revoke(aws: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from touchline.devstack.moto_backend import MotoServer, aws_client
+from touchline_dev.devstack.moto_backend import MotoServer, aws_client
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"
 

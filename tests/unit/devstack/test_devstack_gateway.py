@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from touchline.devstack.http_gateway import (
+from touchline_dev.devstack.http_gateway import (
     ApiInfo,
     Gateway,
     HttpRequest,
@@ -21,8 +21,8 @@ from touchline.devstack.http_gateway import (
     is_text_body,
     translate_response,
 )
-from touchline.devstack.lambda_runtime import InvocationError, LambdaContext, LocalFunction, load_handler
-from touchline.devstack.template import CorsConfig, FunctionSpec, HttpRoute, TemplateError
+from touchline_dev.devstack.lambda_runtime import InvocationError, LambdaContext, LocalFunction, load_handler
+from touchline_dev.devstack.template import CorsConfig, FunctionSpec, HttpRoute, TemplateError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

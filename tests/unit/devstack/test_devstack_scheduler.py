@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from touchline.devstack.scheduler import (
+from touchline_dev.devstack.scheduler import (
     RateSchedule,
     ScheduleError,
     Scheduler,

@@ -9,11 +9,17 @@ from typing import Any
 
 import pytest
 
-from touchline.devstack.lambda_runtime import LocalFunction
-from touchline.devstack.moto_backend import MotoServer
-from touchline.devstack.resources import LocalResources, QueueInfo
-from touchline.devstack.sqs_poller import QueueTarget, SqsPoller, failed_message_ids, queue_depth, sqs_record
-from touchline.devstack.template import FunctionSpec, load_template
+from touchline_dev.devstack.lambda_runtime import LocalFunction
+from touchline_dev.devstack.moto_backend import MotoServer
+from touchline_dev.devstack.resources import LocalResources, QueueInfo
+from touchline_dev.devstack.sqs_poller import (
+    QueueTarget,
+    SqsPoller,
+    failed_message_ids,
+    queue_depth,
+    sqs_record,
+)
+from touchline_dev.devstack.template import FunctionSpec, load_template
 
 
 class FakeHandler:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from touchline.devstack.moto_backend import aws_client
-from touchline.devstack.runner import DevStack, StackOptions, StackStartError
-from touchline.devstack.state import StackInfo, local_aws, running_stack
+from touchline_dev.devstack.moto_backend import aws_client
+from touchline_dev.devstack.runner import DevStack, StackOptions, StackStartError
+from touchline_dev.devstack.state import StackInfo, local_aws, running_stack
 
 pytestmark = pytest.mark.usefixtures("restore_process")
 

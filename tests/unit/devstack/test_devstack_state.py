@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from touchline.devstack.lock import DataDirLock, DataDirLockedError, is_locked
-from touchline.devstack.moto_backend import MotoServer
-from touchline.devstack.resources import LocalResources
-from touchline.devstack.snapshot import (
+from touchline_dev.devstack.lock import DataDirLock, DataDirLockedError, is_locked
+from touchline_dev.devstack.moto_backend import MotoServer
+from touchline_dev.devstack.resources import LocalResources
+from touchline_dev.devstack.snapshot import (
     TableSnapshots,
     dump_tables,
     restore_messages,
@@ -23,8 +23,8 @@ from touchline.devstack.snapshot import (
     save_messages,
     take_messages,
 )
-from touchline.devstack.state import STACK_FILE, StackInfo, clickhouse_url, local_aws, running_stack
-from touchline.devstack.template import load_template
+from touchline_dev.devstack.state import STACK_FILE, StackInfo, clickhouse_url, local_aws, running_stack
+from touchline_dev.devstack.template import load_template
 
 
 def _resources(moto: MotoServer, template: Path) -> LocalResources:
@@ -118,7 +118,7 @@ def test_lock_held_by_another_process_names_its_pid(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import time; from pathlib import Path; from touchline.devstack.lock import DataDirLock;"
+            "import time; from pathlib import Path; from touchline_dev.devstack.lock import DataDirLock;"
             f"lock = DataDirLock(Path({str(tmp_path)!r})); lock.acquire();"
             "print('held', flush=True); time.sleep(60)",
         ],

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from touchline.devstack.environment import apply_process_environment, function_environment
-from touchline.devstack.intrinsics import NO_VALUE, PseudoParameters, Resolver, UnresolvableError
-from touchline.devstack.resources import LocalResources
-from touchline.devstack.template import (
+from touchline_dev.devstack.environment import apply_process_environment, function_environment
+from touchline_dev.devstack.intrinsics import NO_VALUE, PseudoParameters, Resolver, UnresolvableError
+from touchline_dev.devstack.resources import LocalResources
+from touchline_dev.devstack.template import (
     TemplateError,
     cors_config,
     function_spec,

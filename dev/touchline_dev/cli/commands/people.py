@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
-from touchline.cli.warehouse_sql import warehouse_sql
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
+from touchline_dev.cli.warehouse_sql import warehouse_sql
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

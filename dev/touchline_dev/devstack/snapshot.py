@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
-log = logging.getLogger("touchline.devstack")
+log = logging.getLogger("touchline_dev.devstack")
 
 TABLES_FILE = "config-table.json"
 QUEUES_FILE = "queues.json"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
 from touchline.warehouse.sql import ClientSql, Sql
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
 
 
 class StackSql:
@@ -23,7 +23,7 @@ class StackSql:
         self._call(statement)
 
     def _call(self, statement: str) -> Any:
-        from touchline.devstack.state import query_stack
+        from touchline_dev.devstack.state import query_stack
 
         try:
             return query_stack(self._stack, statement, "json")

@@ -11,8 +11,8 @@ import argparse
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from .intrinsics import ACCOUNT_ID, REGION
 from .template import FunctionSpec, TemplateError
 
-log = logging.getLogger("touchline.devstack")
+log = logging.getLogger("touchline_dev.devstack")
 
 Handler = Callable[[Any, Any], Any]
 

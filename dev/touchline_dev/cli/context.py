@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from touchline.cli.errors import CliError
+from touchline_dev.cli.errors import CliError
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
     from touchline.config.sites import Site
-    from touchline.devstack.state import StackInfo
+    from touchline_dev.devstack.state import StackInfo
 
 DEFAULT_DATA_DIR = ".touchline"
 
@@ -33,7 +33,7 @@ def data_dir(value: str | None) -> Path:
 def warehouse_url(directory: Path) -> str:
     if url := os.environ.get("TOUCHLINE_CLICKHOUSE_URL"):
         return url
-    from touchline.devstack.state import clickhouse_url
+    from touchline_dev.devstack.state import clickhouse_url
 
     return clickhouse_url(directory)
 
@@ -42,7 +42,7 @@ def running_stack(directory: Path) -> StackInfo | None:
     """The local stack on this data dir, unless the CLI is pointed at a ClickHouse server."""
     if os.environ.get("TOUCHLINE_CLICKHOUSE_URL", "").startswith(("http://", "https://")):
         return None
-    from touchline.devstack.state import running_stack as find
+    from touchline_dev.devstack.state import running_stack as find
 
     return find(directory)
 
@@ -64,7 +64,7 @@ def query(directory: Path, sql: str) -> tuple[list[str], list[list[Any]]]:
     """Run one query: through the running stack (chdb locks its directory) or directly."""
     stack = running_stack(directory)
     if stack is not None:
-        from touchline.devstack.state import query_stack
+        from touchline_dev.devstack.state import query_stack
 
         try:
             payload = query_stack(stack, sql, "json")
@@ -84,7 +84,7 @@ def config_table(directory: Path) -> Iterator[tuple[DynamoDBClient, str]]:
 
         yield boto3.client("dynamodb"), deployed
         return
-    from touchline.devstack.state import local_aws
+    from touchline_dev.devstack.state import local_aws
 
     with local_aws(directory) as aws:
         yield aws.client("dynamodb"), aws.table_name("ConfigTable")
@@ -100,7 +100,7 @@ def config_and_secrets(directory: Path) -> Iterator[tuple[DynamoDBClient, str, S
 
         yield boto3.client("dynamodb"), deployed, boto3.client("secretsmanager")
         return
-    from touchline.devstack.state import local_aws
+    from touchline_dev.devstack.state import local_aws
 
     with local_aws(directory) as aws:
         yield aws.client("dynamodb"), aws.table_name("ConfigTable"), aws.client("secretsmanager")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from touchline.cli.commands import (
+from touchline_dev.cli.commands import (
     aggregate,
     dev,
     identity,
@@ -20,7 +20,7 @@ from touchline.cli.commands import (
     sync,
     tokens,
 )
-from touchline.cli.errors import CliError
+from touchline_dev.cli.errors import CliError
 
 # Each command group registers its own subcommands; add new groups here.
 COMMAND_GROUPS = (

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from touchline.cli import context
+from touchline_dev.cli import context
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

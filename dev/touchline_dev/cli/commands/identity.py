@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.warehouse_sql import warehouse_sql
+from touchline_dev.cli import context
+from touchline_dev.cli.warehouse_sql import warehouse_sql
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -7,8 +7,8 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def run_aggregation(args: argparse.Namespace) -> int:
     stack = context.running_stack(directory)
     if stack is not None:
         # The running stack owns the embedded engine: let it invoke the real function.
-        from touchline.devstack.state import call_stack
+        from touchline_dev.devstack.state import call_stack
 
         status, body = call_stack(stack, "/_dev/invoke", {"function": "AggregatesFunction", "event": event})
         if status != 200:

@@ -23,7 +23,7 @@ from typing import Any
 from .intrinsics import REGION
 from .lock import DataDirLock, DataDirLockedError, is_locked, read_holder
 
-log = logging.getLogger("touchline.devstack")
+log = logging.getLogger("touchline_dev.devstack")
 
 STACK_FILE = "stack.json"
 CLICKHOUSE_DIR = "clickhouse"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from touchline.cli import context
+from touchline_dev.cli import context
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -18,8 +18,8 @@ import time
 from datetime import UTC, date, datetime
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
 
 PROVIDERS = ("klaviyo", "shopify", "hubspot", "gorgias")
 SLICE_SECONDS = 3.0  # how long each SyncFunction invocation runs when going through the stack
@@ -59,7 +59,7 @@ def _moment(text: str) -> datetime:
 
 
 def run_sync_command(args: argparse.Namespace) -> int:
-    from touchline.cli.progress import ProgressLine
+    from touchline_dev.cli.progress import ProgressLine
 
     directory = context.data_dir(args.data_dir)
     progress = ProgressLine(enabled=False if args.quiet else None)
@@ -115,7 +115,7 @@ def _run_here(directory: Any, args: argparse.Namespace, progress: Any) -> dict[s
 
 
 def _run_through_stack(stack: Any, args: argparse.Namespace, progress: Any) -> dict[str, Any]:
-    from touchline.devstack.state import call_stack
+    from touchline_dev.devstack.state import call_stack
 
     totals: dict[str, dict[str, Any]] = {}
     event: dict[str, Any] = {"action": "run", "site_id": args.site, "provider": args.provider}

@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from touchline.cli import context
+from touchline_dev.cli import context
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

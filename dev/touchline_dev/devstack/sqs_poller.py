@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-log = logging.getLogger("touchline.devstack")
+log = logging.getLogger("touchline_dev.devstack")
 
 _RECORD_ATTRIBUTES = (
     "ApproximateReceiveCount",

@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
     from .moto_backend import MotoServer
 
-log = logging.getLogger("touchline.devstack")
+log = logging.getLogger("touchline_dev.devstack")
 
 _SUPPORTED_EVENTS = ("HttpApi", "SQS", "ScheduleV2", "Schedule")
 _HINT = "register a site: touchline sites add example.com"

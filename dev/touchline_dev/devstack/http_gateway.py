@@ -32,7 +32,7 @@ from .intrinsics import ACCOUNT_ID
 from .lambda_runtime import InvocationError, LocalFunction
 from .template import CorsConfig, HttpRoute, TemplateError
 
-log = logging.getLogger("touchline.devstack")
+log = logging.getLogger("touchline_dev.devstack")
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_TYPES = ("application/json", "application/javascript", "application/xml", "application/ecmascript")

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from touchline.devstack.runner import serve
+    from touchline_dev.devstack.runner import serve
 
     template = Path(args.template)
     if not template.exists():

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

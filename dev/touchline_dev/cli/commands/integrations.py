@@ -1,5 +1,5 @@
 """`touchline integrations add|list`: connect a site to Stripe or Shopify webhooks, and to the
-Klaviyo, Shopify Admin, HubSpot and Gorgias syncs (their options: `touchline.cli.commands.sync`)."""
+Klaviyo, Shopify Admin, HubSpot and Gorgias syncs (their options: `touchline_dev.cli.commands.sync`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from touchline.cli import context
-from touchline.cli.commands import sync
-from touchline.cli.errors import CliError
+from touchline_dev.cli import context
+from touchline_dev.cli.commands import sync
+from touchline_dev.cli.errors import CliError
 
 STRIPE_EVENTS = (
     "checkout.session.completed, checkout.session.async_payment_succeeded, payment_intent.succeeded, "

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from touchline.cli import context
-from touchline.cli.errors import CliError
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
