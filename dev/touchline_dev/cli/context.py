@@ -60,18 +60,21 @@ def warehouse(directory: Path) -> Client:
     return connect(warehouse_url(directory))
 
 
-def query(directory: Path, sql: str) -> tuple[list[str], list[list[Any]]]:
-    """Run one query: through the running stack (chdb locks its directory) or directly."""
+def query(
+    directory: Path, sql: str, parameters: dict[str, Any] | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """Run one query (with bound `{name:Type}` parameters): through the running stack (chdb locks
+    its directory) or directly."""
     stack = running_stack(directory)
     if stack is not None:
         from touchline_dev.devstack.state import query_stack
 
         try:
-            payload = query_stack(stack, sql, "json")
+            payload = query_stack(stack, sql, "json", parameters)
         except RuntimeError as exc:
             raise CliError(f"query failed: {exc}") from None
         return list(payload["columns"]), [list(row) for row in payload["rows"]]
-    result = warehouse(directory).query(sql)
+    result = warehouse(directory).query(sql, parameters=parameters)
     return list(result.column_names), [list(row) for row in result.result_rows]
 
 

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 
 from touchline_dev.cli.commands import (
     aggregate,
+    api_keys,
     dev,
     identity,
     integrations,
     keys,
     migrate,
     people,
+    query,
     report,
     sites,
     sql,
@@ -25,12 +27,14 @@ from touchline_dev.cli.errors import CliError
 # Each command group registers its own subcommands; add new groups here.
 COMMAND_GROUPS = (
     aggregate,
+    api_keys,
     dev,
     identity,
     integrations,
     keys,
     migrate,
     people,
+    query,
     report,
     sites,
     sql,

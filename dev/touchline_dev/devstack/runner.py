@@ -131,25 +131,30 @@ class _TouchlineWarehouse:
             payload = json.loads(request.body or b"{}")
             query = payload["query"]
             fmt = payload.get("format", "json")
-        except (ValueError, KeyError, TypeError):
+            # Bound parameters ({name:Type} placeholders), as the query engine sends them.
+            parameters = payload.get("parameters") or None
+        except (ValueError, KeyError, TypeError, AttributeError):
             return HttpResponse.json(
-                400, {"error": 'body must be JSON: {"query": "...", "format": "json"|"tsv"}'}
+                400,
+                {"error": 'body must be JSON: {"query": "...", "format": "json"|"tsv", "parameters": {...}}'},
             )
         if fmt not in ("json", "tsv") or not isinstance(query, str):
             return HttpResponse.json(400, {"error": 'format must be "json" or "tsv"'})
+        if parameters is not None and not isinstance(parameters, dict):
+            return HttpResponse.json(400, {"error": "parameters must be a JSON object"})
         try:
             with self._lock:
                 if fmt == "tsv":
-                    raw = self.client.raw_query(query, fmt="TabSeparated")
+                    raw = self.client.raw_query(query, parameters=parameters, fmt="TabSeparated")
                     return HttpResponse(200, [("content-type", "text/tab-separated-values")], bytes(raw))
                 if _returns_rows(query):
-                    result = self.client.query(query)
+                    result = self.client.query(query, parameters=parameters)
                     body = {
                         "columns": list(result.column_names),
                         "rows": [list(r) for r in result.result_rows],
                     }
                 else:
-                    self.client.command(query)
+                    self.client.command(query, parameters=parameters)
                     body = {"columns": [], "rows": []}
         except Exception as exc:
             return HttpResponse.json(400, {"error": str(exc)})

@@ -114,9 +114,16 @@ def call_stack(
         return int(exc.code), exc.read()
 
 
-def query_stack(stack: StackInfo, query: str, fmt: str = "json") -> Any:
-    """Run SQL in the running stack's ClickHouse: a `{"columns", "rows"}` dict, or TSV text."""
-    status, body = call_stack(stack, "/_dev/sql", {"query": query, "format": fmt})
+def query_stack(
+    stack: StackInfo, query: str, fmt: str = "json", parameters: dict[str, Any] | None = None
+) -> Any:
+    """Run SQL in the running stack's ClickHouse: a `{"columns", "rows"}` dict, or TSV text.
+
+    `parameters` fill the query's `{name:Type}` placeholders (server-side binding)."""
+    payload: dict[str, Any] = {"query": query, "format": fmt}
+    if parameters:
+        payload["parameters"] = {k: _wire(v) for k, v in parameters.items()}
+    status, body = call_stack(stack, "/_dev/sql", payload)
     if status != 200:
         try:
             message = json.loads(body).get("error", body.decode(errors="replace"))
@@ -124,6 +131,20 @@ def query_stack(stack: StackInfo, query: str, fmt: str = "json") -> Any:
             message = body.decode(errors="replace")
         raise RuntimeError(message)
     return json.loads(body) if fmt == "json" else body.decode()
+
+
+def _wire(value: Any) -> Any:
+    """A parameter as JSON: datetimes and dates in the text ClickHouse parses for their types."""
+    from datetime import UTC, date, datetime
+
+    if isinstance(value, datetime):
+        utc = value.astimezone(UTC) if value.tzinfo else value
+        return utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_wire(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,20 @@ class TrackingApiSettings(_EnvModel):
     key_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
 
 
+class QuerySettings(_EnvModel):
+    """The query function: the Stats API v2-compatible read API (docs/query-api.md)."""
+
+    config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+    # Sites (time zone, goals, aggregation watermark) are cached per container this long.
+    site_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
+    # A revoked API key stops working within this long (verified keys are cached).
+    key_cache_seconds: float = Field(5.0, alias="TOUCHLINE_KEY_CACHE_SECONDS", ge=0)
+    # Results are keyed on the data version; these only bound the memory they use.
+    cache_seconds: float = Field(300.0, alias="TOUCHLINE_QUERY_CACHE_SECONDS", ge=0)
+    cache_entries: int = Field(512, alias="TOUCHLINE_QUERY_CACHE_ENTRIES", ge=0)
+    default_rate_limit: int = Field(600, alias="TOUCHLINE_RATE_LIMIT_PER_HOUR", ge=1)
+
+
 class AggregateSettings(_EnvModel):
     config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
 

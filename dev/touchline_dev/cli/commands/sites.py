@@ -21,11 +21,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     listing = sites.add_parser("list", parents=[common], help="list registered sites")
     listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.set_defaults(run=list_sites)
-    settings = sites.add_parser("set", parents=[common], help="attribution settings of a site")
+    settings = sites.add_parser("set", parents=[common], help="time zone and attribution settings of a site")
     settings.add_argument("site")
     settings.add_argument("--lookback-days", type=int, default=None, help="touchpoint window (default 30)")
     settings.add_argument(
         "--half-life-days", type=float, default=None, help="time-decay half-life (default 7)"
+    )
+    settings.add_argument(
+        "--timezone",
+        default=None,
+        help="IANA time zone of the site's reporting days (default UTC), e.g. Europe/Berlin",
     )
     settings.set_defaults(run=set_site)
 
@@ -53,7 +58,15 @@ def list_sites(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(
             json.dumps(
-                [{"site_id": s.site_id, "domain": s.domain, "created_at": s.created_at} for s in sites]
+                [
+                    {
+                        "site_id": s.site_id,
+                        "domain": s.domain,
+                        "created_at": s.created_at,
+                        "timezone": s.timezone,
+                    }
+                    for s in sites
+                ]
             )
         )
     else:
@@ -64,14 +77,24 @@ def list_sites(args: argparse.Namespace) -> int:
 
 def set_site(args: argparse.Namespace) -> int:
     from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.config.sites import SiteStore
+    from touchline.query.dates import zone
 
     with context.config_table(context.data_dir(args.data_dir)) as (client, table):
         context.require_site(client, table, args.site)
         store = AttributionSettingsStore(client, table)
         try:
+            if args.timezone is not None:
+                zone(args.timezone)
+                SiteStore(client, table).set_timezone(args.site, args.timezone)
             store.set_windows(args.site, args.lookback_days, args.half_life_days)
         except ValueError as exc:
             raise CliError(str(exc)) from None
         settings = store.get(args.site)
-    print(f"{args.site}: lookback {settings.lookback_days} days, half-life {settings.half_life_days} days")
+        site = SiteStore(client, table).by_id(args.site)
+    timezone = site.timezone if site else "UTC"
+    print(
+        f"{args.site}: time zone {timezone}, lookback {settings.lookback_days} days, "
+        f"half-life {settings.half_life_days} days"
+    )
     return 0

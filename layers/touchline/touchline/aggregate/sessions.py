@@ -23,7 +23,7 @@ NON_HIT_EVENT_TYPES = ("engagement", "identify")
 _HIT = (
     "ts, eid, direct, acq, event_type, interactive, pathname, channel, referrer_source, utm_medium, "
     "utm_campaign, utm_content, utm_term, click_id, click_id_type, referrer, hostname, device_type, "
-    "browser, os, country, region, city"
+    "browser, os, country, region, city, utm_source, browser_version, os_version"
 )
 _AT = {name.strip(): i for i, name in enumerate(_HIT.split(","), 1)}
 
@@ -39,7 +39,7 @@ hits AS (
         site_id, visitor_id, toString(event_id) AS eid, timestamp AS ts, event_type, interactive,
         pathname, hostname, referrer, channel, referrer_source, utm_medium, utm_campaign,
         utm_content, utm_term, click_id, click_id_type, device_type, browser, os, country, region,
-        city,
+        city, utm_source, browser_version, os_version,
         referrer_source = '' AND utm_medium = '' AND utm_campaign = '' AND click_id = '' AS direct,
         concat(referrer_source, '\\x1f', utm_medium, '\\x1f', utm_campaign, '\\x1f', click_id) AS acq
     -- No FINAL: a redelivered event is an identical row, dropped by arrayDistinct below, which
@@ -91,6 +91,7 @@ SELECT
     if({_first("channel")} != '', {_first("channel")}, if({_first("direct")}, 'Direct', 'Unassigned'))
         AS channel,
     {_first("referrer_source")} AS source,
+    {_first("utm_source")} AS utm_source,
     {_first("utm_medium")} AS medium,
     {_first("utm_campaign")} AS campaign,
     {_first("utm_content")} AS content,
@@ -104,7 +105,9 @@ SELECT
     {_first("hostname")} AS hostname,
     {_first("device_type")} AS device_type,
     {_first("browser")} AS browser,
+    {_first("browser_version")} AS browser_version,
     {_first("os")} AS os,
+    {_first("os_version")} AS os_version,
     {_first("country")} AS country,
     {_first("region")} AS region,
     {_first("city")} AS city,

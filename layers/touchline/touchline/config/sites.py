@@ -34,6 +34,9 @@ class Site:
     site_id: str
     domain: str
     created_at: str
+    # IANA zone of the site's reporting days (seed 001's `timezone`): date ranges and time
+    # buckets of the query API are local days of this zone.
+    timezone: str = "UTC"
 
 
 def normalize_domain(raw: str) -> str:
@@ -105,6 +108,27 @@ class SiteStore:
         ).get("Item")
         return _site_from_item(item) if item else None
 
+    def set_timezone(self, site_id: str, timezone: str) -> None:
+        """Store the site's time zone (validated by the caller: touchline.query.dates.zone)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SITE"}},
+            UpdateExpression="SET #tz = :tz",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#tz": "timezone"},  # a DynamoDB reserved word
+            ExpressionAttributeValues={":tz": {"S": timezone}},
+        )
+
+    def resolve(self, id_or_domain: str) -> Site | None:
+        """A site by its id, else by its domain (any form `normalize_domain` accepts)."""
+        site = self.by_id(id_or_domain) if id_or_domain else None
+        if site is not None:
+            return site
+        try:
+            return self.by_domain(normalize_domain(id_or_domain))
+        except InvalidDomain:
+            return None
+
     def list(self) -> list[Site]:
         sites: list[Site] = []
         paginator = self._client.get_paginator("scan")
@@ -118,4 +142,9 @@ class SiteStore:
 
 
 def _site_from_item(item: dict[str, Any]) -> Site:
-    return Site(item["site_id"]["S"], item["domain"]["S"], item.get("created_at", {}).get("S", ""))
+    return Site(
+        item["site_id"]["S"],
+        item["domain"]["S"],
+        item.get("created_at", {}).get("S", ""),
+        item.get("timezone", {}).get("S", "UTC"),
+    )

@@ -1,0 +1,45 @@
+"""The query engine as the CLI runs it: as the operator (every site), on this data dir's stack.
+
+`touchline query` and `touchline report …` send their queries through the same `QueryApi` as
+`POST /api/v2/query`, so they give the API's numbers; SQL goes through the running local stack
+(chdb locks its directory) or straight to the warehouse, with bound parameters either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from touchline_dev.cli import context
+from touchline_dev.cli.errors import CliError
+
+
+def run_query(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one Stats API v2 query; a CliError with the API's message if it is refused."""
+    from touchline.auth.principal import OPERATOR
+    from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.config.sites import SiteStore
+    from touchline.config.watermarks import DynamoWatermarks
+    from touchline.query.api import QueryApi
+    from touchline.query.engine import QueryEngine
+    from touchline.query.sites import SiteContexts
+    from touchline.query.sql import CallableWarehouse
+
+    directory = context.data_dir(args.data_dir)
+    warehouse = CallableWarehouse(lambda sql, parameters: context.query(directory, sql, parameters))
+    with context.config_table(directory) as (client, table):
+        sites = SiteContexts(
+            SiteStore(client, table), AttributionSettingsStore(client, table), DynamoWatermarks(client, table)
+        )
+        api = QueryApi(QueryEngine(warehouse), authenticator=_NoKeys(), sites=sites, limiter=None)
+        response = api.run_as(OPERATOR, payload)
+    if response.status == 401:
+        raise CliError(f"no site {payload.get('site_id')!r}: touchline sites list shows the registered ones")
+    if response.status != 200:
+        raise CliError(str(response.body.get("error", response.body)))
+    return response.body
+
+
+class _NoKeys:
+    def authenticate(self, authorization: str | None) -> None:
+        return None

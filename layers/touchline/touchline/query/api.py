@@ -1,0 +1,108 @@
+"""`POST /api/v2/query` without HTTP: credentials and a body in, status, headers and JSON out.
+
+    authenticate → rate limit → find the site → authorise → run the engine
+
+A key that may not read the site gets exactly the answer a site that does not exist gets (401
+"Invalid API key or site ID.", Plausible's words) and no data. Errors in the query are 400s with
+Plausible's `{"error": "…"}`; a 429 carries `Retry-After` and the `X-RateLimit-*` headers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from touchline.auth.principal import NO_SUCH_SITE, STATS_READ, Forbidden, Principal, authorize
+from touchline.auth.rate_limit import RateDecision
+from touchline.query.engine import QueryEngine, RunInfo
+from touchline.query.errors import QueryError
+from touchline.query.sites import SiteContexts
+
+MISSING_KEY = "Missing API key. Use a Touchline API key (touchline api-keys create) as a Bearer token."
+TOO_MANY = "Too many API requests: this key's limit is {limit} per hour. Retry after {retry} seconds."
+MAX_BODY_BYTES = 256 * 1024
+
+
+class Authenticator(Protocol):
+    def authenticate(self, authorization: str | None) -> Principal | None: ...
+
+
+class Limiter(Protocol):
+    def hit(self, key_id: str, limit: int) -> RateDecision: ...
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    info: RunInfo | None = None
+
+    def json(self) -> str:
+        return orjson.dumps(self.body).decode()
+
+
+class QueryApi:
+    def __init__(
+        self,
+        engine: QueryEngine,
+        authenticator: Authenticator,
+        sites: SiteContexts,
+        limiter: Limiter | None,
+        default_rate_limit: int = 600,
+    ) -> None:
+        self._engine = engine
+        self._authenticator = authenticator
+        self._sites = sites
+        self._limiter = limiter
+        self._default_limit = default_rate_limit
+
+    def query(self, authorization: str | None, body: bytes) -> ApiResponse:
+        principal = self._authenticator.authenticate(authorization)
+        if principal is None:
+            return ApiResponse(401, {"error": MISSING_KEY if not authorization else NO_SUCH_SITE})
+        headers: dict[str, str] = {}
+        if self._limiter is not None and principal.kind == "api_key":
+            decision = self._limiter.hit(principal.id, principal.rate_limit_per_hour or self._default_limit)
+            headers = decision.headers(time.time())
+            if not decision.allowed:
+                message = TOO_MANY.format(limit=decision.limit, retry=headers["Retry-After"])
+                return ApiResponse(429, {"error": message}, headers)
+        return self._run(principal, body, headers)
+
+    def run_as(self, principal: Principal, payload: Any) -> ApiResponse:
+        """The same path for callers that authenticated otherwise (the CLI as operator)."""
+        return self._run(principal, orjson.dumps(payload), {})
+
+    def _run(self, principal: Principal, body: bytes, headers: dict[str, str]) -> ApiResponse:
+        if len(body) > MAX_BODY_BYTES:
+            return ApiResponse(
+                413, {"error": f"The query body is larger than {MAX_BODY_BYTES} bytes."}, headers
+            )
+        try:
+            payload = orjson.loads(body or b"null")
+        except orjson.JSONDecodeError as exc:
+            return ApiResponse(400, {"error": f"The body is not valid JSON: {exc}"}, headers)
+        if not isinstance(payload, dict):
+            return ApiResponse(
+                400, {"error": "The body must be a JSON object (a Stats API v2 query)."}, headers
+            )
+        site_ref = payload.get("site_id")
+        if not isinstance(site_ref, str) or not site_ref:
+            return ApiResponse(400, {"error": "#: Required property site_id was not present."}, headers)
+        found = self._sites.load(site_ref)
+        try:
+            authorize(principal, STATS_READ, found[0].site_id if found else None)
+        except Forbidden as exc:
+            return ApiResponse(exc.status, {"error": exc.message}, headers)
+        assert found is not None
+        site, aggregated_at = found
+        info = RunInfo()
+        try:
+            result = self._engine.run(payload, site, aggregated_at=aggregated_at, info=info)
+        except QueryError as exc:
+            return ApiResponse(exc.status, exc.body(), headers, info)
+        return ApiResponse(200, result, headers, info)

@@ -1,0 +1,173 @@
+"""The warehouse tables the built-in metrics read, as `Table`s of the registry.
+
+Every relation starts from the site and the date range (bound parameters) and reads with
+`FINAL`, so redelivered rows never count twice. Aliases are fixed so dimensions can name their
+columns once: `e` events, `s` sessions, `c` attribution credits, `o` orders, `r` refunds.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from touchline.query.compile import CompileContext
+from touchline.query.registry import REGISTRY
+
+# Hits that are not events in Plausible's sense (engagement pings measure time on page; identify
+# is bookkeeping): excluded from visitors, events and pageviews, as the sessions exclude them.
+NON_EVENTS = ("engagement", "identify")
+# A session starts at most this long before a hit it contains (docs/attribution.md: 24 h cut).
+SESSION_SPAN = timedelta(hours=24)
+
+
+def _range(ctx: CompileContext, column: str) -> str:
+    p = ctx.params
+    start = p.add(ctx.query.date_range.start, "DateTime64(3, 'UTC')")
+    end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
+    return f"{column} >= {start} AND {column} < {end}"
+
+
+def _site(ctx: CompileContext) -> str:
+    return f"site_id = {ctx.params.string(ctx.query.site.site_id)}"
+
+
+class EventsTable:
+    """Hits (`events FINAL`), joined to their session when a visit dimension is involved.
+
+    A hit's session is the visitor's latest session that started at or before it (sessions of a
+    visitor never overlap): an ASOF join on (visitor_id, timestamp ≥ session_start). Hits newer
+    than the last aggregation have no session yet, so visit dimensions see them as empty.
+    """
+
+    name = "events"
+    alias = "e"
+    time_column = "e.timestamp"
+    event_types_excluded = NON_EVENTS
+    only_type = ""
+
+    def relation(self, ctx: CompileContext, where: str, with_sessions: bool | None = None) -> str:
+        types = (
+            f"event_type = {ctx.params.string(self.only_type)}"
+            if self.only_type
+            else f"event_type NOT IN {ctx.params.strings(list(self.event_types_excluded))}"
+        )
+        events = (
+            f"(SELECT * FROM events FINAL WHERE {_site(ctx)} AND {_range(ctx, 'timestamp')} AND {types}) AS e"
+        )
+        join = ctx.needs_sessions() if with_sessions is None else with_sessions
+        if join:
+            p = ctx.params
+            start = p.add(ctx.query.date_range.start - SESSION_SPAN, "DateTime64(3, 'UTC')")
+            end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
+            sessions = (
+                f"(SELECT * FROM sessions FINAL WHERE {_site(ctx)} AND session_start >= {start} "
+                f"AND session_start < {end}) AS s"
+            )
+            on = "e.visitor_id = s.visitor_id AND e.timestamp >= s.session_start"
+            events += f" ASOF LEFT JOIN {sessions} ON {on}"
+        return f"FROM {events} WHERE {where}"
+
+
+class EngagementsTable(EventsTable):
+    """Engagement pings only: time on page and scroll depth (the tag's `engagement` events)."""
+
+    name = "engagements"
+    only_type = "engagement"
+
+
+class SessionsTable:
+    """Sessions (`sessions FINAL`, written by the aggregation), dated by their start."""
+
+    name = "sessions"
+    alias = "s"
+    time_column = "s.session_start"
+
+    def relation(self, ctx: CompileContext, where: str) -> str:
+        inner = f"SELECT * FROM sessions FINAL WHERE {_site(ctx)} AND {_range(ctx, 'session_start')}"
+        return f"FROM ({inner}) AS s WHERE {where}"
+
+
+class CreditsTable:
+    """Attribution credits (`attribution_credits FINAL`), dated by the conversion."""
+
+    name = "credits"
+    alias = "c"
+    time_column = "c.converted_at"
+
+    def relation(self, ctx: CompileContext, where: str) -> str:
+        inner = (
+            f"SELECT * FROM attribution_credits FINAL WHERE {_site(ctx)} AND {_range(ctx, 'converted_at')}"
+        )
+        return f"FROM ({inner}) AS c WHERE {where}"
+
+
+class OrdersTable:
+    """Paid, non-test orders dated by `ordered_at`, as `touchline report revenue` counts them.
+
+    A PaymentIntent row whose payment another row (its invoice or checkout session) names is the
+    same payment, counted there. `linked`: the order carries a visitor id, or its customer id or
+    email hash reaches a visitor within two hops of identity links (docs/revenue.md).
+    """
+
+    name = "orders"
+    alias = "o"
+    time_column = "o.ordered_at"
+
+    def relation(self, ctx: CompileContext, where: str) -> str:
+        site = _site(ctx)
+        inner = f"""
+            WITH
+                edges AS (
+                    SELECT from_type AS a_type, from_id AS a_id, to_type AS b_type, to_id AS b_id
+                    FROM identity_links FINAL WHERE {site}
+                    UNION ALL
+                    SELECT to_type, to_id, from_type, from_id FROM identity_links FINAL WHERE {site}),
+                next_to_visitor AS (SELECT a_type, a_id FROM edges WHERE b_type = 'visitor'),
+                reaches_visitor AS (
+                    SELECT a_type, a_id FROM next_to_visitor
+                    UNION DISTINCT
+                    SELECT e.a_type, e.a_id FROM edges AS e
+                    INNER JOIN next_to_visitor AS n ON e.b_type = n.a_type AND e.b_id = n.a_id),
+                named_payments AS (
+                    SELECT source, payment_id FROM orders FINAL
+                    WHERE {site} AND status = 'paid' AND payment_id != '' AND order_id != payment_id)
+            SELECT *,
+                visitor_id != ''
+                    OR (customer_id != ''
+                        AND (customer_id_type, customer_id) IN (SELECT a_type, a_id FROM reaches_visitor))
+                    OR (email_sha256 != ''
+                        AND ('email_sha256', email_sha256) IN (SELECT a_type, a_id FROM reaches_visitor))
+                    AS linked
+            FROM orders FINAL
+            WHERE {site} AND status = 'paid' AND is_test = 0 AND {_range(ctx, "ordered_at")}
+              AND NOT (order_id = payment_id
+                       AND (source, payment_id) IN (SELECT source, payment_id FROM named_payments))"""
+        return f"FROM ({inner}) AS o WHERE {where}"
+
+
+class RefundsTable:
+    """Refunds per payment (the greater of its refunds and its latest cumulative total, so one
+    reported both ways counts once), dated by the payment's first refund in the range."""
+
+    name = "refunds"
+    alias = "r"
+    time_column = "r.first_refunded_at"
+
+    def relation(self, ctx: CompileContext, where: str) -> str:
+        inner = f"""
+            SELECT currency, source, payment_id, min(refunded_at) AS first_refunded_at,
+                   greatest(sumIf(amount, kind = 'refund'), maxIf(amount, kind = 'cumulative')) AS refunded
+            FROM refunds FINAL
+            WHERE {_site(ctx)} AND is_test = 0 AND {_range(ctx, "refunded_at")}
+            GROUP BY currency, source, payment_id"""
+        return f"FROM ({inner}) AS r WHERE {where}"
+
+
+for _table in (
+    EventsTable(),
+    EngagementsTable(),
+    SessionsTable(),
+    CreditsTable(),
+    OrdersTable(),
+    RefundsTable(),
+):
+    REGISTRY.table(_table)

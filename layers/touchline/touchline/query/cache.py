@@ -1,0 +1,93 @@
+"""A result cache that cannot serve a result computed before data it should include had landed.
+
+Results are keyed on the compiled statement (SQL and bound values: the site, its time zone and
+goals, the resolved date range) **and the data version**: a digest of the active parts of the
+tables the engine reads (`system.parts`: per table and partition, the highest block number,
+the number of parts and rows, the newest part). Every insert creates a part with a higher block
+number, and every mutation or merge changes the part list, so any write the result could depend
+on changes the key; a time-to-live alone could serve stale numbers for its whole lifetime. The
+version is read before the result is computed, so a write that lands meanwhile can only make the
+entry stale under an old key that is never asked for again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from touchline.query.sql import Warehouse
+
+WAREHOUSE_TABLES = ("events", "sessions", "attribution_credits", "orders", "refunds", "identity_links")
+
+VERSION_SQL = """
+SELECT table, partition_id, max(max_block_number), count(), sum(rows), max(modification_time),
+       max(data_version)
+FROM system.parts
+WHERE database = currentDatabase() AND active AND table IN {tables:Array(String)}
+GROUP BY table, partition_id
+ORDER BY table, partition_id
+"""
+
+
+class DataVersion:
+    """The warehouse's data version (a digest of its active parts) and when the events last changed."""
+
+    def __init__(self, warehouse: Warehouse, tables: tuple[str, ...] = WAREHOUSE_TABLES) -> None:
+        self._warehouse = warehouse
+        self._tables = list(tables)
+
+    def current(self) -> tuple[str, Any]:
+        """(digest, newest events part time or None)."""
+        _, rows = self._warehouse.select(VERSION_SQL, {"tables": self._tables})
+        digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+        events = [r[5] for r in rows if r[0] == "events"]
+        return digest, (max(events) if events else None)
+
+
+class ResultCache(Protocol):
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+
+class MemoryCache:
+    """An LRU of results per Lambda container, each kept at most `ttl_seconds` (memory bound;
+    freshness comes from the key). Thread-safe: the local stack serves requests in threads."""
+
+    def __init__(
+        self, max_entries: int = 512, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._max = max_entries
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] < self._clock():
+                self.misses += 1
+                self._entries.pop(key, None)
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (self._clock() + self._ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+def cache_key(sql: str, parameters: dict[str, Any], version: str) -> str:
+    material = repr((sql, sorted(parameters.items()), version)).encode()
+    return hashlib.sha256(material).hexdigest()

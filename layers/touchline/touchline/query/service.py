@@ -1,0 +1,47 @@
+"""Wires the query API from settings: the real adapters, built once per Lambda container."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from touchline.auth.api_keys import ApiKeyAuthenticator, ApiKeyStore
+from touchline.auth.rate_limit import RateLimiter
+from touchline.aws import clients
+from touchline.config.attribution_settings import AttributionSettingsStore
+from touchline.config.sites import SiteStore
+from touchline.config.watermarks import DynamoWatermarks
+from touchline.query.api import QueryApi
+from touchline.query.cache import MemoryCache
+from touchline.query.engine import QueryEngine
+from touchline.query.sites import SiteContexts
+from touchline.query.sql import ClientWarehouse
+from touchline.settings import QuerySettings
+
+# Every query is a bounded read: a statement runs at most this long, and may not write.
+QUERY_SETTINGS = {"max_execution_time": 20, "readonly": 2}
+
+
+@cache
+def api() -> QueryApi:
+    from touchline.load.service import warehouse_client
+
+    settings = QuerySettings.from_env()
+    dynamodb = clients.dynamodb()
+    table = settings.config_table
+    engine = QueryEngine(
+        ClientWarehouse(warehouse_client(), QUERY_SETTINGS),
+        cache=MemoryCache(max_entries=settings.cache_entries, ttl_seconds=settings.cache_seconds),
+    )
+    sites = SiteContexts(
+        SiteStore(dynamodb, table),
+        AttributionSettingsStore(dynamodb, table),
+        DynamoWatermarks(dynamodb, table),
+        ttl_seconds=settings.site_cache_seconds,
+    )
+    return QueryApi(
+        engine,
+        ApiKeyAuthenticator(ApiKeyStore(dynamodb, table), ttl_seconds=settings.key_cache_seconds),
+        sites,
+        RateLimiter(dynamodb, table),
+        default_rate_limit=settings.default_rate_limit,
+    )

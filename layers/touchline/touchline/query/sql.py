@@ -1,0 +1,67 @@
+"""SQL text with bound parameters: every user value becomes `{pN:Type}`, never a literal.
+
+The engine writes SQL only from closed lists (the registry's column expressions, operators and
+functions); anything that came from a request (site id, dates, filter values, property keys,
+regular expressions, the time zone) goes through `Params.add`, which returns a placeholder for
+ClickHouse's server-side binding (`{name:Type}`, sent as `param_name` by clickhouse-connect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+Rows = list[tuple[Any, ...]]
+
+
+class Warehouse(Protocol):
+    """Runs one SELECT with bound parameters: column names and rows."""
+
+    def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], Rows]: ...
+
+
+class ClientWarehouse:
+    """`Warehouse` over a clickhouse-connect client (HTTP server, Cloud, or embedded chdb)."""
+
+    def __init__(self, client: Any, settings: dict[str, Any] | None = None) -> None:
+        self._client = client
+        self._settings = settings or {}
+
+    def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], Rows]:
+        result = self._client.query(sql, parameters=parameters, settings=self._settings or None)
+        return list(result.column_names), [tuple(row) for row in result.result_rows]
+
+
+class CallableWarehouse:
+    """`Warehouse` over a function (the CLI's: through a running local stack, or direct)."""
+
+    def __init__(self, run: Callable[[str, dict[str, Any]], tuple[list[str], list[Any]]]) -> None:
+        self._run = run
+
+    def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], Rows]:
+        columns, rows = self._run(sql, parameters)
+        return list(columns), [tuple(row) for row in rows]
+
+
+class Params:
+    """Collects the bound parameters of one statement."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self._by_value: dict[tuple[str, str], str] = {}
+
+    def add(self, value: Any, type_: str) -> str:
+        """A placeholder for `value` typed `type_` (e.g. `String`, `Array(String)`, `UInt64`)."""
+        key = (type_, repr(value))
+        name = self._by_value.get(key)
+        if name is None:
+            name = f"p{len(self.values)}"
+            self.values[name] = value
+            self._by_value[key] = name
+        return "{" + name + ":" + type_ + "}"
+
+    def string(self, value: str) -> str:
+        return self.add(value, "String")
+
+    def strings(self, values: list[str]) -> str:
+        return self.add(list(values), "Array(String)")

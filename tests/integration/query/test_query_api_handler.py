@@ -1,0 +1,245 @@
+"""QueryFunction on API Gateway v2 events: keys, isolation, rate limits, freshness, the cache.
+
+The real handler (functions/query/app.py) with the config table in moto and the known site of
+tests/query_world.py in the embedded ClickHouse.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from query_world import DOMAIN
+
+from helpers import TABLE, LambdaContextStub, load_handler_module
+from touchline.auth.api_keys import ApiKeyStore
+from touchline.auth.rate_limit import RateLimiter
+from touchline.config.sites import SiteStore
+from touchline.config.watermarks import DynamoWatermarks, Watermark
+from touchline.ingest.envelope import EventRow
+from touchline.load import service as load_service
+from touchline.load.clickhouse_sink import ClickHouseRowSink
+from touchline.query import service
+from touchline.query.cache import MemoryCache
+
+QUERY = {"site_id": DOMAIN, "metrics": ["visitors", "pageviews"], "date_range": "all"}
+
+
+@pytest.fixture(scope="module")
+def handler_module() -> ModuleType:
+    return load_handler_module("query")
+
+
+@pytest.fixture
+def stack(
+    aws: dict[str, str], loaded: Any, handler_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", loaded.url)
+    monkeypatch.setenv("TOUCHLINE_SITE_CACHE_SECONDS", "0")
+    monkeypatch.setenv("TOUCHLINE_KEY_CACHE_SECONDS", "0")
+    load_service.reset()
+    service.api.cache_clear()
+    ddb = boto3.client("dynamodb")
+    sites = SiteStore(ddb, TABLE)
+    # The loaded world's site id, registered under its domain; a second site with no data.
+    ddb.put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": f"DOMAIN#{DOMAIN}"}, "sk": {"S": "SITE"}, "site_id": {"S": loaded.site.site_id}},
+    )
+    ddb.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": f"SITE#{loaded.site.site_id}"},
+            "sk": {"S": "SITE"},
+            "site_id": {"S": loaded.site.site_id},
+            "domain": {"S": DOMAIN},
+        },
+    )
+    other = sites.add("other.example.com")
+    keys = ApiKeyStore(ddb, TABLE)
+    key, record = keys.create([loaded.site.site_id], ["stats:read"], name="script", rate_limit=1000)
+    other_key, _ = keys.create([other.site_id], ["stats:read"])
+    yield {
+        "app": handler_module,
+        "key": key,
+        "record": record,
+        "other_key": other_key,
+        "other": other,
+        "ddb": ddb,
+        "loaded": loaded,
+    }
+    service.api.cache_clear()
+    load_service.reset()
+
+
+def http_event(body: Any, headers: dict[str, str]) -> dict[str, Any]:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return {
+        "version": "2.0",
+        "routeKey": "POST /api/v2/query",
+        "rawPath": "/api/v2/query",
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", **headers},
+        "requestContext": {
+            "http": {
+                "method": "POST",
+                "path": "/api/v2/query",
+                "sourceIp": "203.0.113.9",
+                "protocol": "HTTP/1.1",
+            },
+            "requestId": "r1",
+            "routeKey": "POST /api/v2/query",
+            "stage": "$default",
+        },
+        "body": raw,
+        "isBase64Encoded": False,
+    }
+
+
+def call(app: ModuleType, body: Any, key: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    response = app.handler(http_event(body, headers), LambdaContextStub())
+    return response["statusCode"], json.loads(response["body"]), response.get("headers") or {}
+
+
+def test_answers_with_a_key(stack: dict[str, Any]) -> None:
+    status, body, headers = call(stack["app"], QUERY, stack["key"])
+    assert status == 200, body
+    direct = stack["loaded"].run(QUERY)
+    assert body["results"] == direct["results"]
+    assert headers["X-RateLimit-Limit"] == "1000" and headers["X-RateLimit-Remaining"] == "999"
+    assert set(body["meta"]["freshness"]) == {"events_stored_at", "aggregated_at"}
+
+
+def test_the_site_id_may_be_the_touchline_id(stack: dict[str, Any]) -> None:
+    status, body, _ = call(stack["app"], {**QUERY, "site_id": stack["loaded"].site.site_id}, stack["key"])
+    assert status == 200 and body["results"][0]["metrics"][0] > 0
+
+
+def test_missing_and_invalid_keys(stack: dict[str, Any]) -> None:
+    status, body, _ = call(stack["app"], QUERY, None)
+    assert status == 401 and "Missing API key" in body["error"]
+    for bad in ("tlk_nope", stack["key"][:-2] + "xx", "Basic abc"):
+        status, body, _ = call(stack["app"], QUERY, bad)
+        assert (status, body) == (401, {"error": "Invalid API key or site ID."})
+
+
+def test_a_key_for_another_site_sees_what_an_unknown_site_sees(stack: dict[str, Any]) -> None:
+    foreign = call(stack["app"], QUERY, stack["other_key"])
+    unknown = call(stack["app"], {**QUERY, "site_id": "nowhere.example.com"}, stack["other_key"])
+    assert foreign[0] == unknown[0] == 401
+    assert foreign[1] == unknown[1] == {"error": "Invalid API key or site ID."}
+    # and the key's own site answers (no data there)
+    own = call(stack["app"], {**QUERY, "site_id": "other.example.com"}, stack["other_key"])
+    assert own[0] == 200 and own[1]["results"][0]["metrics"] == [0, 0]
+
+
+def test_revoked_and_expired_keys_stop_working(stack: dict[str, Any]) -> None:
+    ApiKeyStore(stack["ddb"], TABLE).revoke(stack["record"].key_id)
+    assert call(stack["app"], QUERY, stack["key"])[0] == 401
+    expired_store = ApiKeyStore(stack["ddb"], TABLE, clock=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    old, _ = expired_store.create([stack["loaded"].site.site_id], ["stats:read"], expires_days=1)
+    assert call(stack["app"], QUERY, old)[0] == 401
+
+
+def test_bad_queries_are_plausible_style_400s(stack: dict[str, Any]) -> None:
+    cases = [
+        ("{not json", "not valid JSON"),
+        ({**QUERY, "metrics": ["nope"]}, "Unknown metric '\"nope\"'."),
+        ({**QUERY, "date_range": "fortnight"}, 'Invalid date_range "fortnight".'),
+        ({**QUERY, "dimensions": ["visit:nope"]}, "Invalid dimensions"),
+        ({**QUERY, "filters": [["is", "event:goal", ["Nope"]]]}, "The goal `Nope` is not configured"),
+        ({**QUERY, "metrics": ["conversion_rate"]}, "can only be queried with event:goal"),
+        ({**QUERY, "include": {"time_labels": True}}, "requires a time dimension"),
+        ({**QUERY, "order_by": [["visits", "desc"]]}, "Entry is not a queried metric or dimension"),
+        ({**QUERY, "filters": [["matches", "event:page", ["(unclosed"]]]}, "not a valid regular expression"),
+        ({**QUERY, "extra": 1}, "#/extra: Schema does not allow additional properties."),
+    ]
+    for body, message in cases:
+        status, answer, _ = call(stack["app"], body, stack["key"])
+        assert status == 400, (body, answer)
+        assert message in answer["error"], (message, answer)
+
+
+def test_rate_limit_answers_429_with_headers(stack: dict[str, Any]) -> None:
+    key, _ = ApiKeyStore(stack["ddb"], TABLE).create(
+        [stack["loaded"].site.site_id], ["stats:read"], rate_limit=5
+    )
+    for _ in range(5):
+        assert call(stack["app"], QUERY, key)[0] == 200
+    status, body, headers = call(stack["app"], QUERY, key)
+    assert status == 429 and "5 per hour" in body["error"]
+    assert headers["X-RateLimit-Remaining"] == "0" and int(headers["Retry-After"]) >= 1
+    assert int(headers["X-RateLimit-Reset"]) > datetime.now(UTC).timestamp()
+    # the other key has its own window
+    assert call(stack["app"], {**QUERY, "site_id": "other.example.com"}, stack["other_key"])[0] == 200
+
+
+def test_rate_limit_is_atomic_across_concurrent_callers(stack: dict[str, Any]) -> None:
+    """Sixteen threads race for a limit of 10: exactly 10 get through (one conditional write each)."""
+    limiter = RateLimiter(stack["ddb"], TABLE)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        decision = limiter.hit("race", 10)
+        with lock:
+            results.append(decision.allowed)
+
+    threads = [threading.Thread(target=take) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 10 and results.count(False) == 6
+    assert limiter.last_used("race") is not None
+
+
+def test_cache_never_serves_a_result_older_than_the_data(stack: dict[str, Any]) -> None:
+    app, key, loaded = stack["app"], stack["key"], stack["loaded"]
+    body = {"site_id": DOMAIN, "metrics": ["visitors", "events"], "date_range": "all"}
+    first = call(app, body, key)[1]
+    engine_cache = service.api()._engine._cache
+    assert isinstance(engine_cache, MemoryCache)
+    hits_before = engine_cache.hits
+    assert call(app, body, key)[1] == first
+    assert engine_cache.hits == hits_before + 1
+    # A new event lands: the next identical query must include it.
+    at = datetime(2024, 9, 11, 9, 0, tzinfo=UTC)
+    row = EventRow(
+        event_id=uuid.uuid4(),
+        site_id=loaded.site.site_id,
+        timestamp=at,
+        received_at=at,
+        event_type="pageview",
+        name="pageview",
+        visitor_id=f"late-{uuid.uuid4().hex}",
+        pathname="/",
+    )
+    ClickHouseRowSink(loaded.client).insert_rows("events", [row.to_json()], "events")
+    try:
+        after = call(app, body, key)[1]
+        assert after["results"][0]["metrics"] == [
+            first["results"][0]["metrics"][0] + 1,
+            first["results"][0]["metrics"][1] + 1,
+        ]
+    finally:
+        loaded.client.command(
+            "ALTER TABLE events DELETE WHERE visitor_id LIKE 'late-%' SETTINGS mutations_sync = 2"
+        )
+
+
+def test_freshness_states_the_last_aggregation(stack: dict[str, Any]) -> None:
+    DynamoWatermarks(stack["ddb"], TABLE).put(
+        stack["loaded"].site.site_id, "aggregate", Watermark(1_700_000_000_000, 1)
+    )
+    body = {"site_id": DOMAIN, "metrics": ["visits"], "date_range": "7d"}
+    answer = call(stack["app"], body, stack["key"])[1]
+    assert answer["meta"]["freshness"]["aggregated_at"] == "2023-11-14T22:13:20+00:00"
