@@ -24,6 +24,23 @@ def currency_parameters() -> dict[str, list[str] | list[int]]:
     return {"exp_codes": codes, "exp_values": [ISO_EXPONENTS[c] for c in codes]}
 
 
+# A conversion's revenue in whole units of its currency's minor unit (1/10,000 when it has more
+# places than the currency), and its sign. Shared with touchline.datadriven.credits.
+UNITS_COLUMNS = """transform(currency, %(exp_codes)s, %(exp_values)s, 2) AS currency_exp,
+        if(toDecimal128(revenue * intExp10(currency_exp), 4)
+               = toDecimal128(toInt64(revenue * intExp10(currency_exp)), 4),
+           currency_exp, 4) AS unit_exp,
+        toInt64(abs(revenue) * intExp10(unit_exp)) AS units,
+        if(revenue < 0, -1, 1) AS sign"""
+# `credits` (summing to 1) → `shares` of `units` by largest remainder: every share rounded down,
+# the units left over one each to the largest fractional parts, ties to the earlier touchpoint.
+LARGEST_REMAINDER_COLUMNS = """arrayMap(c -> c * units, credits) AS raw,
+        arrayMap(r -> floor(r), raw) AS floors,
+        units - toInt64(arraySum(floors)) AS leftover,
+        arraySort(i -> (-(raw[i] - floors[i]), i), arrayEnumerate(credits)) AS by_remainder,
+        arrayMap(i -> toInt64(floors[i]) + toInt64(indexOf(by_remainder, i) <= leftover),
+                 arrayEnumerate(credits)) AS shares"""
+
 # Tuple positions in a path element: 1 start, 2 session_id, 3 visitor_id, 4 channel, 5 source,
 # 6 medium, 7 campaign, 8 content, 9 term, 10 device_type.
 CREDITS_SELECT = f"""
@@ -63,12 +80,7 @@ weighted AS (
         arrayMap(x -> exp2(-(toFloat64(dateDiff('millisecond', x.1, converted_at)) / %(half_life_ms)s)),
                  path) AS decay,
         arrayLastIndex(x -> x.4 != '{DIRECT}', path) AS last_non_direct_raw,
-        transform(currency, %(exp_codes)s, %(exp_values)s, 2) AS currency_exp,
-        if(toDecimal128(revenue * intExp10(currency_exp), 4)
-               = toDecimal128(toInt64(revenue * intExp10(currency_exp)), 4),
-           currency_exp, 4) AS unit_exp,
-        toInt64(abs(revenue) * intExp10(unit_exp)) AS units,
-        if(revenue < 0, -1, 1) AS sign
+        {UNITS_COLUMNS}
     FROM paths),
 credited AS (
     SELECT *, model, model_credits
@@ -85,12 +97,7 @@ credited AS (
 rounded AS (
     SELECT *,
         if(n = 0, [1.], model_credits) AS credits,
-        arrayMap(c -> c * units, credits) AS raw,
-        arrayMap(r -> floor(r), raw) AS floors,
-        units - toInt64(arraySum(floors)) AS leftover,
-        arraySort(i -> (-(raw[i] - floors[i]), i), arrayEnumerate(credits)) AS by_remainder,
-        arrayMap(i -> toInt64(floors[i]) + toInt64(indexOf(by_remainder, i) <= leftover),
-                 arrayEnumerate(credits)) AS shares,
+        {LARGEST_REMAINDER_COLUMNS},
         if(n = 0, [(converted_at, '', '', '{NONE_CHANNEL}', '', '', '', '', '', '')], path) AS touch_path
     FROM credited)
 SELECT

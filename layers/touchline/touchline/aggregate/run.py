@@ -17,10 +17,13 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from touchline.aggregate import attribution, conversions, rollups, sessions
-from touchline.aggregate.staging import Stages, replace_scope, stages, table_columns
+from touchline.aggregate import attribution, conversions, journeys, rollups, sessions
+from touchline.aggregate.staging import Stages, delete_stale, replace_scope, stages, table_columns
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import Watermark, WatermarkStore
+from touchline.datadriven import MODELS as DATA_DRIVEN_MODELS
+from touchline.datadriven import credits as datadriven_credits
+from touchline.datadriven import fit as datadriven_fit
 
 JOB = "aggregate"
 # Rows become visible a little after their inserted_at was stamped; re-reading a margin is free
@@ -47,6 +50,8 @@ class RunReport:
     sessions: int = 0
     conversions: int = 0
     credit_rows: int = 0
+    journeys: int = 0
+    refitted: bool = False
     days: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -60,6 +65,8 @@ class RunReport:
             "sessions": self.sessions,
             "conversions": self.conversions,
             "credit_rows": self.credit_rows,
+            "journeys": self.journeys,
+            "refitted": self.refitted,
             "days": self.days,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
@@ -71,9 +78,13 @@ class Aggregator:
         self._watermarks = watermarks
         self._margin_ms = margin_ms
 
-    def run(self, site_id: str, settings: AttributionSettings, full: bool = False) -> RunReport:
+    def run(
+        self, site_id: str, settings: AttributionSettings, full: bool = False, refit: bool = False
+    ) -> RunReport:
+        """`refit`: fit the data-driven models now even if their last fit is recent."""
         with _lock_for(site_id):
-            return _Run(self._client, self._watermarks, site_id, settings, full, self._margin_ms).execute()
+            run = _Run(self._client, self._watermarks, site_id, settings, full, self._margin_ms)
+            return run.execute(refit)
 
 
 def _lock_for(site_id: str) -> threading.Lock:
@@ -115,7 +126,7 @@ class _Run:
             **attribution.currency_parameters(),
         }
 
-    def execute(self) -> RunReport:
+    def execute(self, refit: bool = False) -> RunReport:
         with stages(self.client) as scratch:
             windows, visitors = self._step("scope", lambda: self._visitor_scope(scratch))
             dates = (
@@ -124,7 +135,13 @@ class _Run:
                 else scratch.create("dates", "date Date", "SELECT toDate('1970-01-01') WHERE 0")
             )
             self._step("sessions", lambda: self._sessions(scratch, windows, dates))
-            self._step("attribution", lambda: self._attribution(scratch, visitors, dates))
+            persons, touch_visitors = self._step(
+                "attribution", lambda: self._attribution(scratch, visitors, dates)
+            )
+            journey_scope = self._step(
+                "journeys", lambda: self._journeys(scratch, visitors, persons, touch_visitors)
+            )
+            self._step("data_driven", lambda: self._data_driven(scratch, dates, journey_scope, refit))
             self._step("rollups", lambda: self._rollups(scratch, dates))
         self.watermarks.put(self.site_id, JOB, Watermark(self.now_ms, self.version))
         return self.report
@@ -195,12 +212,16 @@ class _Run:
 
     # -- attribution -------------------------------------------------------------------------
 
-    def _attribution(self, scratch: Stages, visitors: str, dates: str | None) -> None:
+    def _attribution(self, scratch: Stages, visitors: str, dates: str | None) -> tuple[str, str]:
+        """Rule-based credits of the conversions in scope: (persons table, touch_visitors clause)."""
+        # The data-driven models' rows are rewritten by their own step.
+        rule_based = f"site_id = %(site)s AND model IN {attribution.MODELS!r}"
+        persons = ""
         if self.full:
             in_scope = scratch.create(
                 "conversions", CONVERSION_COLUMNS, conversions.conversions_select(), self.params
             )
-            credit_scope, touch_visitors = "site_id = %(site)s", "1"
+            credit_scope, touch_visitors = rule_based, "1"
         else:
             changed = scratch.create(
                 "conversions_changed",
@@ -241,9 +262,7 @@ class _Run:
                     WHERE c.converted_at >= p.since""",
                 self.params,
             )
-            credit_scope = (
-                f"site_id = %(site)s AND conversion_id IN (SELECT conversion_id FROM {conversion_ids})"
-            )
+            credit_scope = f"{rule_based} AND conversion_id IN (SELECT conversion_id FROM {conversion_ids})"
         self._write(
             scratch,
             dates,
@@ -256,6 +275,87 @@ class _Run:
         written = "attribution_credits WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
         self.report.conversions = self._count(f"SELECT count() FROM {in_scope}")
         self.report.credit_rows = self._count(f"SELECT count() FROM {written}")
+        return persons, touch_visitors
+
+    # -- journeys and data-driven models ------------------------------------------------------
+
+    def _journeys(self, scratch: Stages, visitors: str, persons: str, touch_visitors: str) -> str:
+        """Rewrite the journeys of every person in scope; the scope as a clause over `person_id`."""
+        if self.full:
+            person_scope = "1"
+        else:
+            # Those persons, and whoever held the scope's visitors in a journey before (a visitor
+            # that moved to another person leaves a journey behind).
+            scoped = scratch.create(
+                "journey_persons",
+                "person_id String",
+                f"""SELECT person_id FROM {persons}
+                    UNION DISTINCT
+                    SELECT person_id FROM journeys FINAL
+                    WHERE site_id = %(site)s
+                      AND hasAny(visitor_ids, (SELECT groupArray(visitor_id) FROM {visitors}))""",
+                self.params,
+            )
+            person_scope = f"person_id IN (SELECT person_id FROM {scoped})"
+        replace_scope(
+            self.client,
+            "journeys",
+            journeys.journeys_select(person_scope, touch_visitors),
+            f"site_id = %(site)s AND {person_scope}",
+            self.version,
+            self.params,
+        )
+        written = "journeys WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
+        self.report.journeys = self._count(f"SELECT count() FROM {written}")
+        return person_scope
+
+    def _data_driven(self, scratch: Stages, dates: str | None, journey_scope: str, refit: bool) -> None:
+        """Refit the data-driven models when due, then credit conversions with the current fits:
+        all of them after a refit, else those whose journeys this run rewrote."""
+        rows = self._rows
+        if refit or self.full or self._fit_due():
+            fits = datadriven_fit.fit_site(rows, self.site_id, "all", self.settings.thresholds)
+            self.client.insert(
+                "attribution_fits",
+                datadriven_fit.fit_rows(self.site_id, fits, self.now_ms, self.version),
+                column_names=datadriven_fit.FIT_COLUMNS,
+            )
+            delete_stale(
+                self.client,
+                "attribution_fits",
+                "site_id = %(site)s AND touches = 'all'",
+                self.version,
+                self.params,
+            )
+            self.report.refitted, journey_scope = True, "1"
+        else:
+            fits = datadriven_fit.stored_fits(rows, self.site_id)
+        # Credit rows carry the conversion's person, like journeys: the same clause scopes both.
+        scope = f"site_id = %(site)s AND model IN {DATA_DRIVEN_MODELS!r} AND {journey_scope}"
+        self.params.update(datadriven_credits.weight_parameters(fits))
+        self._write(
+            scratch,
+            dates,
+            "attribution_credits",
+            ("site_id", "conversion_id", "model", "touch_index"),
+            scope,
+            datadriven_credits.credits_select("all", journey_scope),
+            "converted_at",
+            label="data_driven_credits",
+        )
+
+    def _fit_due(self) -> bool:
+        last = self._rows(
+            "SELECT max(fitted_at) FROM attribution_fits FINAL WHERE site_id = %(site)s AND touches = 'all'",
+            self.params,
+        )
+        refit_ms = int(self.settings.refit_hours * 3_600_000)
+        last_ms = int(last[0][0].timestamp() * 1000) if last and last[0][0] is not None else 0
+        return self.now_ms - last_ms >= refit_ms
+
+    def _rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        result = self.client.query(sql, parameters={**self.params, **parameters})
+        return [tuple(r) for r in result.result_rows]
 
     def _changed_orders(self) -> str:
         """Order conversion ids whose order or refunds were inserted since the watermark."""
@@ -321,6 +421,7 @@ class _Run:
         scope: str,
         select: str,
         date_column: str,
+        label: str = "",
     ) -> None:
         """Replace `scope` of `table` with `select`; note the days whose rows actually changed.
 
@@ -337,7 +438,7 @@ class _Run:
             f"cityHash64({', '.join(key)}) AS k, cityHash64({content}) AS h, toDate({date_column}) AS d"
         )
         before = scratch.create(
-            f"before_{table}",
+            f"before_{label or table}",
             "k UInt64, h UInt64, d Date",
             f"SELECT {fingerprint} FROM {table} FINAL WHERE {scope}",
             self.params,

@@ -71,10 +71,23 @@ def replace_scope(
     columns = table_columns(client, table)
     names = ", ".join(columns)
     client.command(f"INSERT INTO {table} ({names}) SELECT {names} FROM ({select})", parameters=parameters)
+    if tombstones:
+        delete_stale(client, table, scope, version, parameters, columns)
+
+
+def delete_stale(
+    client: Client,
+    table: str,
+    scope: str,
+    version: int,
+    parameters: dict[str, Any] | None = None,
+    columns: list[str] | None = None,
+) -> None:
+    """Tombstone every row of `scope` not written at `version` (for rows inserted another way)."""
+    columns = columns or table_columns(client, table)
+    names = ", ".join(columns)
     # Whatever in the scope was not just rewritten no longer exists. A tombstone copies the row
     # it deletes (so it lands in the same partition), with this version and is_deleted = 1.
-    if not tombstones:
-        return
     tombstone = ", ".join(
         "1" if c == "is_deleted" else str(int(version)) if c == "version" else c for c in columns
     )

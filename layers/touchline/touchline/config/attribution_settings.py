@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 DEFAULT_LOOKBACK_DAYS = 30
 DEFAULT_HALF_LIFE_DAYS = 7.0
+# Data-driven models (touchline.datadriven): the smallest sample they are fitted on, and how
+# often the scheduled aggregation refits them.
+DEFAULT_MIN_JOURNEYS = 1000
+DEFAULT_MIN_CONVERSIONS = 50
+DEFAULT_REFIT_HOURS = 24.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +33,25 @@ class ConversionGoal:
 
 
 @dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Below these sample sizes a data-driven model is not fitted (docs/attribution.md)."""
+
+    min_journeys: int = DEFAULT_MIN_JOURNEYS
+    min_conversions: int = DEFAULT_MIN_CONVERSIONS
+
+
+@dataclass(frozen=True, slots=True)
 class AttributionSettings:
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS
     goals: tuple[ConversionGoal, ...] = field(default_factory=tuple)
+    min_journeys: int = DEFAULT_MIN_JOURNEYS
+    min_conversions: int = DEFAULT_MIN_CONVERSIONS
+    refit_hours: float = DEFAULT_REFIT_HOURS
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.min_journeys, self.min_conversions)
 
 
 class AttributionSettingsStore:
@@ -57,6 +77,9 @@ class AttributionSettingsStore:
                     settings["lookback_days"] = int(item["lookback_days"]["N"])
                 if "half_life_days" in item:
                     settings["half_life_days"] = float(item["half_life_days"]["N"])
+                for name, kind in (("min_journeys", int), ("min_conversions", int), ("refit_hours", float)):
+                    if name in item:
+                        settings[name] = kind(item[name]["N"])
             elif sort_key.startswith("GOAL#"):
                 value = item.get("value", {}).get("N")
                 goals.append(
@@ -86,6 +109,35 @@ class AttributionSettingsStore:
                 Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}},
                 UpdateExpression="SET " + ", ".join(updates),
                 ExpressionAttributeValues=values,
+            )
+
+    def set_data_driven(
+        self,
+        site_id: str,
+        min_journeys: int | None = None,
+        min_conversions: int | None = None,
+        refit_hours: float | None = None,
+    ) -> None:
+        """The data-driven models' minimum sample and refit interval."""
+        values: dict[str, Any] = {}
+        if min_journeys is not None:
+            if min_journeys < 1:
+                raise ValueError("the minimum number of journeys must be at least 1")
+            values["min_journeys"] = {"N": str(min_journeys)}
+        if min_conversions is not None:
+            if min_conversions < 1:
+                raise ValueError("the minimum number of conversions must be at least 1")
+            values["min_conversions"] = {"N": str(min_conversions)}
+        if refit_hours is not None:
+            if not 0 <= refit_hours <= 24 * 31:
+                raise ValueError("the refit interval must be 0 to 744 hours")
+            values["refit_hours"] = {"N": repr(float(refit_hours))}
+        if values:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}},
+                UpdateExpression="SET " + ", ".join(f"{name} = :{name}" for name in values),
+                ExpressionAttributeValues={f":{name}": value for name, value in values.items()},
             )
 
     def add_goal(self, site_id: str, goal: ConversionGoal) -> None:
