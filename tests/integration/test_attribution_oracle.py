@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import datadriven_oracle
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,6 +55,7 @@ TABLES = (
     "daily_metrics",
     "visits_by_source_daily",
     "orders_by_source_daily",
+    "journeys",
 )
 
 
@@ -246,10 +248,29 @@ def actual(client: Any) -> tuple[set[tuple[Any, ...]], dict[tuple[str, str, int]
     return {tuple(r) for r in sessions}, {(r[0], r[1], r[2]): tuple(r[3:]) for r in credits}
 
 
+def expected_journeys(journey: dict[str, Any]) -> set[tuple[Any, ...]]:
+    sessions = sessionize(journey["hits"])
+    goals = {g.name: (g.value, g.currency) for g in GOALS}
+    found = conversions(journey["hits"], journey["orders"], journey["refunds"], journey["identity"], goals)
+    credits = attribute(sessions, found, journey["identity"])
+    return {
+        (j.journey_id, j.person_id, int(j.converted), j.kind, j.session_ids, j.channels)
+        for j in datadriven_oracle.journeys(sessions, found, credits, journey["identity"])
+    }
+
+
+def actual_journeys(client: Any) -> set[tuple[Any, ...]]:
+    rows = client.query(
+        "SELECT journey_id, person_id, converted, conversion_kind, session_ids, channels FROM journeys FINAL"
+    ).result_rows
+    return {(r[0], r[1], r[2], r[3], tuple(r[4]), tuple(r[5])) for r in rows}
+
+
 def assert_matches(client: Any, journey: dict[str, Any]) -> None:
     want_sessions, want_credits = expected(journey)
     got_sessions, got_credits = actual(client)
     assert got_sessions == want_sessions
+    assert actual_journeys(client) == expected_journeys(journey)
     assert got_credits.keys() == want_credits.keys()
     for key, want in want_credits.items():
         got = got_credits[key]
@@ -314,6 +335,7 @@ def _snapshot(client: Any) -> dict[str, list[tuple[Any, ...]]]:
         "daily_metrics",
         "visits_by_source_daily",
         "orders_by_source_daily",
+        "journeys",
     ):
         columns = [
             r[0]

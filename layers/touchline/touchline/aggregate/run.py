@@ -330,6 +330,11 @@ class _Run:
             self.report.refitted, journey_scope = True, "1"
         else:
             fits = datadriven_fit.stored_fits(rows, self.site_id)
+        if not any(f.ok for f in fits) and not self._count(
+            f"SELECT count() FROM attribution_credits WHERE site_id = %(site)s "
+            f"AND model IN {DATA_DRIVEN_MODELS!r} AND is_deleted = 0"
+        ):
+            return  # nothing fitted, nothing credited before: nothing to write or remove
         # Credit rows carry the conversion's person, like journeys: the same clause scopes both.
         scope = f"site_id = %(site)s AND model IN {DATA_DRIVEN_MODELS!r} AND {journey_scope}"
         self.params.update(datadriven_credits.weight_parameters(fits))
