@@ -24,6 +24,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         settings.config_table,
         site_id=event.get("site") or None,
         full=bool(event.get("full")),
+        refit=bool(event.get("refit")),
         remaining_ms=context.get_remaining_time_in_millis,
     )
     logger.info("aggregated", extra=result.as_dict())

@@ -18,6 +18,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     run = aggregate.add_parser("run", parents=[common], help="run the aggregation now (incremental)")
     run.add_argument("--site", default=None, help="one site id (default: every site)")
     run.add_argument("--full", action="store_true", help="rebuild from all data instead of what is new")
+    run.add_argument("--refit", action="store_true", help="fit the data-driven models now (else when due)")
     run.set_defaults(run=run_aggregation)
 
     goals = commands.add_parser("goals", help="goals that count as conversions").add_subparsers(
@@ -40,7 +41,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run_aggregation(args: argparse.Namespace) -> int:
     directory = context.data_dir(args.data_dir)
-    event = {"site": args.site, "full": args.full}
+    event = {"site": args.site, "full": args.full, "refit": args.refit}
     stack = context.running_stack(directory)
     if stack is not None:
         # The running stack owns the embedded engine: let it invoke the real function.
@@ -54,7 +55,9 @@ def run_aggregation(args: argparse.Namespace) -> int:
         from touchline.aggregate.service import run_sites
 
         with context.config_table(directory) as (dynamodb, table):
-            result = run_sites(context.warehouse(directory), dynamodb, table, args.site, args.full).as_dict()
+            result = run_sites(
+                context.warehouse(directory), dynamodb, table, args.site, args.full, refit=args.refit
+            ).as_dict()
     print(json.dumps(result, indent=1))
     return 0
 

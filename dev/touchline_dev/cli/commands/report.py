@@ -102,7 +102,8 @@ def run_overview(args: argparse.Namespace) -> int:
 
 
 def _add_attribution(reports: Any, common: argparse.ArgumentParser) -> None:
-    from touchline.aggregate.attribution import MODELS
+    from touchline.datadriven import TOUCHES
+    from touchline.reports.attribution import BASES, MODELS
 
     attribution = reports.add_parser(
         "attribution", parents=[common], help="conversions and revenue credited per model"
@@ -110,13 +111,33 @@ def _add_attribution(reports: Any, common: argparse.ArgumentParser) -> None:
     period_arguments(attribution)
     attribution.add_argument("--model", choices=["all", *MODELS], default="all")
     attribution.add_argument("--by", choices=["channel", "source", "campaign"], default="channel")
+    attribution.add_argument(
+        "--touches",
+        choices=TOUCHES,
+        default="all",
+        help="clicks_only: ignore Direct touches when a journey has another; paid_only: ignore direct, "
+        "organic and owned touches when it has a paid one (computed now, from the stored fits)",
+    )
+    attribution.add_argument(
+        "--basis",
+        choices=BASES,
+        default="cash",
+        help="cash: credit dated by the conversion; accrual: by the touch it credits",
+    )
     attribution.set_defaults(run=run_attribution)
 
 
 def run_attribution(args: argparse.Namespace) -> int:
+    from touchline.config.attribution_settings import AttributionSettingsStore
     from touchline.reports.attribution import attribution_report
 
     start, end = period(args)
-    report = attribution_report(runner(args), args.site, start, end, args.model, args.by)
+    half_life = 7.0
+    if args.touches != "all":  # time decay over the kept touches needs the site's half-life
+        with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
+            half_life = AttributionSettingsStore(dynamodb, table).get(args.site).half_life_days
+    report = attribution_report(
+        runner(args), args.site, start, end, args.model, args.by, args.touches, args.basis, half_life
+    )
     print(report.to_json() if args.format == "json" else report.to_table())
     return 0

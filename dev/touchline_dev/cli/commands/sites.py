@@ -32,6 +32,18 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="IANA time zone of the site's reporting days (default UTC), e.g. Europe/Berlin",
     )
+    settings.add_argument(
+        "--min-journeys", type=int, default=None, help="data-driven models: smallest sample (default 1000)"
+    )
+    settings.add_argument(
+        "--min-conversions",
+        type=int,
+        default=None,
+        help="data-driven models: fewest conversions (50)",
+    )
+    settings.add_argument(
+        "--refit-hours", type=float, default=None, help="data-driven models: refit interval (default 24)"
+    )
     settings.set_defaults(run=set_site)
 
 
@@ -88,6 +100,7 @@ def set_site(args: argparse.Namespace) -> int:
                 zone(args.timezone)
                 SiteStore(client, table).set_timezone(args.site, args.timezone)
             store.set_windows(args.site, args.lookback_days, args.half_life_days)
+            store.set_data_driven(args.site, args.min_journeys, args.min_conversions, args.refit_hours)
         except ValueError as exc:
             raise CliError(str(exc)) from None
         settings = store.get(args.site)
@@ -95,6 +108,7 @@ def set_site(args: argparse.Namespace) -> int:
     timezone = site.timezone if site else "UTC"
     print(
         f"{args.site}: time zone {timezone}, lookback {settings.lookback_days} days, "
-        f"half-life {settings.half_life_days} days"
+        f"half-life {settings.half_life_days} days; data-driven models from {settings.min_journeys} "
+        f"journeys and {settings.min_conversions} conversions, refitted every {settings.refit_hours:g} hours"
     )
     return 0

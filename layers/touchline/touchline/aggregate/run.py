@@ -22,6 +22,7 @@ from touchline.aggregate.staging import Stages, delete_stale, replace_scope, sta
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import Watermark, WatermarkStore
 from touchline.datadriven import MODELS as DATA_DRIVEN_MODELS
+from touchline.datadriven import TOUCHES
 from touchline.datadriven import credits as datadriven_credits
 from touchline.datadriven import fit as datadriven_fit
 
@@ -314,19 +315,20 @@ class _Run:
         all of them after a refit, else those whose journeys this run rewrote."""
         rows = self._rows
         if refit or self.full or self._fit_due():
-            fits = datadriven_fit.fit_site(rows, self.site_id, "all", self.settings.thresholds)
-            self.client.insert(
-                "attribution_fits",
-                datadriven_fit.fit_rows(self.site_id, fits, self.now_ms, self.version),
-                column_names=datadriven_fit.FIT_COLUMNS,
-            )
-            delete_stale(
-                self.client,
-                "attribution_fits",
-                "site_id = %(site)s AND touches = 'all'",
-                self.version,
-                self.params,
-            )
+            # Every touches variant is fitted now, so reports and the query API can credit any of
+            # them on demand without fitting; only `all` is stored as credits.
+            fits: list[datadriven_fit.Fit] = []
+            for touches in TOUCHES:
+                fitted = datadriven_fit.fit_site(rows, self.site_id, touches, self.settings.thresholds)
+                self.client.insert(
+                    "attribution_fits",
+                    datadriven_fit.fit_rows(
+                        self.site_id, fitted, self.settings.thresholds, self.now_ms, self.version
+                    ),
+                    column_names=datadriven_fit.FIT_COLUMNS,
+                )
+                fits.extend(f for f in fitted if touches == "all")
+            delete_stale(self.client, "attribution_fits", "site_id = %(site)s", self.version, self.params)
             self.report.refitted, journey_scope = True, "1"
         else:
             fits = datadriven_fit.stored_fits(rows, self.site_id)
@@ -337,14 +339,13 @@ class _Run:
             return  # nothing fitted, nothing credited before: nothing to write or remove
         # Credit rows carry the conversion's person, like journeys: the same clause scopes both.
         scope = f"site_id = %(site)s AND model IN {DATA_DRIVEN_MODELS!r} AND {journey_scope}"
-        self.params.update(datadriven_credits.weight_parameters(fits))
         self._write(
             scratch,
             dates,
             "attribution_credits",
             ("site_id", "conversion_id", "model", "touch_index"),
             scope,
-            datadriven_credits.credits_select("all", journey_scope),
+            datadriven_credits.credits_select("all", DATA_DRIVEN_MODELS, journey_scope),
             "converted_at",
             label="data_driven_credits",
         )

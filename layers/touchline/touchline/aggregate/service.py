@@ -42,6 +42,7 @@ def run_sites(
     site_id: str | None = None,
     full: bool = False,
     remaining_ms: Callable[[], int] = lambda: 10**9,
+    refit: bool = False,
 ) -> ScheduledResult:
     sites = SiteStore(dynamodb, table)
     settings = AttributionSettingsStore(dynamodb, table)
@@ -54,5 +55,5 @@ def run_sites(
             continue
         # Identities first: who is who decides whose sessions a conversion's touchpoints are.
         resolve(ClientSql(client), current)
-        result.runs.append(aggregator.run(current, settings.get(current), full=full))
+        result.runs.append(aggregator.run(current, settings.get(current), full=full, refit=refit))
     return result

@@ -1,43 +1,94 @@
-"""A fit applied to conversions, in ClickHouse: `attribution_credits` rows for the data-driven models.
+"""Credits computed from journeys, in ClickHouse: `attribution_credits`-shaped rows for any model
+under any touches variant.
 
-Each converted journey's value is split among the distinct channels of its (variant-filtered)
-path in proportion to their weights (removal effects or Shapley values), equally among a
-channel's touches, then rounded to the currency's minor unit by the same largest-remainder rule
-as the rule-based models, so a conversion's rows add up to its revenue exactly. A path whose
-channels all weigh 0 (a channel the fit never saw) is split equally among its distinct channels;
-a conversion without touchpoints gets one `(none)` row, as under the rule-based models.
+The scheduled aggregation stores the data-driven models' credits from here (touches `all`);
+reports and the query API compute the `clicks_only` / `paid_only` variants from here on demand,
+for every model. A variant first drops touches (touchline.datadriven.paths); the model then
+sees only the kept touches:
+
+- data-driven models split the conversion's value among the distinct kept channels in
+  proportion to their weight in the stored fit of that variant (removal effect or Shapley value),
+  equally among a channel's touches; if all of them weigh 0 (channels the fit never saw), equally
+  among the distinct channels;
+- rule-based models apply their rule (docs/attribution.md) to the kept touches.
+
+Every conversion's credits are then rounded to its currency's minor unit by the same largest
+remainder rule as the stored rule-based credits, so they add up to its revenue exactly; a
+conversion without touchpoints gets one `(none)` row.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from touchline.aggregate.attribution import LARGEST_REMAINDER_COLUMNS, NONE_CHANNEL, UNITS_COLUMNS
-from touchline.datadriven.fit import Fit
+from touchline.aggregate.attribution import (
+    DIRECT,
+    LARGEST_REMAINDER_COLUMNS,
+    NONE_CHANNEL,
+    UNITS_COLUMNS,
+)
+from touchline.aggregate.attribution import (
+    MODELS as RULE_BASED,
+)
+from touchline.datadriven import MODELS as DATA_DRIVEN
+from touchline.datadriven import TOUCHES
 from touchline.datadriven.paths import kept_mask
 
-_WEIGHT = "transform(concat(model, '|', conversion_kind, '|', {channel}), %(w_keys)s, %(w_values)s, 0.)"
+# The kept touches' fit weights: looked up in attribution_fits, so no value is spliced into SQL.
+_WEIGHTS = """
+weights AS (
+    SELECT groupArray(concat(model, '|', conversion_kind, '|', channel)) AS weight_keys,
+           groupArray(effect) AS weight_values,
+           groupArrayIf(concat(model, '|', conversion_kind), channel = '' AND status = 'ok') AS fitted
+    FROM attribution_fits FINAL
+    WHERE site_id = %(site)s AND touches = '{touches}')"""
+
+_WEIGHT = (
+    "transform(concat(model, '|', conversion_kind, '|', {channel}), "
+    "(SELECT weight_keys FROM weights), (SELECT weight_values FROM weights), 0.)"
+)
+
+# Credits of one model over the kept touches (positions `kept_at`, m of them), as an array over
+# all touches (0 for the dropped ones).
+_MODEL_CREDITS = f"""multiIf(
+    model = 'first_touch', arrayMap(i -> toFloat64(indexOf(kept_at, i) = 1), idx),
+    model = 'last_touch', arrayMap(i -> toFloat64(indexOf(kept_at, i) = m), idx),
+    model = 'last_non_direct', arrayMap(i -> toFloat64(indexOf(kept_at, i) = if(last_non_direct_raw = 0, m,
+                                                                           last_non_direct_raw)), idx),
+    model = 'linear', arrayMap(i -> if(indexOf(kept_at, i) > 0, 1 / m, 0.), idx),
+    model = 'time_decay',
+        arrayMap(i -> if(indexOf(kept_at, i) > 0, decay[i] / arraySum(kept_decay), 0.), idx),
+    model = 'position_based', arrayMap(i -> if(indexOf(kept_at, i) = 0, 0.,
+        multiIf(m = 1, 1., m = 2, 0.5, indexOf(kept_at, i) = 1 OR indexOf(kept_at, i) = m, 0.4,
+                0.2 / (m - 2))), idx),
+    arrayMap(i -> if(kept[i] = 0, 0.,
+                     if(total_weight > 0, {_WEIGHT.format(channel="channels[i]")} / total_weight,
+                        1 / length(distinct_channels))
+                     / countEqual(kept_channels, channels[i])), idx))"""
 
 CREDITS_SELECT = f"""
 WITH
+{_WEIGHTS.strip()},
 modelled AS (
     SELECT *, model
     FROM (SELECT * FROM journeys FINAL
           WHERE site_id = %(site)s AND converted = 1 AND ({{journey_scope}})) AS j
-    ARRAY JOIN %(dd_models)s AS model
-    WHERE has(%(dd_fitted)s, concat(model, '|', conversion_kind))),
+    ARRAY JOIN {{models}} AS model
+    WHERE has({list(RULE_BASED)!r}, model)
+       OR has((SELECT fitted FROM weights), concat(model, '|', conversion_kind))),
 weighted AS (
     SELECT *,
         length(channels) AS n,
         arrayEnumerate(channels) AS idx,
         {{kept_mask}} AS kept,
+        arrayFilter(i -> kept[i] = 1, idx) AS kept_at,
+        length(kept_at) AS m,
         arrayFilter((c, k) -> k = 1, channels, kept) AS kept_channels,
         arrayDistinct(kept_channels) AS distinct_channels,
         arraySum(arrayMap(c -> {_WEIGHT.format(channel="c")}, distinct_channels)) AS total_weight,
-        arrayMap(i -> if(kept[i] = 0, 0.,
-                         if(total_weight > 0, {_WEIGHT.format(channel="channels[i]")} / total_weight,
-                            1 / length(distinct_channels))
-                         / countEqual(kept_channels, channels[i])), idx) AS model_credits,
+        arrayLastIndex(c -> c != '{DIRECT}', kept_channels) AS last_non_direct_raw,
+        arrayMap(t -> exp2(-(toFloat64(dateDiff('millisecond', t, ended_at)) / %(half_life_ms)s)),
+                 touch_ats) AS decay,
+        arrayFilter((d, k) -> k = 1, decay, kept) AS kept_decay,
+        {_MODEL_CREDITS} AS model_credits,
         {UNITS_COLUMNS}
     FROM modelled),
 rounded AS (
@@ -66,20 +117,20 @@ WHERE credit > 0
 """
 
 
-def credits_select(touches: str = "all", journey_scope: str = "1") -> str:
-    """Credit rows (attribution_credits columns) of the converted journeys in `journey_scope`
-    (a clause over journeys' columns), for the fits in `weight_parameters`."""
-    return CREDITS_SELECT.replace("{journey_scope}", journey_scope).replace("{kept_mask}", kept_mask(touches))
-
-
-def weight_parameters(fits: list[Fit]) -> dict[str, Any]:
-    """The usable fits as query parameters (placeholders keep the arrays typed when there are none)."""
-    usable = [f for f in fits if f.ok]
-    keys = [f"{f.model}|{f.conversion_kind}|{c}" for f in usable for c in sorted(f.effects)]
-    values = [f.effects[c] for f in usable for c in sorted(f.effects)]
-    return {
-        "dd_models": sorted({f.model for f in usable}) or ["\x00none"],
-        "dd_fitted": [f"{f.model}|{f.conversion_kind}" for f in usable] or ["\x00none"],
-        "w_keys": keys or ["\x00none"],
-        "w_values": values or [0.0],
-    }
+def credits_select(
+    touches: str = "all", models: tuple[str, ...] = DATA_DRIVEN, journey_scope: str = "1"
+) -> str:
+    """Credit rows (attribution_credits columns, `version` from the parameters) of the converted
+    journeys matching `journey_scope` (a clause over journeys' columns). Parameters: `site`,
+    `version`, `half_life_ms`, `exp_codes`/`exp_values` (attribution.currency_parameters)."""
+    if touches not in TOUCHES:
+        raise ValueError(f"touches must be one of {', '.join(TOUCHES)}")
+    unknown = [m for m in models if m not in RULE_BASED and m not in DATA_DRIVEN]
+    if unknown or not models:
+        raise ValueError(f"unknown models: {unknown}")
+    return (
+        CREDITS_SELECT.replace("{journey_scope}", journey_scope)
+        .replace("{kept_mask}", kept_mask(touches))
+        .replace("{models}", repr(list(models)))
+        .replace("{touches}", touches)
+    )

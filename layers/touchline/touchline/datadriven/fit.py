@@ -118,13 +118,15 @@ def fit_site(
     return fits
 
 
-def fit_rows(site_id: str, fits: list[Fit], fitted_at_ms: int, version: int) -> list[list[Any]]:
+def fit_rows(
+    site_id: str, fits: list[Fit], thresholds: Thresholds, fitted_at_ms: int, version: int
+) -> list[list[Any]]:
     """`attribution_fits` rows: a summary row per fit, then one per channel."""
     rows: list[list[Any]] = []
     fitted_at = datetime.fromtimestamp(fitted_at_ms / 1000, UTC)
     for f in fits:
         base = [site_id, f.model, f.conversion_kind, f.touches]
-        tail = [f.journeys, f.conversions]
+        tail = [f.journeys, f.conversions, thresholds.min_journeys, thresholds.min_conversions]
         rows.append([*base, "", f.status, f.method, *tail, 0.0, 0.0, fitted_at, version, 0])
         shares = f.shares
         for channel, effect in sorted(f.effects.items()):
@@ -144,6 +146,8 @@ FIT_COLUMNS = [
     "method",
     "journeys",
     "conversions",
+    "min_journeys",
+    "min_conversions",
     "effect",
     "share",
     "fitted_at",

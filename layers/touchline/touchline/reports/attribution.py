@@ -1,9 +1,13 @@
 """The attribution report: conversions and revenue credited to channels, sources or campaigns.
 
-Reads `attribution_credits FINAL` (written by the scheduled aggregation), conversions dated by
-when they happened. For each model the credited revenue of a currency adds up exactly to the net
-revenue of the period's orders in that currency, `(none)` included. The JSON form is the
-contract the HTTP API serves (docs/attribution.md).
+Reads `attribution_credits FINAL` (written by the scheduled aggregation) for the six rule-based
+and the four data-driven models; the `clicks_only` / `paid_only` touches variants are credited
+on demand from `journeys` and the stored fits (touchline.datadriven.credits). Credits are dated
+by the conversion (`cash`, the default) or by the touch they credit (`accrual`). For each model
+the credited revenue of a currency adds up exactly to the net revenue of the period's orders in
+that currency, `(none)` included (under `cash`), unless a data-driven model could not be fitted:
+its `status` and `note` then say why. The JSON form is the contract the HTTP API serves
+(docs/attribution.md).
 """
 
 from __future__ import annotations
@@ -14,11 +18,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from touchline.aggregate.attribution import MODELS
+from touchline.aggregate.attribution import MODELS as RULE_BASED
+from touchline.aggregate.attribution import currency_parameters
+from touchline.datadriven import MODELS as DATA_DRIVEN
+from touchline.datadriven import TOUCHES
+from touchline.datadriven.credits import credits_select
 from touchline.reports import QueryRunner, render_table, sql_datetime, sql_string
 from touchline.reports.revenue import money
 
 DIMENSIONS = {"channel": "channel", "source": "source", "campaign": "campaign"}
+MODELS = (*RULE_BASED, *DATA_DRIVEN)
+BASES = ("cash", "accrual")
+NOT_FITTED = "not_fitted"
 
 
 @dataclass
@@ -43,6 +54,9 @@ class AttributionRow:
 class ModelResult:
     model: str
     rows: list[AttributionRow] = field(default_factory=list)
+    # Data-driven models only: per conversion kind, why the model credited nothing (`ok` when fitted).
+    status: str = "ok"
+    note: str = ""
 
     def total(self) -> AttributionRow:
         total = AttributionRow("total")
@@ -63,6 +77,8 @@ class AttributionReport:
     end: datetime | None
     dimension: str
     models: list[ModelResult]
+    touches: str = "all"
+    basis: str = "cash"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,9 +86,13 @@ class AttributionReport:
             "from": self.start.isoformat() if self.start else None,
             "to": self.end.isoformat() if self.end else None,
             "by": self.dimension,
+            "touches": self.touches,
+            "basis": self.basis,
             "models": [
                 {
                     "model": m.model,
+                    "status": m.status,
+                    **({"note": m.note} if m.note else {}),
                     "rows": [r.as_dict(self.dimension) for r in m.rows],
                     "total": m.total().as_dict(self.dimension),
                 }
@@ -87,7 +107,9 @@ class AttributionReport:
         headers = ["model", self.dimension, "conversions", "orders", "revenue", "goal value"]
         rows = []
         for result in self.models:
-            for row in [*result.rows, result.total()]:
+            if result.note:
+                rows.append([result.model, result.note, "", "", "", ""])
+            for row in [*result.rows, result.total()] if result.rows or not result.note else []:
                 rows.append(
                     [
                         result.model,
@@ -112,22 +134,34 @@ def attribution_report(
     end: datetime | None,
     model: str = "all",
     dimension: str = "channel",
+    touches: str = "all",
+    basis: str = "cash",
+    half_life_days: float = 7.0,
 ) -> AttributionReport:
     if dimension not in DIMENSIONS:
         raise ValueError(f"--by must be one of {sorted(DIMENSIONS)}")
     models = list(MODELS) if model == "all" else [model]
     if any(m not in MODELS for m in models):
         raise ValueError(f"--model must be 'all' or one of {', '.join(MODELS)}")
-    where = [f"site_id = {sql_string(site_id)}", f"model IN ({', '.join(sql_string(m) for m in models)})"]
+    if touches not in TOUCHES:
+        raise ValueError(f"--touches must be one of {', '.join(TOUCHES)}")
+    if basis not in BASES:
+        raise ValueError(f"--basis must be one of {', '.join(BASES)}")
+    dated = "converted_at" if basis == "cash" else "touch_at"
+    where = [f"model IN ({', '.join(sql_string(m) for m in models)})"]
     if start:
-        where.append(f"converted_at >= {sql_datetime(start)}")
+        where.append(f"{dated} >= {sql_datetime(start)}")
     if end:
-        where.append(f"converted_at < {sql_datetime(end)}")
+        where.append(f"{dated} < {sql_datetime(end)}")
+    if touches == "all":
+        source = f"(SELECT * FROM attribution_credits FINAL WHERE site_id = {sql_string(site_id)})"
+    else:
+        source = f"({_variant_credits(site_id, touches, tuple(models), start, end, basis, half_life_days)})"
     column = DIMENSIONS[dimension]
     _, rows = run(
         f"""SELECT model, if(channel = '(none)', '(none)', {column}) AS value, conversion_kind, currency,
                    sum(credit), toString(sum(attributed_revenue))
-            FROM attribution_credits FINAL WHERE {" AND ".join(where)}
+            FROM {source} WHERE {" AND ".join(where)}
             GROUP BY model, value, conversion_kind, currency"""
     )
     by_model: dict[str, dict[str, AttributionRow]] = {m: {} for m in models}
@@ -142,7 +176,71 @@ def attribution_report(
     results = [
         ModelResult(m, sorted(by_model[m].values(), key=lambda r: (-r.conversions, r.value))) for m in models
     ]
-    return AttributionReport(site_id, start, end, dimension, results)
+    _add_fit_status(run, site_id, touches, [r for r in results if r.model in DATA_DRIVEN])
+    return AttributionReport(site_id, start, end, dimension, results, touches, basis)
+
+
+def _variant_credits(
+    site_id: str,
+    touches: str,
+    models: tuple[str, ...],
+    start: datetime | None,
+    end: datetime | None,
+    basis: str,
+    half_life_days: float,
+) -> str:
+    """Credits of a touches variant from journeys, narrowed to the conversions the period can hold
+    (a touch is never after its conversion, nor more than the lookback before it)."""
+    scope = []
+    if start:
+        scope.append(f"ended_at >= {sql_datetime(start)}")
+    if end:
+        scope.append(f"{'ended_at' if basis == 'cash' else 'started_at'} < {sql_datetime(end)}")
+    parameters: dict[str, Any] = {
+        "site": site_id,
+        "version": 0,
+        "half_life_ms": float(half_life_days * 86_400_000),
+        **currency_parameters(),
+    }
+    sql = credits_select(touches, models, " AND ".join(scope) or "1")
+    for name, value in parameters.items():
+        sql = sql.replace(f"%({name})s", _literal(value))
+    return sql
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return sql_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def _add_fit_status(run: QueryRunner, site_id: str, touches: str, results: list[ModelResult]) -> None:
+    """Say, for each data-driven model, which conversion kinds it could not be fitted for."""
+    if not results:
+        return
+    _, rows = run(
+        f"""SELECT model, conversion_kind, status, journeys, conversions, min_journeys, min_conversions
+            FROM attribution_fits FINAL
+            WHERE site_id = {sql_string(site_id)} AND touches = {sql_string(touches)} AND channel = ''"""
+    )
+    fits = {(r[0], r[1]): r[2:] for r in rows}
+    for result in results:
+        notes = []
+        for kind, label in (("order", "orders"), ("goal", "goal conversions")):
+            fit = fits.get((result.model, kind))
+            if fit is None:
+                result.status = NOT_FITTED
+                notes.append(f"{label}: not fitted yet (has `touchline aggregate run` run?)")
+            elif fit[0] != "ok" and int(fit[2]) > 0:  # a kind with no conversions has nothing to credit
+                result.status = str(fit[0])
+                journeys, conversions, min_journeys, min_conversions = (int(v) for v in fit[1:])
+                notes.append(
+                    f"{label}: not computed, {journeys:,} journeys with {conversions:,} conversions "
+                    f"(the minimum is {min_journeys:,} journeys and {min_conversions:,} conversions)"
+                )
+        result.note = "; ".join(notes)
 
 
 def _amounts(amounts: dict[str, Decimal]) -> list[dict[str, str]]:

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS attribution_fits
     method           LowCardinality(String),          -- removal_effect | exact | simplified
     journeys         UInt64,
     conversions      UInt64,
+    min_journeys     UInt64,                          -- the thresholds the fit was held to
+    min_conversions  UInt64,
     effect           Float64,                         -- removal effect or Shapley value
     share            Float64,                         -- effect normalised over the fit's channels
     fitted_at        DateTime64(3, 'UTC'),
