@@ -8,16 +8,18 @@ the minor unit.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import datadriven_oracle as oracle
 import pytest
 from hypothesis import given, settings
-from test_attribution_oracle import GOALS, SITE, hypothesis_settings, journeys, load, reset
+from test_attribution_oracle import BASE, GOALS, SITE, hypothesis_settings, journeys, load, reset
 
-from attribution_oracle import Conversion, attribute, conversions, largest_remainder, sessionize
+from attribution_oracle import Conversion, Hit, Order, attribute, conversions, largest_remainder, sessionize
 from touchline.aggregate.run import Aggregator
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import MemoryWatermarks
@@ -132,3 +134,211 @@ def test_fits_and_credits_equal_the_oracle(client: Any, journey: dict[str, Any])
     aggregator = Aggregator(client, MemoryWatermarks(), margin_ms=0)
     aggregator.run(SITE, LOW, full=True)
     assert_credits_match(client, journey)
+
+
+# ------------------------------------------------------------------ the worked example of the docs
+
+
+def _hit(
+    visitor: str, hours: float, channel: str, source: str = "", medium: str = "", click: str = ""
+) -> Hit:
+    return Hit(
+        str(uuid.uuid4()),
+        visitor,
+        BASE + timedelta(hours=hours),
+        source=source,
+        medium=medium,
+        click_id=click,
+        channel=channel,
+    )
+
+
+ORGANIC = {"channel": "Organic Search", "source": "Google"}
+EMAIL = {"channel": "Email", "source": "newsletter", "medium": "email"}
+WORKED = AttributionSettings(min_journeys=3, min_conversions=2)
+
+
+def worked_example(client: Any) -> Aggregator:
+    """Three journeys: Organic Search > Direct > Email → $10.00; Organic Search alone, no order;
+    Email → $5.00 (docs/attribution.md, "Data-driven models: worked example")."""
+    hits = [
+        _hit("v1", 0, **ORGANIC),
+        _hit("v1", 5, "Direct"),
+        _hit("v1", 24, **EMAIL),
+        _hit("v2", 1, **ORGANIC),
+        _hit("v3", 48, **EMAIL),
+    ]
+    orders = [
+        Order("stripe", "o1", BASE + timedelta(hours=24.5), Decimal("10.00"), "USD", visitor_id="v1"),
+        Order("stripe", "o3", BASE + timedelta(hours=48.2), Decimal("5.00"), "USD", visitor_id="v3"),
+    ]
+    reset(client)
+    client.command("TRUNCATE TABLE attribution_fits")
+    load(client, hits, orders, [], {})
+    aggregator = Aggregator(client, MemoryWatermarks(), margin_ms=0)
+    aggregator.run(SITE, WORKED, full=True)
+    return aggregator
+
+
+def credits_of(
+    client: Any, conversion: str, model: str, source: str = "attribution_credits FINAL"
+) -> list[Any]:
+    return [
+        (r[0], str(r[1]))
+        for r in client.query(
+            f"SELECT channel, attributed_revenue FROM {source} WHERE conversion_id = %(c)s AND model = %(m)s "
+            "ORDER BY touch_index",
+            parameters={"c": conversion, "m": model},
+        ).result_rows
+    ]
+
+
+def test_worked_example(client: Any) -> None:
+    worked_example(client)
+    effects = stored_effects(client)
+    # P(conversion) = 2/3; without Organic Search or Direct 1/3, without Email 0.
+    for model in MARKOV_ORDERS:
+        assert effects[(model, "order")] == pytest.approx(
+            {"Organic Search": 0.5, "Direct": 0.5, "Email": 1.0}, abs=1e-12
+        )
+        assert credits_of(client, "stripe:o1", model) == [
+            ("Organic Search", "2.5000"),
+            ("Direct", "2.5000"),
+            ("Email", "5.0000"),
+        ]
+        assert credits_of(client, "stripe:o3", model) == [("Email", "5.0000")]
+    # R({OS, Direct, Email}) = 1, R({OS}) = 0, R({Email}) = 1: φ = 1/3, 1/3, 4/3. $10 x 1/6 = 166.67
+    # cents twice and x 4/6 = 666.67: 998 rounded down, the 2 cents left to the earliest ties.
+    assert effects[("shapley", "order")] == pytest.approx(
+        {"Organic Search": 1 / 3, "Direct": 1 / 3, "Email": 4 / 3}, abs=1e-12
+    )
+    assert credits_of(client, "stripe:o1", "shapley") == [
+        ("Organic Search", "1.6700"),
+        ("Direct", "1.6700"),
+        ("Email", "6.6600"),
+    ]
+    shares = dict(
+        client.query(
+            "SELECT channel, share FROM attribution_fits FINAL WHERE model = 'markov' "
+            "AND conversion_kind = 'order' AND touches = 'all' AND channel != ''"
+        ).result_rows
+    )
+    assert shares == pytest.approx({"Organic Search": 0.25, "Direct": 0.25, "Email": 0.5}, abs=1e-12)
+
+
+def variant(client: Any, touches: str, models: tuple[str, ...]) -> str:
+    from touchline.aggregate.attribution import currency_parameters
+    from touchline.datadriven.credits import credits_select
+
+    client.command("DROP TABLE IF EXISTS variant_credits")
+    client.command("CREATE TABLE variant_credits AS attribution_credits ENGINE = Memory")
+    client.command(
+        f"INSERT INTO variant_credits {credits_select(touches, models)}",
+        parameters={"site": SITE, "version": 1, "half_life_ms": 7 * 86_400_000.0, **currency_parameters()},
+    )
+    return "variant_credits"
+
+
+def test_touches_variants(client: Any) -> None:
+    aggregator = worked_example(client)
+    clicks = variant(client, "clicks_only", ("markov", "linear", "last_touch", "shapley"))
+    # Direct is dropped from o1's path; the clicks-only fit is that of OS > Email, OS, Email:
+    # RE(OS) = 1/2, RE(Email) = 1.
+    assert credits_of(client, "stripe:o1", "markov", clicks) == [
+        ("Organic Search", "3.3300"),
+        ("Email", "6.6700"),
+    ]
+    assert credits_of(client, "stripe:o1", "linear", clicks) == [
+        ("Organic Search", "5.0000"),
+        ("Email", "5.0000"),
+    ]
+    assert credits_of(client, "stripe:o1", "last_touch", clicks) == [("Email", "10.0000")]
+    # A paid touch takes all of its journey's credit under paid_only, whatever the model.
+    load(
+        client,
+        [_hit("v4", 72, "Paid Search", "Google", "cpc", "gclid-1"), _hit("v4", 73, **ORGANIC)],
+        [Order("stripe", "o4", BASE + timedelta(hours=73.5), Decimal("20.00"), "USD", visitor_id="v4")],
+        [],
+        {},
+    )
+    report = aggregator.run(SITE, WORKED, refit=True)
+    assert report.refitted
+    paid = variant(client, "paid_only", ("markov", "shapley", "first_touch", "time_decay"))
+    for model in ("markov", "shapley", "first_touch", "time_decay"):
+        assert credits_of(client, "stripe:o4", model, paid) == [("Paid Search", "20.0000")]
+
+
+def test_all_touches_variant_equals_the_stored_rule_based_credits(client: Any) -> None:
+    """The journeys-based credit SQL and the stored credits are two routes to the same numbers."""
+    from touchline.aggregate.attribution import MODELS as RULE_BASED
+
+    worked_example(client)
+    table = variant(client, "all", (*RULE_BASED, *MODELS))
+    columns = "conversion_id, model, touch_index, session_id, channel, credit, attributed_revenue, touch_at"
+    stored = client.query(f"SELECT {columns} FROM attribution_credits FINAL ORDER BY 1, 2, 3").result_rows
+    computed = client.query(f"SELECT {columns} FROM {table} ORDER BY 1, 2, 3").result_rows
+    assert computed == stored
+
+
+def test_too_few_journeys_credit_nothing_and_say_why(client: Any) -> None:
+    from touchline.reports import client_runner
+    from touchline.reports.attribution import attribution_report
+
+    worked_example(client)
+    Aggregator(client, MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)  # minimum 1,000
+    assert stored_credits(client) == {}
+    report = attribution_report(client_runner(client), SITE, None, None, "markov").as_dict()
+    (markov,) = report["models"]
+    assert markov["status"] == "too_few_journeys"
+    assert markov["note"] == (
+        "orders: not computed, 3 journeys with 2 conversions "
+        "(the minimum is 1,000 journeys and 50 conversions)"
+    )
+    assert markov["rows"] == []
+    linear = attribution_report(client_runner(client), SITE, None, None, "linear").as_dict()["models"][0]
+    assert linear["status"] == "ok" and linear["total"]["revenue"] == [{"currency": "USD", "amount": "15.00"}]
+
+
+def test_report_cash_and_accrual(client: Any) -> None:
+    from touchline.reports import client_runner
+    from touchline.reports.attribution import attribution_report
+
+    worked_example(client)
+    day = BASE.replace(hour=0, minute=0)
+    # o1 converts on day 2; its Organic Search and Direct touches were on day 1.
+    cash = attribution_report(
+        client_runner(client), SITE, day, day + timedelta(days=1), "markov", basis="cash"
+    )
+    assert cash.as_dict()["models"][0]["rows"] == []
+    accrual = attribution_report(
+        client_runner(client), SITE, day, day + timedelta(days=1), "markov", basis="accrual"
+    ).as_dict()["models"][0]
+    assert {r["channel"]: r["revenue"] for r in accrual["rows"]} == {
+        "Organic Search": [{"currency": "USD", "amount": "2.50"}],
+        "Direct": [{"currency": "USD", "amount": "2.50"}],
+    }
+    everything = attribution_report(client_runner(client), SITE, None, None, "shapley", touches="clicks_only")
+    total = everything.as_dict()["models"][0]["total"]
+    assert total["revenue"] == [{"currency": "USD", "amount": "15.00"}]
+
+
+def test_incremental_runs_credit_new_conversions_with_the_stored_fit(client: Any) -> None:
+    aggregator = worked_example(client)
+    fitted = client.query("SELECT max(fitted_at) FROM attribution_fits FINAL").result_rows[0][0]
+    # v2, who only browsed, now buys: an incremental run credits it with the current fit.
+    load(
+        client,
+        [],
+        [Order("stripe", "o2", BASE + timedelta(hours=2), Decimal("1.00"), "USD", visitor_id="v2")],
+        [],
+        {},
+    )
+    report = aggregator.run(SITE, WORKED)
+    assert not report.refitted
+    assert client.query("SELECT max(fitted_at) FROM attribution_fits FINAL").result_rows[0][0] == fitted
+    assert credits_of(client, "stripe:o2", "markov") == [("Organic Search", "1.0000")]
+    assert client.query("SELECT count() FROM journeys FINAL WHERE converted = 0").result_rows[0][0] == 0
+    # A refit learns from the new journey set and re-credits every conversion.
+    assert aggregator.run(SITE, WORKED, refit=True).refitted
+    effects = stored_effects(client)[("markov", "order")]
+    assert effects["Organic Search"] == pytest.approx(2 / 3, abs=1e-12)  # 1 - (1/4) / (3/4)
