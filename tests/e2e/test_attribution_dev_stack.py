@@ -85,5 +85,23 @@ def test_attribution_through_the_local_stack(tmp_path: Path) -> None:
         # Idempotent: running again (incrementally, nothing new) changes no number.
         ok(cli("aggregate", "run", "--site", site, data_dir=data))
         assert report(data, "attribution", "--site", site, "--model", "linear") == linear
+
+        # The data-driven models refuse one journey, and say so; with the minimum lowered and a
+        # refit, both channels of the only converting journey are indispensable (RE = 1 each).
+        [markov] = report(data, "attribution", "--site", site, "--model", "markov")["models"]
+        assert markov["status"] == "too_few_journeys" and markov["rows"] == []
+        assert "1 journey with 1 conversion" in markov["note"]
+        ok(cli("sites", "set", site, "--min-journeys", "1", "--min-conversions", "1", data_dir=data))
+        ok(cli("aggregate", "run", "--site", site, "--refit", data_dir=data))
+        [markov] = report(data, "attribution", "--site", site, "--model", "markov")["models"]
+        assert markov["status"] == "ok"
+        assert {r["channel"]: r["revenue"] for r in markov["rows"]} == {
+            "Paid Search": [{"currency": "USD", "amount": "45.00"}],
+            "Email": [{"currency": "USD", "amount": "45.00"}],
+        }
+        paid = report(data, "attribution", "--site", site, "--model", "linear", "--touches", "paid_only")
+        assert [(r["channel"], r["revenue"]) for r in paid["models"][0]["rows"]] == [
+            ("Paid Search", [{"currency": "USD", "amount": "90.00"}])
+        ]
     finally:
         dev.stop()

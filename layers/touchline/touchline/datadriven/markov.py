@@ -8,8 +8,9 @@ conversion or null. A channel's removal effect is RE(c) = 1 - P(conversion | c r
 P(conversion), where removing c sends every transition into a state that contains c to null.
 
 Absorption probabilities come from the linear system x = r + Qx (x_s: the probability of
-converting from state s), solved directly: no simulation, so the effects are exact to float
-precision and the same on every run.
+converting from state s), solved directly (or, for chains of many states, iterated until it no
+longer moves): no simulation, so the effects are exact to float precision and the same on every
+run.
 """
 
 from __future__ import annotations
@@ -51,12 +52,15 @@ def states_of(channels: Sequence[str], order: int) -> list[State]:
 
 @dataclass
 class MarkovChain:
-    """Transition counts between transient states, from start, and into conversion and null."""
+    """Transition counts between transient states (sparse: one entry per observed transition),
+    from start, and into conversion and null."""
 
     order: int
     states: list[State]
     start: np.ndarray  # counts start → state
-    between: np.ndarray  # counts state → state
+    sources: np.ndarray  # state → state transitions: from,
+    targets: np.ndarray  # to,
+    counts: np.ndarray  # and how many journeys took it
     to_conversion: np.ndarray  # counts state → conversion
     to_null: np.ndarray  # counts state → null
     journeys: int
@@ -66,6 +70,11 @@ class MarkovChain:
     def channels(self) -> list[str]:
         return sorted({c for state in self.states for c in state})
 
+    @property
+    def outgoing(self) -> np.ndarray:
+        between = np.bincount(self.sources, weights=self.counts, minlength=len(self.states))
+        return np.asarray(between + self.to_conversion + self.to_null, dtype=float)
+
     def transition_probabilities(self) -> dict[tuple[str, str], float]:
         """`(from, to)` → probability, states written as ChannelAttribution writes them."""
         names = [" > ".join(s) for s in self.states]
@@ -73,10 +82,10 @@ class MarkovChain:
         start_total = float(self.start.sum())
         for j in np.nonzero(self.start)[0]:
             result[("(start)", names[j])] = float(self.start[j]) / start_total
-        outgoing = self.between.sum(axis=1) + self.to_conversion + self.to_null
+        outgoing = self.outgoing
+        for a, b, n in zip(self.sources, self.targets, self.counts, strict=True):
+            result[(names[a], names[b])] = float(n) / float(outgoing[a])
         for i, name in enumerate(names):
-            for j in np.nonzero(self.between[i])[0]:
-                result[(name, names[j])] = float(self.between[i, j]) / float(outgoing[i])
             if self.to_conversion[i]:
                 result[(name, "(conversion)")] = float(self.to_conversion[i]) / float(outgoing[i])
             if self.to_null[i]:
@@ -106,46 +115,78 @@ def fit(paths: Iterable[PathCount], order: int) -> MarkovChain:
         journeys += weight
         conversions += path.conversions
     size = len(index)
-    chain = MarkovChain(
+    pairs = sorted(between)
+    return MarkovChain(
         order,
         [s for s, _ in sorted(index.items(), key=lambda item: item[1])],
-        np.zeros(size),
-        np.zeros((size, size)),
-        np.zeros(size),
-        np.zeros(size),
+        _dense(start, size),
+        np.array([a for a, _ in pairs], dtype=np.int64),
+        np.array([b for _, b in pairs], dtype=np.int64),
+        np.array([between[p] for p in pairs], dtype=float),
+        _dense(to_conversion, size),
+        _dense(to_null, size),
         journeys,
         conversions,
     )
-    for i, n in start.items():
-        chain.start[i] = n
-    for (a, b), n in between.items():
-        chain.between[a, b] = n
-    for i, n in to_conversion.items():
-        chain.to_conversion[i] = n
-    for i, n in to_null.items():
-        chain.to_null[i] = n
-    return chain
 
 
-def conversion_probability(chain: MarkovChain, removed: str | None = None) -> float:
+def _dense(counts: dict[int, int], size: int) -> np.ndarray:
+    vector = np.zeros(size)
+    for i, n in counts.items():
+        vector[i] = n
+    return vector
+
+
+# Up to this many states the system is solved directly (LU, O(n^3)); beyond, by iterating
+# x <- r + Qx over the sparse transitions until it no longer moves (O(transitions) a step).
+DENSE_MAX_STATES = 1500
+_TOLERANCE = 1e-15
+_MAX_ITERATIONS = 200_000
+
+
+def conversion_probability(
+    chain: MarkovChain, removed: str | None = None, dense_max_states: int = DENSE_MAX_STATES
+) -> float:
     """P(conversion) from start; with `removed`, every state containing that channel leads to null."""
     keep = np.array([removed not in s for s in chain.states], dtype=bool)
     if not keep.any() or chain.start.sum() == 0:
         return 0.0
-    outgoing = chain.between.sum(axis=1) + chain.to_conversion + chain.to_null
-    q = chain.between[np.ix_(keep, keep)] / outgoing[keep][:, None]
-    r = chain.to_conversion[keep] / outgoing[keep]
-    x = np.linalg.solve(np.eye(int(keep.sum())) - q, r)
-    return float(chain.start[keep] @ x / chain.start.sum())
+    outgoing = chain.outgoing
+    live = keep[chain.sources] & keep[chain.targets]
+    sources, targets = chain.sources[live], chain.targets[live]
+    probabilities = chain.counts[live] / outgoing[sources]
+    r = np.where(keep, chain.to_conversion / np.maximum(outgoing, 1), 0.0)
+    if int(keep.sum()) <= dense_max_states:
+        kept = np.flatnonzero(keep)
+        position = np.full(len(keep), -1)
+        position[kept] = np.arange(len(kept))
+        q = np.zeros((len(kept), len(kept)))
+        np.add.at(q, (position[sources], position[targets]), probabilities)
+        x: np.ndarray = np.zeros(len(keep))
+        x[kept] = np.linalg.solve(np.eye(len(kept)) - q, r[kept])
+    else:
+        x = r.copy()
+        for _ in range(_MAX_ITERATIONS):
+            following: np.ndarray = r + np.bincount(
+                sources, weights=probabilities * x[targets], minlength=len(keep)
+            )
+            if float(np.max(np.abs(following - x))) <= _TOLERANCE:
+                x = following
+                break
+            x = following
+    return float(chain.start @ x / chain.start.sum())
 
 
-def removal_effects(chain: MarkovChain) -> dict[str, float]:
+def removal_effects(chain: MarkovChain, dense_max_states: int = DENSE_MAX_STATES) -> dict[str, float]:
     """RE(c) for every channel of the chain; all 0 when nothing converted."""
-    base = conversion_probability(chain)
+    base = conversion_probability(chain, None, dense_max_states)
     if base <= 0:
         return {c: 0.0 for c in chain.channels}
     # Clamped: float error may leave a hair below 0 for a channel that never leads to conversion.
-    return {c: min(1.0, max(0.0, 1.0 - conversion_probability(chain, c) / base)) for c in chain.channels}
+    return {
+        c: min(1.0, max(0.0, 1.0 - conversion_probability(chain, c, dense_max_states) / base))
+        for c in chain.channels
+    }
 
 
 def shares(effects: dict[str, float]) -> dict[str, float]:

@@ -208,6 +208,10 @@ def _variant_credits(
     return sql
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, str):
         return sql_string(value)
@@ -237,8 +241,9 @@ def _add_fit_status(run: QueryRunner, site_id: str, touches: str, results: list[
                 result.status = str(fit[0])
                 journeys, conversions, min_journeys, min_conversions = (int(v) for v in fit[1:])
                 notes.append(
-                    f"{label}: not computed, {journeys:,} journeys with {conversions:,} conversions "
-                    f"(the minimum is {min_journeys:,} journeys and {min_conversions:,} conversions)"
+                    f"{label}: not computed, {_count(journeys, 'journey')} with "
+                    f"{_count(conversions, 'conversion')} (the minimum is {_count(min_journeys, 'journey')} "
+                    f"and {_count(min_conversions, 'conversion')})"
                 )
         result.note = "; ".join(notes)
 
