@@ -294,7 +294,7 @@ class _Run:
                     UNION DISTINCT
                     SELECT person_id FROM journeys FINAL
                     WHERE site_id = %(site)s
-                      AND hasAny(visitor_ids, (SELECT groupArray(visitor_id) FROM {visitors}))""",
+                      AND arrayExists(v -> v IN (SELECT visitor_id FROM {visitors}), visitor_ids)""",
                 self.params,
             )
             person_scope = f"person_id IN (SELECT person_id FROM {scoped})"

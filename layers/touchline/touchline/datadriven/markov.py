@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 State = tuple[str, ...]
 ORDERS = (1, 2, 3)
@@ -179,14 +180,17 @@ def conversion_probability(
 
 def removal_effects(chain: MarkovChain, dense_max_states: int = DENSE_MAX_STATES) -> dict[str, float]:
     """RE(c) for every channel of the chain; all 0 when nothing converted."""
-    base = conversion_probability(chain, None, dense_max_states)
-    if base <= 0:
-        return {c: 0.0 for c in chain.channels}
-    # Clamped: float error may leave a hair below 0 for a channel that never leads to conversion.
-    return {
-        c: min(1.0, max(0.0, 1.0 - conversion_probability(chain, c, dense_max_states) / base))
-        for c in chain.channels
-    }
+    # One BLAS thread: these systems are small, and a threaded BLAS on a busy machine spins
+    # (measured: 35x slower for a 258-state chain with the other core loaded).
+    with threadpool_limits(limits=1, user_api="blas"):
+        base = conversion_probability(chain, None, dense_max_states)
+        if base <= 0:
+            return {c: 0.0 for c in chain.channels}
+        # Clamped: float error may leave a hair below 0 for a channel that never leads to conversion.
+        return {
+            c: min(1.0, max(0.0, 1.0 - conversion_probability(chain, c, dense_max_states) / base))
+            for c in chain.channels
+        }
 
 
 def shares(effects: dict[str, float]) -> dict[str, float]:
