@@ -342,3 +342,32 @@ def test_incremental_runs_credit_new_conversions_with_the_stored_fit(client: Any
     assert aggregator.run(SITE, WORKED, refit=True).refitted
     effects = stored_effects(client)[("markov", "order")]
     assert effects["Organic Search"] == pytest.approx(2 / 3, abs=1e-12)  # 1 - (1/4) / (3/4)
+
+
+def test_query_api_serves_the_data_driven_models(client: Any) -> None:
+    from datetime import UTC, datetime
+
+    from touchline.query.engine import QueryEngine
+    from touchline.query.model import SiteContext
+    from touchline.query.sql import ClientWarehouse
+
+    worked_example(client)
+    engine = QueryEngine(ClientWarehouse(client), clock=lambda: datetime(2026, 10, 10, tzinfo=UTC))
+    body = {
+        "site_id": SITE,
+        "metrics": ["attributed_revenue:markov", "attributed_revenue:shapley", "attributed_orders:markov_k3"],
+        "date_range": ["2026-10-01", "2026-10-05"],
+        "dimensions": ["visit:channel"],
+    }
+    response = engine.run(body, SiteContext(SITE, "s.test"))
+    results = {
+        r["dimensions"][0]: [m["amount"] if isinstance(m, dict) else m for m in r["metrics"]]
+        for r in response["results"]
+    }
+    # The worked example's credits: o1 split 2.50 / 2.50 / 5.00 (Markov), 1.67 / 1.67 / 6.66
+    # (Shapley); o3's $5.00 to Email under both.
+    assert results == {
+        "Email": ["10.00", "11.66", 1.5],
+        "Organic Search": ["2.50", "1.67", 0.25],
+        "Direct": ["2.50", "1.67", 0.25],
+    }
