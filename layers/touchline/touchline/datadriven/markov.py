@@ -21,9 +21,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
 State = tuple[str, ...]
+Floats = npt.NDArray[np.float64]
+Indices = npt.NDArray[np.int64]
 ORDERS = (1, 2, 3)
 
 
@@ -58,12 +61,12 @@ class MarkovChain:
 
     order: int
     states: list[State]
-    start: np.ndarray  # counts start → state
-    sources: np.ndarray  # state → state transitions: from,
-    targets: np.ndarray  # to,
-    counts: np.ndarray  # and how many journeys took it
-    to_conversion: np.ndarray  # counts state → conversion
-    to_null: np.ndarray  # counts state → null
+    start: Floats  # counts start → state
+    sources: Indices  # state → state transitions: from,
+    targets: Indices  # to,
+    counts: Floats  # and how many journeys took it
+    to_conversion: Floats  # counts state → conversion
+    to_null: Floats  # counts state → null
     journeys: int
     conversions: int
 
@@ -72,7 +75,7 @@ class MarkovChain:
         return sorted({c for state in self.states for c in state})
 
     @property
-    def outgoing(self) -> np.ndarray:
+    def outgoing(self) -> Floats:
         between = np.bincount(self.sources, weights=self.counts, minlength=len(self.states))
         return np.asarray(between + self.to_conversion + self.to_null, dtype=float)
 
@@ -131,7 +134,7 @@ def fit(paths: Iterable[PathCount], order: int) -> MarkovChain:
     )
 
 
-def _dense(counts: dict[int, int], size: int) -> np.ndarray:
+def _dense(counts: dict[int, int], size: int) -> Floats:
     vector = np.zeros(size)
     for i, n in counts.items():
         vector[i] = n
@@ -163,12 +166,12 @@ def conversion_probability(
         position[kept] = np.arange(len(kept))
         q = np.zeros((len(kept), len(kept)))
         np.add.at(q, (position[sources], position[targets]), probabilities)
-        x: np.ndarray = np.zeros(len(keep))
+        x: Floats = np.zeros(len(keep))
         x[kept] = np.linalg.solve(np.eye(len(kept)) - q, r[kept])
     else:
         x = r.copy()
         for _ in range(_MAX_ITERATIONS):
-            following: np.ndarray = r + np.bincount(
+            following: Floats = r + np.bincount(
                 sources, weights=probabilities * x[targets], minlength=len(keep)
             )
             if float(np.max(np.abs(following - x))) <= _TOLERANCE:
