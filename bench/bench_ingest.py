@@ -24,7 +24,7 @@ def _factories() -> Any:
 
 
 def bench_loader(workdir: Path) -> list[tuple[str, str]]:
-    from touchline.ingest.envelope import EVENT_COLUMNS, EventRow
+    from touchline.ingest.rows import EVENT_COLUMNS, EventRow
     from touchline.load import service
     from touchline.warehouse.client import connect
     from touchline.warehouse.migrate import migrate

@@ -113,10 +113,10 @@ def _backfill(url: str, batch_rows: int, discard: bool = False) -> dict[str, Any
     import boto3
     from moto import mock_aws
 
+    from touchline.config.sync_integrations import SyncIntegrationStore
+    from touchline.config.sync_state import SyncStateStore
     from touchline.load.clickhouse_sink import ClickHouseRowSink
-    from touchline.syncs.integrations import SyncIntegrationStore
     from touchline.syncs.service import SyncEnvironment, run_sync
-    from touchline.syncs.state import SyncStateStore
     from touchline.warehouse.client import connect
     from touchline.warehouse.migrate import migrate
 

@@ -82,7 +82,7 @@ class _SlowSqs(_StubSqs):
 def sqs_wait_ms(bodies: list[str], latency: float) -> tuple[float, float]:
     """Wall ms to enqueue one request's envelopes: SendMessageBatch calls in turn (the baseline)
     and as SqsEventQueue sends them (concurrently)."""
-    from touchline.ingest.queue import SqsEventQueue, _chunks
+    from touchline.aws.sqs import SqsEventQueue, _chunks
 
     queue = SqsEventQueue(_SlowSqs(latency), "bench")  # type: ignore[arg-type]
     queue.send(bodies)  # starts the sender threads
@@ -180,10 +180,12 @@ def http_event(body: dict[str, Any], compress: bool) -> dict[str, Any]:
 
 
 def run() -> list[tuple[str, str]]:
+    from touchline.aws.sqs import SqsEventQueue
     from touchline.config.write_keys import WriteKey
-    from touchline.ingest.envelope import EventRow, envelope_json
-    from touchline.ingest.queue import ListQueue, SqsEventQueue
-    from touchline.ingest.service import default_enricher
+    from touchline.enrichment import FullEnricher
+    from touchline.envelope import envelope_json
+    from touchline.ingest.queue import ListQueue
+    from touchline.ingest.rows import EventRow
     from touchline.tracking import service
     from touchline.tracking.api import TrackingApi
     from touchline.tracking.convert import MessageConverter
@@ -200,7 +202,7 @@ def run() -> list[tuple[str, str]]:
     api = TrackingApi(
         WriteKeyResolver(OneKey(), ttl_seconds=3600),
         SqsEventQueue(sqs, "bench"),  # type: ignore[arg-type]
-        MessageConverter(ContextEnricher(default_enricher())),
+        MessageConverter(ContextEnricher(FullEnricher())),
     )
     service.tracking_api = lambda: api  # type: ignore[assignment]
     app = load_function("tracking_api")

@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from touchline.envelope import envelope_json
 from touchline.ingest.collect import build_row
 from touchline.ingest.enrich import HitContext, UrlEnricher
-from touchline.ingest.envelope import envelope_json
 from touchline.ingest.hit import PlausibleHit
 
 PAGES = ["/", "/pricing", "/blog/launch", "/docs/start", "/checkout"]

@@ -9,11 +9,11 @@ import boto3
 from clickhouse_connect.driver.client import Client
 
 from helpers import TABLE
+from touchline.config.sync_integrations import SyncIntegrationStore
+from touchline.config.sync_state import SyncStateStore
 from touchline.load.batch import RowSink
 from touchline.load.clickhouse_sink import ClickHouseRowSink
-from touchline.syncs.integrations import SyncIntegrationStore
 from touchline.syncs.service import SyncEnvironment
-from touchline.syncs.state import SyncStateStore
 from touchline.warehouse.client import connect
 
 SITE = "site1"

@@ -12,7 +12,7 @@ import pytest
 from touchline.aggregate.run import Aggregator
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import MemoryWatermarks
-from touchline.ingest.envelope import EventRow
+from touchline.ingest.rows import EventRow
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.revenue.rows import OrderRow
 from touchline.warehouse.client import connect

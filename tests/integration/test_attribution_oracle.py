@@ -22,7 +22,7 @@ from attribution_oracle import Hit, Order, Refund, attribute, conversions, ms, s
 from touchline.aggregate.run import Aggregator
 from touchline.config.attribution_settings import AttributionSettings, ConversionGoal
 from touchline.config.watermarks import MemoryWatermarks
-from touchline.ingest.envelope import EventRow
+from touchline.ingest.rows import EventRow
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.revenue.rows import OrderRow, RefundRow
 from touchline.warehouse.client import connect

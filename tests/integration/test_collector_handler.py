@@ -13,7 +13,7 @@ import pytest
 from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
 from touchline.config.sites import SiteStore
 from touchline.ingest import service
-from touchline.ingest.envelope import EventRow
+from touchline.ingest.rows import EventRow
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
 from touchline.config.sites import SiteStore
 from touchline.identity.rows import IdentityLinkRow, email_sha256
 from touchline.ingest import service
-from touchline.ingest.envelope import EventRow
+from touchline.ingest.rows import EventRow
 from touchline.tag.asset import tag_asset
 
 

@@ -12,11 +12,12 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from helpers import TABLE
+from touchline.config.personal_items import delete_config_items
 from touchline.config.write_keys import WriteKey
-from touchline.identity.gdpr import delete, delete_config_items, export, find_subject
+from touchline.enrichment import FullEnricher
+from touchline.identity.gdpr import delete, export, find_subject
 from touchline.identity.resolve import resolve
 from touchline.ingest.queue import ListQueue
-from touchline.ingest.service import default_enricher
 from touchline.load.batch import LoadBatch
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.tracking.api import ApiRequest, TrackingApi
@@ -37,7 +38,7 @@ class Keys:
 
 def send(batch: list[dict[str, Any]], client: Client) -> None:
     queue = ListQueue()
-    api = TrackingApi(WriteKeyResolver(Keys()), queue, MessageConverter(ContextEnricher(default_enricher())))
+    api = TrackingApi(WriteKeyResolver(Keys()), queue, MessageConverter(ContextEnricher(FullEnricher())))
     auth = {"authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}
     api.handle(ApiRequest("batch", json.dumps({"batch": batch}).encode(), auth))
     load = LoadBatch(ClickHouseRowSink(client))

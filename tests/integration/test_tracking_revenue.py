@@ -9,8 +9,8 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from touchline.config.write_keys import WriteKey
+from touchline.enrichment import FullEnricher
 from touchline.ingest.queue import ListQueue
-from touchline.ingest.service import default_enricher
 from touchline.load.batch import LoadBatch
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.revenue.stripe_events import StripeEvent, translate
@@ -37,7 +37,7 @@ def load(client: Client, bodies: list[str]) -> None:
 
 def api_call(client: Client, message: dict[str, Any]) -> None:
     queue = ListQueue()
-    api = TrackingApi(WriteKeyResolver(Keys()), queue, MessageConverter(ContextEnricher(default_enricher())))
+    api = TrackingApi(WriteKeyResolver(Keys()), queue, MessageConverter(ContextEnricher(FullEnricher())))
     auth = {"authorization": "Basic " + base64.b64encode(b"k:").decode()}
     api.handle(ApiRequest("track", json.dumps(message).encode(), auth))
     load(client, queue.bodies)

@@ -14,8 +14,8 @@ from touchline.config.sites import Site
 from touchline.identity.rows import IdentityLinkRow, email_sha256
 from touchline.ingest.collect import CollectError, Collector, IncomingHit
 from touchline.ingest.enrich import UrlEnricher
-from touchline.ingest.envelope import EventRow
 from touchline.ingest.queue import ListQueue
+from touchline.ingest.rows import EventRow
 from touchline.ingest.site_cache import SiteResolver
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)

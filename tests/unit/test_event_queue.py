@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from touchline.ingest.queue import SQS_BATCH_ENTRIES, EnqueueError, SqsEventQueue
+from touchline.aws.sqs import SQS_BATCH_ENTRIES, SqsEventQueue
+from touchline.ingest.queue import EnqueueError
 
 
 class SlowSqs:

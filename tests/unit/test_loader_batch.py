@@ -7,7 +7,8 @@ import json
 import pytest
 
 from factories import envelope_bodies
-from touchline.ingest.envelope import EventRow, envelope_prefix, row_json
+from touchline.envelope import envelope_prefix, row_json
+from touchline.ingest.rows import EventRow
 from touchline.load.batch import InvalidRecord, LoadBatch, RowsRejected, dedup_token
 
 PREFIX = envelope_prefix("events")

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from touchline.ingest.envelope import Row
+from touchline.envelope import Row
 from touchline.load.kinds import ROW_MODELS
 
 UTC = dt.UTC

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-from touchline.ingest.envelope import Row, envelope_json
+from touchline.envelope import Row, envelope_json
 from touchline.load.batch import LoadBatch
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.syncs import rows

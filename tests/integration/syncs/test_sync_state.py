@@ -9,7 +9,8 @@ import boto3
 import pytest
 
 from helpers import TABLE
-from touchline.syncs.state import Checkpoint, StreamState, SyncStateStore
+from touchline.config.sync_state import SyncStateStore
+from touchline.syncs.state import Checkpoint, StreamState
 
 T0 = datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
 

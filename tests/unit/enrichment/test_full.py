@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, timedelta
 import boto3
 import pytest
 
-from touchline.enrichment import DynamoDBSaltStore, FullEnricher, InMemorySaltStore
-from touchline.enrichment.full import default_salt_store
+from touchline.enrichment import FullEnricher, InMemorySaltStore
 from touchline.enrichment.useragent import Agent, UserAgentParser
 from touchline.ingest.collect import build_row
 from touchline.ingest.enrich import DropHit, HitContext, UrlEnricher
 from touchline.ingest.hit import PlausibleHit
+from touchline.ingest.service import default_enricher
 
 from . import agents as ua
 
@@ -183,14 +183,8 @@ def test_warm_loads_every_table() -> None:
     assert full.enrich(hit(visitor_id="v"))["browser"] == "Safari"
 
 
-def test_default_salt_store_is_memory_without_a_config_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TOUCHLINE_CONFIG_TABLE", raising=False)
-    assert isinstance(default_salt_store(), InMemorySaltStore)
-
-
-def test_default_salt_store_uses_the_config_table(aws: dict[str, str]) -> None:
-    assert isinstance(default_salt_store(), DynamoDBSaltStore)
-    FullEnricher().enrich(hit(timestamp=datetime.now(UTC)))
+def test_the_collector_enricher_keeps_its_salts_in_the_config_table(aws: dict[str, str]) -> None:
+    default_enricher(aws["TOUCHLINE_CONFIG_TABLE"]).enrich(hit(timestamp=datetime.now(UTC)))
     items = boto3.client("dynamodb").query(
         TableName=aws["TOUCHLINE_CONFIG_TABLE"],
         KeyConditionExpression="pk = :pk",

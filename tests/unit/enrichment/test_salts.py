@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime
 import boto3
 import pytest
 
+from touchline.config.salts import DynamoDBSaltStore
 from touchline.enrichment.salts import (
     SALT_BYTES,
     DailySalts,
-    DynamoDBSaltStore,
     InMemorySaltStore,
     SaltStore,
     expires_at,

@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 from revenue_payloads import SHOPIFY_SECRET, shopify_headers, shopify_order, shopify_refund
 
+from touchline.envelope import Row
 from touchline.identity.rows import IdentityLinkRow
-from touchline.ingest.envelope import Row
 from touchline.revenue import payments_api, shopify_events
 from touchline.revenue.rows import OrderRow, RefundRow
 from touchline.revenue.translation import Translation

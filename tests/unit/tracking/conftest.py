@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from touchline.config.write_keys import WriteKey
-from touchline.ingest.envelope import EventRow
+from touchline.enrichment import FullEnricher
 from touchline.ingest.queue import ListQueue
-from touchline.ingest.service import default_enricher
+from touchline.ingest.rows import EventRow
 from touchline.tracking.api import ApiRequest, TrackingApi
 from touchline.tracking.convert import MessageConverter
 from touchline.tracking.enrich import ContextEnricher
@@ -46,7 +46,7 @@ class Harness:
         self.api = TrackingApi(
             WriteKeyResolver(self.keys, ttl_seconds=0, negative_ttl_seconds=0),
             self.queue,
-            MessageConverter(ContextEnricher(default_enricher())),
+            MessageConverter(ContextEnricher(FullEnricher())),
             clock=lambda: RECEIVED,
         )
 

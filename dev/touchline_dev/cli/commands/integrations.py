@@ -83,7 +83,7 @@ def add_integration(args: argparse.Namespace) -> int:
 
 def list_integrations(args: argparse.Namespace) -> int:
     from touchline.config.integrations import IntegrationStore
-    from touchline.syncs.integrations import SyncIntegrationStore
+    from touchline.config.sync_integrations import SyncIntegrationStore
 
     with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
         found = IntegrationStore(dynamodb, table).list(args.site)

@@ -47,7 +47,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    from touchline.identity.gdpr import delete, delete_config_items
+    from touchline.config.personal_items import delete_config_items
+    from touchline.identity.gdpr import delete
 
     sql, subject = _subject(args)
     deleted = delete(sql, subject)

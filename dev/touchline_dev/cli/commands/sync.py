@@ -79,12 +79,12 @@ def run_sync_command(args: argparse.Namespace) -> int:
 
 
 def _run_here(directory: Any, args: argparse.Namespace, progress: Any) -> dict[str, Any]:
+    from touchline.config.sync_integrations import SyncIntegrationStore
+    from touchline.config.sync_state import SyncStateStore
     from touchline.load.clickhouse_sink import ClickHouseRowSink
     from touchline.syncs.http import SyncError
-    from touchline.syncs.integrations import SyncIntegrationStore
     from touchline.syncs.runner import StreamProgress
     from touchline.syncs.service import SyncEnvironment, run_sync
-    from touchline.syncs.state import SyncStateStore
     from touchline.warehouse.migrate import migrate
 
     client = context.warehouse(directory)
@@ -158,8 +158,8 @@ def _run_through_stack(stack: Any, args: argparse.Namespace, progress: Any) -> d
 
 
 def status_command(args: argparse.Namespace) -> int:
-    from touchline.syncs.integrations import SyncIntegrationStore
-    from touchline.syncs.state import SyncStateStore
+    from touchline.config.sync_integrations import SyncIntegrationStore
+    from touchline.config.sync_state import SyncStateStore
 
     with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
         integrations = SyncIntegrationStore(dynamodb, table).list(args.site)
@@ -236,7 +236,7 @@ def wants_sync(args: argparse.Namespace) -> bool:
 
 def connect_sync(args: argparse.Namespace) -> None:
     """Store the provider's sync credentials for the site and connect it to the schedule."""
-    from touchline.syncs.integrations import SyncIntegrationStore
+    from touchline.config.sync_integrations import SyncIntegrationStore
 
     credentials, options = _credentials(args)
     directory = context.data_dir(args.data_dir)

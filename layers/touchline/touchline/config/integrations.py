@@ -133,16 +133,3 @@ class WebhookSecrets:
             self._cache.clear()
         self._cache[key] = (self._clock() + self._ttl, values)
         return values
-
-
-def powertools_fetcher(client: SecretsManagerClient, max_age: int) -> SecretFetcher:
-    """Secrets through Powertools Parameters (its own cache, `max_age` seconds)."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    provider = SecretsProvider(boto3_client=client)
-
-    def fetch(name: str) -> str:
-        value = provider.get(name, max_age=max_age)
-        return value.decode() if isinstance(value, bytes) else str(value)
-
-    return fetch

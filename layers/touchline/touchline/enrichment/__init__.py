@@ -6,6 +6,6 @@ List and IP table load on first use, or all at once with `FullEnricher.warm()`.
 """
 
 from touchline.enrichment.full import FullEnricher
-from touchline.enrichment.salts import DailySalts, DynamoDBSaltStore, InMemorySaltStore, SaltStore
+from touchline.enrichment.salts import DailySalts, InMemorySaltStore, SaltStore
 
-__all__ = ["DailySalts", "DynamoDBSaltStore", "FullEnricher", "InMemorySaltStore", "SaltStore"]
+__all__ = ["DailySalts", "FullEnricher", "InMemorySaltStore", "SaltStore"]

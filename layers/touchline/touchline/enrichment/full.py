@@ -8,7 +8,6 @@ tables load on first use; `warm()` loads them all at once for a Lambda init phas
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from functools import lru_cache
 from typing import NoReturn
@@ -17,7 +16,7 @@ from touchline.enrichment.bots import BotDetector
 from touchline.enrichment.domains import registrable_domain, suffix_list
 from touchline.enrichment.geo import IpCountry, location_columns
 from touchline.enrichment.landing import hostname, landing_columns, split_url, url_hostname
-from touchline.enrichment.salts import DailySalts, DynamoDBSaltStore, InMemorySaltStore, SaltStore
+from touchline.enrichment.salts import DailySalts, InMemorySaltStore, SaltStore
 from touchline.enrichment.spam import SpamList
 from touchline.enrichment.useragent import UserAgentParser
 from touchline.enrichment.visitor import VisitorIds
@@ -30,16 +29,6 @@ AGENT_CACHE_SIZE = 4096
 MAX_USER_AGENT = 1024
 
 
-def default_salt_store() -> SaltStore:
-    """The config table when the collector's environment names one, else process memory."""
-    table = os.environ.get("TOUCHLINE_CONFIG_TABLE")
-    if not table:
-        return InMemorySaltStore()
-    from touchline.aws import clients
-
-    return DynamoDBSaltStore(clients.dynamodb(), table)
-
-
 class FullEnricher:
     """The collector's enricher: URL and UTM, user agent, bots and spam, geo, source, channel,
     visitor id. `counters` counts drops by reason (`bot`, `referrer_spam`) and salt-store
@@ -47,7 +36,7 @@ class FullEnricher:
 
     def __init__(
         self,
-        salts: SaltStore | None = None,
+        salts: SaltStore | None = None,  # the config table in Lambda; process memory by default
         *,
         bots: BotDetector | None = None,
         spam: SpamList | None = None,
@@ -101,7 +90,7 @@ class FullEnricher:
 
     def visitors(self) -> VisitorIds:
         if self._visitors is None:
-            salts = DailySalts(self._store or default_salt_store(), on_error=self._salt_error)
+            salts = DailySalts(self._store or InMemorySaltStore(), on_error=self._salt_error)
             self._visitors = VisitorIds(salts)
         return self._visitors
 

@@ -13,13 +13,9 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
+from typing import Protocol
 
 SALT_BYTES = 16
-SALT_PK = "SALT"
 # A day's salt lives until 48 h after the day ends: long enough for yesterday's sessions.
 KEEP_AFTER_DAY = timedelta(hours=48)
 
@@ -65,58 +61,6 @@ class InMemorySaltStore:
             return existing
         self.items[day] = (salt, expires_at(day))
         return salt
-
-
-class DynamoDBSaltStore:
-    """Salts as `pk="SALT", sk="YYYY-MM-DD"` items in the config table (`salt` binary, TTL).
-
-    Creation is race-safe: a conditional put that only succeeds when no live salt exists, and
-    the loser reads back the winner's salt with a consistent read, so every container converges
-    on one salt per day. Items past `expires_at` that TTL has not yet deleted count as absent.
-    """
-
-    def __init__(
-        self, client: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._client = client
-        self._table = table_name
-        self._clock = clock
-
-    def get(self, day: date) -> bytes | None:
-        return self._read(day, consistent=False)
-
-    def put(self, day: date, salt: bytes) -> bytes:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": SALT_PK},
-                    "sk": {"S": day.isoformat()},
-                    "salt": {"B": salt},
-                    "expires_at": {"N": str(expires_at(day))},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR expires_at <= :now",
-                ExpressionAttributeValues={":now": {"N": str(int(self._clock()))}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            stored = self._read(day, consistent=True)
-            if stored is None:  # expired between the check and the read: unlikely, but be total
-                raise
-            return stored
-        return salt
-
-    def _read(self, day: date, consistent: bool) -> bytes | None:
-        response = self._client.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": SALT_PK}, "sk": {"S": day.isoformat()}},
-            ConsistentRead=consistent,
-        )
-        item = response.get("Item")
-        if not item or "salt" not in item:
-            return None
-        if int(item.get("expires_at", {}).get("N", "0")) <= self._clock():
-            return None
-        return bytes(item["salt"]["B"])
 
 
 class DailySalts:

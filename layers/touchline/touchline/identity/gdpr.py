@@ -29,20 +29,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from touchline.identity.resolve import VISITOR_NAMESPACE, person_id
 from touchline.identity.rows import email_sha256, normalize_email
 from touchline.warehouse.sql import Sql, literal, literal_list
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
-
 MAX_WALK = 100
 SKIPPED_TABLES = ("schema_migrations",)
-# DynamoDB attributes that hold a person's identifiers (config items other features may add).
-DYNAMODB_ATTRIBUTES = ("user_id", "email", "email_sha256", "visitor_id", "person_id")
 
 
 class SubjectNotFound(LookupError):
@@ -280,26 +275,6 @@ def delete(sql: Sql, subject: Subject) -> dict[str, int]:
         if int(count):
             sql.command(f"ALTER TABLE {table.name} DELETE WHERE {where} SETTINGS mutations_sync = 2")
             deleted[table.name] = int(count)
-    return deleted
-
-
-def delete_config_items(client: DynamoDBClient, table: str, subject: Subject) -> int:
-    """Config-table items that name one of the person's identifiers (few or none: it holds config)."""
-    wanted = {
-        "user_id": subject.values("user"),
-        "email": subject.emails,
-        "email_sha256": subject.email_hashes,
-        "visitor_id": subject.visitor_ids,
-        "person_id": subject.person_ids,
-    }
-    deleted = 0
-    for page in client.get_paginator("scan").paginate(TableName=table):
-        for item in page.get("Items", []):
-            if item.get("site_id", {}).get("S", subject.site_id) != subject.site_id:
-                continue
-            if any(item.get(attr, {}).get("S") in values for attr, values in wanted.items() if values):
-                client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
-                deleted += 1
     return deleted
 
 

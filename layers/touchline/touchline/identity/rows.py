@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, Field
 
-from touchline.ingest.envelope import EARLIEST, LATEST, Row
+from touchline.envelope import EARLIEST, LATEST, Row
 
 ID_TYPES = (
     "visitor",

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
+from touchline.envelope import envelope_json
 from touchline.errors import RequestError
 from touchline.ingest.enrich import DropHit, Enricher, HitContext
-from touchline.ingest.envelope import EventRow, envelope_json
 from touchline.ingest.hit import IDENTIFY, MAX_BODY_BYTES, PlausibleHit
 from touchline.ingest.identify import identity_links
 from touchline.ingest.queue import EventQueue
+from touchline.ingest.rows import EventRow
 from touchline.ingest.site_cache import SiteResolver
 
 PAGEVIEW = "pageview"

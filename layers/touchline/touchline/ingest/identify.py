@@ -8,8 +8,8 @@ Resolving links into people is the identity service's job, not the collector's.
 from __future__ import annotations
 
 from touchline.identity.rows import IdentityLinkRow
-from touchline.ingest.envelope import EventRow
 from touchline.ingest.hit import PlausibleHit
+from touchline.ingest.rows import EventRow
 
 SOURCE = "tag"
 

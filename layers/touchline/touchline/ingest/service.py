@@ -5,22 +5,18 @@ from __future__ import annotations
 from functools import cache
 
 from touchline.aws import clients
+from touchline.aws.sqs import SqsEventQueue
+from touchline.config.salts import DynamoDBSaltStore
 from touchline.config.sites import SiteStore
+from touchline.enrichment import FullEnricher
 from touchline.ingest.collect import Collector
-from touchline.ingest.enrich import Enricher, UrlEnricher
-from touchline.ingest.queue import SqsEventQueue
 from touchline.ingest.site_cache import SiteResolver
 from touchline.settings import CollectorSettings
 
 
-def default_enricher() -> Enricher:
-    """The full enricher when its package is present, else URL/UTM only."""
-    try:
-        from touchline.enrichment import FullEnricher  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return UrlEnricher()
-    enricher: Enricher = FullEnricher()
-    return enricher
+def default_enricher(config_table: str) -> FullEnricher:
+    """The full enricher, its daily salts shared by every container through the config table."""
+    return FullEnricher(DynamoDBSaltStore(clients.dynamodb(), config_table))
 
 
 @cache
@@ -31,5 +27,5 @@ def collector() -> Collector:
             SiteStore(clients.dynamodb(), settings.config_table), ttl_seconds=settings.site_cache_seconds
         ),
         queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
-        enricher=default_enricher(),
+        enricher=default_enricher(settings.config_table),
     )

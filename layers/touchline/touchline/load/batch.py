@@ -24,7 +24,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from touchline.ingest.envelope import row_json
+from touchline.envelope import row_json
 from touchline.load.kinds import envelope_adapter
 
 

@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
+from touchline.envelope import Row
 from touchline.identity.rows import IdentityLinkRow, PersonRow
-from touchline.ingest.envelope import EventRow, Row
+from touchline.ingest.rows import EventRow
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 from touchline.syncs import rows as syncs
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from touchline.envelope import EARLIEST, LATEST
 from touchline.identity.rows import email_sha256
-from touchline.ingest.envelope import EARLIEST, LATEST
 from touchline.revenue.money import InvalidAmount, from_major, normalize_currency
 from touchline.revenue.rows import OrderRow, RefundRow, time_version
 from touchline.revenue.translation import Translation

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from touchline.ingest.envelope import EARLIEST, LATEST, Row
+from touchline.envelope import EARLIEST, LATEST, Row
 
 # Decimal(18, 4): major units, exact for 0-, 2- and 3-decimal currencies.
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import cache
 
 from touchline.aws import clients
-from touchline.config.integrations import IntegrationStore, WebhookSecrets, powertools_fetcher
+from touchline.aws.secrets import powertools_fetcher
+from touchline.aws.sqs import SqsEventQueue
+from touchline.config.integrations import IntegrationStore, WebhookSecrets
 from touchline.config.sites import SiteStore
 from touchline.config.tokens import TokenResolver, TokenStore
-from touchline.ingest.queue import SqsEventQueue
 from touchline.revenue.dedupe import PowertoolsDeduper
 from touchline.revenue.intake import KnownSites, RevenueIntake
 from touchline.settings import WebhooksSettings

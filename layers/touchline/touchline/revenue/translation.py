@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from touchline.envelope import Row, envelope_json
 from touchline.identity.rows import IdentityLinkRow
-from touchline.ingest.envelope import Row, envelope_json
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
-from touchline.ingest.envelope import EARLIEST, LATEST, Row
+from touchline.envelope import EARLIEST, LATEST, Row
 
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
 Count = Annotated[float, Field(ge=0)]

@@ -20,14 +20,15 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from touchline.config.sync_integrations import SyncIntegrationStore
+from touchline.config.sync_state import SyncStateStore
 from touchline.load.batch import RowSink
 from touchline.syncs.deadline import Deadline
 from touchline.syncs.http import AuthError, SyncError
-from touchline.syncs.integrations import SyncIntegrationStore
 from touchline.syncs.providers import provider as provider_named
 from touchline.syncs.providers.base import Connection, Settings
 from touchline.syncs.runner import Progress, RunReport, run_streams
-from touchline.syncs.state import Checkpoint, SyncStateStore
+from touchline.syncs.state import Checkpoint
 from touchline.syncs.writer import DEFAULT_BATCH_ROWS, RowWriter
 
 log = logging.getLogger("touchline.syncs")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from touchline.ingest.envelope import Row
+from touchline.envelope import Row
 from touchline.syncs.state import Checkpoint, StreamState
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import cache
 
 from touchline.aws import clients
-from touchline.config.integrations import powertools_fetcher
-from touchline.ingest.queue import SqsEventQueue
+from touchline.aws.secrets import powertools_fetcher
+from touchline.aws.sqs import SqsEventQueue
+from touchline.config.sync_integrations import SyncIntegrationStore
+from touchline.config.sync_state import SyncStateStore
 from touchline.load import service as warehouse
 from touchline.settings import SyncSettings
-from touchline.syncs.integrations import SyncIntegrationStore
 from touchline.syncs.service import SyncEnvironment
-from touchline.syncs.state import SyncStateStore
 
 
 @cache

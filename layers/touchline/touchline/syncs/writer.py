@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from touchline.ingest.envelope import Row
+from touchline.envelope import Row
 from touchline.load.batch import RowSink, RowsRejected, dedup_token
 
 log = logging.getLogger("touchline.syncs")

@@ -27,9 +27,9 @@ from uuid import UUID
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from touchline.envelope import Row, envelope_json
 from touchline.errors import RequestError
 from touchline.identity.rows import PersonRow
-from touchline.ingest.envelope import Row, envelope_json
 from touchline.ingest.queue import EventQueue
 from touchline.tracking.convert import IdentityLink, MessageConverter, MessageRows, SiteRef, message_id_of
 from touchline.tracking.ecommerce import InvalidOrder

@@ -21,10 +21,11 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from touchline.envelope import Row
 from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
 from touchline.ingest.enrich import HitContext
-from touchline.ingest.envelope import EventRow, Row
+from touchline.ingest.rows import EventRow
 from touchline.tracking import ecommerce
 from touchline.tracking.clock import event_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url

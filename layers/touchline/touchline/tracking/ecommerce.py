@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from touchline.ingest.envelope import Row
+from touchline.envelope import Row
 from touchline.revenue.money import MAX_AMOUNT, InvalidAmount, exponent, normalize_currency
 from touchline.revenue.rows import (
     OrderLineItemRow,

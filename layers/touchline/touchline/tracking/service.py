@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from touchline.aws import clients
+from touchline.aws.sqs import SqsEventQueue
 from touchline.config.write_keys import WriteKeyStore
-from touchline.ingest.queue import SqsEventQueue
 from touchline.ingest.service import default_enricher
 from touchline.settings import TrackingApiSettings
 from touchline.tracking.api import TrackingApi
@@ -23,5 +23,5 @@ def tracking_api() -> TrackingApi:
             WriteKeyStore(clients.dynamodb(), settings.config_table), ttl_seconds=settings.key_cache_seconds
         ),
         queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
-        converter=MessageConverter(ContextEnricher(default_enricher())),
+        converter=MessageConverter(ContextEnricher(default_enricher(settings.config_table))),
     )

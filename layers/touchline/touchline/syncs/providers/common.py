@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
+from touchline.envelope import EARLIEST, LATEST
 from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email
-from touchline.ingest.envelope import EARLIEST, LATEST
 from touchline.revenue.money import MAX_AMOUNT, InvalidAmount, exponent, normalize_currency
 from touchline.syncs.rows import IntegrationCustomerRow
 from touchline.syncs.streams import Batch

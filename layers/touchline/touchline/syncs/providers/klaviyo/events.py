@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from touchline.envelope import Row
 from touchline.identity.rows import email_sha256
-from touchline.ingest.envelope import Row
 from touchline.revenue.money import InvalidAmount
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow, time_version
 from touchline.syncs.providers.common import add_customer, clean_email, currency_code, money, parse_time

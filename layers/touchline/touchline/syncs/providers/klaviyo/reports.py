@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from touchline.ingest.envelope import Row
+from touchline.envelope import Row
 from touchline.syncs.http import ApiError
 from touchline.syncs.providers.common import millis, parse_time
 from touchline.syncs.providers.klaviyo.api import KlaviyoApi

@@ -1,4 +1,5 @@
-"""The SQS message format between producers (collector, webhooks, syncs) and the loader.
+"""The SQS message format between every producer (collector, tracking API, webhooks, syncs) and
+the loader, and the `Row` base class of every table's row model.
 
 One message body is one JSON envelope `{"v":1,"kind":"<table>","row":{...}}`: `kind` names the
 ClickHouse table and `row` holds its columns, leaving out those equal to the column default
@@ -18,10 +19,9 @@ from functools import cache
 from itertools import compress
 from types import UnionType
 from typing import Literal, Union, get_origin
-from uuid import UUID
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 ENVELOPE_VERSION: Literal[1] = 1
 # DateTime64(3) holds 1900-2299; anything outside our lifetime is a broken clock or a forgery.
@@ -84,51 +84,6 @@ def _decimal_text(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not a column type")
 
 
-class EventRow(Row):
-    """One `events` row."""
-
-    event_id: UUID
-    site_id: str = Field(min_length=1, max_length=64)
-    # Checked in pydantic-core (no Python validator): this runs once per row in the loader.
-    timestamp: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
-    received_at: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
-    ingest_source: str = "tag"
-    event_type: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=256)
-    visitor_id: str = ""
-    session_id: str = ""
-    user_id: str = ""
-    url: str = ""
-    hostname: str = ""
-    pathname: str = ""
-    page_title: str = ""
-    referrer: str = ""
-    referrer_source: str = ""
-    channel: str = ""
-    utm_source: str = ""
-    utm_medium: str = ""
-    utm_campaign: str = ""
-    utm_content: str = ""
-    utm_term: str = ""
-    click_id: str = ""
-    click_id_type: str = ""
-    device_type: str = ""
-    browser: str = ""
-    browser_version: str = ""
-    os: str = ""
-    os_version: str = ""
-    screen_width: int = Field(0, ge=0, le=65535)
-    country: str = ""
-    region: str = ""
-    city: str = ""
-    revenue: Decimal | None = Field(None, max_digits=18, decimal_places=4)
-    currency: str = ""
-    props: dict[str, str] = Field(default_factory=dict)
-    interactive: int = Field(1, ge=0, le=1)
-    engagement_ms: int = Field(0, ge=0, le=4_294_967_295)
-    scroll_depth: int = Field(0, ge=0, le=255)
-
-
 @cache
 def envelope_prefix(table: str) -> str:
     """Envelopes are always written with this exact prefix, so the loader can pass rows through.
@@ -153,6 +108,3 @@ def row_json(body: str, table: str, row: Row) -> str:
     if text.startswith(prefix) and text.endswith("}") and text.count('"row":') == 1:
         return text[len(prefix) : -1]
     return row.to_json()
-
-
-EVENT_COLUMNS: tuple[str, ...] = tuple(EventRow.model_fields)
