@@ -121,11 +121,53 @@ def test_queue_failure_is_503_not_202(
     assert status == 503 and body["error"]["code"] == "unavailable"
 
 
-def test_client_ip_is_first_forwarded_address(
-    collector_app: ModuleType,
-    aws: dict[str, str],
-    lambda_context: LambdaContextStub,
-    monkeypatch: pytest.MonkeyPatch,
+def _stored(app: ModuleType, aws: dict[str, str], event: dict[str, Any]) -> EventRow:
+    assert app.handler(event, LambdaContextStub())["statusCode"] == 202
+    [row] = queued(aws)
+    return row
+
+
+def _with_client_claims(event: dict[str, Any]) -> dict[str, Any]:
+    """What any client can add to its request: a forwarded-for chain and CDN geo headers."""
+    event["headers"].update(
+        {
+            "x-forwarded-for": "8.8.8.8, 1.1.1.1",
+            "cloudfront-viewer-address": "81.2.69.160:443",
+            "cloudfront-viewer-country": "GB",
+            "cf-ipcountry": "JP",
+        }
+    )
+    return event
+
+
+def test_a_spoofed_forwarded_for_changes_nothing_by_default(
+    collector_app: ModuleType, aws: dict[str, str]
+) -> None:
+    honest = sample_event("collector_pageview.json")
+    del honest["headers"]["x-forwarded-for"]
+    plain = _stored(collector_app, aws, honest)
+    spoofed = _stored(collector_app, aws, _with_client_claims(sample_event("collector_pageview.json")))
+    assert (spoofed.visitor_id, spoofed.country) == (plain.visitor_id, plain.country)
+    assert plain.country == ""  # sourceIp 203.0.113.7 is a documentation address: no country
+
+
+def test_behind_cloudfront_the_viewer_address_and_country_are_trusted(
+    collector_app: ModuleType, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOUCHLINE_TRUSTED_PROXY", "cloudfront")
+    service.trust_rule.cache_clear()
+    try:
+        row = _stored(collector_app, aws, _with_client_claims(sample_event("collector_pageview.json")))
+        bypassed = _stored(collector_app, aws, sample_event("collector_pageview.json"))
+    finally:
+        service.trust_rule.cache_clear()
+    assert row.country == "GB"
+    # Without CloudFront's header the request did not come through it: sourceIp, no header trusted.
+    assert bypassed.country == "" and bypassed.visitor_id != row.visitor_id
+
+
+def test_with_trusted_hops_the_client_is_that_many_hops_left(
+    collector_app: ModuleType, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
     real = service.collector()
@@ -136,11 +178,13 @@ def test_client_ip_is_first_forwarded_address(
             return {"hostname": "shop.example.com", "pathname": "/"}
 
     monkeypatch.setattr(real, "_enricher", Spy())
-    forwarded = sample_event("collector_pageview.json")
-    forwarded["requestContext"]["http"]["sourceIp"] = "10.1.1.1"  # the proxy, not the visitor
-    invoke(collector_app, forwarded, lambda_context)
-    direct = sample_event("collector_pageview.json")
-    del direct["headers"]["x-forwarded-for"]
-    direct["requestContext"]["http"]["sourceIp"] = "198.51.100.9"
-    invoke(collector_app, direct, lambda_context)
-    assert seen == ["203.0.113.7", "198.51.100.9"]
+    monkeypatch.setenv("TOUCHLINE_TRUSTED_PROXY", "1")
+    service.trust_rule.cache_clear()
+    try:
+        event = sample_event("collector_pageview.json")
+        event["headers"]["x-forwarded-for"] = "6.6.6.6, 198.51.100.9"  # a forgery, then the client
+        event["requestContext"]["http"]["sourceIp"] = "10.1.1.1"  # the trusted proxy
+        collector_app.handler(event, LambdaContextStub())
+    finally:
+        service.trust_rule.cache_clear()
+    assert seen == ["198.51.100.9"]

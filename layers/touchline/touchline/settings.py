@@ -23,6 +23,8 @@ class CollectorSettings(_EnvModel):
     events_queue_url: str = Field(alias="TOUCHLINE_EVENTS_QUEUE_URL")
     allowed_origins: str = Field("*", alias="TOUCHLINE_ALLOWED_ORIGINS")
     site_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
+    # Whose word the client IP is taken on (touchline.aws.client_ip): none | cloudfront | 1-5.
+    trusted_proxy: str = Field("none", alias="TOUCHLINE_TRUSTED_PROXY")
 
 
 class WarehouseSettings(_EnvModel):

@@ -36,8 +36,8 @@ class CollectError(RequestError):
 class IncomingHit:
     body: bytes
     user_agent: str
-    ip: str
-    headers: dict[str, str] = field(default_factory=dict)
+    ip: str  # by the deployment's trust rule (touchline.aws.client_ip), never a client's say-so
+    geo_headers: dict[str, str] = field(default_factory=dict)  # the CDN geo headers trusted
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ class Collector:
                 user_agent=incoming.user_agent,
                 ip=incoming.ip,
                 timestamp=now,
-                headers=incoming.headers,
+                headers=incoming.geo_headers,
                 visitor_id=hit.visitor_id,
             )
             try:

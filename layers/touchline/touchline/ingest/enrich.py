@@ -46,7 +46,7 @@ class HitContext:
     user_agent: str
     ip: str
     timestamp: datetime
-    # Lower-cased request headers (CloudFront/API Gateway viewer geo headers live here).
+    # The CDN geo headers the deployment's trust rule believes (touchline.aws.client_ip).
     headers: dict[str, str] = field(default_factory=dict)
     # The tag's first-party visitor id, when it sent one.
     visitor_id: str | None = None

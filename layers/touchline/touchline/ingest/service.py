@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from touchline.aws import clients
+from touchline.aws.client_ip import TrustRule
 from touchline.aws.sqs import SqsEventQueue
 from touchline.config.salts import DynamoDBSaltStore
 from touchline.config.sites import SiteStore
@@ -17,6 +18,11 @@ from touchline.settings import CollectorSettings
 def default_enricher(config_table: str) -> FullEnricher:
     """The full enricher, its daily salts shared by every container through the config table."""
     return FullEnricher(DynamoDBSaltStore(clients.dynamodb(), config_table))
+
+
+@cache
+def trust_rule() -> TrustRule:
+    return TrustRule.parse(CollectorSettings.from_env().trusted_proxy)
 
 
 @cache
