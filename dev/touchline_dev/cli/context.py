@@ -8,7 +8,7 @@ commands at a real ClickHouse and the deployed DynamoDB table instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,20 +61,20 @@ def warehouse(directory: Path) -> Client:
 
 
 def query(
-    directory: Path, sql: str, parameters: dict[str, Any] | None = None
+    directory: Path, sql: str, params: Mapping[str, Any] | None = None
 ) -> tuple[list[str], list[list[Any]]]:
-    """Run one query (with bound `{name:Type}` parameters): through the running stack (chdb locks
-    its directory) or directly."""
+    """Run one query with server-side `params`: through the running stack (chdb locks its
+    directory) or directly."""
     stack = running_stack(directory)
     if stack is not None:
         from touchline_dev.devstack.state import query_stack
 
         try:
-            payload = query_stack(stack, sql, "json", parameters)
+            payload = query_stack(stack, sql, "json", params)
         except RuntimeError as exc:
             raise CliError(f"query failed: {exc}") from None
         return list(payload["columns"]), [list(row) for row in payload["rows"]]
-    result = warehouse(directory).query(sql, parameters=parameters)
+    result = warehouse(directory).query(sql, parameters=dict(params or {}))
     return list(result.column_names), [list(row) for row in result.result_rows]
 
 

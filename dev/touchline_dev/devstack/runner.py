@@ -114,7 +114,8 @@ class StackOptions:
 
 
 class _TouchlineWarehouse:
-    """The embedded ClickHouse: migrated at start, shared with the loader, queried by `/_dev/sql`."""
+    """The embedded ClickHouse: migrated at start, shared with the loader, queried by `/_dev/sql`
+    (a query and its server-side parameters, `touchline_dev.sql_params`)."""
 
     def __init__(self, data_dir: Path, retention_days: int) -> None:
         from touchline.warehouse.client import connect
@@ -127,34 +128,37 @@ class _TouchlineWarehouse:
         self._lock = threading.Lock()
 
     def sql(self, request: HttpRequest) -> HttpResponse:
+        from touchline_dev.sql_params import ParamsError, decode
+
         try:
             payload = json.loads(request.body or b"{}")
             query = payload["query"]
             fmt = payload.get("format", "json")
-            # Bound parameters ({name:Type} placeholders), as the query engine sends them.
-            parameters = payload.get("parameters") or None
-        except (ValueError, KeyError, TypeError, AttributeError):
+            params = decode(payload.get("parameters"))
+        except (ValueError, KeyError, TypeError) as exc:
+            detail = f"{exc}; " if isinstance(exc, ParamsError) else ""
             return HttpResponse.json(
                 400,
-                {"error": 'body must be JSON: {"query": "...", "format": "json"|"tsv", "parameters": {...}}'},
+                {
+                    "error": f"{detail}body must be JSON: "
+                    '{"query": "... {name:Type} ...", "parameters": {"name": value}, "format": "json"|"tsv"}'
+                },
             )
         if fmt not in ("json", "tsv") or not isinstance(query, str):
             return HttpResponse.json(400, {"error": 'format must be "json" or "tsv"'})
-        if parameters is not None and not isinstance(parameters, dict):
-            return HttpResponse.json(400, {"error": "parameters must be a JSON object"})
         try:
             with self._lock:
                 if fmt == "tsv":
-                    raw = self.client.raw_query(query, parameters=parameters, fmt="TabSeparated")
+                    raw = self.client.raw_query(query, parameters=params, fmt="TabSeparated")
                     return HttpResponse(200, [("content-type", "text/tab-separated-values")], bytes(raw))
                 if _returns_rows(query):
-                    result = self.client.query(query, parameters=parameters)
+                    result = self.client.query(query, parameters=params)
                     body = {
                         "columns": list(result.column_names),
                         "rows": [list(r) for r in result.result_rows],
                     }
                 else:
-                    self.client.command(query, parameters=parameters)
+                    self.client.command(query, parameters=params)
                     body = {"columns": [], "rows": []}
         except Exception as exc:
             return HttpResponse.json(400, {"error": str(exc)})

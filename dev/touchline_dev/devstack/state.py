@@ -14,7 +14,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -115,14 +115,13 @@ def call_stack(
 
 
 def query_stack(
-    stack: StackInfo, query: str, fmt: str = "json", parameters: dict[str, Any] | None = None
+    stack: StackInfo, query: str, fmt: str = "json", params: Mapping[str, Any] | None = None
 ) -> Any:
-    """Run SQL in the running stack's ClickHouse: a `{"columns", "rows"}` dict, or TSV text.
+    """Run SQL in the running stack's ClickHouse with server-side `params` (`{name:Type}`): a
+    `{"columns", "rows"}` dict, or TSV text."""
+    from touchline_dev.sql_params import encode
 
-    `parameters` fill the query's `{name:Type}` placeholders (server-side binding)."""
-    payload: dict[str, Any] = {"query": query, "format": fmt}
-    if parameters:
-        payload["parameters"] = {k: _wire(v) for k, v in parameters.items()}
+    payload = {"query": query, "format": fmt, "parameters": encode(params or {})}
     status, body = call_stack(stack, "/_dev/sql", payload)
     if status != 200:
         try:
@@ -131,20 +130,6 @@ def query_stack(
             message = body.decode(errors="replace")
         raise RuntimeError(message)
     return json.loads(body) if fmt == "json" else body.decode()
-
-
-def _wire(value: Any) -> Any:
-    """A parameter as JSON: datetimes and dates in the text ClickHouse parses for their types."""
-    from datetime import UTC, date, datetime
-
-    if isinstance(value, datetime):
-        utc = value.astimezone(UTC) if value.tzinfo else value
-        return utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_wire(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def period(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
 
 def runner(args: argparse.Namespace) -> Any:
     directory = context.data_dir(args.data_dir)
-    return lambda sql: context.query(directory, sql)
+    return lambda sql, params=None: context.query(directory, sql, params)
 
 
 def _day(text: str) -> date:

@@ -34,7 +34,7 @@ from uuid import UUID
 
 from touchline.identity.resolve import VISITOR_NAMESPACE, person_id
 from touchline.identity.rows import email_sha256, normalize_email
-from touchline.warehouse.sql import Sql, literal, literal_list
+from touchline.warehouse.sql import Binds, Sql
 
 MAX_WALK = 100
 SKIPPED_TABLES = ("schema_migrations",)
@@ -92,17 +92,18 @@ def find_subject(sql: Sql, site_id: str, *, user_id: str | None = None, email: s
 
 
 def _walk_links(sql: Sql, subject: Subject) -> None:
-    site = literal(subject.site_id)
     frontier = set(subject.identifiers)
     for _ in range(MAX_WALK):
         if not frontier:
             return
         found: set[tuple[str, str]] = set()
         for side, other in (("from", "to"), ("to", "from")):
-            condition = _identifier_condition(f"{side}_type", f"{side}_id", frontier)
+            binds = Binds(site=subject.site_id)
+            condition = _identifier_condition(f"{side}_type", f"{side}_id", frontier, binds)
             for other_type, other_id in sql.rows(
                 f"SELECT {other}_type, {other}_id FROM identity_links FINAL "
-                f"WHERE site_id = {site} AND is_deleted = 0 AND ({condition})"
+                f"WHERE site_id = {{site:String}} AND is_deleted = 0 AND ({condition})",
+                binds.params,
             ):
                 found.add((str(other_type), str(other_id)))
         new = {i for i in found if not _weak(*i)} - subject.identifiers
@@ -114,54 +115,64 @@ def _walk_links(sql: Sql, subject: Subject) -> None:
 def _add_resolved(sql: Sql, subject: Subject) -> None:
     """Persons resolution gave these identifiers, and every identifier mapped to them (this is
     how a cookieless id mapped to this person alone is included)."""
-    site = literal(subject.site_id)
-    condition = _identifier_condition("id_type", "id_value", subject.identifiers)
+    binds = Binds(site=subject.site_id)
+    condition = _identifier_condition("id_type", "id_value", subject.identifiers, binds)
     persons = {
         str(p)
         for (p,) in sql.rows(
             f"SELECT DISTINCT person_id FROM identity_map FINAL "
-            f"WHERE site_id = {site} AND is_deleted = 0 AND ({condition})"
+            f"WHERE site_id = {{site:String}} AND is_deleted = 0 AND ({condition})",
+            binds.params,
         )
     }
     persons |= {person_id(t, v) for t, v in subject.identifiers if t in ("user", "email_sha256")}
     subject.person_ids |= persons
     for id_type, value in sql.rows(
-        f"SELECT id_type, id_value FROM identity_map FINAL WHERE site_id = {site} AND is_deleted = 0 "
-        f"AND person_id IN {literal_list(persons)}"
+        "SELECT id_type, id_value FROM identity_map FINAL WHERE site_id = {site:String} "
+        "AND is_deleted = 0 AND person_id IN {persons:Array(String)}",
+        {"site": subject.site_id, "persons": sorted(persons)},
     ):
         subject.identifiers.add((str(id_type), str(value)))
 
 
 def _add_people(sql: Sql, subject: Subject) -> None:
-    site = literal(subject.site_id)
-    conditions = [f"person_id IN {literal_list(subject.person_ids)}"] if subject.person_ids else []
+    binds = Binds(site=subject.site_id)
+    conditions = [_in("person_id", subject.person_ids, binds)] if subject.person_ids else []
     if users := subject.values("user"):
-        conditions.append(f"user_id IN {literal_list(users)}")
+        conditions.append(_in("user_id", users, binds))
     if hashes := subject.email_hashes:
-        conditions.append(f"email_sha256 IN {literal_list(hashes)}")
+        conditions.append(_in("email_sha256", hashes, binds))
     if not conditions:
         return
     for pid, email in sql.rows(
-        f"SELECT person_id, email FROM people FINAL WHERE site_id = {site} AND is_deleted = 0 "
-        f"AND ({' OR '.join(conditions)})"
+        "SELECT person_id, email FROM people FINAL WHERE site_id = {site:String} AND is_deleted = 0 "
+        f"AND ({' OR '.join(conditions)})",
+        binds.params,
     ):
         subject.person_ids.add(str(pid))
         if email:
             subject.emails.add(str(email))
 
 
-def _identifier_condition(type_column: str, value_column: str, identifiers: Iterable[tuple[str, str]]) -> str:
+def _in(column: str, values: Iterable[str], binds: Binds) -> str:
+    return f"{column} IN {binds.add('Array(String)', sorted(set(values)))}"
+
+
+def _identifier_condition(
+    type_column: str, value_column: str, identifiers: Iterable[tuple[str, str]], binds: Binds
+) -> str:
     """SQL matching any of the identifiers (visitor/anonymous/user ids by value alone)."""
     ids = set(identifiers)
     namespaced = {v for t, v in ids if t in VISITOR_NAMESPACE}
     typed = sorted((t, v) for t, v in ids if t not in VISITOR_NAMESPACE)
     parts = []
     if namespaced:
-        values = literal_list(namespaced)
-        parts.append(f"({type_column} IN ('visitor', 'anonymous', 'user') AND {value_column} IN {values})")
+        parts.append(
+            f"({type_column} IN ('visitor', 'anonymous', 'user') AND {_in(value_column, namespaced, binds)})"
+        )
     if typed:
-        pairs = ", ".join(f"({literal(t)}, {literal(v)})" for t, v in typed)
-        parts.append(f"({type_column}, {value_column}) IN ({pairs})")
+        pairs = binds.add("Array(Tuple(String, String))", typed)
+        parts.append(f"({type_column}, {value_column}) IN {pairs}")
     return " OR ".join(parts) or "0"
 
 
@@ -188,14 +199,14 @@ def personal_tables(sql: Sql) -> list[Table]:
     ]
 
 
-def row_condition(table: Table, subject: Subject, orders: set[tuple[str, str]]) -> str | None:
+def row_condition(table: Table, subject: Subject, orders: set[tuple[str, str]], binds: Binds) -> str | None:
     """The WHERE (without the site) selecting this person's rows of a table, or None."""
     cols = set(table.columns)
     parts: list[str] = []
 
     def match(column: str, values: set[str]) -> None:
         if column in cols and values:
-            parts.append(f"{column} IN {literal_list(values)}")
+            parts.append(_in(column, values, binds))
 
     match("visitor_id", subject.visitor_ids)
     match("anonymous_id", subject.visitor_ids)
@@ -204,15 +215,15 @@ def row_condition(table: Table, subject: Subject, orders: set[tuple[str, str]]) 
     match("email_sha256", subject.email_hashes)
     match("person_id", subject.person_ids)
     if {"customer_id_type", "customer_id"} <= cols:
-        parts.append(_identifier_condition("customer_id_type", "customer_id", subject.identifiers))
+        parts.append(_identifier_condition("customer_id_type", "customer_id", subject.identifiers, binds))
     for side in ("from", "to"):
         if {f"{side}_type", f"{side}_id"} <= cols:
-            parts.append(_identifier_condition(f"{side}_type", f"{side}_id", subject.identifiers))
+            parts.append(_identifier_condition(f"{side}_type", f"{side}_id", subject.identifiers, binds))
     if {"id_type", "id_value"} <= cols:
-        parts.append(_identifier_condition("id_type", "id_value", subject.identifiers))
+        parts.append(_identifier_condition("id_type", "id_value", subject.identifiers, binds))
     if not parts and {"source", "order_id"} <= cols and orders:
-        pairs = ", ".join(f"({literal(s)}, {literal(o)})" for s, o in sorted(orders))
-        parts.append(f"(source, order_id) IN ({pairs})")
+        pairs = binds.add("Array(Tuple(String, String))", sorted(orders))
+        parts.append(f"(source, order_id) IN {pairs}")
     parts = [p for p in parts if p != "0"]
     return " OR ".join(parts) if parts else None
 
@@ -221,14 +232,15 @@ def _orders_of(sql: Sql, tables: list[Table], subject: Subject) -> set[tuple[str
     orders = next((t for t in tables if t.name == "orders"), None)
     if orders is None:
         return set()
-    condition = row_condition(orders, subject, set())
+    binds = Binds(site=subject.site_id)
+    condition = row_condition(orders, subject, set(), binds)
     if condition is None:
         return set()
     return {
         (str(s), str(o))
         for s, o in sql.rows(
-            f"SELECT DISTINCT source, order_id FROM orders WHERE site_id = {literal(subject.site_id)} "
-            f"AND ({condition})"
+            f"SELECT DISTINCT source, order_id FROM orders WHERE site_id = {{site:String}} AND ({condition})",
+            binds.params,
         )
     }
 
@@ -239,13 +251,15 @@ def export(sql: Sql, subject: Subject) -> dict[str, Any]:
     orders = _orders_of(sql, tables, subject)
     found: dict[str, list[dict[str, Any]]] = {}
     for table in tables:
-        condition = row_condition(table, subject, orders)
+        binds = Binds(site=subject.site_id)
+        condition = row_condition(table, subject, orders, binds)
         if condition is None:
             continue
         final = " FINAL" if table.replacing else ""
         rows = sql.rows(
             f"SELECT {', '.join(f'`{c}`' for c in table.columns)} FROM {table.name}{final} "
-            f"WHERE site_id = {literal(subject.site_id)} AND ({condition})"
+            f"WHERE site_id = {{site:String}} AND ({condition})",
+            binds.params,
         )
         if rows:
             found[table.name] = [
@@ -265,15 +279,17 @@ def delete(sql: Sql, subject: Subject) -> dict[str, int]:
     tables = personal_tables(sql)
     orders = _orders_of(sql, tables, subject)
     deleted: dict[str, int] = {}
-    site = literal(subject.site_id)
     for table in tables:
-        condition = row_condition(table, subject, orders)
+        binds = Binds(site=subject.site_id)
+        condition = row_condition(table, subject, orders, binds)
         if condition is None:
             continue
-        where = f"site_id = {site} AND ({condition})"
-        [(count,)] = sql.rows(f"SELECT count() FROM {table.name} WHERE {where}")
+        where = f"site_id = {{site:String}} AND ({condition})"
+        [(count,)] = sql.rows(f"SELECT count() FROM {table.name} WHERE {where}", binds.params)
         if int(count):
-            sql.command(f"ALTER TABLE {table.name} DELETE WHERE {where} SETTINGS mutations_sync = 2")
+            sql.command(
+                f"ALTER TABLE {table.name} DELETE WHERE {where} SETTINGS mutations_sync = 2", binds.params
+            )
             deleted[table.name] = int(count)
     return deleted
 

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from touchline.warehouse.sql import Sql, literal
+from touchline.warehouse.sql import Sql
 
 VISITOR_NAMESPACE = ("visitor", "anonymous", "user")
 MAX_ROUNDS = 1000
@@ -101,7 +101,8 @@ def _scratch(sql: Sql) -> Iterator[_Scratch]:
 def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) -> ResolveResult:
     """Recompute `identity_map` for one site (or all) from `identity_links`; write only changes."""
     started = time.perf_counter()
-    site = f"site_id = {literal(site_id)}" if site_id else "1"
+    site = "site_id = {site:String}" if site_id else "1"
+    params = {"site": site_id} if site_id else {}
     with _scratch(sql) as scratch:
         ids = scratch.name("ids")
         sql.command(
@@ -110,7 +111,8 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
             f" SELECT site_id, from_type AS id_type, from_id AS id_value FROM identity_links FINAL"
             f"  WHERE {site} AND is_deleted = 0"
             " UNION ALL"
-            f" SELECT site_id, to_type, to_id FROM identity_links FINAL WHERE {site} AND is_deleted = 0)"
+            f" SELECT site_id, to_type, to_id FROM identity_links FINAL WHERE {site} AND is_deleted = 0)",
+            params,
         )
         edges = scratch.name("edges")
         a, b = _sql(_NODE, "from_type", "from_id"), _sql(_NODE, "to_type", "to_id")
@@ -123,7 +125,8 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
             " UNION ALL"
             f" SELECT site_id, {b} AS a, {a} AS b FROM identity_links FINAL"
             f"  WHERE {site} AND is_deleted = 0 AND {strong}"
-            ") WHERE a != b"
+            ") WHERE a != b",
+            params,
         )
         labels = scratch.name("labels0")
         i_node, i_weak = _sql(_NODE, "id_type", "id_value"), _sql(_WEAK, "id_type", "id_value")
@@ -177,7 +180,8 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
             f"  WHERE {_sql(_NAMESPACED, 'i.id_type', 'i.id_value')}"
             " UNION ALL"
             f" {weak_side}"
-            ") GROUP BY site_id, id_type, id_value"
+            ") GROUP BY site_id, id_type, id_value",
+            params,
         )
         version = _next_version(sql, now_ms)
         current = (
@@ -194,18 +198,20 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
             f"LEFT ANTI JOIN {result} AS r ON r.site_id = m.site_id AND r.id_type = m.id_type "
             "AND r.id_value = m.id_value"
         )
-        [(changed_rows,)] = sql.rows(f"SELECT count() FROM ({new_rows})")
-        [(removed_rows,)] = sql.rows(f"SELECT count() FROM ({gone_rows})")
+        [(changed_rows,)] = sql.rows(f"SELECT count() FROM ({new_rows})", params)
+        [(removed_rows,)] = sql.rows(f"SELECT count() FROM ({gone_rows})", params)
         columns = "(site_id, id_type, id_value, person_id, version, is_deleted)"
         if int(removed_rows):
             sql.command(
                 f"INSERT INTO identity_map {columns} "
-                f"SELECT site_id, id_type, id_value, person_id, {version}, 1 FROM ({gone_rows})"
+                f"SELECT site_id, id_type, id_value, person_id, {version}, 1 FROM ({gone_rows})",
+                params,
             )
         if int(changed_rows):
             sql.command(
                 f"INSERT INTO identity_map {columns} "
-                f"SELECT site_id, id_type, id_value, person_id, {version}, 0 FROM ({new_rows})"
+                f"SELECT site_id, id_type, id_value, person_id, {version}, 0 FROM ({new_rows})",
+                params,
             )
         [(identifiers, persons)] = sql.rows(f"SELECT count(), uniqExact(site_id, person_id) FROM {result}")
     return ResolveResult(

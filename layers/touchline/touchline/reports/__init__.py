@@ -1,40 +1,62 @@
 """Reports: SQL over the warehouse, run through any `QueryRunner` (a clickhouse-connect client
 directly, or the CLI's `context.query`, which goes through a running local stack).
 
-Each report module builds its SQL with literals from `sql_string` / `sql_datetime` (values are
-quoted here because the local stack's `/_dev/sql` takes a plain query) and returns a small
-dataclass with a `to_json()` and a table rendering.
+Each report module's SQL takes its values as server-side parameters (`{site:String}`,
+`{start:DateTime64(3, 'UTC')}`, see `period_params`) and returns a small dataclass with a
+`to_json()` and a table rendering.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 Rows = tuple[list[str], list[list[Any]]]
-QueryRunner = Callable[[str], Rows]
+# run(sql, params): params fill the SQL's `{name:Type}` placeholders (server-side binding).
+QueryRunner = Callable[..., Rows]
+START = "{start:DateTime64(3, 'UTC')}"
+END = "{end:DateTime64(3, 'UTC')}"
 
 
 def client_runner(client: Any) -> QueryRunner:
     """A clickhouse-connect client as a `QueryRunner`."""
 
-    def run(sql: str) -> Rows:
-        result = client.query(sql)
+    def run(sql: str, params: Mapping[str, Any] | None = None) -> Rows:
+        result = client.query(sql, parameters=dict(params or {}))
         return list(result.column_names), [list(row) for row in result.result_rows]
 
     return run
 
 
+def period_params(site_id: str, start: datetime | None, end: datetime | None) -> dict[str, Any]:
+    """`site`, and `start`/`end` (UTC) when given: the parameters every report binds."""
+    params: dict[str, Any] = {"site": site_id}
+    if start is not None:
+        params["start"] = _utc(start)
+    if end is not None:
+        params["end"] = _utc(end)
+    return params
+
+
+def period(column: str, start: datetime | None, end: datetime | None) -> str:
+    """` AND column >= {start} AND column < {end}` for the bounds that are set."""
+    return (f" AND {column} >= {START}" if start else "") + (f" AND {column} < {END}" if end else "")
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def sql_string(value: str) -> str:
-    """A ClickHouse string literal."""
+    """A ClickHouse string literal. Still used by the attribution report's data-driven variants
+    (reports/attribution.py); new SQL binds parameters instead (`period_params`)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def sql_datetime(value: datetime) -> str:
-    """A DateTime64(3, 'UTC') literal."""
-    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return f"toDateTime64({sql_string(utc.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3])}, 3, 'UTC')"
+    """A DateTime64(3, 'UTC') literal (see `sql_string`)."""
+    return f"toDateTime64({sql_string(_utc(value).strftime('%Y-%m-%d %H:%M:%S.%f')[:-3])}, 3, 'UTC')"
 
 
 def render_table(headers: list[str], rows: list[list[str]]) -> str:

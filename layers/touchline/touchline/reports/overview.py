@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from touchline.reports import QueryRunner, render_table, sql_datetime, sql_string
+from touchline.reports import QueryRunner, period, period_params, render_table
 from touchline.reports.revenue import money
 
 TOP = 10
@@ -84,22 +84,25 @@ class OverviewReport:
 def overview_report(
     run: QueryRunner, site_id: str, start: datetime | None, end: datetime | None
 ) -> OverviewReport:
-    site = sql_string(site_id)
-    sessions_where = _where(site, "session_start", start, end)
+    params = period_params(site_id, start, end)
+    sessions_where = _where("session_start", start, end)
     _, totals = run(
         f"""SELECT uniqExact(visitor_id), count(), sum(pageviews), sum(is_bounce), avg(duration_s)
-            FROM sessions FINAL WHERE {sessions_where}"""
+            FROM sessions FINAL WHERE {sessions_where}""",
+        params,
     )
     visitors, session_count, pageviews, bounces, duration = totals[0] if totals else (0, 0, 0, 0, 0)
-    credits_where = _where(site, "converted_at", start, end) + " AND model = 'last_touch'"
+    credits_where = _where("converted_at", start, end) + " AND model = 'last_touch'"
     _, conversion_rows = run(
         f"""SELECT uniqExact(conversion_id), uniqExactIf(visitor_id, visitor_id != '')
-            FROM attribution_credits FINAL WHERE {credits_where}"""
+            FROM attribution_credits FINAL WHERE {credits_where}""",
+        params,
     )
     conversions, converting_visitors = conversion_rows[0] if conversion_rows else (0, 0)
     _, revenue_rows = run(
         f"""SELECT currency, toString(sum(attributed_revenue)) FROM attribution_credits FINAL
-            WHERE {credits_where} AND conversion_kind = 'order' GROUP BY currency"""
+            WHERE {credits_where} AND conversion_kind = 'order' GROUP BY currency""",
+        params,
     )
     sessions_n = int(session_count or 0)
     visitors_n = int(visitors or 0)
@@ -120,25 +123,22 @@ def overview_report(
     )
     _, pages = run(
         f"""SELECT pathname, count(), uniqExact(visitor_id) FROM events FINAL
-            WHERE {_where(site, "timestamp", start, end)} AND event_type = 'pageview'
-            GROUP BY pathname ORDER BY count() DESC, pathname LIMIT {TOP}"""
+            WHERE {_where("timestamp", start, end)} AND event_type = 'pageview'
+            GROUP BY pathname ORDER BY count() DESC, pathname LIMIT {TOP}""",
+        params,
     )
     report.top["pages"] = [{"page": p, "pageviews": int(n), "visitors": int(v)} for p, n, v in pages]
     for name, column in BREAKDOWNS.items():
         _, rows = run(
             f"""SELECT {column}, uniqExact(visitor_id) AS visitors, count() AS sessions
                 FROM sessions FINAL WHERE {sessions_where}
-                GROUP BY {column} ORDER BY visitors DESC, sessions DESC, {column} LIMIT {TOP}"""
+                GROUP BY {column} ORDER BY visitors DESC, sessions DESC, {column} LIMIT {TOP}""",
+            params,
         )
         label = column.removesuffix("_type")
         report.top[name] = [{label: value, "visitors": int(v), "sessions": int(s)} for value, v, s in rows]
     return report
 
 
-def _where(site: str, column: str, start: datetime | None, end: datetime | None) -> str:
-    clause = f"site_id = {site}"
-    if start:
-        clause += f" AND {column} >= {sql_datetime(start)}"
-    if end:
-        clause += f" AND {column} < {sql_datetime(end)}"
-    return clause
+def _where(column: str, start: datetime | None, end: datetime | None) -> str:
+    return "site_id = {site:String}" + period(column, start, end)

@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from touchline.reports import QueryRunner, render_table, sql_datetime, sql_string
+from touchline.reports import QueryRunner, period, period_params, render_table
 from touchline.revenue.money import exponent
 
 
@@ -98,8 +98,8 @@ def _plain(value: Any, currency: str) -> Any:
     return money(value, currency) if isinstance(value, Decimal) else value
 
 
-def orders_sql(site_id: str, start: datetime | None, end: datetime | None) -> str:
-    site = sql_string(site_id)
+def orders_sql(start: datetime | None, end: datetime | None) -> str:
+    site = "{site:String}"
     return f"""
 WITH
     edges AS (
@@ -131,7 +131,7 @@ WITH
                     AND ('email_sha256', email_sha256) IN (SELECT a_type, a_id FROM reaches_visitor))
                 AS linked
         FROM orders FINAL
-        WHERE site_id = {site} AND status = 'paid' AND is_test = 0{_period("ordered_at", start, end)}
+        WHERE site_id = {site} AND status = 'paid' AND is_test = 0{period("ordered_at", start, end)}
           AND NOT (order_id = payment_id
                    AND (source, payment_id) IN (SELECT source, payment_id FROM named_payments))
     )
@@ -143,14 +143,14 @@ ORDER BY currency
 """
 
 
-def refunds_sql(site_id: str, start: datetime | None, end: datetime | None) -> str:
+def refunds_sql(start: datetime | None, end: datetime | None) -> str:
     return f"""
 SELECT currency, toString(sum(refunded)) AS refunds
 FROM (
     SELECT currency, source, payment_id,
            greatest(sumIf(amount, kind = 'refund'), maxIf(amount, kind = 'cumulative')) AS refunded
     FROM refunds FINAL
-    WHERE site_id = {sql_string(site_id)} AND is_test = 0{_period("refunded_at", start, end)}
+    WHERE site_id = {{site:String}} AND is_test = 0{period("refunded_at", start, end)}
     GROUP BY currency, source, payment_id
 )
 GROUP BY currency
@@ -158,21 +158,13 @@ ORDER BY currency
 """
 
 
-def _period(column: str, start: datetime | None, end: datetime | None) -> str:
-    clause = ""
-    if start is not None:
-        clause += f" AND {column} >= {sql_datetime(start)}"
-    if end is not None:
-        clause += f" AND {column} < {sql_datetime(end)}"
-    return clause
-
-
 def revenue_report(
     run: QueryRunner, site_id: str, start: datetime | None = None, end: datetime | None = None
 ) -> RevenueReport:
     """Orders, gross, refunds, net and linked share per currency, for `[start, end)`."""
-    _, order_rows = run(orders_sql(site_id, start, end))
-    _, refund_rows = run(refunds_sql(site_id, start, end))
+    params = period_params(site_id, start, end)
+    _, order_rows = run(orders_sql(start, end), params)
+    _, refund_rows = run(refunds_sql(start, end), params)
     orders = {str(r[0]): r for r in order_rows}
     refunds = {str(r[0]): Decimal(str(r[1])) for r in refund_rows}
     currencies = []

@@ -1,25 +1,31 @@
-"""Plain SQL against the warehouse, for jobs that must also run through the local stack's `/_dev/sql`.
+"""SQL against the warehouse with bound parameters, for jobs that also run through the local
+stack's `/_dev/sql`.
 
-Identity resolution and GDPR requests are sequences of statements; the CLI runs them through
-the running `touchline dev` (which holds the embedded engine) or a direct client, the scheduled
-job through its own client. Values are inlined as literals (`literal`), never formatted raw.
+Identity resolution, GDPR requests, aggregation and reports are sequences of statements; the
+CLI runs them through the running `touchline dev` (which holds the embedded engine) or a direct
+client, the scheduled jobs through their own client. Every value reaches ClickHouse as a
+server-side parameter: the SQL names it `{name:Type}` and `params` carries it, so no value is
+ever quoted by hand. `Binds` names generated parameters for SQL built from a variable number of
+conditions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
+Params = Mapping[str, Any]
+
 
 class Sql(Protocol):
-    def rows(self, query: str) -> list[tuple[Any, ...]]:
+    def rows(self, query: str, params: Params | None = None) -> list[tuple[Any, ...]]:
         """The result rows of a SELECT."""
         ...
 
-    def command(self, statement: str) -> None:
+    def command(self, statement: str, params: Params | None = None) -> None:
         """Run a statement that returns nothing (DDL, INSERT … SELECT, mutations)."""
         ...
 
@@ -30,27 +36,23 @@ class ClientSql:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def rows(self, query: str) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._client.query(query).result_rows]
+    def rows(self, query: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._client.query(query, parameters=dict(params or {})).result_rows]
 
-    def command(self, statement: str) -> None:
-        self._client.command(statement)
-
-
-def literal(value: str | int) -> str:
-    """A ClickHouse literal: integers as is, strings quoted with `\\` and `'` escaped."""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"
+    def command(self, statement: str, params: Params | None = None) -> None:
+        self._client.command(statement, parameters=dict(params or {}))
 
 
-def literal_list(values: Iterable[str]) -> str:
-    """`('a', 'b')` for `IN`. Refuses an empty set: a caller must leave such a condition out
-    rather than risk `IN ('')` matching every row whose column is empty."""
-    items = sorted(set(values))
-    if not items:
-        raise ValueError("literal_list needs at least one value")
-    return "(" + ", ".join(literal(v) for v in items) + ")"
+class Binds:
+    """Parameters for SQL assembled from parts: `binds.add("Array(String)", ids)` returns the
+    placeholder `{p0:Array(String)}` and keeps the value under `p0` for `binds.params`."""
+
+    def __init__(self, **initial: Any) -> None:
+        self.params: dict[str, Any] = dict(initial)
+        self._next = 0
+
+    def add(self, type_name: str, value: Any) -> str:
+        name = f"p{self._next}"
+        self._next += 1
+        self.params[name] = value
+        return f"{{{name}:{type_name}}}"
