@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from helpers import TABLE, LambdaContextStub
+from helpers import LambdaContextStub, LocalAwsStack
 from touchline.aws import clients
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
@@ -24,7 +22,9 @@ def lambda_context() -> LambdaContextStub:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """moto with the template's config table and events queue (+DLQ); env set like the template."""
+    """moto with the template's tables and queues, each function's role from template.yaml, and
+    IAM enforced: handlers loaded with `load_handler_module` run as their function's role, so a
+    permission the template lacks fails the test with AccessDenied. Env set like the template."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -37,40 +37,21 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     with mock_aws():
         clients.sqs.cache_clear()
         clients.dynamodb.cache_clear()
-        ddb = boto3.client("dynamodb")
-        ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sqs = boto3.client("sqs")
-        dlq = sqs.create_queue(QueueName="events-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        queue = sqs.create_queue(
-            QueueName="events",
-            Attributes={
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
-            },
-        )["QueueUrl"]
+        clients.secretsmanager.cache_clear()
+        stack = LocalAwsStack.create()
         env = {
-            "TOUCHLINE_CONFIG_TABLE": TABLE,
-            "TOUCHLINE_EVENTS_QUEUE_URL": queue,
+            "TOUCHLINE_CONFIG_TABLE": stack.table("ConfigTable"),
+            "TOUCHLINE_EVENTS_QUEUE_URL": stack.queue_url("EventsQueue"),
+            "TOUCHLINE_SYNC_QUEUE_URL": stack.queue_url("SyncQueue"),
             "TOUCHLINE_SITE_CACHE_SECONDS": "0",
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        yield {**env, "dlq_url": dlq}
+        with stack.enforcing():
+            yield {**env, "dlq_url": stack.queue_url("EventsDeadLetterQueue")}
         clients.sqs.cache_clear()
         clients.dynamodb.cache_clear()
+        clients.secretsmanager.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,51 @@
-"""Helpers shared by tests: load the real Lambda handlers and their sample events."""
+"""Helpers shared by tests: the template's AWS resources and roles in moto, the real Lambda
+handlers (each run as its function's role), and their sample events."""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 # Tests and benchmarks import handlers the same way (as Lambda does: by file, own module name).
-from bench.common import load_function as load_handler_module
+from bench.common import load_function
+from touchline_dev.iam import identity
+from touchline_dev.iam.moto_iam import RoleCredentials, create_role, enforced
+from touchline_dev.iam.roles import FunctionRole, function_roles
 
-__all__ = ["ROOT", "TABLE", "LambdaContextStub", "load_handler_module", "sample_event"]
+__all__ = [
+    "ROOT",
+    "TABLE",
+    "TEMPLATE",
+    "LambdaContextStub",
+    "LocalAwsStack",
+    "enforcing_stack",
+    "function_of",
+    "load_handler_module",
+    "sample_event",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
 EVENTS_DIR = ROOT / "events"
-TABLE = "touchline-config"
+# The template's names in the local stack (`touchline-<LogicalId>`): what the roles are scoped to.
+TABLE = "touchline-ConfigTable"
+# Parameters the template leaves to the deployer: the ClickHouse URL secret tests create.
+CLICKHOUSE_SECRET_NAME = "touchline/clickhouse-url"
+PARAMETERS = {
+    "ClickHouseUrlSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+    f"{CLICKHOUSE_SECRET_NAME}-??????"
+}
+MOTO_SQS = "https://sqs.us-east-1.amazonaws.com"  # mock_aws's queue URLs
+
+# Every boto3 client finding its credentials in the environment signs as the function running.
+identity.install()
+_stacks: list[LocalAwsStack] = []  # the one the `aws` fixture is enforcing, if any
 
 
 def sample_event(name: str) -> dict[str, Any]:
@@ -29,3 +61,103 @@ class LambdaContextStub:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+@dataclass
+class LocalAwsStack:
+    """The template's tables, queues and function roles, created in the running moto mock."""
+
+    tables: dict[str, str]
+    queues: dict[str, str]
+    roles: dict[str, FunctionRole]
+    _credentials: dict[str, RoleCredentials] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, template: Path = TEMPLATE, parameters: dict[str, str] | None = None) -> LocalAwsStack:
+        import boto3
+
+        from touchline_dev.devstack.resources import LocalResources
+        from touchline_dev.devstack.template import load_template
+
+        resources = LocalResources(
+            load_template(template), endpoint_url=MOTO_SQS, parameter_overrides=parameters or PARAMETERS
+        )
+        tables = {t.logical_id: t.name for t in resources.create_tables(boto3.client("dynamodb"))}
+        queues = {q.logical_id: q.url for q in resources.create_queues(boto3.client("sqs"))}
+        return cls(tables, queues, function_roles(template, resources.resolver))
+
+    @staticmethod
+    def roles_of(template: Path) -> dict[str, FunctionRole]:
+        """The function roles another template would give, resolved like this stack's."""
+        from touchline_dev.devstack.resources import LocalResources
+        from touchline_dev.devstack.template import load_template
+
+        resources = LocalResources(
+            load_template(template), endpoint_url=MOTO_SQS, parameter_overrides=PARAMETERS
+        )
+        return function_roles(template, resources.resolver)
+
+    def table(self, logical_id: str) -> str:
+        return self.tables[logical_id]
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.queues[logical_id]
+
+    @contextmanager
+    def enforcing(self) -> Iterator[None]:
+        """moto checks every call against the caller's role; handlers run as their function's
+        (each role is created in moto the first time its function runs)."""
+        _stacks.append(self)
+        try:
+            with enforced():
+                yield
+        finally:
+            _stacks.remove(self)
+            self._credentials.clear()
+
+    def credentials(self, function: str) -> RoleCredentials:
+        if function not in self._credentials:
+            import boto3
+
+            with identity.acting_as(None):
+                role = create_role(boto3.client("iam"), boto3.client("sts"), self.roles[function])
+            self._credentials[function] = role
+        return self._credentials[function]
+
+
+def enforcing_stack() -> LocalAwsStack:
+    """The stack the `aws` fixture is enforcing (to swap a role for a test)."""
+    return _stacks[-1]
+
+
+@functools.cache
+def _functions_by_code_dir() -> dict[str, str]:
+    from touchline_dev.devstack.template import SERVERLESS_FUNCTION, load_template
+
+    template = load_template(TEMPLATE)
+    return {
+        str(resource.properties.get("CodeUri", "")).strip("/").removeprefix("functions/"): resource.logical_id
+        for resource in template.of_type(SERVERLESS_FUNCTION)
+    }
+
+
+def function_of(code_dir: str) -> str:
+    """The template's logical id of `functions/<code_dir>/` (`collector` → `CollectorFunction`)."""
+    return _functions_by_code_dir()[code_dir]
+
+
+def load_handler_module(code_dir: str) -> ModuleType:
+    """`functions/<code_dir>/app.py`, its `handler` run with its function's role's credentials
+    while the `aws` fixture enforces IAM (and as the harness otherwise)."""
+    module = load_function(code_dir)
+    function = function_of(code_dir)
+    handler = module.handler
+
+    @functools.wraps(handler)
+    def run_as_role(event: Any, context: Any) -> Any:
+        role = _stacks[-1].credentials(function) if _stacks else None
+        with identity.acting_as(role):
+            return handler(event, context)
+
+    module.handler = run_as_role
+    return module

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 
-from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
+from helpers import (
+    TABLE,
+    TEMPLATE,
+    LambdaContextStub,
+    LocalAwsStack,
+    enforcing_stack,
+    load_handler_module,
+    sample_event,
+)
 from touchline.config.sites import SiteStore
 from touchline.ingest import service
 from touchline.ingest.rows import EventRow
+from touchline_dev.devstack.template import parse_template_text
 
 
 @pytest.fixture
@@ -188,3 +199,48 @@ def test_with_trusted_hops_the_client_is_that_many_hops_left(
     finally:
         service.trust_rule.cache_clear()
     assert seen == ["198.51.100.9"]
+
+
+def _salts(aws: dict[str, str]) -> list[str]:
+    items = boto3.client("dynamodb").query(
+        TableName=aws["TOUCHLINE_CONFIG_TABLE"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "SALT"}},
+    )["Items"]
+    return [item["sk"]["S"] for item in items]
+
+
+def test_the_collector_role_creates_the_days_salt(
+    collector_app: ModuleType, aws: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under CollectorFunction's own role (template.yaml, enforced by moto) the first hit of the
+    day stores the shared salt, so every container hashes a visitor alike."""
+    _stored(collector_app, aws, sample_event("collector_pageview.json"))
+    assert _salts(aws) == [datetime.now(UTC).date().isoformat()]
+    assert "carrying on degraded" not in caplog.text
+
+
+def _without_salt_statement(template: Path, out: Path) -> Path:
+    """template.yaml as it was before the salt permission: the collector may only read the table."""
+    data = parse_template_text(template.read_text())
+    policies = data["Resources"]["CollectorFunction"]["Properties"]["Policies"]
+    kept = [p for p in policies if "SALT" not in json.dumps(p)]
+    assert len(kept) == len(policies) - 1
+    data["Resources"]["CollectorFunction"]["Properties"]["Policies"] = kept
+    out.write_text(json.dumps(data))
+    return out
+
+
+def test_without_the_salt_permission_the_write_is_denied_and_reported(
+    collector_app: ModuleType, aws: dict[str, str], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """The old policy (DynamoDBReadPolicy only) fails here as in AWS: AccessDenied on the salt's
+    PutItem, the hit still accepted with a stand-in salt, and the failure logged and counted."""
+    old = _without_salt_statement(TEMPLATE, tmp_path / "template.json")
+    stack = enforcing_stack()
+    stack.roles["CollectorFunction"] = LocalAwsStack.roles_of(old)["CollectorFunction"]
+    caplog.set_level("WARNING", logger="touchline.degraded")
+    _stored(collector_app, aws, sample_event("collector_pageview.json"))
+    assert _salts(aws) == []
+    assert "salt_store failed; carrying on degraded" in caplog.text
+    assert "AccessDeniedException" in caplog.text and "dynamodb:PutItem" in caplog.text

@@ -48,7 +48,11 @@ class ValueResolver(Protocol):
 # --------------------------------------------------------------------------- YAML loading
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (ten times faster on template.yaml), else the Python one.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader plus the CloudFormation short tags; dates stay strings as CloudFormation sees them."""
 
 
@@ -57,7 +61,7 @@ def _scalar_or_node(loader: _CfnLoader, node: yaml.Node) -> Any:
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return loader.construct_mapping(node, deep=True)
 
 
 def _long_form(name: str) -> Any:
@@ -100,7 +104,7 @@ _CfnLoader.add_constructor("!Condition", _long_form("Condition"))
 _CfnLoader.add_constructor("!GetAtt", _construct_get_att)
 _CfnLoader.add_constructor(
     "tag:yaml.org,2002:timestamp",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+    lambda loader, node: loader.construct_scalar(node),
 )
 
 

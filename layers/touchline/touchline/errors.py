@@ -1,6 +1,10 @@
-"""The error every HTTP-facing domain function raises for input the client must fix."""
+"""The error every HTTP-facing domain function raises for input the client must fix, and how
+code that survives a failing dependency says so."""
 
 from __future__ import annotations
+
+import logging
+from typing import Protocol
 
 
 class RequestError(Exception):
@@ -18,3 +22,17 @@ class RequestError(Exception):
         if self.details is not None:
             error["details"] = self.details
         return {"error": error}
+
+
+class Degraded(Protocol):
+    """Told when a dependency failed and the caller carries on without it (a stand-in value):
+    Lambda's is `touchline.aws.degraded.DegradedReporter` (a log line and a `Degraded` metric)."""
+
+    def __call__(self, dependency: str, error: BaseException, /, **context: object) -> None: ...
+
+
+def log_degraded(dependency: str, error: BaseException, /, **context: object) -> None:
+    """The default: never silent, even where no reporter was wired."""
+    logging.getLogger("touchline.degraded").warning(
+        "%s failed; carrying on degraded: %s %s", dependency, error, context
+    )

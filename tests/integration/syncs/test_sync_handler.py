@@ -31,8 +31,6 @@ def _clear() -> None:
 def sync_app(
     aws: dict[str, str], warehouse_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ModuleType]:
-    queue = boto3.client("sqs").create_queue(QueueName="sync-runs")["QueueUrl"]
-    monkeypatch.setenv("TOUCHLINE_SYNC_QUEUE_URL", queue)
     monkeypatch.setenv("TOUCHLINE_SYNC_RESERVE_SECONDS", "5")  # the stub context has 30 s left
     _clear()
     yield load_handler_module("sync")
@@ -50,7 +48,7 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
 
 def _queued() -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName="sync-runs")["QueueUrl"]
+    url = sqs.get_queue_url(QueueName="touchline-SyncQueue")["QueueUrl"]
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     return [
         {
@@ -61,7 +59,7 @@ def _queued() -> list[dict[str, Any]]:
             "messageAttributes": {},
             "md5OfBody": m["MD5OfBody"],
             "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sync-runs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:touchline-SyncQueue",
             "awsRegion": "us-east-1",
         }
         for m in messages
@@ -104,7 +102,7 @@ def test_a_bad_message_fails_alone(sync_app: ModuleType) -> None:
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sync-runs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:touchline-SyncQueue",
         "awsRegion": "us-east-1",
     }
     with pytest.raises(Exception, match="failed processing"):  # the only record: the batch is retried

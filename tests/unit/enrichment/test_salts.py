@@ -120,15 +120,17 @@ def test_existing_never_creates_a_salt() -> None:
     assert (store.gets, store.puts) == (1, 0)
 
 
-def test_a_failing_store_falls_back_to_a_local_salt_and_counts_it() -> None:
+def test_a_failing_store_falls_back_to_a_local_salt_and_reports_it() -> None:
     clock = [0.0]
-    errors: list[int] = []
+    errors: list[tuple[str, date]] = []
     store = CountingStore(InMemorySaltStore(clock=lambda: NOON))
-    salts = DailySalts(store, monotonic=lambda: clock[0], on_error=lambda: errors.append(1))
+    salts = DailySalts(
+        store, monotonic=lambda: clock[0], on_error=lambda exc, day: errors.append((str(exc), day))
+    )
     store.fail = True
     stand_in = salts.for_day(DAY)
     assert salts.for_day(DAY) == stand_in  # no retry storm within the minute
-    assert (store.gets, salts.errors, len(errors)) == (1, 1, 1)
+    assert (store.gets, errors) == (1, [("store down", DAY)])
     store.fail = False
     clock[0] = DailySalts.RETRY_SECONDS + 1
     shared = salts.for_day(DAY)

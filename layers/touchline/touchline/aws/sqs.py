@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,11 @@ class SqsEventQueue:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(MAX_CONCURRENT_BATCHES, thread_name_prefix="sqs-send")
-        futures = [self._pool.submit(self._send_batch, chunk) for chunk in chunks[1:]]
+        # Each batch runs in the caller's context: tracing segments and whatever else is
+        # context-local (the local stack's per-function credentials) follow it into the pool.
+        futures = [
+            self._pool.submit(contextvars.copy_context().run, self._send_batch, chunk) for chunk in chunks[1:]
+        ]
         errors: list[BaseException] = []
         try:
             self._send_batch(chunks[0])  # this thread would only wait otherwise

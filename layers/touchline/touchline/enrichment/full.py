@@ -8,7 +8,7 @@ tables load on first use; `warm()` loads them all at once for a Lambda init phas
 
 from __future__ import annotations
 
-from collections import Counter
+from datetime import date
 from functools import lru_cache
 from typing import NoReturn
 
@@ -20,19 +20,20 @@ from touchline.enrichment.salts import DailySalts, InMemorySaltStore, SaltStore
 from touchline.enrichment.spam import SpamList
 from touchline.enrichment.useragent import UserAgentParser
 from touchline.enrichment.visitor import VisitorIds
+from touchline.errors import Degraded, log_degraded
 from touchline.ingest.enrich import DropHit, HitContext
 
 BOT = "bot"
 REFERRER_SPAM = "referrer_spam"
-SALT_STORE_ERRORS = "salt_store_errors"
+SALT_STORE = "salt_store"
 AGENT_CACHE_SIZE = 4096
 MAX_USER_AGENT = 1024
 
 
 class FullEnricher:
     """The collector's enricher: URL and UTM, user agent, bots and spam, geo, source, channel,
-    visitor id. `counters` counts drops by reason (`bot`, `referrer_spam`) and salt-store
-    fallbacks (`salt_store_errors`) for the collector to publish as metrics."""
+    visitor id. A salt store failure is survived with a stand-in salt and reported to
+    `degraded(dependency, error, **context)` (the collector logs it and counts `Degraded`)."""
 
     def __init__(
         self,
@@ -42,14 +43,15 @@ class FullEnricher:
         spam: SpamList | None = None,
         agents: UserAgentParser | None = None,
         agent_cache_size: int = AGENT_CACHE_SIZE,
+        degraded: Degraded | None = None,
     ) -> None:
         self._store = salts
+        self._degraded = degraded or log_degraded
         self._visitors: VisitorIds | None = None
         self._bots = bots or BotDetector()
         self._spam = spam or SpamList()
         self._agents = agents or UserAgentParser()
         self._ip_country = IpCountry()
-        self.counters: Counter[str] = Counter()
         self.agent_columns = lru_cache(maxsize=agent_cache_size)(self._agent_columns)
 
     def warm(self) -> None:
@@ -94,8 +96,8 @@ class FullEnricher:
             self._visitors = VisitorIds(salts)
         return self._visitors
 
-    def _salt_error(self) -> None:
-        self.counters[SALT_STORE_ERRORS] += 1
+    def _salt_error(self, error: BaseException, day: date) -> None:
+        self._degraded(SALT_STORE, error, day=day.isoformat())
 
     def _agent_columns(self, user_agent: str) -> dict[str, object] | None:
         """The parsed agent's columns, or None for a bot; cached per agent string (shared:
@@ -105,5 +107,4 @@ class FullEnricher:
         return self._agents.parse(user_agent).columns()
 
     def _drop(self, reason: str) -> NoReturn:
-        self.counters[reason] += 1
         raise DropHit(reason)

@@ -69,8 +69,9 @@ class DailySalts:
     `for_day(day)` creates the day's salt if needed (one GetItem per container per day, plus a
     conditional PutItem for the first container after midnight). `existing(day)` never creates:
     yesterday's salt is only useful if hits were hashed with it. When the store fails, a
-    process-local salt stands in for a minute and `errors` counts it: visitor counts inflate a
-    little across containers rather than the collector dropping hits.
+    process-local salt stands in for a minute rather than the collector dropping hits, and
+    `on_error` hears of it (the collector logs and counts it: visitor counts then inflate across
+    containers, which must not go unnoticed).
     """
 
     RETRY_SECONDS = 60.0
@@ -79,7 +80,7 @@ class DailySalts:
         self,
         store: SaltStore,
         monotonic: Callable[[], float] = time.monotonic,
-        on_error: Callable[[], None] | None = None,
+        on_error: Callable[[BaseException, date], None] | None = None,
     ) -> None:
         self._store = store
         self._monotonic = monotonic
@@ -87,7 +88,6 @@ class DailySalts:
         self._salts: dict[date, bytes] = {}
         self._fallback: dict[date, tuple[bytes, float]] = {}
         self._absent: dict[date, float] = {}
-        self.errors = 0
 
     def for_day(self, day: date) -> bytes:
         salt = self._salts.get(day)
@@ -98,8 +98,8 @@ class DailySalts:
             return fallback[0]
         try:
             salt = self._store.get(day) or self._store.put(day, new_salt())
-        except Exception:
-            self._error()
+        except Exception as exc:
+            self._error(exc, day)
             stand_in = fallback[0] if fallback else new_salt()
             self._fallback[day] = (stand_in, self._monotonic() + self.RETRY_SECONDS)
             return stand_in
@@ -114,8 +114,8 @@ class DailySalts:
             return None
         try:
             salt = self._store.get(day)
-        except Exception:
-            self._error()
+        except Exception as exc:
+            self._error(exc, day)
             return None
         if salt is None:
             self._absent[day] = self._monotonic() + self.RETRY_SECONDS
@@ -123,10 +123,9 @@ class DailySalts:
         self._remember(day, salt)
         return salt
 
-    def _error(self) -> None:
-        self.errors += 1
+    def _error(self, error: BaseException, day: date) -> None:
         if self._on_error is not None:
-            self._on_error()
+            self._on_error(error, day)
 
     def _remember(self, day: date, salt: bytes) -> None:
         self._salts[day] = salt

@@ -7,7 +7,6 @@ Knows nothing of Lambda: the handler turns an API Gateway event into an `Incomin
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,7 +59,6 @@ class Collector:
         self._queue = queue
         self._enricher = enricher
         self._clock = clock
-        self.counters: Counter[str] = Counter()
 
     def collect(self, incoming: IncomingHit) -> Accepted:
         hit = parse_hit(incoming.body)
@@ -83,7 +81,6 @@ class Collector:
             try:
                 enriched = self._enricher.enrich(context)
             except DropHit as drop:
-                self.counters[f"dropped_{drop.reason}"] += 1
                 return Accepted(event_ids=[], dropped=drop.reason)
             row = build_row(hit, context, enriched)
             envelopes.append(envelope_json("events", row))
@@ -91,13 +88,11 @@ class Collector:
                 envelopes.extend(envelope_json("identity_links", link) for link in identity_links(hit, row))
             event_ids.append(str(row.event_id))
         self._queue.send(envelopes)
-        self.counters["accepted"] += len(event_ids)
         return Accepted(event_ids=event_ids)
 
     def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str]]:
         found = [(site_id, domain) for domain in hit.domains() if (site_id := self._sites.site_id(domain))]
         if not found:
-            self.counters["rejected_unknown_site"] += 1
             raise CollectError(404, "unknown_site", f"no site is registered for domain {hit.domain!r}")
         return found
 

@@ -6,6 +6,7 @@ from functools import cache
 
 from touchline.aws import clients
 from touchline.aws.client_ip import TrustRule
+from touchline.aws.degraded import DegradedReporter
 from touchline.aws.sqs import SqsEventQueue
 from touchline.config.salts import DynamoDBSaltStore
 from touchline.config.sites import SiteStore
@@ -16,8 +17,9 @@ from touchline.settings import CollectorSettings
 
 
 def default_enricher(config_table: str) -> FullEnricher:
-    """The full enricher, its daily salts shared by every container through the config table."""
-    return FullEnricher(DynamoDBSaltStore(clients.dynamodb(), config_table))
+    """The full enricher, its daily salts shared by every container through the config table;
+    a salt store failure is logged and counted (`Degraded`, dependency `salt_store`)."""
+    return FullEnricher(DynamoDBSaltStore(clients.dynamodb(), config_table), degraded=DegradedReporter())
 
 
 @cache

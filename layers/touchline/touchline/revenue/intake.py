@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -63,7 +62,6 @@ class RevenueIntake:
         self._deduper = deduper
         self._clock = clock
         self._tolerance = stripe_tolerance_seconds
-        self.counters: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ Stripe
 
@@ -147,7 +145,6 @@ class RevenueIntake:
 
     def _deliver(self, key: dict[str, str], translation: Translation) -> dict[str, Any]:
         if not translation.handled:
-            self.counters[f"ignored_{key['provider']}"] += 1
             return {"ok": True, "ignored": translation.kind}
 
         def enqueue() -> dict[str, Any]:
@@ -160,7 +157,6 @@ class RevenueIntake:
             result = self._deduper.once(key, enqueue)
         except DeliveryInProgress:
             raise IntakeError(409, "in_progress", "this delivery is being processed; retry later") from None
-        self.counters["duplicate" if result.get("duplicate") else "accepted"] += 1
         return result
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,7 +88,6 @@ class TrackingApi:
         self._queue = queue
         self._converter = converter
         self._clock = clock
-        self.counters: Counter[str] = Counter()
 
     def handle(self, request: ApiRequest) -> ApiResult:
         if request.call != BATCH and request.call not in CALL_TYPES:
@@ -122,15 +120,11 @@ class TrackingApi:
                 bodies.extend(envelope_json(table, row) for table, row in latest.keep(outcome))
             result.accepted += 1
         if result.rejected and not result.accepted and not result.dropped:
-            self.counters["rejected_requests"] += 1
             first = result.rejected[0]
             raise ApiError(400, str(first["code"]), str(first["message"]), result.rejected)
         bodies.extend(latest.envelopes())
         if bodies:
             self._queue.send(bodies)
-        self.counters["accepted"] += result.accepted
-        self.counters["rejected_messages"] += len(result.rejected)
-        self.counters["dropped"] += result.dropped
         return result
 
     def _convert_one(
@@ -171,7 +165,6 @@ class TrackingApi:
         except InvalidOrder as exc:
             return _rejection(index, message_id, "invalid_order", str(exc))
         if converted.event is None:
-            self.counters[f"dropped_{converted.dropped}"] += 1
             return None
         return converted
 
@@ -184,7 +177,6 @@ class TrackingApi:
     def _site_from_body(self, payload: Any) -> SiteRef:
         key = payload.get("writeKey") if isinstance(payload, dict) else None
         if not isinstance(key, str) or not key.strip():
-            self.counters["unauthorized"] += 1
             raise ApiError(
                 401,
                 "unauthorized",
@@ -195,7 +187,6 @@ class TrackingApi:
     def _site(self, key: str) -> SiteRef:
         site = self._keys.site_for(key.strip())
         if site is None:
-            self.counters["unauthorized"] += 1
             raise ApiError(401, "unauthorized", "invalid or revoked write key")
         return site
 
