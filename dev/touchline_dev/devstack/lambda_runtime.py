@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -75,10 +76,20 @@ class Invocation:
 class LocalFunction:
     """One function of the template: its handler, imported once, and how to invoke it."""
 
-    def __init__(self, spec: FunctionSpec, *, name: str, environment: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        name: str,
+        environment: Mapping[str, str],
+        identity: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
         self.spec = spec
         self.name = name
         self.environment = dict(environment)
+        # Entered around the import and every invocation: the function's AWS calls sign as its
+        # role (touchline_dev.iam.identity), as they would with Lambda's credentials.
+        self.identity = identity
         self._handler: Handler | None = None
         self._import_lock = threading.Lock()
 
@@ -91,7 +102,8 @@ class LocalFunction:
         with self._import_lock:
             if self._handler is None:
                 os.environ.update(self.environment)
-                self._handler = load_handler(self.spec.code_dir, self.spec.handler, self.logical_id)
+                with self.identity():
+                    self._handler = load_handler(self.spec.code_dir, self.spec.handler, self.logical_id)
             return self._handler
 
     def invoke(self, event: Any, *, request_id: str | None = None) -> Invocation:
@@ -107,7 +119,8 @@ class LocalFunction:
         )
         started = time.perf_counter()
         try:
-            result = handler(payload, context)
+            with self.identity():
+                result = handler(payload, context)
         except Exception as exc:
             raise InvocationError(f"{self.logical_id} raised {type(exc).__name__}: {exc}") from exc
         finally:

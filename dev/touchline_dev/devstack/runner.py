@@ -27,6 +27,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from touchline_dev.iam.identity import acting_as
+from touchline_dev.iam.identity import install as install_identity
+from touchline_dev.iam.moto_iam import RoleCredentials, create_roles, enforce, relax
+from touchline_dev.iam.roles import function_roles
+
 from .environment import apply_process_environment, aws_environment, function_environment
 from .http_gateway import (
     ApiInfo,
@@ -202,6 +207,7 @@ class DevStack:
         self._forced = threading.Event()
         self._signals = 0
         self.started_in = 0.0
+        self.roles: dict[str, RoleCredentials] = {}
 
     # ------------------------------------------------------------------ start
 
@@ -268,6 +274,7 @@ class DevStack:
         )
 
         specs = self._function_specs(template, resources)
+        self.roles = self._enforce_roles(resources, pseudo.region)
         overrides = dict(DEV_OVERRIDES)
         if opts.clickhouse:
             self.warehouse = _TouchlineWarehouse(self.data_dir, _retention_days(specs, resources))
@@ -331,7 +338,13 @@ class DevStack:
             variables = dict(env.variables)
             for key, value in DEV_DEFAULTS.items():
                 variables.setdefault(key, value)
-            function = LocalFunction(spec, name=resources.physical_name(logical_id), environment=variables)
+            role = self.roles.get(logical_id)
+            function = LocalFunction(
+                spec,
+                name=resources.physical_name(logical_id),
+                environment=variables,
+                identity=lambda role=role: acting_as(role),  # type: ignore[misc]
+            )
             try:
                 function.load()
             except Exception as exc:
@@ -345,6 +358,22 @@ class DevStack:
             if env.skipped:
                 skipped[logical_id] = env.skipped
         return skipped
+
+    def _enforce_roles(self, resources: LocalResources, region: str) -> dict[str, RoleCredentials]:
+        """Each function's role from the template in moto, and moto enforcing them from now on."""
+        from .moto_backend import aws_client
+
+        assert self.moto is not None
+        install_identity()
+        roles = function_roles(self.options.template, resources.resolver)
+        credentials = create_roles(
+            aws_client("iam", self.moto.url, region), aws_client("sts", self.moto.url, region), roles
+        )
+        for function, role in roles.items():
+            for dropped in role.dropped:
+                log.info("%s: IAM statement not enforced locally (%s)", function, dropped)
+        enforce()
+        return credentials
 
     def _apis(self, template: Template, resources: LocalResources) -> dict[str, ApiInfo]:
         apis = {IMPLICIT_HTTP_API: ApiInfo(resources.api_id(IMPLICIT_HTTP_API))}
@@ -553,6 +582,7 @@ class DevStack:
         if self.server is not None and not self.server.closing:
             self.server.stop_accepting(timeout=0)
         if self.moto is not None:
+            relax()
             self.moto.stop()
         self.lock.release()
 

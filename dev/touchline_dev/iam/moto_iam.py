@@ -139,7 +139,8 @@ def _authorize(response: Any) -> None:
     service, operation = scope[3], str(response._get_action())
     region, account = scope[2], str(response.current_account)
     body = request_body(response.raw_body, response.querystring)
-    for request in iam_requests(service, operation, body, region, account, _hash_key_of(account, region)):
+    hash_key_of, secret_arn_of = _hash_key_of(account, region), _secret_arn_of(account, region)
+    for request in iam_requests(service, operation, body, region, account, hash_key_of, secret_arn_of):
         if not allowed(documents, request):
             raise _denied(JsonRESTError, "AccessDeniedException", _message(caller._access_key.arn, request))
 
@@ -168,6 +169,16 @@ def _document(policy: Any) -> dict[str, Any]:
     from moto.iam.access_control import IAMPolicy
 
     return dict(IAMPolicy(policy)._policy_json)
+
+
+def _secret_arn_of(account: str, region: str) -> Any:
+    def secret_arn(secret_id: str) -> str | None:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        found = secretsmanager_backends[account][region].secrets.get(secret_id)
+        return str(found.arn) if found is not None else None
+
+    return secret_arn
 
 
 def _hash_key_of(account: str, region: str) -> Any:

@@ -32,10 +32,17 @@ _TRANSACT_ACTIONS = {
 _KEY_CONDITION = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
 
 HashKeyOf = Callable[[str], str | None]  # table name → its partition key attribute
+SecretArnOf = Callable[[str], str | None]  # secret name or ARN → the stored secret's full ARN
 
 
 def iam_requests(
-    service: str, operation: str, body: Mapping[str, Any], region: str, account: str, hash_key_of: HashKeyOf
+    service: str,
+    operation: str,
+    body: Mapping[str, Any],
+    region: str,
+    account: str,
+    hash_key_of: HashKeyOf,
+    secret_arn_of: SecretArnOf = lambda _secret: None,
 ) -> list[Request]:
     action = _ACTION_OF.get(f"{service}:{operation}", f"{service}:{operation}")
     arn = f"arn:aws:{service}:{region}:{account}"
@@ -49,7 +56,11 @@ def iam_requests(
         secret = str(body.get("SecretId") or body.get("Name") or "")
         if not secret:
             return [Request(action, "*")]
-        return [Request(action, secret if secret.startswith("arn:") else f"{arn}:secret:{secret}")]
+        # IAM judges a secret by its full ARN (with the random suffix), however it was named.
+        stored = secret_arn_of(secret)
+        return [
+            Request(action, stored or (secret if secret.startswith("arn:") else f"{arn}:secret:{secret}"))
+        ]
     return [Request(action, "*")]
 
 
