@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from attribution_oracle import Hit, Session, sessionize
-from touchline.ingest.envelope import EventRow
+from touchline.ingest.rows import EventRow
 
 DOMAIN = "dummy.site"
 GOALS = ("Signup", "PurchaseUSD", "PurchaseEUR")

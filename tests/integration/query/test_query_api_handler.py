@@ -23,7 +23,7 @@ from touchline.auth.api_keys import ApiKeyStore
 from touchline.auth.rate_limit import RateLimiter
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks, Watermark
-from touchline.ingest.envelope import EventRow
+from touchline.ingest.rows import EventRow
 from touchline.load import service as load_service
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.query import service
