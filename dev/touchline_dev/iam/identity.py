@@ -5,9 +5,10 @@ shares one process (and `touchline.aws.clients`' cached clients), so the credent
 at signing time instead: `install()` makes every boto3 client that finds its credentials in the
 environment sign with `ContextCredentials`, which are the role credentials of the function
 `acting_as` has entered (a context variable, so concurrent invocations each sign as their own
-function), and outside any function the harness's (the environment's) on the main thread only:
-a thread that function code starts without its context fails loudly instead of acting as the
-operator.
+function), and outside any function the harness's (the environment's). A context variable does
+not follow a plain `threading.Thread`: function code that sends AWS calls from its own threads
+must start them with `contextvars.copy_context().run` (as `touchline.aws.sqs` does), or those
+calls sign as the harness and escape the check.
 """
 
 from __future__ import annotations
@@ -29,10 +30,6 @@ _installed = {"done": False}
 _lock = threading.Lock()
 
 
-class NoFunctionContext(RuntimeError):
-    """An AWS call from a thread that carries no function's context."""
-
-
 class ContextCredentials(Credentials):
     """Credentials that are the current function's role's, resolved at each signing."""
 
@@ -44,11 +41,6 @@ class ContextCredentials(Credentials):
         role = _current.get()
         if role is not None:
             return ReadOnlyCredentials(role.access_key_id, role.secret_access_key, role.session_token)
-        if threading.current_thread() is not threading.main_thread():
-            raise NoFunctionContext(
-                "an AWS call from a thread without a function's context: start threads in function "
-                "code with contextvars.copy_context().run so they sign as the function's role"
-            )
         return self._harness.get_frozen_credentials()
 
 
