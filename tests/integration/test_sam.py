@@ -3,8 +3,9 @@
 Runs the SAM CLI that sits next to the test interpreter (``.venv/bin/sam``) from the repository
 root: ``sam validate --lint`` (cfn-lint: any warning fails) and ``sam build`` into a temporary
 build directory with the cache off. Then checks what ends up where: the layer carries the
-``touchline`` package and its runtime dependencies (built for arm64), the functions carry only
-their handler code.
+``touchline`` package and its runtime dependencies (built for arm64), every function of the
+template carries only its handler code, and neither the layer nor any function ships a dev-only
+module (the local stack, the CLI, their YAML/moto/chdb/pytest dependencies).
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ pytestmark = pytest.mark.sam
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SAM = BIN / "sam"
-FUNCTIONS = ("CollectorFunction", "LoaderFunction", "SyncFunction")
-# Dev-only packages: never shipped, neither in the layer nor in a function.
-DEV_ONLY = ("chdb", "moto")
+# Dev-only distributions and packages: never shipped, neither in the layer nor in a function.
+DEV_ONLY = frozenset({"touchline_dev", "yaml", "_yaml", "moto", "chdb", "pytest", "_pytest", "samtranslator"})
+# The local stack and the CLI must not reappear inside the shipped `touchline` package either.
+DEV_ONLY_IN_TOUCHLINE = frozenset({"devstack", "cli"})
 # Functions get every dependency from TouchlineLayer; these must not be vendored into them.
 NOT_IN_FUNCTIONS = (*DEV_ONLY, "clickhouse_connect", "pydantic", "touchline")
+
+
+def _functions() -> list[str]:
+    from touchline_dev.devstack.template import SERVERLESS_FUNCTION, load_template
+
+    return sorted(r.logical_id for r in load_template(REPO / "template.yaml").of_type(SERVERLESS_FUNCTION))
+
+
+FUNCTIONS = _functions()
+ARTIFACTS = ["TouchlineLayer", *FUNCTIONS]
 
 
 def _sam(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -88,8 +100,24 @@ def test_layer_has_touchline_and_runtime_dependencies(build_dir: Path) -> None:
     names = _top_level_names(python)
     for required in ("pydantic", "pydantic_core", "aws_lambda_powertools", "clickhouse_connect", "orjson"):
         assert required in names, f"{required} missing from the layer"
-    for forbidden in DEV_ONLY:
-        assert forbidden not in names, f"dev-only {forbidden} shipped in the layer"
+
+
+def _shipped_dev_modules(artifact: Path) -> list[str]:
+    root = artifact / "python" if (artifact / "python").is_dir() else artifact
+    found = sorted(_top_level_names(root) & DEV_ONLY)
+    for package in root.rglob("touchline"):
+        found += [str(p.relative_to(root)) for p in package.iterdir() if p.stem in DEV_ONLY_IN_TOUCHLINE]
+    return found
+
+
+@pytest.mark.parametrize("artifact", ARTIFACTS)
+def test_no_dev_only_module_is_shipped(build_dir: Path, artifact: str) -> None:
+    shipped = _shipped_dev_modules(build_dir / artifact)
+    assert not shipped, f"{artifact} ships dev-only modules {shipped}"
+
+
+def test_every_function_is_checked() -> None:
+    assert len(FUNCTIONS) >= 7 and "CollectorFunction" in FUNCTIONS
 
 
 def test_layer_ships_the_browser_tag(build_dir: Path) -> None:
