@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/touchline dev
 
-## The whole suite: lint, types, unit/integration/e2e tests, `sam validate --lint` and `sam build`.
+## The whole suite: lint, types, architecture contracts (import-linter), unit/integration/e2e
+## tests, `sam validate --lint` and `sam build`.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/touchline dev functions bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
