@@ -19,6 +19,7 @@ from touchline_dev.iam.moto_iam import RoleCredentials, create_role, enforced
 from touchline_dev.iam.roles import FunctionRole, function_roles
 
 __all__ = [
+    "CLICKHOUSE_SECRET_NAME",
     "ROOT",
     "TABLE",
     "TEMPLATE",

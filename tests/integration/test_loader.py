@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from types import ModuleType
 
+import boto3
 import pytest
 
 from factories import envelope_bodies, sqs_event
-from helpers import LambdaContextStub, load_handler_module
+from helpers import CLICKHOUSE_SECRET_NAME, LambdaContextStub, load_handler_module
 from touchline.load import service
 from touchline.warehouse.client import connect
+from touchline.warehouse.migrate import migrate
 
 
 @pytest.fixture
@@ -126,3 +129,27 @@ def test_clickhouse_data_errors_are_told_apart_from_outages(warehouse_url: str) 
     with pytest.raises(Exception) as raised:
         sink.insert_rows("no_such_table", ['{"a":1}'], "t2")
     assert not isinstance(raised.value, RowsRejected)
+
+
+def test_a_rotated_clickhouse_url_secret_is_used_without_a_cold_start(
+    loader_app: ModuleType,
+    warehouse_url: str,
+    lambda_context: LambdaContextStub,
+    aws: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The URL (password included) comes from Secrets Manager, read under LoaderFunction's role;
+    once the cache expires the new value is used: here the rotation moves to another database."""
+    rotated = warehouse_url.rsplit("=", 1)[0] + f"=t_rotated_{uuid.uuid4().hex[:8]}"
+    migrate(connect(rotated))
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(Name=CLICKHOUSE_SECRET_NAME, SecretString=warehouse_url)
+    monkeypatch.delenv("TOUCHLINE_CLICKHOUSE_URL")
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL_SECRET", CLICKHOUSE_SECRET_NAME)
+    monkeypatch.setenv("TOUCHLINE_SECRET_CACHE_SECONDS", "0")
+    service.reset()
+    loader_app.handler(sqs_event(envelope_bodies(3)), lambda_context)
+    secrets.put_secret_value(SecretId=CLICKHOUSE_SECRET_NAME, SecretString=rotated)
+    loader_app.handler(sqs_event(envelope_bodies(5)), lambda_context)
+    assert scalar(warehouse_url, "SELECT count() FROM events") == 3
+    assert scalar(rotated, "SELECT count() FROM events") == 5

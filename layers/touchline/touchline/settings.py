@@ -33,6 +33,8 @@ class WarehouseSettings(_EnvModel):
     clickhouse_url: str | None = Field(None, alias="TOUCHLINE_CLICKHOUSE_URL")
     clickhouse_url_secret: str | None = Field(None, alias="TOUCHLINE_CLICKHOUSE_URL_SECRET")
     retention_days: int = Field(730, alias="TOUCHLINE_RETENTION_DAYS", ge=1, le=3650)
+    # The secret is read again after this long; a rotated URL (password) is used from then on.
+    secret_cache_seconds: int = Field(300, alias="TOUCHLINE_SECRET_CACHE_SECONDS", ge=0)
 
     @field_validator("clickhouse_url", "clickhouse_url_secret")
     @classmethod

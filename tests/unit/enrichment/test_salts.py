@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import boto3
 import pytest
 
+from helpers import TABLE  # the `aws` fixture's table
 from touchline.config.salts import DynamoDBSaltStore
 from touchline.enrichment.salts import (
     SALT_BYTES,
@@ -16,7 +17,6 @@ from touchline.enrichment.salts import (
 
 DAY = date(2026, 11, 22)
 NOON = datetime(2026, 11, 22, 12, tzinfo=UTC).timestamp()
-TABLE = "touchline-config"  # the `aws` fixture's table
 
 
 class CountingStore:
