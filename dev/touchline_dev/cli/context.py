@@ -109,11 +109,25 @@ def config_and_secrets(directory: Path) -> Iterator[tuple[DynamoDBClient, str, S
         yield aws.client("dynamodb"), aws.table_name("ConfigTable"), aws.client("secretsmanager")
 
 
-def require_site(dynamodb: DynamoDBClient, table: str, site_id: str) -> Site:
-    """The registered site `site_id`, or the error every command gives for an unknown one."""
+def require_site(dynamodb: DynamoDBClient, table: str, site: str) -> Site:
+    """The registered site whose id or domain is `site`, or the error every command gives for an
+    unknown one (a report on an unknown site would print zeros and look like a quiet site)."""
     from touchline.config.sites import SiteStore
 
-    site = SiteStore(dynamodb, table).by_id(site_id)
-    if site is None:
-        raise CliError(f"no site {site_id!r}: touchline sites list shows the registered ones")
-    return site
+    found = SiteStore(dynamodb, table).resolve(site)
+    if found is None:
+        raise CliError(
+            f"no site {site!r} (neither a site id nor a registered domain): `touchline sites list` "
+            "shows the registered ones, `touchline sites add DOMAIN` registers one"
+        )
+    return found
+
+
+def resolve_site_argument(args: Any) -> None:
+    """Every command's `site` (`--site S` or a positional SITE) may be an id or a domain: replace
+    it by the id, or stop with `require_site`'s error. Commands without one are left alone."""
+    site = getattr(args, "site", None)
+    if not site:
+        return
+    with config_table(data_dir(getattr(args, "data_dir", None))) as (dynamodb, table):
+        args.site = require_site(dynamodb, table, site).site_id

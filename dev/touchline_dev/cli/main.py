@@ -22,6 +22,7 @@ from touchline_dev.cli.commands import (
     sync,
     tokens,
 )
+from touchline_dev.cli.context import resolve_site_argument
 from touchline_dev.cli.errors import CliError
 
 # Each command group registers its own subcommands; add new groups here.
@@ -46,6 +47,7 @@ COMMAND_GROUPS = (
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        resolve_site_argument(args)
         result: int = args.run(args)
         return result
     except CliError as exc:

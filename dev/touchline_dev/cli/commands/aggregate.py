@@ -16,7 +16,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="action", required=True
     )
     run = aggregate.add_parser("run", parents=[common], help="run the aggregation now (incremental)")
-    run.add_argument("--site", default=None, help="one site id (default: every site)")
+    run.add_argument("--site", default=None, help="one site id or domain (default: every site)")
     run.add_argument("--full", action="store_true", help="rebuild from all data instead of what is new")
     run.add_argument("--refit", action="store_true", help="fit the data-driven models now (else when due)")
     run.set_defaults(run=run_aggregation)

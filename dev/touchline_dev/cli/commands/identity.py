@@ -17,7 +17,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     resolve = identity.add_parser(
         "resolve", parents=[common], help="recompute identity_map from identity_links (idempotent)"
     )
-    resolve.add_argument("--site", default=None, help="only this site id (default: all sites)")
+    resolve.add_argument("--site", default=None, help="only this site, by id or domain (default: all sites)")
     resolve.set_defaults(run=run_resolve)
 
 

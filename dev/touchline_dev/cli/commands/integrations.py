@@ -36,7 +36,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         help="store a provider's webhook signing secret or sync credentials for a site",
     )
     add.add_argument("provider", choices=["stripe", "shopify", "klaviyo", "hubspot", "gorgias"])
-    add.add_argument("site", help="site id (touchline sites list)")
+    add.add_argument("site", help="site id or domain (touchline sites list)")
     add.add_argument(
         "--secret",
         help="webhooks: Stripe endpoint secret (whsec_…) or Shopify app client secret; '-': read stdin",

@@ -21,7 +21,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         ("delete", run_delete, "delete a person, their links and their events from every table"),
     ):
         parser = people.add_parser(action, parents=[common], help=text)
-        parser.add_argument("--site", required=True, help="site id")
+        parser.add_argument("--site", required=True, help="site id or domain")
         who = parser.add_mutually_exclusive_group(required=True)
         who.add_argument("--user-id", default=None)
         who.add_argument("--email", default=None)

@@ -26,7 +26,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def period_arguments(parser: argparse.ArgumentParser) -> None:
     """`--site`, `--from`, `--to` (inclusive days, UTC) and `--format`: shared by every report."""
-    parser.add_argument("--site", required=True, help="site id (touchline sites list)")
+    parser.add_argument("--site", required=True, help="site id or domain (touchline sites list)")
     parser.add_argument("--from", dest="start", type=_day, default=None, help="first day, YYYY-MM-DD (UTC)")
     parser.add_argument(
         "--to", dest="end", type=_day, default=None, help="last day, YYYY-MM-DD (UTC), included"

@@ -31,7 +31,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     run = group.add_parser("run", parents=[common], help="sync a provider for a site now")
     run.add_argument("provider", choices=PROVIDERS)
-    run.add_argument("--site", required=True, help="site id (touchline sites list)")
+    run.add_argument("--site", required=True, help="site id or domain (touchline sites list)")
     when = run.add_mutually_exclusive_group()
     when.add_argument("--full", action="store_true", help="forget the watermarks: re-read everything")
     when.add_argument("--since", type=_moment, help="re-read from this date (YYYY-MM-DD or ISO 8601, UTC)")

@@ -16,7 +16,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="action", required=True
     )
     create = group.add_parser("create", parents=[common], help="create a token for a site; shown once")
-    create.add_argument("site", help="site id (touchline sites list)")
+    create.add_argument("site", help="site id or domain (touchline sites list)")
     create.add_argument("--name", default="", help="a label to recognise the token by")
     create.set_defaults(run=create_token)
     listing = group.add_parser("list", parents=[common], help="list tokens (prefixes only)")
