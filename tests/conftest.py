@@ -30,7 +30,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_METRICS_NAMESPACE": "Touchline",
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from touchline.aws.metrics import count
 from touchline.load.service import new_batch
 
 logger = Logger(service="loader")
@@ -35,7 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     response["batchItemFailures"].extend({"itemIdentifier": key} for key in refused_by_clickhouse)
     failed = len(response["batchItemFailures"])
     for table, inserted in inserted_per_table.items():
-        metrics.add_metric(name=f"RowsLoaded_{table}", unit=MetricUnit.Count, value=inserted)
+        count(metrics, "RowsLoaded", inserted, table=table)
     if failed:
         metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=failed)
         logger.warning("rejected records", extra={"count": failed, "errors": _errors(processor)})

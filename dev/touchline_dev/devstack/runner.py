@@ -91,7 +91,6 @@ _HINT = "register a site: touchline sites add example.com"
 # Dev values every function gets (after the template's own variables).
 DEV_OVERRIDES = {
     "TOUCHLINE_SITE_CACHE_SECONDS": "1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 # Set only where the template does not set them.

@@ -22,7 +22,6 @@ class EventRow(Row):
     event_type: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=256)
     visitor_id: str = ""
-    session_id: str = ""
     user_id: str = ""
     url: str = ""
     hostname: str = ""
