@@ -1,4 +1,5 @@
-"""`touchline people export|delete`: GDPR access and erasure for one person (docs/identity.md)."""
+"""`touchline people export|delete|unsuppress`: GDPR access and erasure for one person, and
+lifting the suppression a deletion leaves (docs/identity.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     for action, run, text in (
         ("export", run_export, "print everything stored about a person as JSON"),
-        ("delete", run_delete, "delete a person, their links and their events from every table"),
+        ("delete", run_delete, "delete a person from every table and suppress their identifiers"),
+        ("unsuppress", run_unsuppress, "accept a deleted person's identifiers again"),
     ):
         parser = people.add_parser(action, parents=[common], help=text)
         parser.add_argument("--site", required=True, help="site id or domain")
@@ -48,17 +50,49 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_delete(args: argparse.Namespace) -> int:
     from touchline.config.personal_items import delete_config_items
+    from touchline.config.suppressions import SuppressionStore
     from touchline.identity.gdpr import delete
+    from touchline.identity.suppression import suppression_keys
 
     sql, subject = _subject(args)
     deleted = delete(sql, subject)
+    keys = suppression_keys(subject.identifiers | {("email_sha256", h) for h in subject.email_hashes})
     with context.config_table(context.data_dir(args.data_dir)) as (client, table):
         config_items = delete_config_items(client, table, subject)
+        # New events under these identifiers are not stored again (collector, API, webhooks).
+        suppressed = SuppressionStore(client, table).add(subject.site_id, keys, _deletion(args))
     if config_items:
         deleted["dynamodb:config"] = config_items
     print(
-        json.dumps({"site_id": subject.site_id, "person_ids": sorted(subject.person_ids), "deleted": deleted})
+        json.dumps(
+            {
+                "site_id": subject.site_id,
+                "person_ids": sorted(subject.person_ids),
+                "deleted": deleted,
+                "suppressed": suppressed,
+            }
+        )
     )
     if not deleted:
         print("nothing stored for that person", file=sys.stderr)
     return 0
+
+
+def run_unsuppress(args: argparse.Namespace) -> int:
+    from touchline.config.suppressions import SuppressionStore
+
+    with context.config_table(context.data_dir(args.data_dir)) as (client, table):
+        lifted = SuppressionStore(client, table).remove(args.site, _deletion(args))
+    if not lifted:
+        raise CliError(
+            f"nothing suppressed on {args.site} for that person (touchline people delete suppresses)"
+        )
+    print(json.dumps({"site_id": args.site, "unsuppressed": lifted}))
+    return 0
+
+
+def _deletion(args: argparse.Namespace) -> str:
+    """Which deletion a suppression came from: what `people delete` was given."""
+    from touchline.identity.rows import email_sha256
+
+    return f"user:{args.user_id}" if args.user_id else f"email:{email_sha256(args.email)}"

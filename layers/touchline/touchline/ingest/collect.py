@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from touchline.envelope import envelope_json
 from touchline.errors import RequestError
+from touchline.identity.suppression import NoSuppressions, SuppressionCheck
 from touchline.ingest.enrich import DropHit, Enricher, HitContext
 from touchline.ingest.hit import IDENTIFY, MAX_BODY_BYTES, PlausibleHit
 from touchline.ingest.identify import identity_links
@@ -24,6 +25,7 @@ from touchline.ingest.rows import EventRow
 from touchline.ingest.site_cache import SiteResolver
 
 PAGEVIEW = "pageview"
+SUPPRESSED = "suppressed"
 ENGAGEMENT = "engagement"
 
 
@@ -54,11 +56,13 @@ class Collector:
         queue: EventQueue,
         enricher: Enricher,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        suppressions: SuppressionCheck | None = None,
     ) -> None:
         self._sites = sites
         self._queue = queue
         self._enricher = enricher
         self._clock = clock
+        self._suppressions = suppressions or NoSuppressions()
 
     def collect(self, incoming: IncomingHit) -> Accepted:
         hit = parse_hit(incoming.body)
@@ -83,10 +87,14 @@ class Collector:
             except DropHit as drop:
                 return Accepted(event_ids=[], dropped=drop.reason)
             row = build_row(hit, context, enriched)
+            if self._suppressions.suppressed(site_id, _identifiers(hit, row)):
+                continue  # a deleted person's: never stored again (GDPR, identity/suppression.py)
             envelopes.append(envelope_json("events", row))
             if hit.name == IDENTIFY:
                 envelopes.extend(envelope_json("identity_links", link) for link in identity_links(hit, row))
             event_ids.append(str(row.event_id))
+        if not envelopes:
+            return Accepted(event_ids=[], dropped=SUPPRESSED)
         self._queue.send(envelopes)
         return Accepted(event_ids=event_ids)
 
@@ -95,6 +103,14 @@ class Collector:
         if not found:
             raise CollectError(404, "unknown_site", f"no site is registered for domain {hit.domain!r}")
         return found
+
+
+def _identifiers(hit: PlausibleHit, row: EventRow) -> list[tuple[str, str]]:
+    return [
+        ("visitor", row.visitor_id),
+        ("user", hit.user_id or ""),
+        ("email_sha256", hit.email_sha256 or ""),
+    ]
 
 
 def parse_hit(body: bytes) -> PlausibleHit:

@@ -10,6 +10,7 @@ from touchline.aws.degraded import DegradedReporter
 from touchline.aws.sqs import SqsEventQueue
 from touchline.config.salts import DynamoDBSaltStore
 from touchline.config.sites import SiteStore
+from touchline.config.suppressions import site_suppressions
 from touchline.enrichment import FullEnricher
 from touchline.ingest.collect import Collector
 from touchline.ingest.site_cache import SiteResolver
@@ -36,4 +37,7 @@ def collector() -> Collector:
         ),
         queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
         enricher=default_enricher(settings.config_table),
+        suppressions=site_suppressions(
+            clients.dynamodb(), settings.config_table, settings.site_cache_seconds
+        ),
     )

@@ -19,6 +19,7 @@ import orjson
 from pydantic import ValidationError
 
 from touchline.errors import RequestError
+from touchline.identity.suppression import NoSuppressions, SuppressionCheck, scrub_personal
 from touchline.ingest.queue import EventQueue
 from touchline.revenue import payments_api, shopify_events
 from touchline.revenue.dedupe import Deduper, DeliveryInProgress
@@ -54,7 +55,9 @@ class RevenueIntake:
         deduper: Deduper,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stripe_tolerance_seconds: int = STRIPE_TOLERANCE_SECONDS,
+        suppressions: SuppressionCheck | None = None,
     ) -> None:
+        self._suppressions = suppressions or NoSuppressions()
         self._sites = sites
         self._secrets = secrets
         self._tokens = tokens
@@ -146,6 +149,9 @@ class RevenueIntake:
     def _deliver(self, key: dict[str, str], translation: Translation) -> dict[str, Any]:
         if not translation.handled:
             return {"ok": True, "ignored": translation.kind}
+
+        # A deleted person's order is kept for accounting, without their identifiers (GDPR).
+        translation.rows = scrub_personal(key["site"], translation.rows, self._suppressions)
 
         def enqueue() -> dict[str, Any]:
             bodies = translation.bodies()

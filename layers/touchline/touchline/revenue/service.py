@@ -9,6 +9,7 @@ from touchline.aws.secrets import powertools_fetcher
 from touchline.aws.sqs import SqsEventQueue
 from touchline.config.integrations import IntegrationStore, WebhookSecrets
 from touchline.config.sites import SiteStore
+from touchline.config.suppressions import site_suppressions
 from touchline.config.tokens import TokenResolver, TokenStore
 from touchline.revenue.dedupe import PowertoolsDeduper
 from touchline.revenue.intake import KnownSites, RevenueIntake
@@ -38,4 +39,5 @@ def intake() -> RevenueIntake:
         queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
         deduper=deduper(),
         stripe_tolerance_seconds=settings.stripe_tolerance_seconds,
+        suppressions=site_suppressions(dynamodb, table, settings.site_cache_seconds),
     )

@@ -29,7 +29,9 @@ from pydantic import TypeAdapter, ValidationError
 from touchline.envelope import Row, envelope_json
 from touchline.errors import RequestError
 from touchline.identity.rows import PersonRow
+from touchline.identity.suppression import NoSuppressions, SuppressionCheck
 from touchline.ingest.queue import EventQueue
+from touchline.ingest.rows import EventRow
 from touchline.tracking.convert import IdentityLink, MessageConverter, MessageRows, SiteRef, message_id_of
 from touchline.tracking.ecommerce import InvalidOrder
 from touchline.tracking.keys import WriteKeyResolver
@@ -83,11 +85,13 @@ class TrackingApi:
         queue: EventQueue,
         converter: MessageConverter,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        suppressions: SuppressionCheck | None = None,
     ) -> None:
         self._keys = keys
         self._queue = queue
         self._converter = converter
         self._clock = clock
+        self._suppressions = suppressions or NoSuppressions()
 
     def handle(self, request: ApiRequest) -> ApiResult:
         if request.call != BATCH and request.call not in CALL_TYPES:
@@ -114,6 +118,9 @@ class TrackingApi:
                 continue
             event = outcome.event
             assert event is not None  # dropped messages came back as None
+            if self._suppressions.suppressed(site.site_id, _identifiers(event, outcome)):
+                result.dropped += 1  # a deleted person's (GDPR): not stored again
+                continue
             if event.event_id not in seen:
                 seen.add(event.event_id)
                 bodies.append(envelope_json("events", event))
@@ -221,6 +228,13 @@ class _Latest:
     def envelopes(self) -> list[str]:
         links = [envelope_json("identity_links", link.row(self._site_id)) for link in self._links.values()]
         return links + [envelope_json("people", row) for row in self._people.values()]
+
+
+def _identifiers(event: EventRow, outcome: MessageRows) -> list[tuple[str, str]]:
+    found = [("visitor", event.visitor_id), ("user", event.user_id)]
+    for link in outcome.links:
+        found += [link.first, link.second]
+    return found
 
 
 def key_from_authorization(header: str) -> str | None:

@@ -6,6 +6,7 @@ from functools import cache
 
 from touchline.aws import clients
 from touchline.aws.sqs import SqsEventQueue
+from touchline.config.suppressions import site_suppressions
 from touchline.config.write_keys import WriteKeyStore
 from touchline.ingest.service import default_enricher
 from touchline.settings import TrackingApiSettings
@@ -24,4 +25,5 @@ def tracking_api() -> TrackingApi:
         ),
         queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
         converter=MessageConverter(ContextEnricher(default_enricher(settings.config_table))),
+        suppressions=site_suppressions(clients.dynamodb(), settings.config_table, settings.key_cache_seconds),
     )
