@@ -19,7 +19,8 @@ OWN_PACKAGE = {
     "tracking_api": ("tracking",),
     "webhooks": ("revenue",),
     "loader": ("load",),
-    "aggregates": ("aggregate",),
+    # Wires its own run from settings (touchline.load, touchline.settings) until a service does.
+    "aggregates": ("aggregate", "load", "settings"),
     "sync": ("syncs",),
     "query": ("query",),
 }
