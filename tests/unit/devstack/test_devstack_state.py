@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +163,6 @@ def test_local_aws_without_a_stack_persists_to_the_snapshot(
     moto_server: MotoServer, fixture_template: Path, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    started = time.perf_counter()
     with local_aws(data_dir, fixture_template) as aws:
         table = aws.table_name()
         assert table == "touchline-ConfigTable"
@@ -174,7 +172,6 @@ def test_local_aws_without_a_stack_persists_to_the_snapshot(
         aws.client("sqs").send_message(QueueUrl=aws.queue_url("WorkQueue"), MessageBody="for later")
         with pytest.raises(KeyError, match="no table Nope"):
             aws.table_name("Nope")
-    assert time.perf_counter() - started < 10
     assert not is_locked(data_dir)
     saved = json.loads((data_dir / "config-table.json").read_text())
     assert saved["tables"]["ConfigTable"]["items"] == [{"pk": {"S": "site"}, "sk": {"S": "x.com"}}]
