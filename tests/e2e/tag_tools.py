@@ -174,6 +174,21 @@ class Stack:
             time.sleep(0.3)
         raise AssertionError(f"timed out after {timeout} s waiting on {query!r}; last rows: {rows}")
 
+    def wait_drained(self, queue: str = "EventsQueue", timeout: float = 60) -> None:
+        """Wait until every message sent to `queue` has been delivered and deleted (none visible,
+        none in flight): only then has the loader seen every copy of a redelivered request."""
+        from touchline_dev.devstack.moto_backend import aws_client
+        from touchline_dev.devstack.sqs_poller import queue_depth
+        from touchline_dev.devstack.state import running_stack
+
+        info = running_stack(self.data_dir)
+        assert info is not None, "no running stack"
+        sqs = aws_client("sqs", info.moto_endpoint, info.region)
+        deadline = time.monotonic() + timeout
+        while queue_depth(sqs, info.queues[queue]) != (0, 0):
+            assert time.monotonic() < deadline, f"{queue} not drained after {timeout} s"
+            time.sleep(0.3)
+
 
 @contextmanager
 def running_stack(tmp: Path, domain: str) -> Iterator[Stack]:
@@ -193,7 +208,8 @@ def running_stack(tmp: Path, domain: str) -> Iterator[Stack]:
         return f"--- stdout\n{out.read_text()[-3000:]}\n--- stderr\n{err.read_text()[-3000:]}"
 
     try:
-        deadline = time.monotonic() + 90
+        # A hang guard, not a speed check: a loaded 2-core machine can take over a minute.
+        deadline = time.monotonic() + 240
         while True:
             assert proc.poll() is None, f"touchline dev exited with {proc.returncode}\n{logs()}"
             assert time.monotonic() < deadline, f"touchline dev not ready\n{logs()}"

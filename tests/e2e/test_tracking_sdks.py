@@ -237,9 +237,12 @@ def test_redelivered_batch_is_stored_once(stack: tuple[Stack, str]) -> None:
     for _ in range(3):
         status, body = post(host(running), "/v1/batch", gzip.compress(json.dumps(batch).encode()), headers)
         assert (status, body["accepted"]) == (200, 20)
-    running.wait_for(
-        "SELECT count() AS n FROM events WHERE name = 'Retried'", lambda rows: rows == [{"n": 60}]
-    )
+    # The loader may see the copies in one batch or in identical batches (then ClickHouse drops
+    # the repeated insert by its deduplication token), so the raw row count is 20, 40 or 60; what
+    # must hold once every copy was delivered is one row per message.
+    running.wait_drained()
+    raw = running.sql("SELECT count() AS n FROM events WHERE name = 'Retried'")[0]["n"]
+    assert raw in (20, 40, 60)
     assert running.sql("SELECT count() AS n FROM events FINAL WHERE name = 'Retried'") == [{"n": 20}]
 
 
