@@ -44,7 +44,8 @@ def run() -> list[tuple[str, str]]:
             f"""INSERT INTO journeys SELECT * REPLACE ('{BIG}' AS site_id,
                     concat(journey_id, '#', toString(copy)) AS journey_id,
                     concat(person_id, '#', toString(copy)) AS person_id)
-                FROM journeys FINAL ARRAY JOIN range({COPIES}) AS copy WHERE site_id = '{SITE}'"""
+                FROM (SELECT * FROM journeys FINAL WHERE site_id = '{SITE}')
+                ARRAY JOIN range({COPIES}) AS copy"""
         )
 
         def rows(sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
