@@ -371,3 +371,52 @@ def test_query_api_serves_the_data_driven_models(client: Any) -> None:
         "Organic Search": ["2.50", "1.67", 0.25],
         "Direct": ["2.50", "1.67", 0.25],
     }
+
+
+def test_query_api_variants_and_the_minimum_sample_warning(client: Any) -> None:
+    from datetime import UTC, datetime
+
+    from touchline.query.engine import QueryEngine
+    from touchline.query.model import SiteContext
+    from touchline.query.sql import ClientWarehouse
+
+    worked_example(client)
+
+    def query(**extra: Any) -> dict[str, Any]:
+        engine = QueryEngine(ClientWarehouse(client), clock=lambda: datetime(2026, 10, 10, tzinfo=UTC))
+        body = {
+            "site_id": SITE,
+            "metrics": ["attributed_revenue:markov", "attributed_revenue:linear"],
+            "date_range": ["2026-10-01", "2026-10-01"],
+            "dimensions": ["visit:channel"],
+            **extra,
+        }
+        return engine.run(body, SiteContext(SITE, "s.test"))
+
+    def amounts(response: dict[str, Any]) -> dict[str, list[str]]:
+        return {
+            r["dimensions"][0]: [m["amount"] if isinstance(m, dict) else m for m in r["metrics"]]
+            for r in response["results"]
+        }
+
+    # Day 1 holds no conversion (cash) but o1's Organic Search and Direct touches (accrual).
+    assert amounts(query()) == {}
+    accrual = query(include={"attribution_basis": "accrual"})
+    assert amounts(accrual) == {"Organic Search": ["2.50", "3.34"], "Direct": ["2.50", "3.33"]}
+    assert accrual["meta"]["attribution"] == {"touches": "all", "basis": "accrual"}
+    # clicks_only drops Direct: o1 is Organic Search > Email, RE 1/2 and 1.
+    clicks = query(include={"attribution_basis": "accrual", "attribution_touches": "clicks_only"})
+    assert amounts(clicks) == {"Organic Search": ["3.33", "5.00"]}
+    with pytest.raises(Exception, match="attribution_touches"):
+        query(include={"attribution_touches": "views"})
+    # Below the minimum sample the model credits nothing and the response says why.
+    Aggregator(client, MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)
+    response = query(include={"attribution_basis": "accrual"})
+    assert amounts(response) == {"Organic Search": [None, "3.34"], "Direct": [None, "3.33"]}
+    assert response["meta"]["metric_warnings"] == {
+        "attributed_revenue:markov": {
+            "code": "model_not_fitted",
+            "warning": "orders: not computed, 3 journeys with 2 conversions "
+            "(the minimum is 1,000 journeys and 50 conversions)",
+        }
+    }

@@ -21,7 +21,17 @@ from typing import Any, Protocol
 
 from touchline.query.sql import Warehouse
 
-WAREHOUSE_TABLES = ("events", "sessions", "attribution_credits", "orders", "refunds", "identity_links")
+WAREHOUSE_TABLES = (
+    "events",
+    "sessions",
+    "attribution_credits",
+    "orders",
+    "refunds",
+    "identity_links",
+    # data-driven fits and the journeys that attribution variants are credited from
+    "journeys",
+    "attribution_fits",
+)
 
 VERSION_SQL = """
 SELECT table, partition_id, max(max_block_number), count(), sum(rows), max(modification_time),
