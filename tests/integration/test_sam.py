@@ -136,3 +136,13 @@ def test_functions_get_dependencies_only_from_the_layer(build_dir: Path, functio
     names = _top_level_names(build_dir / function)
     vendored = sorted(names.intersection(NOT_IN_FUNCTIONS))
     assert not vendored, f"{function} vendors {vendored}; dependencies belong in TouchlineLayer"
+
+
+def test_dashboard_ships_the_built_app_and_no_sources(build_dir: Path) -> None:
+    """`BuildMethod: makefile`: Vite's output beside the handler, never node_modules or sources."""
+    function = build_dir / "DashboardFunction"
+    assert sorted(p.name for p in function.iterdir()) == ["app.py", "static"]
+    index = (function / "static" / "index.html").read_text()
+    scripts = list((function / "static" / "assets").glob("index-*.js"))
+    assert scripts and f"/assets/{scripts[0].name}" in index
+    assert not list(function.rglob("node_modules")) and not list(function.rglob("*.tsx"))

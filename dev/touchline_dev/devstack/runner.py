@@ -13,6 +13,7 @@ register a site) are collected in `_TouchlineWarehouse` and `_HINT`; the rest is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from touchline_dev.iam.identity import install as install_identity
 from touchline_dev.iam.moto_iam import RoleCredentials, create_roles, enforce, relax
 from touchline_dev.iam.roles import function_roles
 
+from .builder import build_function, needs_build
 from .environment import apply_process_environment, aws_environment, function_environment
 from .http_gateway import (
     ApiInfo,
@@ -193,6 +195,8 @@ class DevStack:
         self.data_dir = options.data_dir
         self.lock = DataDirLock(options.data_dir, role="dev")
         self.functions: dict[str, LocalFunction] = {}
+        # Seconds each `BuildMethod: makefile` function's build took at start.
+        self.builds: dict[str, float] = {}
         self.pollers: list[tuple[SqsPoller, QueueInfo]] = []
         self.scheduler = Scheduler()
         self.warehouse: _TouchlineWarehouse | None = None
@@ -321,9 +325,14 @@ class DevStack:
         for resource in resources.active.values():
             if resource.type in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
                 try:
-                    specs[resource.logical_id] = function_spec(template, resource, resources.resolver)
+                    spec = function_spec(template, resource, resources.resolver)
+                    if needs_build(spec):
+                        artifacts, seconds = build_function(spec, template.base_dir)
+                        self.builds[spec.logical_id] = seconds
+                        spec = dataclasses.replace(spec, code_dir=artifacts)
                 except TemplateError as exc:
                     raise StackStartError(str(exc)) from None
+                specs[resource.logical_id] = spec
         return specs
 
     def _load_functions(
@@ -484,6 +493,9 @@ class DevStack:
         if self.warehouse is not None:
             applied = f", applied {', '.join(self.warehouse.applied)}" if self.warehouse.applied else ""
             lines.append(f"  CH      {self.warehouse.url}  (migrated{applied})")
+        for logical_id, seconds in self.builds.items():
+            where = self.functions[logical_id].spec.code_dir if logical_id in self.functions else ""
+            lines.append(f"  build   {logical_id}  (make build-{logical_id}: {seconds:.1f} s, into {where})")
         for source, due in schedules:
             when = f"next {due:%Y-%m-%d %H:%M:%S}Z" if due else "disabled"
             lines.append(f"  {source.kind:<7} {source.expression}  -> {source.function} ({when})")

@@ -268,6 +268,10 @@ class FunctionSpec:
     environment: dict[str, Any]
     layers: list[Any]
     function_name: Any = None
+    # `Metadata: BuildMethod` (e.g. "makefile": `sam build` runs the CodeUri's Makefile).
+    build_method: str | None = None
+    # `Metadata: WorkingDirectory` of a makefile build, resolved against the template's directory.
+    working_directory: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,8 @@ def function_spec(template: Template, resource: Resource, resolver: ValueResolve
     if not isinstance(handler, str) or "." not in handler:
         raise TemplateError(f"{resource.logical_id}: Handler must look like module.function")
     variables = (props.get("Environment") or {}).get("Variables") or {}
+    build_method = resource.metadata.get("BuildMethod")
+    working_directory = resource.metadata.get("WorkingDirectory")
     return FunctionSpec(
         logical_id=resource.logical_id,
         code_dir=(template.base_dir / code_uri).resolve(),
@@ -306,6 +312,10 @@ def function_spec(template: Template, resource: Resource, resolver: ValueResolve
         environment=dict(variables),
         layers=list(props.get("Layers") or []),
         function_name=props.get("FunctionName"),
+        build_method=str(build_method) if build_method else None,
+        working_directory=(template.base_dir / str(working_directory)).resolve()
+        if working_directory
+        else None,
     )
 
 

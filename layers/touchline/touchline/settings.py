@@ -91,3 +91,10 @@ class SyncSettings(_EnvModel):
     batch_rows: int = Field(20_000, alias="TOUCHLINE_SYNC_BATCH_ROWS", ge=100)
     # Credentials are cached per container; replaced ones are used after at most this long.
     secret_cache_seconds: int = Field(60, alias="TOUCHLINE_SECRET_CACHE_SECONDS", ge=0)
+
+
+class DashboardSettings(_EnvModel):
+    """The dashboard function: serves the built browser app (docs/dashboard.md)."""
+
+    # Where the browser signs in (Cognito's API); the page's CSP lets it connect there.
+    cognito_endpoint: str | None = Field(None, alias="TOUCHLINE_COGNITO_ENDPOINT")

@@ -1,0 +1,97 @@
+// The time series on uPlot (small, fast, canvas), the previous period dotted. Colours come from
+// CSS variables, so dark mode applies; a visually hidden table carries the same numbers for
+// screen readers (and is what tests read).
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { compact } from '../lib/format';
+
+export interface Series {
+  label: string;
+  values: (number | null)[];
+  dashed?: boolean;
+  color?: string;
+}
+
+interface ChartProps {
+  labels: string[];
+  series: Series[];
+  height?: number;
+  format?: (v: number) => string;
+  ariaLabel: string;
+  testid?: string;
+}
+
+function cssVar(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+}
+
+export function Chart({ labels, series, height = 260, format = compact, ariaLabel, testid }: ChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { show: false } };
+    const xs = labels.map((_, i) => i);
+    const palette = ['--accent', '--accent', '--series-3'];
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      legend: { show: series.length > 1 },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        { ...axis, values: (_u, ticks) => ticks.map((t) => labels[Math.round(t)] ?? ''), space: 60, incrs: [1, 2, 3, 5, 7, 10, 14, 30, 60, 90] },
+        { ...axis, values: (_u, ticks) => ticks.map((t) => format(t)), size: 56 },
+      ],
+      series: [
+        { label: 'x', value: (_u, v) => (v === null ? '' : labels[v] ?? '') },
+        ...series.map((s, i) => {
+          const color = s.color ?? cssVar(palette[i % palette.length]);
+          return {
+            label: s.label,
+            stroke: color,
+            width: s.dashed ? 1.5 : 2,
+            dash: s.dashed ? [2, 5] : undefined,
+            fill: s.dashed ? undefined : color + '1a',
+            points: { show: labels.length < 40 && !s.dashed },
+            value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)),
+          };
+        }),
+      ],
+    };
+    const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [JSON.stringify(labels), JSON.stringify(series), height]);
+  return (
+    <figure class="chart" data-testid={testid}>
+      <div ref={box} class="chart-canvas" role="img" aria-label={ariaLabel} />
+      <table class="sr-only">
+        <caption>{ariaLabel}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Label</th>
+            {series.map((s) => (
+              <th scope="col">{s.label}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {labels.map((l, i) => (
+            <tr>
+              <th scope="row">{l}</th>
+              {series.map((s) => (
+                <td>{s.values[i] === null ? '—' : format(s.values[i] as number)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}

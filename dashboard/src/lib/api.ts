@@ -1,0 +1,137 @@
+// The HTTP client for the stack's APIs: the query API (/api/v2/query) and the management API
+// (/api/v1/*), with the signed-in person's token (or a shared link's) on every request.
+import type { Range } from './dates';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown = null,
+  ) {
+    super(message);
+  }
+}
+
+type Credentials = () => Promise<Record<string, string>>;
+
+let credentials: Credentials = async () => ({});
+let onUnauthorized: () => void = () => {};
+
+/** Where requests get their Authorization header from (the session, or a shared link). */
+export function setCredentials(provider: Credentials, unauthorized: () => void): void {
+  credentials = provider;
+  onUnauthorized = unauthorized;
+  cache.clear();
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...(await credentials()) };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'The server cannot be reached. Check your connection and retry.');
+  }
+  const text = await response.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  if (!response.ok) {
+    if (response.status === 401) onUnauthorized();
+    throw new ApiError(response.status, errorMessage(parsed, response.status), parsed);
+  }
+  return parsed as T;
+}
+
+/** The message an API error body carries, whatever its shape ({error}, {message}, {detail}). */
+export function errorMessage(body: unknown, status: number): string {
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    for (const key of ['error', 'message', 'detail']) {
+      const value = b[key];
+      if (typeof value === 'string') return value;
+      if (value && typeof value === 'object' && typeof (value as { message?: unknown }).message === 'string') {
+        return (value as { message: string }).message;
+      }
+      if (Array.isArray(value) && value.length) {
+        return value
+          .map((v) => (typeof v === 'string' ? v : ((v as { msg?: string; message?: string }).msg ?? (v as { message?: string }).message ?? JSON.stringify(v))))
+          .join('; ');
+      }
+    }
+  }
+  if (typeof body === 'string' && body.trim()) return body.trim().slice(0, 300);
+  return `The server answered ${status}.`;
+}
+
+// ------------------------------------------------------------------ the query API
+
+export type FilterTree = unknown[];
+
+export interface QueryBody {
+  site_id: string;
+  metrics: string[];
+  date_range: string | [string, string];
+  dimensions?: string[];
+  filters?: FilterTree[];
+  order_by?: [string, 'asc' | 'desc'][];
+  include?: { time_labels?: boolean; total_rows?: boolean };
+  pagination?: { limit: number; offset?: number };
+}
+
+export interface Money {
+  value: number;
+  currency: string;
+  short?: string;
+  long?: string;
+  amount?: string;
+}
+
+export type MetricValue = number | Money | null;
+
+export interface QueryResult {
+  results: { metrics: MetricValue[]; dimensions: string[] }[];
+  meta: Record<string, unknown> & { time_labels?: string[]; total_rows?: number };
+  query: Record<string, unknown>;
+}
+
+export function dateRange(range: Range | null): string | [string, string] {
+  return range ? [range.from, range.to] : 'all';
+}
+
+const CACHE_MS = 30_000;
+const cache = new Map<string, { at: number; result: Promise<QueryResult> }>();
+
+/** POST /api/v2/query; identical queries within 30 s share one request. */
+export function query(body: QueryBody): Promise<QueryResult> {
+  const key = JSON.stringify(body);
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.result;
+  const result = request<QueryResult>('POST', '/api/v2/query', body);
+  cache.set(key, { at: Date.now(), result });
+  result.catch(() => cache.delete(key));
+  if (cache.size > 300) cache.delete(cache.keys().next().value as string);
+  return result;
+}
+
+export function clearQueryCache(): void {
+  cache.clear();
+}
+
+/** Rows of a result as objects keyed by metric and dimension names. */
+export function rows(result: QueryResult, body: QueryBody): Record<string, MetricValue | string>[] {
+  return result.results.map((r) => {
+    const row: Record<string, MetricValue | string> = {};
+    (body.dimensions ?? []).forEach((d, i) => (row[d] = r.dimensions[i] ?? ''));
+    body.metrics.forEach((m, i) => (row[m] = r.metrics[i] ?? null));
+    return row;
+  });
+}

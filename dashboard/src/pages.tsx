@@ -1,0 +1,26 @@
+// The dashboard's pages, in navigation order. A later page (funnels, realtime, customers,
+// products) is one entry here: its id is its path segment, `load` imports its view on demand
+// (so it costs the initial bundle nothing), and `permissions` hide it from people without it.
+import type { FunctionComponent } from 'preact';
+import type { View } from './lib/view';
+import { Overview } from './views/overview';
+
+export interface PageSpec {
+  id: string;
+  label: string;
+  load: () => Promise<FunctionComponent<{ view: View }>>;
+  /** Any one of these is needed to see the page at all (a viewer sees no settings). */
+  permissions?: string[];
+  /** Shown through a shared link (read-only views only). */
+  shared: boolean;
+  /** Uses the period and filters (shows the date picker and chips). */
+  dated: boolean;
+}
+
+export const SETTINGS_PERMISSIONS = ['sites:write', 'goals:write', 'integrations:write', 'members:write', 'api_keys:write', 'audit:read'];
+
+export const PAGES: PageSpec[] = [
+  { id: 'overview', label: 'Overview', load: async () => Overview, shared: true, dated: true },
+  { id: 'attribution', label: 'Attribution', load: () => import('./views/attribution').then((m) => m.Attribution), shared: true, dated: true },
+  { id: 'revenue', label: 'Revenue', load: () => import('./views/revenue').then((m) => m.Revenue), shared: true, dated: true },
+];

@@ -1,0 +1,247 @@
+// Attribution: conversions and net revenue by channel (or source, campaign) under the six
+// models side by side, each model's difference from last touch, the window and half-life the
+// credits were computed with (editable by those allowed), and what each model means.
+import modelDocs from 'virtual:model-docs';
+import { useEffect, useState } from 'preact/hooks';
+import { GroupedBars } from '../components/bars';
+import { Card, Empty, ErrorNote } from '../components/card';
+import { addFilter } from '../components/filters';
+import { ApiError, type MetricValue, query, type QueryBody, type QueryResult, request, rows } from '../lib/api';
+import { useAsync } from '../lib/async';
+import { formatValue, numeric } from '../lib/format';
+import { InlineMd } from '../lib/markdown';
+import { dimensionLabel } from '../lib/metrics';
+import { markReady } from '../lib/ready';
+import { href, navigate } from '../lib/route';
+import { body, can, type View } from '../lib/view';
+
+export const MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based'] as const;
+export const MODEL_LABELS: Record<string, string> = {
+  first_touch: 'First touch',
+  last_touch: 'Last touch',
+  last_non_direct: 'Last non-direct',
+  linear: 'Linear',
+  time_decay: 'Time decay',
+  position_based: 'Position-based',
+};
+const GROUPS = ['visit:channel', 'visit:source', 'visit:utm_campaign'];
+type Measure = 'revenue' | 'conversions';
+
+interface AttributionData {
+  currencies: string[];
+  currency: string;
+  table: Record<string, MetricValue | string>[];
+  queries: { body: QueryBody; result?: QueryResult }[];
+}
+
+async function loadAttribution(view: View, by: string, wantedCurrency: string): Promise<AttributionData> {
+  const queries: AttributionData['queries'] = [];
+  const ask = async (b: QueryBody) => {
+    const entry: { body: QueryBody; result?: QueryResult } = { body: b };
+    queries.push(entry);
+    entry.result = await query(b);
+    return entry.result;
+  };
+  const currencyBody = body(view, { metrics: ['net_revenue'], dimensions: ['revenue:currency'], order_by: [['net_revenue', 'desc']] });
+  const metrics = [...MODELS.map((m) => `attributed_conversions:${m}`), ...MODELS.map((m) => `attributed_revenue:${m}`)];
+  const creditsBody = (currency: string) =>
+    body(view, {
+      metrics,
+      dimensions: [by],
+      filters: currency ? [['is', 'revenue:currency', [currency]]] : [],
+      order_by: [['attributed_revenue:last_touch', 'desc']],
+      pagination: { limit: 50 },
+    });
+  // Revenue is never added across currencies: with several, the table shows one at a time.
+  const [currencies, first] = await Promise.all([
+    ask(currencyBody).then((r) => r.results.map((x) => x.dimensions[0]).filter(Boolean)),
+    wantedCurrency ? null : ask(creditsBody('')),
+  ]);
+  const currency = wantedCurrency && currencies.includes(wantedCurrency) ? wantedCurrency : currencies.length > 1 ? currencies[0] : '';
+  const b = creditsBody(currency);
+  const result = first && !currency ? first : await ask(b);
+  return { currencies, currency, table: rows(result, b), queries };
+}
+
+export function Attribution({ view }: { view: View }) {
+  const by = GROUPS.includes(view.state.by) ? view.state.by : 'visit:channel';
+  const [currency, setCurrency] = useState('');
+  const [measure, setMeasure] = useState<Measure>('revenue');
+  const key = JSON.stringify([view.site.site_id, view.range, view.filters, by, currency]);
+  const loaded = useAsync(() => loadAttribution(view, by, currency), key);
+  useEffect(() => {
+    if (loaded.data) markReady('attribution', loaded.data.queries);
+  }, [loaded.version]);
+  const data = loaded.data;
+  const metric = (model: string) => `attributed_${measure}:${model}`;
+  const value = (row: Record<string, MetricValue | string>, model: string) => numeric(row[metric(model)] as MetricValue) ?? 0;
+  const kind = measure === 'revenue' ? 'money' : 'decimal';
+
+  return (
+    <div class="attribution" data-state={loaded.loading ? 'loading' : 'ready'}>
+      <div class="controls">
+        <div class="segmented" role="group" aria-label="Group by">
+          {GROUPS.map((g) => (
+            <button type="button" aria-pressed={g === by} onClick={() => navigate(href(view.state, { by: g }), true)}>
+              {dimensionLabel(g).replace('UTM campaign', 'Campaign')}
+            </button>
+          ))}
+        </div>
+        <div class="segmented" role="group" aria-label="Measure">
+          <button type="button" aria-pressed={measure === 'revenue'} onClick={() => setMeasure('revenue')}>
+            Net revenue
+          </button>
+          <button type="button" aria-pressed={measure === 'conversions'} onClick={() => setMeasure('conversions')}>
+            Conversions
+          </button>
+        </div>
+        {data && data.currencies.length > 1 && (
+          <label class="inline-select">
+            Currency{' '}
+            <select value={data.currency} onChange={(e) => setCurrency(e.currentTarget.value)}>
+              {data.currencies.map((c) => (
+                <option value={c}>{c}</option>
+              ))}
+            </select>
+          </label>
+        )}
+      </div>
+      {loaded.error ? (
+        <ErrorNote error={loaded.error} />
+      ) : (
+        <>
+          <Card title={`${measure === 'revenue' ? 'Net revenue' : 'Conversions'} by ${dimensionLabel(by).toLowerCase()} under each model`} wide busy={loaded.loading} testid="attribution-chart">
+            {data && data.table.length ? (
+              <GroupedBars
+                groups={data.table.slice(0, 8).map((r) => String(r[by] || '(none)'))}
+                series={MODELS.map((m) => ({ label: MODEL_LABELS[m], values: data.table.slice(0, 8).map((r) => value(r, m)) }))}
+                ariaLabel={`${measure} by ${dimensionLabel(by)} under six attribution models (the table below has the numbers)`}
+              />
+            ) : data ? (
+              <Empty>No conversions in this period.</Empty>
+            ) : (
+              <div class="chart placeholder" />
+            )}
+          </Card>
+          <Card title="Every model side by side" wide busy={loaded.loading} testid="attribution-table">
+            {data && data.table.length > 0 && (
+              <div class="table-scroll">
+                <table class="models" data-testid="models-table">
+                  <caption class="sr-only">
+                    {measure} by {dimensionLabel(by)} per model, with the difference from last touch
+                  </caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">{dimensionLabel(by)}</th>
+                      {MODELS.map((m) => (
+                        <th scope="col" class="num">
+                          {MODEL_LABELS[m]}
+                        </th>
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.table.map((row) => {
+                      const name = String(row[by] ?? '');
+                      const last = value(row, 'last_touch');
+                      return (
+                        <tr data-name={name}>
+                          <th scope="row">
+                            <button type="button" class="link" onClick={() => addFilter(view, by, name)} aria-label={`Filter by ${dimensionLabel(by)} ${name || '(none)'}`}>
+                              {name || '(none)'}
+                            </button>
+                          </th>
+                          {MODELS.map((m) => {
+                            const v = value(row, m);
+                            const diff = v - last;
+                            return (
+                              <td class="num" data-model={m}>
+                                <span class="cell-value">{formatValue(row[metric(m)] as MetricValue, kind)}</span>
+                                {m !== 'last_touch' && Math.abs(diff) > 1e-9 && (
+                                  <span class={`diff ${diff > 0 ? 'good' : 'bad'}`} data-diff={diff}>
+                                    {diff > 0 ? '+' : '−'}
+                                    {measure === 'revenue' ? formatValue(Math.abs(diff), 'decimal') : formatValue(Math.round(Math.abs(diff) * 100) / 100, 'decimal')}
+                                    {last ? ` (${diff > 0 ? '+' : '−'}${Math.round((Math.abs(diff) / last) * 1000) / 10}%)` : ''}
+                                    <span class="sr-only"> vs last touch</span>
+                                  </span>
+                                )}
+                              </td>
+                            );
+                          })}
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            {data && !data.table.length && <Empty>No conversions in this period.</Empty>}
+            {data && data.currency && <p class="muted">Amounts in {data.currency}.</p>}
+          </Card>
+        </>
+      )}
+      <div class="grid">
+        <Window view={view} />
+        <Card title="What the models mean" testid="model-docs">
+          <dl class="model-docs">
+            {MODELS.map((m) => (
+              <details>
+                <summary>{MODEL_LABELS[m]}</summary>
+                <p>
+                  <InlineMd text={modelDocs[m] ?? ''} />
+                </p>
+              </details>
+            ))}
+          </dl>
+          <p class="muted">Credits per touchpoint sum to 1 for every conversion; see docs/attribution.md.</p>
+        </Card>
+      </div>
+    </div>
+  );
+}
+
+function Window({ view }: { view: View }) {
+  const editable = can(view, 'sites:write');
+  const [lookback, setLookback] = useState(String(view.site.lookback_days ?? 30));
+  const [halfLife, setHalfLife] = useState(String(view.site.half_life_days ?? 7));
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const save = async (event: Event) => {
+    event.preventDefault();
+    setMessage(null);
+    try {
+      await request('PATCH', `/api/v1/sites/${encodeURIComponent(view.site.site_id)}`, { lookback_days: Number(lookback), half_life_days: Number(halfLife) });
+      setMessage({ ok: true, text: 'Saved. The next aggregation run (every 15 minutes) recomputes the credits.' });
+    } catch (e) {
+      setMessage({ ok: false, text: e instanceof ApiError ? e.message : String(e) });
+    }
+  };
+  return (
+    <Card title="Lookback window and half-life" testid="attribution-window">
+      {editable ? (
+        <form class="form" onSubmit={save}>
+          <label>
+            Lookback window (days)
+            <input type="number" min={1} max={365} value={lookback} onInput={(e) => setLookback(e.currentTarget.value)} required />
+          </label>
+          <label>
+            Time-decay half-life (days)
+            <input type="number" min={0.1} max={365} step="any" value={halfLife} onInput={(e) => setHalfLife(e.currentTarget.value)} required />
+          </label>
+          <button type="submit">Save</button>
+          {message && (
+            <p class={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
+              {message.text}
+            </p>
+          )}
+        </form>
+      ) : (
+        <dl class="facts">
+          <dt>Lookback window</dt>
+          <dd>{view.site.lookback_days ?? 30} days</dd>
+          <dt>Time-decay half-life</dt>
+          <dd>{view.site.half_life_days ?? 7} days</dd>
+        </dl>
+      )}
+    </Card>
+  );
+}
