@@ -17,10 +17,12 @@ export interface PageSpec {
   dated: boolean;
 }
 
-export const SETTINGS_PERMISSIONS = ['sites:write', 'goals:write', 'integrations:write', 'members:write', 'api_keys:write', 'audit:read'];
+// The settings page is there for anyone who may use one of its sections (views/settings).
+export const SETTINGS_PERMISSIONS = ['sites:write', 'goals:write', 'integrations:write', 'api_keys:write', 'members:write', 'shared_links:write', 'audit:read', 'usage:read'];
 
 export const PAGES: PageSpec[] = [
   { id: 'overview', label: 'Overview', load: async () => Overview, shared: true, dated: true },
   { id: 'attribution', label: 'Attribution', load: () => import('./views/attribution').then((m) => m.Attribution), shared: true, dated: true },
   { id: 'revenue', label: 'Revenue', load: () => import('./views/revenue').then((m) => m.Revenue), shared: true, dated: true },
+  { id: 'settings', label: 'Settings', load: () => import('./views/settings/settings').then((m) => m.Settings), permissions: SETTINGS_PERMISSIONS, shared: false, dated: false },
 ];

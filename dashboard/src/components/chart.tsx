@@ -37,7 +37,7 @@ export function Chart({ labels, series, height = 260, format = compact, ariaLabe
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      legend: { show: series.length > 1 },
+      legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
@@ -71,6 +71,16 @@ export function Chart({ labels, series, height = 260, format = compact, ariaLabe
   return (
     <figure class="chart" data-testid={testid}>
       <div ref={box} class="chart-canvas" role="img" aria-label={ariaLabel} />
+      {series.length > 1 && (
+        <figcaption class="legend">
+          {series.map((s) => (
+            <span>
+              <i class={`swatch line${s.dashed ? ' dashed' : ''}`} aria-hidden="true" />
+              {s.label}
+            </span>
+          ))}
+        </figcaption>
+      )}
       <table class="sr-only">
         <caption>{ariaLabel}</caption>
         <thead>

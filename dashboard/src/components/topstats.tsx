@@ -34,7 +34,7 @@ export function TopStats({ stats, selected, compareLabel, onSelect }: TopStatsPr
             </span>
             {delta !== null && (
               <span class={`stat-change ${good === null ? '' : good ? 'good' : 'bad'}`} data-testid={`change-${s.metric}`}>
-                <span aria-hidden="true">{delta > 0 ? '↑' : delta < 0 ? '↓' : '〜'}</span>
+                <span aria-hidden="true">{delta > 0 ? '↑' : delta < 0 ? '↓' : '±'}</span>
                 <span class="sr-only">{delta > 0 ? 'up' : delta < 0 ? 'down' : 'unchanged'}</span> {Math.abs(delta)}%
                 <span class="sr-only"> {compareLabel}</span>
               </span>

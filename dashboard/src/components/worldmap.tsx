@@ -22,7 +22,14 @@ function project([lon, lat]: [number, number]): [number, number] {
 }
 
 function ringPath(ring: Ring): string {
-  return 'M' + ring.map((pt) => project(pt).map((v) => v.toFixed(1)).join(',')).join('L') + 'Z';
+  // A ring that wraps the antimeridian is drawn as separate pieces, not a line across the map.
+  let d = '';
+  ring.forEach((pt, i) => {
+    const [x, y] = project(pt);
+    const jump = i === 0 || Math.abs(pt[0] - ring[i - 1][0]) > 180;
+    d += `${jump ? 'M' : 'L'}${x.toFixed(1)},${y.toFixed(1)}`;
+  });
+  return d + 'Z';
 }
 
 interface Shape {

@@ -16,8 +16,9 @@ export function compact(value: number): string {
   return Math.abs(value) < 10_000 ? integer.format(value) : compactFormat.format(value);
 }
 
+/** A percentage as the API rounded it (up to two decimals), never re-rounded coarser. */
 export function percent(value: number): string {
-  return `${Number.isInteger(value) ? value : value.toFixed(Math.abs(value) < 10 ? 2 : 1)}%`;
+  return `${Number(value.toFixed(2))}%`;
 }
 
 export function duration(seconds: number): string {
@@ -54,7 +55,8 @@ export function moneyText(value: Money, compactForm = false): string {
   return money(value.value, value.currency, compactForm && Math.abs(value.value) >= 10_000);
 }
 
-export type Kind = 'count' | 'percent' | 'duration' | 'money' | 'decimal';
+/** `share` is a fraction (0–1) shown as a percentage; `percent` is already one. */
+export type Kind = 'count' | 'percent' | 'share' | 'duration' | 'money' | 'decimal';
 
 export function formatValue(value: MetricValue | undefined, kind: Kind, compactForm = false): string {
   if (value === null || value === undefined) return '—';
@@ -62,6 +64,8 @@ export function formatValue(value: MetricValue | undefined, kind: Kind, compactF
   switch (kind) {
     case 'percent':
       return percent(value);
+    case 'share':
+      return percent(Math.round(value * 1000) / 10);
     case 'duration':
       return duration(value);
     case 'decimal':

@@ -23,7 +23,9 @@ export const METRICS: Record<string, MetricInfo> = {
   orders: { label: 'Orders', kind: 'count' },
   total_revenue: { label: 'Revenue', kind: 'money' },
   average_revenue: { label: 'Average revenue', kind: 'money' },
-  linked_order_share: { label: 'Linked orders', kind: 'percent' },
+  linked_order_share: { label: 'Linked orders', kind: 'share' },
+  path_conversions: { label: 'Conversions', kind: 'count' },
+  path_revenue: { label: 'Net revenue', kind: 'money' },
   percentage: { label: '%', kind: 'percent' },
 };
 

@@ -31,6 +31,7 @@ interface AttributionData {
   currencies: string[];
   currency: string;
   table: Record<string, MetricValue | string>[];
+  paths: Record<string, MetricValue | string>[];
   queries: { body: QueryBody; result?: QueryResult }[];
 }
 
@@ -43,24 +44,52 @@ async function loadAttribution(view: View, by: string, wantedCurrency: string): 
     return entry.result;
   };
   const currencyBody = body(view, { metrics: ['net_revenue'], dimensions: ['revenue:currency'], order_by: [['net_revenue', 'desc']] });
-  const metrics = [...MODELS.map((m) => `attributed_conversions:${m}`), ...MODELS.map((m) => `attributed_revenue:${m}`)];
-  const creditsBody = (currency: string) =>
+  const conversionsBody = body(view, {
+    metrics: MODELS.map((m) => `attributed_conversions:${m}`),
+    dimensions: [by],
+    order_by: [['attributed_conversions:last_touch', 'desc']],
+    pagination: { limit: 50 },
+  });
+  const revenueBody = (currency: string) =>
     body(view, {
-      metrics,
+      metrics: MODELS.map((m) => `attributed_revenue:${m}`),
       dimensions: [by],
       filters: currency ? [['is', 'revenue:currency', [currency]]] : [],
       order_by: [['attributed_revenue:last_touch', 'desc']],
       pagination: { limit: 50 },
     });
-  // Revenue is never added across currencies: with several, the table shows one at a time.
-  const [currencies, first] = await Promise.all([
+  // Revenue is never added across currencies: with several, the table shows one at a time
+  // (conversions are counted whatever their currency).
+  const [currencies, conversions, first] = await Promise.all([
     ask(currencyBody).then((r) => r.results.map((x) => x.dimensions[0]).filter(Boolean)),
-    wantedCurrency ? null : ask(creditsBody('')),
+    ask(conversionsBody),
+    wantedCurrency ? null : ask(revenueBody('')),
   ]);
   const currency = wantedCurrency && currencies.includes(wantedCurrency) ? wantedCurrency : currencies.length > 1 ? currencies[0] : '';
-  const b = creditsBody(currency);
-  const result = first && !currency ? first : await ask(b);
-  return { currencies, currency, table: rows(result, b), queries };
+  const b = revenueBody(currency);
+  // Paths are per conversion, not per visit: they take the period but not the visit filters;
+  // counted whatever the currency, with revenue in the currency shown.
+  const pathsBody = (metric: string, filters?: unknown[][]): QueryBody => ({
+    site_id: view.site.site_id || view.site.domain,
+    date_range: body(view, { metrics: [] }).date_range,
+    metrics: [metric],
+    dimensions: ['conversion:path'],
+    filters,
+    order_by: [[metric, 'desc']],
+    pagination: { limit: 10 },
+  });
+  const pathCounts = pathsBody('path_conversions');
+  const pathRevenue = pathsBody('path_revenue', currency ? [['is', 'revenue:currency', [currency]]] : undefined);
+  const [revenue, counts, amounts] = await Promise.all([first && !currency ? first : ask(b), ask(pathCounts), ask(pathRevenue)]);
+  const amountOf = new Map(rows(amounts, pathRevenue).map((r) => [r['conversion:path'], r.path_revenue]));
+  const paths = rows(counts, pathCounts).map((r) => ({ ...r, path_revenue: amountOf.get(r['conversion:path']) ?? null }));
+  // One row per group: its conversions under every model, and its revenue in the currency shown.
+  const table = new Map<string, Record<string, MetricValue | string>>();
+  for (const row of [...rows(conversions, conversionsBody), ...rows(revenue, b)]) {
+    const name = String(row[by] ?? '');
+    table.set(name, { ...(table.get(name) ?? {}), ...row });
+  }
+  return { currencies, currency, table: [...table.values()], paths, queries };
 }
 
 export function Attribution({ view }: { view: View }) {
@@ -76,6 +105,7 @@ export function Attribution({ view }: { view: View }) {
   const metric = (model: string) => `attributed_${measure}:${model}`;
   const value = (row: Record<string, MetricValue | string>, model: string) => numeric(row[metric(model)] as MetricValue) ?? 0;
   const kind = measure === 'revenue' ? 'money' : 'decimal';
+  const table = data ? [...data.table].sort((a, b) => value(b, 'last_touch') - value(a, 'last_touch')) : [];
 
   return (
     <div class="attribution" data-state={loaded.loading ? 'loading' : 'ready'}>
@@ -113,8 +143,8 @@ export function Attribution({ view }: { view: View }) {
           <Card title={`${measure === 'revenue' ? 'Net revenue' : 'Conversions'} by ${dimensionLabel(by).toLowerCase()} under each model`} wide busy={loaded.loading} testid="attribution-chart">
             {data && data.table.length ? (
               <GroupedBars
-                groups={data.table.slice(0, 8).map((r) => String(r[by] || '(none)'))}
-                series={MODELS.map((m) => ({ label: MODEL_LABELS[m], values: data.table.slice(0, 8).map((r) => value(r, m)) }))}
+                groups={table.slice(0, 8).map((r) => String(r[by] || '(none)'))}
+                series={MODELS.map((m) => ({ label: MODEL_LABELS[m], values: table.slice(0, 8).map((r) => value(r, m)) }))}
                 ariaLabel={`${measure} by ${dimensionLabel(by)} under six attribution models (the table below has the numbers)`}
               />
             ) : data ? (
@@ -125,7 +155,7 @@ export function Attribution({ view }: { view: View }) {
           </Card>
           <Card title="Every model side by side" wide busy={loaded.loading} testid="attribution-table">
             {data && data.table.length > 0 && (
-              <div class="table-scroll">
+              <div class="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
                 <table class="models" data-testid="models-table">
                   <caption class="sr-only">
                     {measure} by {dimensionLabel(by)} per model, with the difference from last touch
@@ -141,7 +171,7 @@ export function Attribution({ view }: { view: View }) {
                     </tr>
                   </thead>
                   <tbody>
-                    {data.table.map((row) => {
+                    {table.map((row) => {
                       const name = String(row[by] ?? '');
                       const last = value(row, 'last_touch');
                       return (
@@ -180,10 +210,45 @@ export function Attribution({ view }: { view: View }) {
           </Card>
         </>
       )}
+      <Card title="Top converting paths" wide busy={loaded.loading} testid="paths">
+        {data && !data.paths.length && <Empty>No conversions in this period.</Empty>}
+        {data && data.paths.length > 0 && (
+          <table class="models" data-testid="paths-table">
+            <caption class="sr-only">The touchpoint channels of converting journeys, most frequent first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Path (channels in order)</th>
+                <th scope="col" class="num">
+                  Conversions
+                </th>
+                <th scope="col" class="num">
+                  Net revenue
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.paths.map((p) => (
+                <tr data-name={String(p['conversion:path'])}>
+                  <th scope="row" class="path">
+                    {String(p['conversion:path'])}
+                  </th>
+                  <td class="num" data-metric="path_conversions">
+                    {formatValue(p.path_conversions as MetricValue, 'count')}
+                  </td>
+                  <td class="num" data-metric="path_revenue">
+                    {formatValue(p.path_revenue as MetricValue, 'money')}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p class="muted">Each conversion's sessions within the lookback window, oldest first; "(none)": no session before it.</p>
+      </Card>
       <div class="grid">
         <Window view={view} />
         <Card title="What the models mean" testid="model-docs">
-          <dl class="model-docs">
+          <div class="model-docs">
             {MODELS.map((m) => (
               <details>
                 <summary>{MODEL_LABELS[m]}</summary>
@@ -192,7 +257,7 @@ export function Attribution({ view }: { view: View }) {
                 </p>
               </details>
             ))}
-          </dl>
+          </div>
           <p class="muted">Credits per touchpoint sum to 1 for every conversion; see docs/attribution.md.</p>
         </Card>
       </div>

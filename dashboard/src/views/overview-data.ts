@@ -55,8 +55,14 @@ export function goalFilter(names: string[]): FilterTree {
   return ['is', 'event:goal', names];
 }
 
-function timeLabel(label: string): string {
-  return label.length > 10 ? label.slice(0, 16).replace('T', ' ') : label;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `2026-11-25` → `25 Nov`; `2026-11-25 14:00:00` → `14:00`; a month bucket → `Nov 2026`. */
+export function timeLabel(label: string, interval = 'day'): string {
+  const month = MONTHS[Number(label.slice(5, 7)) - 1] ?? '';
+  if (interval === 'hour' && label.length > 10) return label.slice(11, 16);
+  if (interval === 'month') return `${month} ${label.slice(0, 4)}`;
+  return `${Number(label.slice(8, 10))} ${month}`;
 }
 
 export async function loadOverview(view: View, lists: Record<string, ListSpec>): Promise<OverviewData> {
@@ -174,7 +180,7 @@ async function loadChart(
   const cur = read(current, currency);
   const prev = previous ? read(previous, currency) : null;
   return {
-    labels: cur.labels.map(timeLabel),
+    labels: cur.labels.map((l) => timeLabel(l, view.interval)),
     current: cur.values,
     previous: prev ? cur.labels.map((_, i) => prev.values[i] ?? null) : null,
     currency,

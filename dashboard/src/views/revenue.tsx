@@ -8,6 +8,7 @@ import { useAsync } from '../lib/async';
 import { compact, formatValue, numeric } from '../lib/format';
 import { METRICS } from '../lib/metrics';
 import { markReady } from '../lib/ready';
+import { timeLabel } from './overview-data';
 import { body, type View } from '../lib/view';
 
 const TOTALS = ['orders', 'gross_revenue', 'refunds', 'net_revenue', 'linked_order_share'];
@@ -64,14 +65,14 @@ export function Revenue({ view }: { view: View }) {
   const shown = currencies.includes(currency) ? currency : (currencies[0] ?? '');
   const series = data?.series.byCurrency.get(shown);
   const linked = data?.totals.map((r) => numeric(r.linked_order_share as MetricValue) ?? 0) ?? [];
-  const lowLink = linked.some((v) => v < 90);
+  const lowLink = linked.some((v) => v < 0.9);
   return (
     <div class="revenue" data-state={loaded.loading ? 'loading' : 'ready'}>
       <Card title="Per currency" wide busy={loaded.loading} testid="revenue-totals">
         {data && !data.totals.length ? (
           <Empty>No orders in this period. Connect Stripe or Shopify in settings, or send orders to the payments API.</Empty>
         ) : (
-          <div class="table-scroll">
+          <div class="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
             <table class="models" data-testid="revenue-table">
               <caption class="sr-only">Orders and revenue per currency</caption>
               <thead>
@@ -113,7 +114,7 @@ export function Revenue({ view }: { view: View }) {
         )}
         {series && data ? (
           <Chart
-            labels={data.series.labels.map((l) => (l.length > 10 ? l.slice(0, 16).replace('T', ' ') : l))}
+            labels={data.series.labels.map((l) => timeLabel(l, view.interval))}
             series={SERIES.map((m) => ({ label: METRICS[m].label, values: series[m] }))}
             format={compact}
             ariaLabel={`Gross revenue, refunds and net revenue in ${shown} by ${view.interval}`}

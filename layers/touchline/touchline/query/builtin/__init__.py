@@ -1,3 +1,3 @@
 """The built-in vocabulary: importing this package registers every table, dimension and metric."""
 
-from touchline.query.builtin import attribution, commerce, datadriven, money, tables, traffic  # noqa: F401
+from touchline.query.builtin import attribution, commerce, datadriven, money, paths, tables, traffic  # noqa: F401

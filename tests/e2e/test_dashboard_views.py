@@ -1,0 +1,327 @@
+"""The dashboard's views on the real query API, in Chromium, against `touchline dev` with known
+data: hits over HTTP, a goal, orders through the payments API, the aggregation run. The numbers on
+screen are read from the DOM and compared with the query API's answers to the test's own queries.
+
+Sign-in belongs to the accounts API (issue 15): until a stack serves it, the browser is given
+that API's answers for auth config, sites and `me` (`page.route`), and a real `stats:read` API
+key as its token, so every query is the real one, authorised by the real query API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from dashboard_tools import WIDTHS, PageErrors, axe_violations, launched, screenshot
+from tag_tools import TOUCHLINE, Stack, cli, ensure_chromium, running_stack
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not TOUCHLINE.exists(), reason="no touchline script next to python"),
+    pytest.mark.timeout(900),
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+DOMAIN = "shop.test"
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+MOBILE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.1 Mobile/15E148 Safari/604.1"
+)
+# (visitor, landing url, referrer, user agent, extra pages, goal?)
+VISITS = [
+    *[(f"visitor-g-{i:08d}", "/", "https://www.google.com/", DESKTOP, ["/pricing"], i < 3) for i in range(6)],
+    *[(f"visitor-n-{i:08d}", "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring", "", MOBILE, [], i < 2) for i in range(4)],
+    *[(f"visitor-t-{i:08d}", "/blog/launch", "https://t.co/abc", MOBILE, ["/pricing", "/signup"], False) for i in range(3)],
+    *[(f"visitor-d-{i:08d}", "/pricing", "", DESKTOP, [], False) for i in range(2)],
+]
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        raise AssertionError(f"{url} answered {error.code}: {error.read()[:500]!r}") from None
+
+
+def _ok(done: Any) -> str:
+    assert done.returncode == 0, done.stdout + done.stderr
+    return str(done.stdout.strip())
+
+
+class Site:
+    def __init__(self, stack: Stack, key: str) -> None:
+        self.stack, self.key = stack, key
+
+    def query(self, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.stack.port}/api/v2/query",
+            data=json.dumps({"site_id": DOMAIN, **body}).encode(),
+            method="POST",
+            headers={"authorization": f"Bearer {self.key}", "content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with running_stack(tmp_path_factory.mktemp("dashboard-views"), DOMAIN) as stack:
+        data = stack.data_dir
+        _ok(cli("goals", "add", stack.site_id, "Signup", data_dir=data))
+        key = _ok(cli("api-keys", "create", stack.site_id, "--name", "dashboard test", data_dir=data))
+        token = _ok(cli("tokens", "create", stack.site_id, data_dir=data))
+        base = f"http://127.0.0.1:{stack.port}"
+        for visitor, landing, referrer, agent, pages, goal in VISITS:
+            headers = {"content-type": "text/plain", "user-agent": agent}
+            hit = {"name": "pageview", "domain": DOMAIN, "url": f"https://{DOMAIN}{landing}"}
+            if referrer:
+                hit["referrer"] = referrer
+            assert _post(base + "/api/event", {**hit, "visitor_id": visitor}, headers) == 202
+            for path in pages:
+                page = {"name": "pageview", "domain": DOMAIN, "url": f"https://{DOMAIN}{path}", "visitor_id": visitor}
+                assert _post(base + "/api/event", page, headers) == 202
+            if goal:
+                event = {"name": "Signup", "domain": DOMAIN, "url": f"https://{DOMAIN}/signup", "visitor_id": visitor}
+                assert _post(base + "/api/event", event, headers) == 202
+        expected = sum(1 + len(v[4]) + v[5] for v in VISITS)
+        stack.wait_for("SELECT count() AS n FROM events FINAL", lambda rows: rows[0]["n"] >= expected)
+        time.sleep(1.1)  # orders come after the browsing, to the second
+        payments = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+        for i, (amount, currency, visitor) in enumerate([("49.00", "EUR", "visitor-g-00000000"), ("20.00", "EUR", "visitor-n-00000000"), ("15.00", "USD", "")]):
+            body = {"amount": amount, "currency": currency, "transaction_id": f"tx_{i}", "visitor_id": visitor}
+            assert _post(base + "/api/v1/payments", body, payments) == 200
+        stack.wait_for("SELECT count() AS n FROM orders FINAL", lambda rows: rows[0]["n"] == 3)
+        _ok(cli("aggregate", "run", "--site", stack.site_id, data_dir=data, timeout=300))
+        yield Site(stack, key)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with launched(playwright_api, ensure_chromium()) as launched_browser:
+        yield launched_browser
+
+
+def _accounts(site: Site, permissions: list[str]) -> dict[str, Any]:
+    """The accounts API's answers (issue 15's shapes) for one organisation owning the site."""
+    return {
+        "/api/v1/auth/config": {
+            "region": "us-east-1",
+            "user_pool_id": "us-east-1_test",
+            "client_id": "client",
+            "cognito_endpoint": "http://127.0.0.1:9/",
+            "issuer": "",
+            "auth_flows": ["USER_PASSWORD_AUTH"],
+        },
+        "/api/v1/sites": [
+            {"site_id": site.stack.site_id, "domain": DOMAIN, "org_id": "org1", "timezone": "UTC",
+             "lookback_days": 30, "half_life_days": 7, "cookieless": False, "created_at": ""}
+        ],
+        "/api/v1/me": {
+            "user_id": "u1",
+            "email": "owner@shop.test",
+            "organisations": [
+                {"org_id": "org1", "name": "Shop", "role": "owner", "site_ids": None, "permissions": permissions,
+                 "created_at": "", "event_limit": None}
+            ],
+        },
+    }
+
+
+def _fulfil(answer: Any) -> Any:
+    body = json.dumps(answer)
+    return lambda route: route.fulfill(status=200, content_type="application/json", body=body)
+
+
+def _page(browser: Any, site: Site, *, width: int = 1280, scheme: str = "light", permissions: list[str] | None = None) -> Any:
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    answers = _accounts(site, permissions or ["stats:read", "sites:read"])
+    for path, answer in answers.items():
+        context.route(f"**{path}", _fulfil(answer))
+    tokens = {"id": site.key, "access": site.key, "expiresAt": 4102444800000, "email": "owner@shop.test"}
+    context.add_init_script(f"sessionStorage.setItem('tl.tokens', {json.dumps(json.dumps(tokens))})")
+    return context.new_page()
+
+
+def _ready(page: Any, view: str, after: int = 0) -> int:
+    page.wait_for_function(
+        "([view, after]) => { const r = document.documentElement.dataset.ready || '';"
+        " return r.startsWith(view + ':') && Number(r.split(':')[1]) > after; }",
+        arg=[view, after],
+        timeout=60_000,
+    )
+    return int(page.evaluate("document.documentElement.dataset.ready.split(':')[1]"))
+
+
+def _number(text: str) -> float:
+    cleaned = re.sub(r"[^\d.\-]", "", text)
+    return float(cleaned) if cleaned else 0.0
+
+
+def _days(days: int) -> list[str]:
+    today = datetime.now(UTC).date()
+    return [(today - timedelta(days=days - 1)).isoformat(), today.isoformat()]
+
+
+def _list(page: Any, dimension: str) -> dict[str, list[str]]:
+    rows = page.locator(f'[data-testid="list-{dimension}"] tbody tr')
+    return {
+        rows.nth(i).get_attribute("data-name"): [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+        for i in range(rows.count())
+    }
+
+
+def test_overview_numbers_equal_the_query_api(site: Site, browser: Any) -> None:
+    page = _page(browser, site)
+    errors = PageErrors(page)
+    page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}?period=7d")
+    _ready(page, "overview")
+    stats = ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]
+    answer = site.query({"metrics": stats, "date_range": _days(7)})["results"][0]["metrics"]
+    shown = {m: page.get_by_test_id(f"stat-{m}").inner_text() for m in stats}
+    assert _number(shown["visitors"]) == answer[0] == len(VISITS)
+    assert _number(shown["visits"]) == answer[1]
+    assert _number(shown["pageviews"]) == answer[2]
+    assert shown["bounce_rate"] == f"{answer[3]:g}%"
+    # Conversion rate: visitors who completed any goal (here the one goal, Signup).
+    rate = site.query(
+        {"metrics": ["conversion_rate"], "date_range": _days(7), "filters": [["is", "event:goal", ["Signup"]]]}
+    )["results"][0]["metrics"][0]
+    assert _number(page.get_by_test_id("stat-conversion_rate").inner_text()) == pytest.approx(rate)
+
+    channels = site.query(
+        {"metrics": ["visitors"], "date_range": _days(7), "dimensions": ["visit:channel"], "pagination": {"limit": 10}}
+    )["results"]
+    page.get_by_role("tab", name="Channels").click()
+    _ready(page, "overview", 0)
+    listed = _list(page, "visit:channel")
+    assert {r["dimensions"][0]: r["metrics"][0] for r in channels} == {k: _number(v[0]) for k, v in listed.items()}
+    pages = site.query(
+        {"metrics": ["visitors", "pageviews"], "date_range": _days(7), "dimensions": ["event:page"], "pagination": {"limit": 10}}
+    )["results"]
+    assert {r["dimensions"][0]: r["metrics"] for r in pages} == {
+        k: [_number(x) for x in v] for k, v in _list(page, "event:page").items()
+    }
+    assert errors.errors == []
+
+
+def test_clicking_a_row_filters_everything_and_the_url_keeps_it(site: Site, browser: Any) -> None:
+    page = _page(browser, site)
+    page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}?period=7d")
+    renders = _ready(page, "overview")
+    page.get_by_role("tab", name="Channels").click()
+    renders = _ready(page, "overview", renders - 1)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Filter by Channel Email").click()
+    renders = _ready(page, "overview", renders)
+    elapsed = time.perf_counter() - started
+    assert "f=is%2Cvisit%3Achannel%2CEmail" in page.url
+    chip = page.get_by_test_id("filter-chip")
+    assert chip.inner_text().startswith("Channel is Email")
+    filtered = site.query(
+        {"metrics": ["visitors", "pageviews"], "date_range": _days(7), "filters": [["is", "visit:channel", ["Email"]]]}
+    )["results"][0]["metrics"]
+    assert _number(page.get_by_test_id("stat-visitors").inner_text()) == filtered[0] == 4
+    assert _number(page.get_by_test_id("stat-pageviews").inner_text()) == filtered[1]
+    # The URL alone restores the view (a bookmark, a shared address).
+    again = _page(browser, site)
+    again.goto(page.url)
+    _ready(again, "overview")
+    assert _number(again.get_by_test_id("stat-visitors").inner_text()) == 4
+    # Removing the chip brings the whole site back.
+    page.get_by_role("button", name=re.compile("Remove filter Channel is Email")).click()
+    _ready(page, "overview", renders)
+    assert _number(page.get_by_test_id("stat-visitors").inner_text()) == len(VISITS)
+    print(f"\ndashboard: filter click to updated overview {elapsed * 1000:.0f} ms (small data)")
+
+
+def test_keyboard_picks_periods_and_tabs(site: Site, browser: Any) -> None:
+    page = _page(browser, site)
+    page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}")
+    renders = _ready(page, "overview")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    period = page.get_by_test_id("period")
+    period.focus()
+    page.keyboard.press("Enter")
+    assert page.get_by_role("dialog", name="Choose a period").is_visible()
+    page.keyboard.press("Escape")
+    assert page.get_by_role("dialog", name="Choose a period").count() == 0
+    assert page.evaluate("document.activeElement.dataset.testid") == "period"
+    page.keyboard.press("w")  # Last 7 days
+    renders = _ready(page, "overview", renders)
+    assert "period=7d" in page.url and period.inner_text().endswith("Last 7 days ▾")
+    tab = page.get_by_role("tab", name="Top pages")
+    tab.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_role("tab", name="Entry pages").get_attribute("aria-selected") == "true"
+    _ready(page, "overview", renders)
+
+
+def test_attribution_shows_six_models_as_the_api_credits_them(site: Site, browser: Any) -> None:
+    page = _page(browser, site, permissions=["stats:read", "sites:write"])
+    page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}/attribution?period=7d")
+    _ready(page, "attribution")
+    models = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
+    answer = site.query(
+        {
+            "metrics": [f"attributed_conversions:{m}" for m in models],
+            "date_range": _days(7),
+            "dimensions": ["visit:channel"],
+        }
+    )["results"]
+    page.get_by_role("button", name="Conversions").click()
+    table = page.get_by_test_id("models-table")
+    for row in answer:
+        channel = row["dimensions"][0]
+        cells = table.locator(f'tr[data-name="{channel}"] td .cell-value').all_inner_texts()
+        assert [_number(c) for c in cells] == pytest.approx(row["metrics"], abs=0.005), channel
+    paths = page.get_by_test_id("paths-table").locator("tbody tr")
+    assert paths.count() >= 1
+    assert page.get_by_test_id("attribution-window").get_by_label("Lookback window (days)").input_value() == "30"
+    page.get_by_test_id("model-docs").locator("summary", has_text="Time decay").click()
+    assert "half-life" in page.get_by_test_id("model-docs").inner_text()
+
+
+def test_revenue_per_currency_equals_the_api(site: Site, browser: Any) -> None:
+    page = _page(browser, site)
+    page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}/revenue?period=7d")
+    _ready(page, "revenue")
+    answer = site.query(
+        {"metrics": ["orders", "net_revenue"], "date_range": _days(7), "dimensions": ["revenue:currency"]}
+    )["results"]
+    table = page.get_by_test_id("revenue-table")
+    for row in answer:
+        currency = row["dimensions"][0]
+        orders = table.locator(f'tr[data-name="{currency}"] td[data-metric="orders"]').inner_text()
+        net = table.locator(f'tr[data-name="{currency}"] td[data-metric="net_revenue"]').inner_text()
+        assert _number(orders) == row["metrics"][0]
+        assert net == row["metrics"][1]["long"]
+    assert {r["dimensions"][0] for r in answer} == {"EUR", "USD"}
+
+
+@pytest.mark.parametrize("path", ["", "/attribution", "/revenue"])
+def test_pages_are_accessible_at_both_widths_in_both_schemes(site: Site, browser: Any, path: str) -> None:
+    view = path.strip("/") or "overview"
+    for width in WIDTHS:
+        for scheme in ("light", "dark"):
+            page = _page(browser, site, width=width, scheme=scheme)
+            errors = PageErrors(page)
+            page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}{path}?period=7d")
+            _ready(page, view)
+            page.wait_for_timeout(300)  # the map and charts draw after the data
+            screenshot(page, f"{view}-{width}-{scheme}")
+            assert axe_violations(page) == [], (view, width, scheme)
+            assert errors.errors == []
+            page.context.close()
