@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from dashboard_tools import WIDTHS, PageErrors, axe_violations, launched, screenshot
-from tag_tools import TOUCHLINE, Stack, cli, ensure_chromium, running_stack
+from tag_tools import TOUCHLINE, PageServer, Stack, cli, ensure_chromium, running_stack
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,7 +31,9 @@ pytestmark = [
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 DOMAIN = "shop.test"
-DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+DESKTOP = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
 MOBILE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/18.1 Mobile/15E148 Safari/604.1"
@@ -39,8 +41,21 @@ MOBILE = (
 # (visitor, landing url, referrer, user agent, extra pages, goal?)
 VISITS = [
     *[(f"visitor-g-{i:08d}", "/", "https://www.google.com/", DESKTOP, ["/pricing"], i < 3) for i in range(6)],
-    *[(f"visitor-n-{i:08d}", "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring", "", MOBILE, [], i < 2) for i in range(4)],
-    *[(f"visitor-t-{i:08d}", "/blog/launch", "https://t.co/abc", MOBILE, ["/pricing", "/signup"], False) for i in range(3)],
+    *[
+        (
+            f"visitor-n-{i:08d}",
+            "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
+            "",
+            MOBILE,
+            [],
+            i < 2,
+        )
+        for i in range(4)
+    ],
+    *[
+        (f"visitor-t-{i:08d}", "/blog/launch", "https://t.co/abc", MOBILE, ["/pricing", "/signup"], False)
+        for i in range(3)
+    ],
     *[(f"visitor-d-{i:08d}", "/pricing", "", DESKTOP, [], False) for i in range(2)],
 ]
 
@@ -90,17 +105,38 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 hit["referrer"] = referrer
             assert _post(base + "/api/event", {**hit, "visitor_id": visitor}, headers) == 202
             for path in pages:
-                page = {"name": "pageview", "domain": DOMAIN, "url": f"https://{DOMAIN}{path}", "visitor_id": visitor}
+                page = {
+                    "name": "pageview",
+                    "domain": DOMAIN,
+                    "url": f"https://{DOMAIN}{path}",
+                    "visitor_id": visitor,
+                }
                 assert _post(base + "/api/event", page, headers) == 202
             if goal:
-                event = {"name": "Signup", "domain": DOMAIN, "url": f"https://{DOMAIN}/signup", "visitor_id": visitor}
+                event = {
+                    "name": "Signup",
+                    "domain": DOMAIN,
+                    "url": f"https://{DOMAIN}/signup",
+                    "visitor_id": visitor,
+                }
                 assert _post(base + "/api/event", event, headers) == 202
         expected = sum(1 + len(v[4]) + v[5] for v in VISITS)
         stack.wait_for("SELECT count() AS n FROM events FINAL", lambda rows: rows[0]["n"] >= expected)
         time.sleep(1.1)  # orders come after the browsing, to the second
         payments = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-        for i, (amount, currency, visitor) in enumerate([("49.00", "EUR", "visitor-g-00000000"), ("20.00", "EUR", "visitor-n-00000000"), ("15.00", "USD", "")]):
-            body = {"amount": amount, "currency": currency, "transaction_id": f"tx_{i}", "visitor_id": visitor}
+        for i, (amount, currency, visitor) in enumerate(
+            [
+                ("49.00", "EUR", "visitor-g-00000000"),
+                ("20.00", "EUR", "visitor-n-00000000"),
+                ("15.00", "USD", ""),
+            ]
+        ):
+            body = {
+                "amount": amount,
+                "currency": currency,
+                "transaction_id": f"tx_{i}",
+                "visitor_id": visitor,
+            }
             assert _post(base + "/api/v1/payments", body, payments) == 200
         stack.wait_for("SELECT count() AS n FROM orders FINAL", lambda rows: rows[0]["n"] == 3)
         _ok(cli("aggregate", "run", "--site", stack.site_id, data_dir=data, timeout=300))
@@ -125,15 +161,30 @@ def _accounts(site: Site, permissions: list[str]) -> dict[str, Any]:
             "auth_flows": ["USER_PASSWORD_AUTH"],
         },
         "/api/v1/sites": [
-            {"site_id": site.stack.site_id, "domain": DOMAIN, "org_id": "org1", "timezone": "UTC",
-             "lookback_days": 30, "half_life_days": 7, "cookieless": False, "created_at": ""}
+            {
+                "site_id": site.stack.site_id,
+                "domain": DOMAIN,
+                "org_id": "org1",
+                "timezone": "UTC",
+                "lookback_days": 30,
+                "half_life_days": 7,
+                "cookieless": False,
+                "created_at": "",
+            }
         ],
         "/api/v1/me": {
             "user_id": "u1",
             "email": "owner@shop.test",
             "organisations": [
-                {"org_id": "org1", "name": "Shop", "role": "owner", "site_ids": None, "permissions": permissions,
-                 "created_at": "", "event_limit": None}
+                {
+                    "org_id": "org1",
+                    "name": "Shop",
+                    "role": "owner",
+                    "site_ids": None,
+                    "permissions": permissions,
+                    "created_at": "",
+                    "event_limit": None,
+                }
             ],
         },
     }
@@ -144,7 +195,14 @@ def _fulfil(answer: Any) -> Any:
     return lambda route: route.fulfill(status=200, content_type="application/json", body=body)
 
 
-def _page(browser: Any, site: Site, *, width: int = 1280, scheme: str = "light", permissions: list[str] | None = None) -> Any:
+def _page(
+    browser: Any,
+    site: Site,
+    *,
+    width: int = 1280,
+    scheme: str = "light",
+    permissions: list[str] | None = None,
+) -> Any:
     context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
     answers = _accounts(site, permissions or ["stats:read", "sites:read"])
     for path, answer in answers.items():
@@ -177,7 +235,9 @@ def _days(days: int) -> list[str]:
 def _list(page: Any, dimension: str) -> dict[str, list[str]]:
     rows = page.locator(f'[data-testid="list-{dimension}"] tbody tr')
     return {
-        rows.nth(i).get_attribute("data-name"): [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+        rows.nth(i).get_attribute("data-name"): [
+            c.strip() for c in rows.nth(i).locator("td").all_inner_texts()
+        ]
         for i in range(rows.count())
     }
 
@@ -196,19 +256,35 @@ def test_overview_numbers_equal_the_query_api(site: Site, browser: Any) -> None:
     assert shown["bounce_rate"] == f"{answer[3]:g}%"
     # Conversion rate: visitors who completed any goal (here the one goal, Signup).
     rate = site.query(
-        {"metrics": ["conversion_rate"], "date_range": _days(7), "filters": [["is", "event:goal", ["Signup"]]]}
+        {
+            "metrics": ["conversion_rate"],
+            "date_range": _days(7),
+            "filters": [["is", "event:goal", ["Signup"]]],
+        }
     )["results"][0]["metrics"][0]
     assert _number(page.get_by_test_id("stat-conversion_rate").inner_text()) == pytest.approx(rate)
 
     channels = site.query(
-        {"metrics": ["visitors"], "date_range": _days(7), "dimensions": ["visit:channel"], "pagination": {"limit": 10}}
+        {
+            "metrics": ["visitors"],
+            "date_range": _days(7),
+            "dimensions": ["visit:channel"],
+            "pagination": {"limit": 10},
+        }
     )["results"]
     page.get_by_role("tab", name="Channels").click()
     _ready(page, "overview", 0)
     listed = _list(page, "visit:channel")
-    assert {r["dimensions"][0]: r["metrics"][0] for r in channels} == {k: _number(v[0]) for k, v in listed.items()}
+    assert {r["dimensions"][0]: r["metrics"][0] for r in channels} == {
+        k: _number(v[0]) for k, v in listed.items()
+    }
     pages = site.query(
-        {"metrics": ["visitors", "pageviews"], "date_range": _days(7), "dimensions": ["event:page"], "pagination": {"limit": 10}}
+        {
+            "metrics": ["visitors", "pageviews"],
+            "date_range": _days(7),
+            "dimensions": ["event:page"],
+            "pagination": {"limit": 10},
+        }
     )["results"]
     assert {r["dimensions"][0]: r["metrics"] for r in pages} == {
         k: [_number(x) for x in v] for k, v in _list(page, "event:page").items()
@@ -230,7 +306,11 @@ def test_clicking_a_row_filters_everything_and_the_url_keeps_it(site: Site, brow
     chip = page.get_by_test_id("filter-chip")
     assert chip.inner_text().startswith("Channel is Email")
     filtered = site.query(
-        {"metrics": ["visitors", "pageviews"], "date_range": _days(7), "filters": [["is", "visit:channel", ["Email"]]]}
+        {
+            "metrics": ["visitors", "pageviews"],
+            "date_range": _days(7),
+            "filters": [["is", "visit:channel", ["Email"]]],
+        }
     )["results"][0]["metrics"]
     assert _number(page.get_by_test_id("stat-visitors").inner_text()) == filtered[0] == 4
     assert _number(page.get_by_test_id("stat-pageviews").inner_text()) == filtered[1]
@@ -289,7 +369,9 @@ def test_attribution_shows_six_models_as_the_api_credits_them(site: Site, browse
         assert [_number(c) for c in cells] == pytest.approx(row["metrics"], abs=0.005), channel
     paths = page.get_by_test_id("paths-table").locator("tbody tr")
     assert paths.count() >= 1
-    assert page.get_by_test_id("attribution-window").get_by_label("Lookback window (days)").input_value() == "30"
+    assert (
+        page.get_by_test_id("attribution-window").get_by_label("Lookback window (days)").input_value() == "30"
+    )
     page.get_by_test_id("model-docs").locator("summary", has_text="Time decay").click()
     assert "half-life" in page.get_by_test_id("model-docs").inner_text()
 
@@ -325,3 +407,53 @@ def test_pages_are_accessible_at_both_widths_in_both_schemes(site: Site, browser
             assert axe_violations(page) == [], (view, width, scheme)
             assert errors.errors == []
             page.context.close()
+
+
+def test_a_viewer_sees_no_settings_and_an_editor_sees_only_theirs(site: Site, browser: Any) -> None:
+    viewer = _page(browser, site, permissions=["stats:read", "sites:read", "goals:read"])
+    viewer.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}")
+    _ready(viewer, "overview")
+    nav = viewer.get_by_role("navigation", name="Pages")
+    assert nav.get_by_role("link").all_inner_texts() == ["Overview", "Attribution", "Revenue"]
+    viewer.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}/settings")
+    viewer.get_by_text("not available to you").wait_for()
+    viewer.context.close()
+    editor = _page(browser, site, permissions=["stats:read", "sites:read", "goals:write", "goals:read"])
+    editor.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}/settings")
+    editor.get_by_role("navigation", name="Settings").wait_for()
+    sections = editor.get_by_role("navigation", name="Settings").get_by_role("link").all_inner_texts()
+    assert sections == ["Goals"]
+    editor.context.close()
+
+
+def test_a_shared_link_shows_one_site_read_only_and_embeds_in_an_iframe(site: Site, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    session = {"token": site.key, "expires_at": 4102444800, "site_id": site.stack.site_id, "domain": DOMAIN}
+    context.route("**/api/v1/shared-links/session", _fulfil(session))
+    page = context.new_page()
+    link = "tlsh_example.link.secret"
+    page.goto(f"http://127.0.0.1:{site.stack.port}/share/{link}?period=7d")
+    _ready(page, "overview")
+    assert page.get_by_role("navigation", name="Pages").get_by_role("link").all_inner_texts() == [
+        "Overview",
+        "Attribution",
+        "Revenue",
+    ]
+    assert page.locator(".site-switcher").count() == 0 and page.get_by_text("Sign out").count() == 0
+    assert _number(page.get_by_test_id("stat-visitors").inner_text()) == len(VISITS)
+    # Another origin's page embeds it (frame-ancestors *; the app's other pages say DENY).
+    embed = (
+        f'<!doctype html><title>embed</title><iframe title="stats" width="1000" height="800" '
+        f'src="http://127.0.0.1:{site.stack.port}/share/{link}?period=7d"></iframe>'
+    )
+    with PageServer() as server:
+        server.add("/embed", embed)
+        host = context.new_page()
+        host.goto(f"http://127.0.0.1:{server.port}/embed")
+        frame = host.frame_locator("iframe")
+        try:
+            frame.get_by_test_id("stat-visitors").filter(has_text=re.compile(r"\d")).wait_for(timeout=60_000)
+        finally:
+            screenshot(host, "shared-embedded-1280-light")
+        assert _number(frame.get_by_test_id("stat-visitors").inner_text()) == len(VISITS)
+    context.close()

@@ -173,20 +173,36 @@ export function signOut(): void {
 
 export interface SharedSession {
   token: string;
-  expires_at: string;
+  expires_at: number | string;
   site_id: string;
   domain: string;
 }
 
 const SHARED_KEY = 'tl.shared.';
 
+function expiresMs(s: SharedSession): number {
+  // Seconds since the epoch (the accounts API), or an ISO date.
+  return typeof s.expires_at === 'number' ? s.expires_at * 1000 : Date.parse(String(s.expires_at));
+}
+
+/** Storage can be refused (an embedding page's privacy settings): then it lasts for this page. */
+function stored(key: string, value?: string): string | null {
+  try {
+    if (value === undefined) return sessionStorage.getItem(key);
+    sessionStorage.setItem(key, value);
+  } catch {
+    /* no storage in this frame */
+  }
+  return null;
+}
+
 export async function openSharedLink(link: string, password?: string): Promise<SharedSession> {
-  const cached = sessionStorage.getItem(SHARED_KEY + link);
+  const cached = stored(SHARED_KEY + link);
   if (cached && !password) {
     const s = JSON.parse(cached) as SharedSession;
-    if (Date.parse(s.expires_at) - Date.now() > 60_000) return s;
+    if (expiresMs(s) - Date.now() > 60_000) return s;
   }
   const s = await request<SharedSession>('POST', '/api/v1/shared-links/session', { link, password: password || undefined });
-  sessionStorage.setItem(SHARED_KEY + link, JSON.stringify(s));
+  stored(SHARED_KEY + link, JSON.stringify(s));
   return s;
 }

@@ -7,9 +7,9 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
-from attribution_oracle import attribute, conversions
 from query_world import GOALS
 
+from attribution_oracle import attribute, conversions
 from touchline.query.builtin.paths import ARROW
 
 
