@@ -23,6 +23,7 @@ OWN_PACKAGE = {
     "aggregates": ("aggregate", "load", "settings"),
     "sync": ("syncs",),
     "query": ("query",),
+    "dashboard": ("dashboard",),
 }
 
 
