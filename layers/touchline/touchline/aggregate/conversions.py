@@ -14,7 +14,9 @@ ORDER_NET_REVENUE = """
     SELECT o.site_id AS site_id, o.source AS source, o.order_id AS order_id, o.ordered_at AS ordered_at,
            o.currency AS currency, o.amount - least(o.amount, ifNull(r.refunded, 0)) AS net,
            o.visitor_id AS visitor_id, o.customer_id_type AS customer_id_type,
-           o.customer_id AS customer_id, o.email_sha256 AS email_sha256
+           o.customer_id AS customer_id, o.email_sha256 AS email_sha256,
+           least(o.amount, ifNull(r.refunded, 0)) AS refunded, o.amount AS amount,
+           o.discount_amount AS discount_amount, o.discount_code AS discount_code
     FROM (SELECT * FROM orders FINAL
           WHERE site_id = %(site)s AND status = 'paid' AND cancelled = 0 AND is_test = 0
             AND ({order_scope})) AS o

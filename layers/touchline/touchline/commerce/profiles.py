@@ -1,0 +1,162 @@
+"""customer_profiles: one row per customer and currency, with RFM and the fitted models' predictions.
+
+Three steps: the customers' order summaries and RFM scores (one SQL pass over the staged orders
+and line items), the BG/NBD and Gamma-Gamma fits per currency (touchline.commerce.models), then
+the rows with each customer's predictions. Definitions: docs/commerce.md.
+"""
+
+from __future__ import annotations
+
+from touchline.commerce.money_sql import divide_money, round_money
+from touchline.commerce.rfm import segment_sql
+
+CUSTOMER_COLUMNS = (
+    "person_id String, currency String, email_sha256 String, customer_id_type String, customer_id String, "
+    "total_orders UInt32, total_revenue Decimal(38, 4), total_refunds Decimal(38, 4), "
+    "net_revenue Decimal(38, 4), avg_order_value Decimal(18, 4), first_order_date Date, "
+    "last_order_date Date, days_since_last_order UInt32, avg_days_between_orders Nullable(Float64), "
+    "purchase_days UInt32, customer_age_days UInt32, recency_score UInt8, frequency_score UInt8, "
+    "monetary_score UInt8, rfm_score String, rfm_segment String, favorite_category String, "
+    "favorite_brand String, categories_purchased Array(String), brands_purchased Array(String), "
+    "unique_products_purchased UInt32, discount_usage_rate Float64, avg_discount_amount Decimal(18, 4), "
+    "weekend_buyer UInt8, preferred_order_hour UInt8, "
+    # the models' inputs: repeat purchase days, days from first to last purchase day, mean net
+    # value of the repeat purchase days
+    "x UInt32, t_x Float64, big_t Float64, mean_repeat_value Float64"
+)
+
+
+def customers_select(orders: str, lines: str) -> str:
+    """Every customer's summary and RFM scores, from the staged orders and lines."""
+    favorite = "arraySort(v -> (-v.1, v.2), groupArray((revenue, {0})))[1].2"
+    return f"""
+WITH
+ords AS (SELECT * FROM {orders} WHERE person_id != ''),
+agg AS (
+    SELECT person_id, currency,
+           count() AS total_orders, sum(amount) AS total_revenue, sum(refunded) AS total_refunds,
+           min(toDate(ordered_at)) AS first_order_date, max(toDate(ordered_at)) AS last_order_date,
+           countIf(discount_amount > 0 OR discount_code != '') AS discounted_orders,
+           sumIf(discount_amount, discount_amount > 0) AS discount_total,
+           countIf(discount_amount > 0) AS discount_count,
+           countIf(toDayOfWeek(ordered_at) >= 6) AS weekend_orders,
+           argMaxIf(email_sha256, (ordered_at, order_id), email_sha256 != '') AS email_sha256,
+           argMaxIf((customer_id_type, customer_id), (ordered_at, order_id), customer_id != '') AS customer
+    FROM ords GROUP BY person_id, currency),
+days AS (
+    SELECT person_id, currency, count() AS purchase_days, sum(day_net) AS days_net,
+           argMin(day_net, day) AS first_day_net
+    FROM (SELECT person_id, currency, toDate(ordered_at) AS day, sum(net) AS day_net
+          FROM ords GROUP BY person_id, currency, day)
+    GROUP BY person_id, currency),
+hours AS (
+    SELECT person_id, currency, argMax(hour, (orders, 23 - hour)) AS preferred_order_hour
+    FROM (SELECT person_id, currency, toHour(ordered_at) AS hour, count() AS orders
+          FROM ords GROUP BY person_id, currency, hour)
+    GROUP BY person_id, currency),
+products AS (
+    SELECT person_id, currency, uniqExact(product_key) AS unique_products,
+           arraySort(groupUniqArrayIf(category, category != '')) AS categories,
+           arraySort(groupUniqArrayIf(brand, brand != '')) AS brands
+    FROM {lines} WHERE person_id != '' GROUP BY person_id, currency),
+categories AS (
+    SELECT person_id, currency, {favorite.format("category")} AS favorite_category
+    FROM (SELECT person_id, currency, category, sum(line_total) AS revenue FROM {lines}
+          WHERE person_id != '' AND category != '' GROUP BY person_id, currency, category)
+    GROUP BY person_id, currency),
+brands AS (
+    SELECT person_id, currency, {favorite.format("brand")} AS favorite_brand
+    FROM (SELECT person_id, currency, brand, sum(line_total) AS revenue FROM {lines}
+          WHERE person_id != '' AND brand != '' GROUP BY person_id, currency, brand)
+    GROUP BY person_id, currency),
+summary AS (
+    SELECT a.person_id AS person_id, a.currency AS currency, a.email_sha256 AS email_sha256,
+           a.customer.1 AS customer_id_type, a.customer.2 AS customer_id,
+           toUInt32(a.total_orders) AS total_orders, a.total_revenue AS total_revenue,
+           a.total_refunds AS total_refunds, a.total_revenue - a.total_refunds AS net_revenue,
+           {divide_money("a.total_revenue", "a.total_orders", "a.currency")} AS avg_order_value,
+           a.first_order_date AS first_order_date, a.last_order_date AS last_order_date,
+           toUInt32(dateDiff('day', a.last_order_date, toDate(%(as_of)s))) AS days_since_last_order,
+           if(a.total_orders > 1,
+              dateDiff('day', a.first_order_date, a.last_order_date) / (a.total_orders - 1),
+              NULL) AS avg_days_between_orders,
+           toUInt32(d.purchase_days) AS purchase_days,
+           toUInt32(dateDiff('day', a.first_order_date, toDate(%(as_of)s))) AS customer_age_days,
+           c.favorite_category AS favorite_category, b.favorite_brand AS favorite_brand,
+           p.categories AS categories_purchased, p.brands AS brands_purchased,
+           toUInt32(p.unique_products) AS unique_products_purchased,
+           a.discounted_orders / a.total_orders AS discount_usage_rate,
+           {divide_money("a.discount_total", "a.discount_count", "a.currency")} AS avg_discount_amount,
+           toUInt8(a.weekend_orders * 2 > a.total_orders) AS weekend_buyer,
+           toUInt8(h.preferred_order_hour) AS preferred_order_hour,
+           toUInt32(d.purchase_days - 1) AS x,
+           toFloat64(dateDiff('day', a.first_order_date, a.last_order_date)) AS t_x,
+           toFloat64(dateDiff('day', a.first_order_date, toDate(%(as_of)s))) AS big_t,
+           if(d.purchase_days > 1, toFloat64(d.days_net - d.first_day_net) / (d.purchase_days - 1), 0)
+               AS mean_repeat_value
+    FROM agg AS a
+    INNER JOIN days AS d ON d.person_id = a.person_id AND d.currency = a.currency
+    INNER JOIN hours AS h ON h.person_id = a.person_id AND h.currency = a.currency
+    LEFT JOIN products AS p ON p.person_id = a.person_id AND p.currency = a.currency
+    LEFT JOIN categories AS c ON c.person_id = a.person_id AND c.currency = a.currency
+    LEFT JOIN brands AS b ON b.person_id = a.person_id AND b.currency = a.currency),
+scored AS (
+    SELECT *,
+           toUInt8(1 + intDiv(5 * (rank() OVER (PARTITION BY currency
+                                                ORDER BY days_since_last_order DESC) - 1),
+                              count() OVER (PARTITION BY currency))) AS recency_score,
+           toUInt8(1 + intDiv(5 * (rank() OVER (PARTITION BY currency ORDER BY total_orders ASC) - 1),
+                              count() OVER (PARTITION BY currency))) AS frequency_score,
+           toUInt8(1 + intDiv(5 * (rank() OVER (PARTITION BY currency ORDER BY net_revenue ASC) - 1),
+                              count() OVER (PARTITION BY currency))) AS monetary_score
+    FROM summary)
+SELECT person_id, currency, email_sha256, customer_id_type, customer_id, total_orders, total_revenue,
+       total_refunds, net_revenue, avg_order_value, first_order_date, last_order_date,
+       days_since_last_order, avg_days_between_orders, purchase_days, customer_age_days,
+       recency_score, frequency_score, monetary_score,
+       concat(toString(recency_score), toString(frequency_score), toString(monetary_score)) AS rfm_score,
+       {segment_sql("recency_score", "intDiv(frequency_score + monetary_score + 1, 2)")} AS rfm_segment,
+       favorite_category, favorite_brand, categories_purchased, brands_purchased,
+       unique_products_purchased, discount_usage_rate, avg_discount_amount, weekend_buyer,
+       preferred_order_hour, x, t_x, big_t, mean_repeat_value
+FROM scored
+"""
+
+
+_PASSTHROUGH = (
+    "person_id", "currency", "email_sha256", "customer_id_type", "customer_id", "total_orders",
+    "total_revenue", "total_refunds", "net_revenue", "avg_order_value", "first_order_date",
+    "last_order_date", "days_since_last_order", "avg_days_between_orders", "purchase_days",
+    "customer_age_days", "recency_score", "frequency_score", "monetary_score", "rfm_score",
+    "rfm_segment", "favorite_category", "favorite_brand", "categories_purchased", "brands_purchased",
+    "unique_products_purchased", "discount_usage_rate", "avg_discount_amount", "weekend_buyer",
+    "preferred_order_hour",
+)  # fmt: skip
+_MONEY_TOTALS = ("total_revenue", "total_refunds", "net_revenue")
+
+
+def profiles_select(customers: str, models: str, predictions: str) -> str:
+    """customer_profiles rows: the summaries with each customer's predictions under the site's fit."""
+    # Unfitted sites join zeros: every expression is guarded before it can divide by them.
+    p_alive = (
+        "if(m.bg = 0 OR c.x = 0, 1.0, 1.0 / (1.0 + exp(log(m.a / (m.b + c.x - 1)) "
+        "+ (m.r + c.x) * (log(m.alpha + c.big_t) - log(m.alpha + c.t_x)))))"
+    )
+    order_value = "if(m.gg = 0, 0, m.p * (m.gamma + c.x * c.mean_repeat_value) / (m.p * c.x + m.q - 1))"
+    clv = f"toDecimal128(if(m.bg = 0, 0, e.alive_365 * {p_alive}) * {order_value}, 8)"
+    passthrough = ",\n       ".join(
+        f"toDecimal64(c.{n}, 4) AS {n}" if n in _MONEY_TOTALS else f"c.{n} AS {n}" for n in _PASSTHROUGH
+    )
+    return f"""
+SELECT %(site)s AS site_id, {passthrough},
+       if(m.bg = 1, {p_alive}, NULL) AS p_alive,
+       if(m.bg = 1, 1.0 - {p_alive}, NULL) AS churn_risk_score,
+       if(m.bg = 1, e.alive_90 * {p_alive}, NULL) AS predicted_purchases_90d,
+       if(m.gg = 1, {round_money(f"toDecimal128({order_value}, 8)", "c.currency")}, NULL)
+           AS expected_order_value,
+       if(m.bg = 1 AND m.gg = 1, {round_money(clv, "c.currency")}, NULL) AS predicted_clv_12m,
+       toDate(%(as_of)s) AS as_of, toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+FROM {customers} AS c
+LEFT JOIN {models} AS m ON m.currency = c.currency
+LEFT JOIN {predictions} AS e ON e.currency = c.currency AND e.x = c.x AND e.big_t = c.big_t
+"""

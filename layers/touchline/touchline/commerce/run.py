@@ -1,0 +1,403 @@
+"""The commerce jobs for one site, each on its own cadence and watermark (seed 003's schedule).
+
+| job | table(s) | every | recomputes |
+| --- | --- | --- | --- |
+| `commerce_rollups` | campaign_daily_aggregates, account_metrics_daily | 15 min | days whose input changed |
+| `commerce_profiles` | customer_profiles, customer_models | hour | all, when input changed or day turned |
+| `commerce_products` | products_master | hour | all, when input changed or the day turned |
+| `commerce_baskets` | product_relationships | 4 hours | all, when input changed |
+
+Quintiles, ranks, lifts and the model fits depend on every customer or order, so those jobs
+recompute whole tables and write only the rows that changed (touchline.commerce.writes). A
+full run is the same code with every change check answered "yes", so it reproduces the
+incremental history under FINAL; both are idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from touchline.aggregate.staging import Stages, replace_scope, stages
+from touchline.commerce import baskets, models, orders, products, profiles, rollups
+from touchline.commerce.baskets import BasketSettings
+from touchline.commerce.models import ModelSettings
+from touchline.commerce.money_sql import currency_parameters
+from touchline.commerce.writes import column_types, write_changed
+from touchline.config.watermarks import Watermark, WatermarkStore
+
+ROLLUPS = "commerce_rollups"
+PROFILES = "commerce_profiles"
+PRODUCTS = "commerce_products"
+BASKETS = "commerce_baskets"
+HOUR_MS = 3_600_000
+CADENCE_MS = {ROLLUPS: 0, PROFILES: HOUR_MS, PRODUCTS: HOUR_MS, BASKETS: 4 * HOUR_MS}
+JOBS = (ROLLUPS, PROFILES, PRODUCTS, BASKETS)
+# Rows become visible a little after their inserted_at; re-reading a margin costs nothing.
+SAFETY_MARGIN_MS = 5 * 60 * 1000
+NEWER = "inserted_at > fromUnixTimestamp64Milli(toInt64(%(since_ms)s), 'UTC')"
+
+# What each whole-table job reads: (table, "changed since" condition).
+_INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    PROFILES: (
+        ("orders", NEWER),
+        ("refunds", NEWER),
+        ("order_line_items", NEWER),
+        ("identity_map", NEWER),
+        ("products", "version > %(since_ms)s"),
+    ),
+    PRODUCTS: (
+        ("orders", NEWER),
+        ("order_line_items", NEWER),
+        ("identity_map", NEWER),
+        ("products", "version > %(since_ms)s"),
+        ("events", NEWER),
+        ("sessions", "version > %(since_ms)s"),
+    ),
+    BASKETS: (("orders", NEWER), ("order_line_items", NEWER), ("products", "version > %(since_ms)s")),
+}
+
+
+@dataclass(frozen=True)
+class CommerceSettings:
+    models: ModelSettings = field(default_factory=ModelSettings)
+    baskets: BasketSettings = field(default_factory=BasketSettings)
+
+
+@dataclass
+class JobReport:
+    job: str
+    ran: bool
+    reason: str  # full | first run | changed | new day | not due | unchanged
+    rows_written: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "job": self.job,
+            "ran": self.ran,
+            "reason": self.reason,
+            "rows_written": self.rows_written,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            **({"detail": self.detail} if self.detail else {}),
+        }
+
+
+@dataclass
+class CommerceReport:
+    site_id: str
+    as_of: str
+    jobs: list[JobReport] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"site_id": self.site_id, "as_of": self.as_of, "jobs": [j.as_dict() for j in self.jobs]}
+
+
+class CommerceRunner:
+    def __init__(self, client: Client, watermarks: WatermarkStore, margin_ms: int = SAFETY_MARGIN_MS) -> None:
+        self._client = client
+        self._watermarks = watermarks
+        self._margin_ms = margin_ms
+
+    def run(
+        self,
+        site_id: str,
+        settings: CommerceSettings | None = None,
+        *,
+        full: bool = False,
+        due_only: bool = True,
+        as_of: date | None = None,
+        jobs: tuple[str, ...] = JOBS,
+    ) -> CommerceReport:
+        """Run the jobs that are due (all of them with `due_only=False`); `as_of` fixes "today"."""
+        settings = settings or CommerceSettings()
+        now_ms = int(self._client.query("SELECT toUnixTimestamp64Milli(now64(3))").result_rows[0][0])
+        day = as_of or datetime.fromtimestamp(now_ms / 1000, UTC).date()
+        report = CommerceReport(site_id, day.isoformat())
+        for job in jobs:
+            report.jobs.append(
+                _Job(
+                    self._client, self._watermarks, site_id, job, settings, day, now_ms, self._margin_ms
+                ).run(full, due_only)
+            )
+        return report
+
+
+class _Job:
+    def __init__(
+        self,
+        client: Client,
+        watermarks: WatermarkStore,
+        site_id: str,
+        job: str,
+        settings: CommerceSettings,
+        as_of: date,
+        now_ms: int,
+        margin_ms: int,
+    ) -> None:
+        self.client = client
+        self.watermarks = watermarks
+        self.site_id = site_id
+        self.job = job
+        self.settings = settings
+        self.as_of = as_of
+        self.now_ms = now_ms
+        self.previous = watermarks.get(site_id, job)
+        self.since_ms = 0 if self.previous is None else self.previous.position_ms - margin_ms
+        self.version = max(now_ms, (self.previous.version + 1) if self.previous else 0)
+        self.params: dict[str, Any] = {
+            "site": site_id,
+            "version": self.version,
+            "as_of": as_of,
+            "since_ms": self.since_ms,
+            "min_co_purchases": settings.baskets.min_co_purchases,
+            "lift_threshold": settings.baskets.lift_threshold,
+            **currency_parameters(),
+        }
+
+    def run(self, full: bool, due_only: bool) -> JobReport:
+        reason = self._reason(full, due_only)
+        if reason in ("not due", "unchanged"):
+            if reason == "unchanged":  # nothing to do up to now: the next check starts here
+                self.watermarks.put(self.site_id, self.job, Watermark(self.now_ms, self.previous.version))  # type: ignore[union-attr]
+            return JobReport(self.job, False, reason)
+        report = JobReport(self.job, True, reason)
+        action: Callable[[Stages, JobReport], None] = {
+            ROLLUPS: self._rollups,
+            PROFILES: self._profiles,
+            PRODUCTS: self._products,
+            BASKETS: self._baskets,
+        }[self.job]
+        with stages(self.client) as scratch:
+            action(scratch, report)
+        self.watermarks.put(self.site_id, self.job, Watermark(self.now_ms, self.version))
+        return report
+
+    def _reason(self, full: bool, due_only: bool) -> str:
+        if full:
+            return "full"
+        if self.previous is None:
+            return "first run"
+        if due_only and self.now_ms - self.previous.position_ms < CADENCE_MS[self.job]:
+            return "not due"
+        if self.job == ROLLUPS:
+            return "changed"  # the run itself finds which days changed (maybe none)
+        last_day = datetime.fromtimestamp(self.previous.position_ms / 1000, UTC).date()
+        if self.job in (PROFILES, PRODUCTS) and last_day != self.as_of:
+            return "new day"
+        for table, condition in _INPUTS[self.job]:
+            found = self.client.query(
+                f"SELECT 1 FROM {table} WHERE site_id = %(site)s AND {condition} LIMIT 1",
+                parameters=self.params,
+            ).result_rows
+            if found:
+                return "changed"
+        return "unchanged"
+
+    def _step(self, report: JobReport, name: str, action: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        result = action()
+        report.seconds[name] = report.seconds.get(name, 0.0) + time.perf_counter() - started
+        return result
+
+    def _stage(self, scratch: Stages, report: JobReport, with_lines: bool = True) -> tuple[str, str]:
+        staged = self._step(report, "orders", lambda: orders.stage_orders(scratch, self.params))
+        lines = (
+            self._step(report, "lines", lambda: orders.stage_lines(scratch, staged, self.params))
+            if with_lines
+            else ""
+        )
+        return staged, lines
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def _profiles(self, scratch: Stages, report: JobReport) -> None:
+        staged, lines = self._stage(scratch, report)
+        customers = self._step(
+            report,
+            "customers",
+            lambda: scratch.create(
+                "customers", profiles.CUSTOMER_COLUMNS, profiles.customers_select(staged, lines), self.params
+            ),
+        )
+        currencies = [
+            str(r[0]) for r in self.client.query(f"SELECT DISTINCT currency FROM {customers}").result_rows
+        ]
+        fits = self._step(
+            report,
+            "fit",
+            lambda: [
+                models.fit_site(self.client, customers, c, self.settings.models) for c in sorted(currencies)
+            ],
+        )
+        model_table = scratch.create(
+            "models",
+            "currency String, bg UInt8, gg UInt8, r Float64, alpha Float64, a Float64, b Float64, "
+            "p Float64, q Float64, gamma Float64",
+            "SELECT '', 0, 0, 0, 0, 0, 0, 0, 0, 0 WHERE 0",
+        )
+        model_rows = [
+            [
+                m.currency, int(m.bgnbd is not None), int(m.gamma_gamma is not None),
+                *((m.bgnbd.r, m.bgnbd.alpha, m.bgnbd.a, m.bgnbd.b) if m.bgnbd else (0.0,) * 4),
+                *((m.gamma_gamma.p, m.gamma_gamma.q, m.gamma_gamma.gamma) if m.gamma_gamma else (0.0,) * 3),
+            ]
+            for m in fits
+        ]  # fmt: skip
+        if model_rows:
+            self.client.insert(model_table, model_rows)
+        predictions = scratch.create(
+            "predictions",
+            "currency String, x UInt32, big_t Float64, alive_90 Float64, alive_365 Float64",
+            "SELECT '', 0, 0, 0, 0 WHERE 0",
+        )
+        prediction_rows = self._step(
+            report, "predict", lambda: models.prediction_rows(self.client, customers, fits)
+        )
+        if prediction_rows:
+            self.client.insert(predictions, prediction_rows)
+        report.rows_written = self._step(
+            report,
+            "write",
+            lambda: write_changed(
+                self.client,
+                scratch,
+                "customer_profiles",
+                profiles.profiles_select(customers, model_table, predictions),
+                ("person_id", "currency"),
+                self.version,
+                self.params,
+            ),
+        )
+        fitted = scratch.create(
+            "model_rows", _columns_of(self.client, "customer_models"), "SELECT * FROM customer_models WHERE 0"
+        )
+        if fits:
+            self.client.insert(
+                fitted,
+                [models.model_row(self.site_id, m, self.as_of, self.version) for m in fits],
+                column_names=models.MODEL_COLUMNS,
+            )
+        write_changed(
+            self.client,
+            scratch,
+            "customer_models",
+            f"SELECT * FROM {fitted}",
+            ("currency",),
+            self.version,
+            self.params,
+        )
+        report.detail = {
+            "customers": int(self.client.query(f"SELECT count() FROM {customers}").result_rows[0][0]),
+            "models": [
+                {
+                    "currency": m.currency,
+                    "status": m.status,
+                    "customers": m.customers,
+                    **({"bgnbd": m.bgnbd.__dict__} if m.bgnbd else {}),
+                    **({"gamma_gamma": m.gamma_gamma.__dict__} if m.gamma_gamma else {}),
+                }
+                for m in fits
+            ],
+        }
+
+    def _products(self, scratch: Stages, report: JobReport) -> None:
+        _, lines = self._stage(scratch, report)
+        report.rows_written = self._step(
+            report,
+            "write",
+            lambda: write_changed(
+                self.client,
+                scratch,
+                "products_master",
+                products.products_select(lines),
+                ("product_id", "currency"),
+                self.version,
+                self.params,
+            ),
+        )
+
+    def _baskets(self, scratch: Stages, report: JobReport) -> None:
+        _, lines = self._stage(scratch, report)
+        report.rows_written = self._step(
+            report,
+            "write",
+            lambda: write_changed(
+                self.client,
+                scratch,
+                "product_relationships",
+                baskets.relationships_select(lines),
+                ("product_a", "product_b"),
+                self.version,
+                self.params,
+            ),
+        )
+
+    def _rollups(self, scratch: Stages, report: JobReport) -> None:
+        staged, _ = self._stage(scratch, report, with_lines=False)
+        dates = self._step(report, "scope", lambda: self._changed_dates(scratch, staged, report.reason))
+        days = int(self.client.query(f"SELECT count() FROM {dates}").result_rows[0][0])
+        report.detail = {"days": days}
+        if days == 0:
+            return
+        scope = f"site_id = %(site)s AND date IN (SELECT date FROM {dates})"
+        for table, select in (
+            ("campaign_daily_aggregates", rollups.campaigns_select(dates)),
+            ("account_metrics_daily", rollups.account_select(staged, dates)),
+        ):
+            started = time.perf_counter()
+            replace_scope(self.client, table, select, scope, self.version, self.params)
+            report.seconds[table] = time.perf_counter() - started
+
+    def _changed_dates(self, scratch: Stages, staged: str, reason: str) -> str:
+        if reason in ("full", "first run"):
+            select = f"""
+                SELECT DISTINCT toDate(ordered_at) FROM {staged}
+                UNION DISTINCT SELECT toDate(converted_at) FROM attribution_credits WHERE site_id = %(site)s
+                UNION DISTINCT SELECT date FROM campaign_statistics WHERE site_id = %(site)s
+                UNION DISTINCT SELECT date FROM flow_statistics WHERE site_id = %(site)s
+                UNION DISTINCT SELECT date FROM account_metrics_daily WHERE site_id = %(site)s
+                UNION DISTINCT SELECT date FROM campaign_daily_aggregates WHERE site_id = %(site)s"""
+            return scratch.create("dates", "date Date", select, self.params)
+        synced = "synced_at > fromUnixTimestamp64Milli(toInt64(%(since_ms)s), 'UTC')"
+        changed_orders = f"""
+            SELECT source, order_id FROM orders WHERE site_id = %(site)s AND {NEWER}
+            UNION ALL
+            SELECT source, if(order_id != '', order_id, payment_id) FROM refunds
+            WHERE site_id = %(site)s AND {NEWER}"""
+        # Everyone whose orders changed or whose identity did (every person an identifier was
+        # ever mapped to): their new-or-repeat split can change on any day they ordered.
+        persons = f"""
+            SELECT person_id FROM {staged} WHERE (source, order_id) IN ({changed_orders})
+            UNION DISTINCT
+            SELECT person_id FROM identity_map WHERE site_id = %(site)s AND (id_type, id_value) IN (
+                SELECT id_type, id_value FROM identity_map WHERE site_id = %(site)s AND {NEWER})"""
+        changed = f"""
+            SELECT toDate(ordered_at) AS date FROM orders
+            WHERE site_id = %(site)s AND (source, order_id) IN ({changed_orders})
+            UNION DISTINCT
+            SELECT toDate(ordered_at) FROM {staged} WHERE person_id != '' AND person_id IN ({persons})
+            UNION DISTINCT
+            SELECT toDate(converted_at) FROM attribution_credits
+            WHERE site_id = %(site)s AND version > %(since_ms)s
+            UNION DISTINCT
+            SELECT date FROM campaign_statistics WHERE site_id = %(site)s AND {synced}
+            UNION DISTINCT
+            SELECT date FROM flow_statistics WHERE site_id = %(site)s AND {synced}"""
+        # A day's growth compares it with the day a week before: that day's change moves it too.
+        return scratch.create(
+            "dates",
+            "date Date",
+            f"SELECT DISTINCT day FROM ({changed}) ARRAY JOIN [date, date + 7] AS day",
+            self.params,
+        )
+
+
+def _columns_of(client: Client, table: str) -> str:
+    return ", ".join(f"`{n}` {t}" for n, t in column_types(client, table))
