@@ -39,7 +39,8 @@ def load_shop(client: Any, customers: int = 150, seed: int = 7) -> None:
     """Customers who buy at their own rate and drop out after a purchase with some chance
     (the BG/NBD story), two to three products per order, USD and EUR."""
     rng = random.Random(seed)
-    order_rows, line_rows = [], []
+    order_rows: list[str] = []
+    line_rows: list[str] = []
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for customer in range(customers):
         currency = "EUR" if customer % 3 == 0 else "USD"

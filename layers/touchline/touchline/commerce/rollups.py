@@ -97,7 +97,8 @@ def account_select(orders: str, dates: str) -> str:
 WITH
 days AS (SELECT date FROM {dates} UNION DISTINCT SELECT date - 7 FROM {dates}),
 main_currency AS (
-    SELECT if(count() = 0, 'USD', argMax(currency, (klaviyo, orders, currency))) AS currency
+    SELECT if(count() = 0, 'USD', argMin(currency, (-toInt64(klaviyo), -toInt64(orders), currency)))
+           AS currency
     FROM (SELECT currency, countIf(source = 'klaviyo' OR startsWith(source_event, 'klaviyo:')) AS klaviyo,
                  count() AS orders
           FROM orders FINAL WHERE site_id = %(site)s AND status = 'paid' GROUP BY currency)),
