@@ -1,4 +1,5 @@
-"""AggregatesFunction: every 15 minutes, sessions + attribution + rollups for every site."""
+"""AggregatesFunction: every 15 minutes, sessions + attribution + rollups + due commerce jobs for every
+site; `{"job": "commerce"}` runs only the commerce jobs, all of them (`touchline commerce run`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchline.aggregate.service import run_sites
 from touchline.aws import clients
+from touchline.commerce.service import commerce_now
 from touchline.load.service import warehouse_client
 from touchline.settings import AggregateSettings
 
@@ -18,6 +20,13 @@ logger = Logger(service="aggregates")
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = AggregateSettings.from_env()
+    if event.get("job") == "commerce":  # `touchline commerce run`
+        done = commerce_now(
+            warehouse_client(), clients.dynamodb(), settings.config_table, event.get("site") or None,
+            full=bool(event.get("full")),
+        )  # fmt: skip
+        logger.info("commerce", extra=done)
+        return done
     result = run_sites(
         warehouse_client(),
         clients.dynamodb(),

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from touchline_dev.cli.commands import (
     aggregate,
     api_keys,
+    commerce,
     dev,
     identity,
     integrations,
@@ -29,6 +30,7 @@ from touchline_dev.cli.errors import CliError
 COMMAND_GROUPS = (
     aggregate,
     api_keys,
+    commerce,
     dev,
     identity,
     integrations,

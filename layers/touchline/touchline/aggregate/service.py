@@ -1,7 +1,7 @@
 """Wires a scheduled aggregation: every site (or one), each with its own settings and watermark.
 
 Per site: resolve identities (identity_links → identity_map), then sessions, attribution and
-rollups (touchline.aggregate.run).
+rollups (touchline.aggregate.run); then the commerce jobs that are due (touchline.commerce).
 
 Runs sites one after another and stops starting new ones when the Lambda is about to time out;
 the next scheduled run picks up the rest (each site's watermark only moves when its run ends).
@@ -16,6 +16,8 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from touchline.aggregate.run import Aggregator, RunReport
+from touchline.commerce.run import CommerceReport
+from touchline.commerce.service import run_commerce
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
@@ -30,9 +32,14 @@ RESERVE_MS = 120_000
 class ScheduledResult:
     runs: list[RunReport] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    commerce: list[CommerceReport] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"runs": [r.as_dict() for r in self.runs], "skipped": self.skipped}
+        return {
+            "runs": [r.as_dict() for r in self.runs],
+            "skipped": self.skipped,
+            "commerce": [c.as_dict() for c in self.commerce],
+        }
 
 
 def run_sites(
@@ -56,4 +63,9 @@ def run_sites(
         # Identities first: who is who decides whose sessions a conversion's touchpoints are.
         resolve(ClientSql(client), current)
         result.runs.append(aggregator.run(current, settings.get(current), full=full, refit=refit))
+    # Commerce reads the identities, sessions and credits just written; each job keeps its cadence.
+    result.commerce, late = run_commerce(
+        client, dynamodb, table, [r.site_id for r in result.runs], full=full, remaining_ms=remaining_ms
+    )
+    result.skipped.extend(s for s in late if s not in result.skipped)
     return result

@@ -11,9 +11,22 @@ from touchline.commerce.run import CommerceReport, CommerceRunner
 from touchline.config.commerce_settings import CommerceSettingsStore
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
+from touchline.identity.resolve import resolve
+from touchline.warehouse.sql import ClientSql
 
 # A site's commerce jobs take seconds (bench: ~20 s at a million orders); leave this much time.
 RESERVE_MS = 60_000
+
+
+def commerce_now(
+    client: Client, dynamodb: Any, table: str, site_id: str | None = None, *, full: bool = False
+) -> dict[str, Any]:
+    """`touchline commerce run`: identities resolved, then every commerce job, due or not."""
+    ids = [site_id] if site_id else [s.site_id for s in SiteStore(dynamodb, table).list()]
+    for current in ids:
+        resolve(ClientSql(client), current)
+    reports, skipped = run_commerce(client, dynamodb, table, ids, full=full, due_only=False)
+    return {"commerce": [r.as_dict() for r in reports], "skipped": skipped}
 
 
 def run_commerce(
