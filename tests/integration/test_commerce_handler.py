@@ -10,8 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-
-from helpers import TABLE, LambdaContextStub, load_handler_module
 from revenue_payloads import (
     SHOPIFY_SECRET,
     STRIPE_SECRET,
@@ -22,6 +20,8 @@ from revenue_payloads import (
     stripe_event,
     stripe_signature,
 )
+
+from helpers import TABLE, LambdaContextStub, load_handler_module
 from touchline.aws import clients
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
