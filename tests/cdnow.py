@@ -45,7 +45,7 @@ def load(client: object, site: str) -> None:
             "customer_id_type",
             "customer_id",
             "version",
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -53,7 +53,7 @@ def holdout_table(
     client: object | None = None,
 ) -> tuple[list[tuple[str, int, float, float]], tuple[float, ...]]:
     """Per calibration repeat count (0…6, 7+): customers, mean actual and mean predicted holdout
-    repeat purchases; and the fitted (r, α in weeks, a, b)."""
+    repeat purchases; and the fitted (r, alpha in weeks, a, b)."""
     from touchline.commerce.clv import BgNbd
     from touchline.commerce.run import PROFILES, CommerceRunner
     from touchline.config.watermarks import MemoryWatermarks

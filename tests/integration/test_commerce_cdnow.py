@@ -13,7 +13,7 @@ from touchline.warehouse.client import connect
 def test_cdnow_calibration_and_holdout(warehouse_url: str) -> None:
     client: Any = connect(warehouse_url)
     rows, (r, alpha_weeks, a, b) = holdout_table(client)
-    # Fader, Hardie & Lee (2005): r = 0.243, α = 4.414 (weeks), a = 0.793, b = 2.426.
+    # Fader, Hardie & Lee (2005): r = 0.243, alpha = 4.414 (weeks), a = 0.793, b = 2.426.
     assert [round(v, 2) for v in (r, alpha_weeks, a, b)] == [0.24, 4.41, 0.79, 2.43]
     assert [round(v, 3) for v in (r, alpha_weeks, a, b)] == [0.243, 4.414, 0.793, 2.426]
     buckets = {label: (n, actual, predicted) for label, n, actual, predicted in rows}
@@ -24,5 +24,5 @@ def test_cdnow_calibration_and_holdout(warehouse_url: str) -> None:
     assert predicted == sorted(predicted)
     assert 0.8 < buckets["all"][2] / buckets["all"][1] < 1.0
     for label in ("0", "3", "7+"):
-        n, actual, expected = buckets[label]
+        _, actual, expected = buckets[label]
         assert abs(expected - actual) / actual < 0.1, (label, actual, expected)
