@@ -64,7 +64,7 @@ def holdout_table(
     if client is None:
         folder = tempfile.mkdtemp()
         client = connect(f"chdb://{folder}/clickhouse?database=cdnow_{uuid.uuid4().hex[:6]}")
-        migrate(client)  # type: ignore[arg-type]
+        migrate(client)
     load(client, site)
     CommerceRunner(client, MemoryWatermarks()).run(site, as_of=CALIBRATION_END, jobs=(PROFILES,), full=True)  # type: ignore[arg-type]
     r, alpha, a, b = client.query(  # type: ignore[attr-defined]
