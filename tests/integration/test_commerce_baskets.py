@@ -39,15 +39,41 @@ def test_support_confidence_and_lift_equal_mlxtend(warehouse_url: str) -> None:
             line_rows.append([SITE, "api", f"o{number}", str(line), product, 1, Decimal("10"), "USD", 1])
             if line == 0:  # a product twice in one order is still one item of the basket
                 line_rows.append([SITE, "api", f"o{number}", f"{line}b", product, 1, Decimal("10"), "USD", 1])
-    client.insert("orders", order_rows, column_names=["site_id", "source", "order_id", "status", "ordered_at",
-                                                      "currency", "amount", "version"])  # fmt: skip
-    client.insert("order_line_items", line_rows, column_names=["site_id", "source", "order_id", "line_item_id",
-                                                               "product_id", "quantity", "line_total", "currency",
-                                                               "version"])  # fmt: skip
+    client.insert(
+        "orders",
+        order_rows,
+        column_names=[
+            "site_id",
+            "source",
+            "order_id",
+            "status",
+            "ordered_at",
+            "currency",
+            "amount",
+            "version",
+        ],
+    )
+    client.insert(
+        "order_line_items",
+        line_rows,
+        column_names=[
+            "site_id",
+            "source",
+            "order_id",
+            "line_item_id",
+            "product_id",
+            "quantity",
+            "line_total",
+            "currency",
+            "version",
+        ],
+    )
     settings = CommerceSettings(baskets=BasketSettings(min_co_purchases=5, lift_threshold=1.5))
     CommerceRunner(client, MemoryWatermarks()).run(SITE, settings, as_of=date(2026, 12, 1), jobs=(BASKETS,))
-    result = client.query("SELECT product_a, product_b, support, confidence, lift, relationship_type, "
-                          "co_purchase_count FROM product_relationships FINAL")  # fmt: skip
+    result = client.query(
+        "SELECT product_a, product_b, support, confidence, lift, relationship_type, "
+        "co_purchase_count FROM product_relationships FINAL"
+    )
     ours = {(r[0], r[1]): r[2:] for r in result.result_rows}
 
     frame = pd.DataFrame([[p in b for p in products] for b in baskets], columns=products)

@@ -66,14 +66,22 @@ def post(app: ModuleType, path: str, body: bytes, headers: dict[str, str]) -> in
         "rawQueryString": "",
         "headers": {k.lower(): v for k, v in headers.items()},
         "requestContext": {
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "3.18.12.63",
-                     "userAgent": "test"},
-            "requestId": "r", "routeKey": f"POST {path}", "stage": "$default", "timeEpoch": 0,
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "3.18.12.63",
+                "userAgent": "test",
+            },
+            "requestId": "r",
+            "routeKey": f"POST {path}",
+            "stage": "$default",
+            "timeEpoch": 0,
         },
         "body": body.decode(),
         "isBase64Encoded": False,
         "pathParameters": {},
-    }  # fmt: skip
+    }
     return int(app.handler(event, LambdaContextStub())["statusCode"])
 
 
@@ -116,8 +124,11 @@ def test_webhooks_and_the_payments_api_fill_the_commerce_tables(
     aggregates = load_handler_module("aggregates")
     result: dict[str, Any] = aggregates.handler({"job": "commerce", "site": site}, LambdaContextStub())
     assert [j["job"] for j in result["commerce"][0]["jobs"]] == [
-        "commerce_rollups", "commerce_profiles", "commerce_products", "commerce_baskets",
-    ]  # fmt: skip
+        "commerce_rollups",
+        "commerce_profiles",
+        "commerce_products",
+        "commerce_baskets",
+    ]
     client = connect(warehouse_url)
 
     def count(table: str) -> int:
