@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from cdnow import holdout_table
-
 from touchline.warehouse.client import connect
 
 

@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import commerce_oracle as oracle
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import commerce_oracle as oracle
 from touchline.commerce.baskets import BasketSettings
 from touchline.commerce.models import ModelSettings
 from touchline.commerce.run import CommerceRunner, CommerceSettings

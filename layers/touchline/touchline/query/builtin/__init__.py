@@ -1,3 +1,12 @@
 """The built-in vocabulary: importing this package registers every table, dimension and metric."""
 
-from touchline.query.builtin import attribution, commerce, datadriven, money, paths, tables, traffic  # noqa: F401
+from touchline.query.builtin import (  # noqa: F401
+    attribution,
+    commerce,
+    commerce_views,
+    datadriven,
+    money,
+    paths,
+    tables,
+    traffic,
+)
