@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from touchline.query.builtin.money import money_sort, render_money
-from touchline.query.compile import CompileContext
+from touchline.query.compile import CompileContext, MetricContext
 from touchline.query.registry import REGISTRY, Dimension, Metric, MetricRender
 
 
@@ -111,11 +111,14 @@ def _int(value: Any, _ctx: MetricRender) -> Any:
 def _metric(
     name: str, table: str, expression: str, description: str, *, money: bool = False, integer: bool = False
 ) -> None:
+    def sql(m: MetricContext) -> str:
+        return m.agg(table, expression)
+
     REGISTRY.metric(
         Metric(
             name,
             "commerce",
-            lambda m, t=table, e=expression: m.agg(t, e),
+            sql,
             render_money if money else _int if integer else _number,
             sort_key=money_sort if money else (lambda column: column),
             description=description,
@@ -250,5 +253,4 @@ for _args in (
     ("basket_confidence", "baskets", "max(pr.confidence)", "P(B | A).", False, False),
     ("basket_lift", "baskets", "max(pr.lift)", "Confidence / P(B).", False, False),
 ):
-    _name, _table, _expression, _description, _is_money, _is_int = _args
-    _metric(_name, _table, _expression, _description, money=_is_money, integer=_is_int)
+    _metric(*_args[:4], money=_args[4], integer=_args[5])
