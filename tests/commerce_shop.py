@@ -14,7 +14,7 @@ from touchline.revenue.rows import OrderLineItemRow, OrderRow
 SITE = "site1"
 
 
-def load_shop(client: Any, customers: int = 150, seed: int = 7) -> None:
+def load_shop(client: Any, customers: int = 150, seed: int = 7, site_id: str = SITE) -> None:
     """Customers who buy at their own rate and drop out after a purchase with some chance
     (the BG/NBD story), two to three products per order, USD and EUR."""
     rng = random.Random(seed)
@@ -30,7 +30,7 @@ def load_shop(client: Any, customers: int = 150, seed: int = 7) -> None:
             number = len(order_rows)
             order_rows.append(
                 OrderRow(
-                    site_id=SITE,
+                    site_id=site_id,
                     source="api",
                     order_id=f"o{number}",
                     status="paid",
@@ -46,7 +46,7 @@ def load_shop(client: Any, customers: int = 150, seed: int = 7) -> None:
                 product = rng.randrange(10)
                 line_rows.append(
                     OrderLineItemRow(
-                        site_id=SITE,
+                        site_id=site_id,
                         source="api",
                         order_id=f"o{number}",
                         line_item_id=str(line),

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from touchline_dev.cli import context
+from touchline_dev.cli.commands import commerce_reports
 from touchline_dev.cli.errors import CliError
 
 
@@ -22,6 +23,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     _add_revenue(reports, common)
     _add_overview(reports, common)
     _add_attribution(reports, common)
+    commerce_reports.register(reports, common)
 
 
 def period_arguments(parser: argparse.ArgumentParser) -> None:
