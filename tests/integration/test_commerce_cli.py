@@ -19,6 +19,10 @@ def test_commerce_run_and_reports(
 ) -> None:
     site = SiteStore(boto3.client("dynamodb"), TABLE).add("shop.example.com").site_id
     load_shop(connect(warehouse_url), site_id=site)
+    assert (
+        main(["sites", "set", site, "--basket-min-co-purchases", "2", "--basket-lift-threshold", "1.2"]) == 0
+    )
+    assert "at least 2 co-purchases, frequently_bought from lift 1.2" in capsys.readouterr().out
     assert main(["commerce", "run", "--site", site]) == 0
     ran = json.loads(capsys.readouterr().out)
     assert [j["ran"] for j in ran["commerce"][0]["jobs"]] == [True, True, True, True]

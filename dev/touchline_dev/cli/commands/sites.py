@@ -44,6 +44,18 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     settings.add_argument(
         "--refit-hours", type=float, default=None, help="data-driven models: refit interval (default 24)"
     )
+    settings.add_argument(
+        "--basket-min-co-purchases",
+        type=int,
+        default=None,
+        help="market baskets: pairs bought together at least this often (default 3)",
+    )
+    settings.add_argument(
+        "--basket-lift-threshold",
+        type=float,
+        default=None,
+        help="market baskets: lift from which a pair is frequently_bought (default 2.0)",
+    )
     settings.set_defaults(run=set_site)
 
 
@@ -89,6 +101,7 @@ def list_sites(args: argparse.Namespace) -> int:
 
 def set_site(args: argparse.Namespace) -> int:
     from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.config.commerce_settings import CommerceSettingsStore
     from touchline.config.sites import SiteStore
     from touchline.query.dates import zone
 
@@ -101,14 +114,19 @@ def set_site(args: argparse.Namespace) -> int:
                 SiteStore(client, table).set_timezone(args.site, args.timezone)
             store.set_windows(args.site, args.lookback_days, args.half_life_days)
             store.set_data_driven(args.site, args.min_journeys, args.min_conversions, args.refit_hours)
+            commerce = CommerceSettingsStore(client, table)
+            commerce.set_baskets(args.site, args.basket_min_co_purchases, args.basket_lift_threshold)
         except ValueError as exc:
             raise CliError(str(exc)) from None
         settings = store.get(args.site)
+        baskets = commerce.get(args.site).baskets
         site = SiteStore(client, table).by_id(args.site)
     timezone = site.timezone if site else "UTC"
     print(
         f"{args.site}: time zone {timezone}, lookback {settings.lookback_days} days, "
         f"half-life {settings.half_life_days} days; data-driven models from {settings.min_journeys} "
-        f"journeys and {settings.min_conversions} conversions, refitted every {settings.refit_hours:g} hours"
+        f"journeys and {settings.min_conversions} conversions, refitted every {settings.refit_hours:g} hours; "
+        f"baskets: at least {baskets.min_co_purchases} co-purchases, frequently_bought from lift "
+        f"{baskets.lift_threshold}"
     )
     return 0
