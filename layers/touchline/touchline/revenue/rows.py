@@ -87,6 +87,10 @@ class OrderLineItemRow(Row):
     discount_amount: Money = Decimal(0)
     line_total: Money = Decimal(0)
     currency: str = Field(min_length=3, max_length=3)
+    # What the payload says of the product (Shopify `vendor`, Klaviyo `Brand`/`Categories`, the
+    # Segment spec's `brand`/`category`): commerce analytics use it where the catalogue is silent.
+    brand: str = Field("", max_length=256)
+    categories: list[str] = Field(default_factory=list, max_length=32)
     version: int = Field(ge=0)
     is_deleted: int = Field(0, ge=0, le=1)
 

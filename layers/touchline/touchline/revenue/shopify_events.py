@@ -77,6 +77,7 @@ class _LineItem(_Obj):
     sku: str | None = None
     title: str | None = None
     name: str | None = None
+    vendor: str | None = None
     quantity: int = Field(1, ge=0)
     price: str = "0"
     total_discount: str = "0"
@@ -260,6 +261,7 @@ def _line_item(site_id: str, order_id: str, item: _LineItem, currency: str, vers
         discount_amount=discount,
         line_total=unit * item.quantity - discount,
         currency=currency,
+        brand=(item.vendor or "")[:256],
         version=version,
     )
 

@@ -245,5 +245,7 @@ def _line_item(
         unit_price=unit,
         line_total=unit * quantity,
         currency=currency,
+        brand=str(product.get("brand") or "")[:256],
+        categories=[str(product["category"])[:256]] if product.get("category") else [],
         version=version,
     )

@@ -198,6 +198,8 @@ class OrderEventStream:
                         if total is not None
                         else unit * quantity - discount,
                         currency=currency,
+                        brand=str(item.get("brand") or "")[:256],
+                        categories=[str(c)[:256] for c in item.get("categories") or [] if c][:32],
                         version=version,
                     ),
                 )
@@ -244,6 +246,7 @@ def _line_items(props: dict[str, Any], extra: dict[str, Any], shopify: bool) -> 
                 "price": line.get("price"),
                 "discount": line.get("total_discount"),
                 "total": line.get("line_price"),
+                "brand": line.get("vendor"),
             }
             for line in lines
         ]
@@ -261,6 +264,8 @@ def _line_items(props: dict[str, Any], extra: dict[str, Any], shopify: bool) -> 
             "quantity": item.get("Quantity", 1),
             "price": item.get("ItemPrice"),
             "total": item.get("RowTotal"),
+            "brand": item.get("Brand"),
+            "categories": item.get("Categories") if isinstance(item.get("Categories"), list) else [],
         }
         for item in items
         if isinstance(item, dict)
