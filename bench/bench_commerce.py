@@ -33,15 +33,20 @@ SELECT '{SITE}', 'api', concat('o', toString(c), '-', toString(k)), 'paid', at,
        toDecimal64(if(cityHash64(c, k, 4) % 5 = 0, 5, 0), 4), 'user', concat('u', toString(c)), 1
 FROM (
     SELECT c, k, spend,
-           toDateTime64('{START}', 3, 'UTC') + toIntervalSecond(toInt64((first + k * gap) * 86400)) AS at
+           toDateTime64('{START}', 3, 'UTC') + toIntervalSecond(toInt64((first + offset) * 86400)) AS at
     FROM (
         SELECT number AS c,
-               toUInt32(least(60, 1 + floor(-log(1 - (cityHash64(number, 5) % 999999) / 1e6) * 4.6))) AS n,
+               -- purchases before dropping out: geometric with the customer's own drop-out chance
+               0.03 + 0.5 * pow((cityHash64(number, 7) % 1000000) / 1e6, 2) AS drop,
+               toUInt32(least(60, 1 + floor(log(1 - (cityHash64(number, 5) % 999999) / 1e6) / log(1 - drop)))) AS n,
                10 + (cityHash64(number, 2) % 1000000) / 1e6 * 90 AS gap,
                20 + (cityHash64(number, 6) % 200) AS spend,
-               (cityHash64(number, 1) % 1000000) / 1e6 * {SPAN_DAYS} AS first
+               (cityHash64(number, 1) % 1000000) / 1e6 * {SPAN_DAYS} AS first,
+               -- a Poisson process: exponential gaps around the customer's mean gap
+               arrayConcat([0.], arrayPopBack(arrayCumSum(arrayMap(
+                   i -> -log(1 - (cityHash64(number, i, 9) % 999999) / 1e6) * gap, range(n))))) AS offsets
         FROM numbers({{customers}}))
-    ARRAY JOIN range(n) AS k)
+    ARRAY JOIN offsets AS offset, range(n) AS k)
 WHERE at < toDateTime64('{AS_OF}', 3, 'UTC')
 """
 

@@ -311,7 +311,7 @@ def products(shop: Shop, as_of: date) -> dict[tuple[str, str], dict[str, Any]]:
             grouped[(product_key(line), c.order.currency)].append((line, c))
     rows = {}
     for (key, currency), sold in grouped.items():
-        sold.sort(key=lambda lc: (lc[1].order.at, lc[1].order.order_id))
+        sold.sort(key=lambda lc: (lc[1].order.at, lc[1].order.order_id, lc[0].line_id))
         product = shop.catalogue.get(key)
 
         def window(n: int, sold: list[tuple[Line, Counted]] = sold) -> list[tuple[Line, Counted]]:

@@ -27,7 +27,8 @@ baskets AS (
 total AS (SELECT count() AS n FROM baskets),
 item_counts AS (SELECT item, count() AS n FROM baskets ARRAY JOIN items AS item GROUP BY item),
 names AS (
-    SELECT product_key, argMaxIf(product_name, (ordered_at, order_id), product_name != '') AS line_name
+    SELECT product_key,
+           argMaxIf(product_name, (ordered_at, order_id, line_item_id), product_name != '') AS line_name
     FROM {lines} GROUP BY product_key),
 catalogue AS (
     SELECT product_id, argMax(title, version) AS title FROM products FINAL

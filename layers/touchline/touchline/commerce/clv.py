@@ -281,20 +281,27 @@ def minimize_bfgs(
     *,
     gtol: float = 1e-9,
     max_iterations: int = 500,
+    max_evaluations: int = 400,
+    stall_iterations: int = 25,
 ) -> tuple[list[float], float, bool, int, int]:
     """BFGS with a backtracking (Armijo) line search; returns (x, f, converged, iterations, evaluations).
 
     Points outside |xᵢ| <= LOG_BOUND or where the objective is not finite are rejected by the line
-    search, so a fit that runs away stops there and reports not converged.
+    search, so a fit that runs away stops there and reports not converged. So does one that creeps
+    along a ridge (a likelihood still rising as parameters go to infinity: gains below 1e-10 for
+    `stall_iterations` iterations) or runs out of evaluations: each costs a pass over the data.
     """
     size = len(start)
     x = list(start)
     value, grad = objective(x)
     evaluations = 1
     inverse = [[float(i == j) for j in range(size)] for i in range(size)]
+    stalled = 0
     for iteration in range(max_iterations):
         if max(abs(g) for g in grad) < gtol:
             return x, value, True, iteration, evaluations
+        if stalled >= stall_iterations or evaluations >= max_evaluations:
+            return x, value, False, iteration, evaluations
         direction = [-sum(inverse[i][j] * grad[j] for j in range(size)) for i in range(size)]
         slope = sum(d * g for d, g in zip(direction, grad, strict=True))
         if slope >= 0:  # not a descent direction: restart from steepest descent
@@ -325,6 +332,7 @@ def minimize_bfgs(
                     ) / sy
         previous = value
         x, value, grad = candidate, new_value, new_grad
+        stalled = stalled + 1 if previous - value < 1e-10 * max(1.0, abs(value)) else 0
         if abs(previous - value) <= 1e-15 * max(1.0, abs(value)) and max(abs(g) for g in grad) < gtol * 1e3:
             return x, value, True, iteration + 1, evaluations
     return x, value, False, max_iterations, evaluations

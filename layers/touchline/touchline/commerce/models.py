@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -39,6 +39,7 @@ FALLBACK_PENALIZER = 0.01
 # Up to this many customers a fit reads the sample once into memory; above, each likelihood
 # evaluation is one aggregate query where the data lives (docs/commerce.md, "Speed").
 IN_MEMORY_CUSTOMERS = 10_000
+RUNAWAY = 20.0
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,12 @@ def fit_site(client: Client, customers: str, currency: str, settings: ModelSetti
     gg_fit, gg_penalizer = _fit_with_fallback(
         lambda pen: fit_gamma_gamma(gg_sample, value_scale=float(mean_value), penalizer=pen)
     )
-    bg = BgNbd(*_rounded(bg_fit.params)) if bg_fit.converged and abs(bg_fit.params[2] - 1) > 1e-6 else None
-    gg = GammaGamma(*_rounded(gg_fit.params)) if gg_fit.converged and gg_fit.params[1] > 1 else None
+    bg = BgNbd(*_rounded(bg_fit.params)) if _usable(bg_fit, (1.0, max_t / 10, 1.0, 1.0)) else None
+    if bg is not None and abs(bg.a - 1) < 1e-6:  # E[purchases] divides by a - 1
+        bg = None
+    gg = GammaGamma(*_rounded(gg_fit.params)) if _usable(gg_fit, (1.0, 1.0, float(mean_value))) else None
+    if gg is not None and gg.q <= 1:  # no finite mean spend
+        gg = None
     status = FITTED if bg is not None and gg is not None else NOT_CONVERGED
     return SiteModel(
         currency, status, total, spending, bg, gg, bg_fit.loglik, gg_fit.loglik, max(penalizer, gg_penalizer)
@@ -173,6 +178,15 @@ def _samples(
     )
 
 
+def _usable(fit: Fit, scales: tuple[float, ...]) -> bool:
+    """Converged, and not a runaway: a parameter e^20 times its scale or more (a likelihood that
+    keeps rising as it goes to infinity, e.g. no sign of drop-out) is no estimate to predict from."""
+    return fit.converged and all(
+        math.isfinite(v) and v > 0 and abs(math.log(v / s)) < RUNAWAY
+        for v, s in zip(fit.params, scales, strict=True)
+    )
+
+
 def _fit_with_fallback(fit: Any) -> tuple[Fit, float]:
     result: Fit = fit(0.0)
     if result.converged:
@@ -180,22 +194,36 @@ def _fit_with_fallback(fit: Any) -> tuple[Fit, float]:
     return fit(FALLBACK_PENALIZER), FALLBACK_PENALIZER
 
 
-def prediction_rows(client: Client, customers: str, models: list[SiteModel]) -> list[list[Any]]:
-    """(currency, x, T, E[purchases in 90 d | alive], E[… 365 d | alive]) per distinct (x, T)."""
+def prediction_rows(
+    client: Client, customers: str, models: list[SiteModel]
+) -> tuple[list[list[Any]], list[SiteModel]]:
+    """(currency, x, T, E[purchases in 90 d | alive], E[… 365 d | alive]) per distinct (x, T), and
+    the models (a fit whose predictions are not finite numbers is demoted to not converged)."""
     rows: list[list[Any]] = []
+    kept: list[SiteModel] = []
     for model in models:
         if model.bgnbd is None:
+            kept.append(model)
             continue
         pairs = client.query(
             f"SELECT DISTINCT x, big_t FROM {customers} WHERE currency = %(c)s",
             parameters={"c": model.currency},
         ).result_rows
-        for x, big_t in pairs:
-            values = [model.bgnbd.alive_expected_purchases(int(x), float(big_t), h) for h in HORIZONS_DAYS]
-            if not all(math.isfinite(v) for v in values):
-                raise ArithmeticError(f"non-finite prediction for x={x}, T={big_t}")
-            rows.append([model.currency, int(x), float(big_t), *values])
-    return rows
+        mine = []
+        try:
+            for x, big_t in pairs:
+                values = [
+                    model.bgnbd.alive_expected_purchases(int(x), float(big_t), h) for h in HORIZONS_DAYS
+                ]
+                if not all(math.isfinite(v) and v >= 0 for v in values):
+                    raise ArithmeticError(f"prediction {values} for x={x}, T={big_t}")
+                mine.append([model.currency, int(x), float(big_t), *values])
+        except (ArithmeticError, OverflowError, ValueError):
+            kept.append(replace(model, status=NOT_CONVERGED, bgnbd=None))
+            continue
+        rows.extend(mine)
+        kept.append(model)
+    return rows, kept
 
 
 def model_row(site_id: str, model: SiteModel, as_of: date, version: int) -> list[Any]:

@@ -51,7 +51,7 @@ PRODUCT_KEY = (
 )
 
 LINE_COLUMNS = (
-    "source String, order_id String, ordered_at DateTime64(3, 'UTC'), currency String, "
+    "source String, order_id String, line_item_id String, ordered_at DateTime64(3, 'UTC'), currency String, "
     "person_id String, product_key String, product_name String, sku String, quantity UInt32, "
     "unit_price Decimal(38, 4), line_total Decimal(38, 4), discount_amount Decimal(38, 4), "
     "brand String, category String, categories Array(String)"
@@ -61,7 +61,8 @@ LINE_COLUMNS = (
 def lines_select(orders: str) -> str:
     """Line items of the staged orders, with the catalogue's brand and category where it has them."""
     return f"""
-SELECT o.source, o.order_id, o.ordered_at, o.currency, o.person_id, {PRODUCT_KEY} AS product_key,
+SELECT o.source, o.order_id, li.line_item_id, o.ordered_at, o.currency, o.person_id,
+       {PRODUCT_KEY} AS product_key,
        li.product_name, li.sku, li.quantity, li.unit_price, li.line_total, li.discount_amount,
        if(cat.vendor != '', cat.vendor, li.brand) AS brand,
        if(cat.product_type != '', cat.product_type, if(empty(li.categories), '', li.categories[1]))

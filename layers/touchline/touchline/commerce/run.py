@@ -236,6 +236,16 @@ class _Job:
                 models.fit_site(self.client, customers, c, self.settings.models) for c in sorted(currencies)
             ],
         )
+        predictions = scratch.create(
+            "predictions",
+            "currency String, x UInt32, big_t Float64, alive_90 Float64, alive_365 Float64",
+            "SELECT '', 0, 0, 0, 0 WHERE 0",
+        )
+        prediction_rows, fits = self._step(
+            report, "predict", lambda: models.prediction_rows(self.client, customers, fits)
+        )
+        if prediction_rows:
+            self.client.insert(predictions, prediction_rows)
         model_table = scratch.create(
             "models",
             "currency String, bg UInt8, gg UInt8, r Float64, alpha Float64, a Float64, b Float64, "
@@ -252,16 +262,6 @@ class _Job:
         ]  # fmt: skip
         if model_rows:
             self.client.insert(model_table, model_rows)
-        predictions = scratch.create(
-            "predictions",
-            "currency String, x UInt32, big_t Float64, alive_90 Float64, alive_365 Float64",
-            "SELECT '', 0, 0, 0, 0 WHERE 0",
-        )
-        prediction_rows = self._step(
-            report, "predict", lambda: models.prediction_rows(self.client, customers, fits)
-        )
-        if prediction_rows:
-            self.client.insert(predictions, prediction_rows)
         report.rows_written = self._step(
             report,
             "write",
