@@ -38,7 +38,8 @@ FROM (
         SELECT number AS c,
                -- purchases before dropping out: geometric with the customer's own drop-out chance
                0.03 + 0.5 * pow((cityHash64(number, 7) % 1000000) / 1e6, 2) AS drop,
-               toUInt32(least(60, 1 + floor(log(1 - (cityHash64(number, 5) % 999999) / 1e6) / log(1 - drop)))) AS n,
+               toUInt32(least(60, 1 + floor(log(1 - (cityHash64(number, 5) % 999999) / 1e6)
+                                              / log(1 - drop)))) AS n,
                10 + (cityHash64(number, 2) % 1000000) / 1e6 * 90 AS gap,
                20 + (cityHash64(number, 6) % 200) AS spend,
                (cityHash64(number, 1) % 1000000) / 1e6 * {SPAN_DAYS} AS first,
