@@ -2,7 +2,7 @@
 
 | job | table(s) | every | recomputes |
 | --- | --- | --- | --- |
-| `commerce_rollups` | campaign_daily_aggregates, account_metrics_daily | 15 min | days whose input changed |
+| `commerce_rollups` | campaign_daily_aggregates, account_metrics_daily | 15 min | changed days; all, daily |
 | `commerce_profiles` | customer_profiles, customer_models | hour | all, when input changed or day turned |
 | `commerce_products` | products_master | hour | all, when input changed or the day turned |
 | `commerce_baskets` | product_relationships | 4 hours | all, when input changed |
@@ -186,11 +186,14 @@ class _Job:
             return "first run"
         if due_only and self.now_ms - self.previous.position_ms < CADENCE_MS[self.job]:
             return "not due"
+        last_day = datetime.fromtimestamp(self.previous.position_ms / 1000, UTC).date()
+        if (
+            self.job in (ROLLUPS, PROFILES, PRODUCTS)
+            and last_day != datetime.fromtimestamp(self.now_ms / 1000, UTC).date()
+        ):
+            return "new day"
         if self.job == ROLLUPS:
             return "changed"  # the run itself finds which days changed (maybe none)
-        last_day = datetime.fromtimestamp(self.previous.position_ms / 1000, UTC).date()
-        if self.job in (PROFILES, PRODUCTS) and last_day != self.as_of:
-            return "new day"
         for table, condition in _INPUTS[self.job]:
             found = self.client.query(
                 f"SELECT 1 FROM {table} WHERE site_id = %(site)s AND {condition} LIMIT 1",
@@ -356,7 +359,7 @@ class _Job:
             report.seconds[table] = time.perf_counter() - started
 
     def _changed_dates(self, scratch: Stages, staged: str, reason: str) -> str:
-        if reason in ("full", "first run"):
+        if reason in ("full", "first run", "new day"):
             select = f"""
                 SELECT DISTINCT toDate(ordered_at) FROM {staged}
                 UNION DISTINCT SELECT toDate(converted_at) FROM attribution_credits WHERE site_id = %(site)s
@@ -371,16 +374,29 @@ class _Job:
             UNION ALL
             SELECT source, if(order_id != '', order_id, payment_id) FROM refunds
             WHERE site_id = %(site)s AND {NEWER}"""
-        # Everyone whose orders changed or whose identity did (every person an identifier was
-        # ever mapped to): their new-or-repeat split can change on any day they ordered.
+        # A changed order moves its customer's new-or-repeat split on one other day at most: the
+        # day of their first unchanged order, when the change is not later (it stops being the
+        # first). What this misses (a voided first order) the daily full run puts right.
+        first_days = f"""
+            SELECT first_unchanged FROM (
+                SELECT person_id, minIf(toDate(ordered_at), NOT changed) AS first_unchanged,
+                       minIf(toDate(ordered_at), changed) AS first_changed, countIf(NOT changed) AS unchanged
+                FROM (SELECT person_id, ordered_at, (source, order_id) IN ({changed_orders}) AS changed
+                      FROM {staged}
+                      WHERE person_id IN (SELECT person_id FROM {staged}
+                                          WHERE person_id != '' AND (source, order_id) IN ({changed_orders})))
+                GROUP BY person_id)
+            WHERE unchanged > 0 AND first_changed <= first_unchanged"""
+        # Whose identity changed (every person an identifier was ever mapped to): merged or split,
+        # any day they ordered can change.
         persons = f"""
-            SELECT person_id FROM {staged} WHERE (source, order_id) IN ({changed_orders})
-            UNION DISTINCT
             SELECT person_id FROM identity_map WHERE site_id = %(site)s AND (id_type, id_value) IN (
                 SELECT id_type, id_value FROM identity_map WHERE site_id = %(site)s AND {NEWER})"""
         changed = f"""
             SELECT toDate(ordered_at) AS date FROM orders
             WHERE site_id = %(site)s AND (source, order_id) IN ({changed_orders})
+            UNION DISTINCT
+            {first_days}
             UNION DISTINCT
             SELECT toDate(ordered_at) FROM {staged} WHERE person_id != '' AND person_id IN ({persons})
             UNION DISTINCT
