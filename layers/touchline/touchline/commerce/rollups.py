@@ -78,6 +78,18 @@ LEFT JOIN credited AS c ON c.date = t.date AND c.send_channel = t.send_channel
 """
 
 
+def primary_currency_select(condition: str = "1") -> str:
+    """The currency Klaviyo's statistics are put under: that of most Klaviyo-synced orders, else of
+    most orders, else USD (ties: alphabetical); over the paid orders matching `condition`."""
+    return f"""
+    SELECT if(count() = 0, 'USD', argMin(currency, (-toInt64(klaviyo), -toInt64(orders), currency)))
+           AS currency
+    FROM (SELECT currency, countIf(source = 'klaviyo' OR startsWith(source_event, 'klaviyo:')) AS klaviyo,
+                 count() AS orders
+          FROM orders FINAL WHERE site_id = %(site)s AND status = 'paid' AND ({condition})
+          GROUP BY currency)"""
+
+
 def account_select(orders: str, dates: str) -> str:
     """Rows for the days in `dates`; the days a week earlier are computed too, for the growth."""
     klaviyo = """
@@ -96,12 +108,7 @@ def account_select(orders: str, dates: str) -> str:
     return f"""
 WITH
 days AS (SELECT date FROM {dates} UNION DISTINCT SELECT date - 7 FROM {dates}),
-main_currency AS (
-    SELECT if(count() = 0, 'USD', argMin(currency, (-toInt64(klaviyo), -toInt64(orders), currency)))
-           AS currency
-    FROM (SELECT currency, countIf(source = 'klaviyo' OR startsWith(source_event, 'klaviyo:')) AS klaviyo,
-                 count() AS orders
-          FROM orders FINAL WHERE site_id = %(site)s AND status = 'paid' GROUP BY currency)),
+main_currency AS ({primary_currency_select()}),
 firsts AS (SELECT person_id, min(toDate(ordered_at)) AS first_day FROM {orders}
            WHERE person_id != '' GROUP BY person_id),
 placed AS (

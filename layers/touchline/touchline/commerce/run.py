@@ -358,8 +358,18 @@ class _Job:
             replace_scope(self.client, table, select, scope, self.version, self.params)
             report.seconds[table] = time.perf_counter() - started
 
+    def _primary_currency_moved(self) -> bool:
+        """Whether the orders since the last run changed the site's primary currency (where the
+        Klaviyo statistics go): then every day is recomputed."""
+        before = rollups.primary_currency_select(f"NOT ({NEWER})")
+        now = rollups.primary_currency_select()
+        found = self.client.query(f"SELECT ({before}) != ({now})", parameters=self.params).result_rows
+        return bool(found[0][0])
+
     def _changed_dates(self, scratch: Stages, staged: str, reason: str) -> str:
-        if reason in ("full", "first run", "new day"):
+        if reason == "changed" and self._primary_currency_moved():
+            reason = "primary currency changed"
+        if reason != "changed":
             select = f"""
                 SELECT DISTINCT toDate(ordered_at) FROM {staged}
                 UNION DISTINCT SELECT toDate(converted_at) FROM attribution_credits WHERE site_id = %(site)s
