@@ -8,9 +8,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from touchline.aggregate.service import run_sites
+from touchline.aggregate.service import commerce_only, run_sites
 from touchline.aws import clients
-from touchline.commerce.service import commerce_now
 from touchline.load.service import warehouse_client
 from touchline.settings import AggregateSettings
 
@@ -21,10 +20,13 @@ logger = Logger(service="aggregates")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = AggregateSettings.from_env()
     if event.get("job") == "commerce":  # `touchline commerce run`
-        done = commerce_now(
-            warehouse_client(), clients.dynamodb(), settings.config_table, event.get("site") or None,
-            full=bool(event.get("full")),
-        )  # fmt: skip
+        done = commerce_only(
+            warehouse_client(),
+            clients.dynamodb(),
+            settings.config_table,
+            event.get("site") or None,
+            bool(event.get("full")),
+        )
         logger.info("commerce", extra=done)
         return done
     result = run_sites(

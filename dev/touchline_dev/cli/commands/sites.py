@@ -125,8 +125,8 @@ def set_site(args: argparse.Namespace) -> int:
     print(
         f"{args.site}: time zone {timezone}, lookback {settings.lookback_days} days, "
         f"half-life {settings.half_life_days} days; data-driven models from {settings.min_journeys} "
-        f"journeys and {settings.min_conversions} conversions, refitted every {settings.refit_hours:g} hours; "
-        f"baskets: at least {baskets.min_co_purchases} co-purchases, frequently_bought from lift "
+        f"journeys and {settings.min_conversions} conversions, refitted every {settings.refit_hours:g} "
+        f"hours; baskets: at least {baskets.min_co_purchases} co-purchases, frequently_bought from lift "
         f"{baskets.lift_threshold}"
     )
     return 0

@@ -17,7 +17,7 @@ from clickhouse_connect.driver.client import Client
 
 from touchline.aggregate.run import Aggregator, RunReport
 from touchline.commerce.run import CommerceReport
-from touchline.commerce.service import run_commerce
+from touchline.commerce.service import commerce_now, run_commerce
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
@@ -69,3 +69,10 @@ def run_sites(
     )
     result.skipped.extend(s for s in late if s not in result.skipped)
     return result
+
+
+def commerce_only(
+    client: Client, dynamodb: Any, table: str, site_id: str | None, full: bool
+) -> dict[str, Any]:
+    """`{"job": "commerce"}` (`touchline commerce run`): identities, then every commerce job now."""
+    return commerce_now(client, dynamodb, table, site_id, full=full)

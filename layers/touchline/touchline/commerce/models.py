@@ -12,9 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
-
-from clickhouse_connect.driver.client import Client
+from typing import TYPE_CHECKING, Any
 
 from touchline.commerce.clv import (
     BgNbd,
@@ -29,6 +27,9 @@ from touchline.commerce.clv import (
     fit_bgnbd,
     fit_gamma_gamma,
 )
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 FITTED = "fitted"
 TOO_FEW = "too_few_customers"

@@ -19,9 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
-
-from clickhouse_connect.driver.client import Client
+from typing import TYPE_CHECKING, Any
 
 from touchline.aggregate.staging import Stages, replace_scope, stages
 from touchline.commerce import baskets, models, orders, products, profiles, rollups
@@ -30,6 +28,9 @@ from touchline.commerce.models import ModelSettings
 from touchline.commerce.money_sql import currency_parameters
 from touchline.commerce.writes import column_types, write_changed
 from touchline.config.watermarks import Watermark, WatermarkStore
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 ROLLUPS = "commerce_rollups"
 PROFILES = "commerce_profiles"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from clickhouse_connect.driver.client import Client
+from typing import TYPE_CHECKING, Any
 
 from touchline.commerce.run import CommerceReport, CommerceRunner
 from touchline.config.commerce_settings import CommerceSettingsStore
@@ -13,6 +11,9 @@ from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
 from touchline.identity.resolve import resolve
 from touchline.warehouse.sql import ClientSql
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 # A site's commerce jobs take seconds (bench: ~20 s at a million orders); leave this much time.
 RESERVE_MS = 60_000

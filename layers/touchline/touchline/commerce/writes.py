@@ -7,11 +7,12 @@ insert, and the merges after it, proportional to what happened.
 
 from __future__ import annotations
 
-from typing import Any
-
-from clickhouse_connect.driver.client import Client
+from typing import TYPE_CHECKING, Any
 
 from touchline.aggregate.staging import Stages
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 
 def column_types(client: Client, table: str) -> list[tuple[str, str]]:
