@@ -244,3 +244,21 @@ def test_without_the_salt_permission_the_write_is_denied_and_reported(
     assert _salts(aws) == []
     assert "salt_store failed; carrying on degraded" in caplog.text
     assert "AccessDeniedException" in caplog.text and "dynamodb:PutItem" in caplog.text
+
+
+def test_a_cookieless_site_ignores_the_tags_visitor_id(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+) -> None:
+    store = SiteStore(boto3.client("dynamodb"), TABLE)
+    site = store.by_domain("shop.example.com")
+    assert site is not None
+    event = sample_event("collector_pageview.json")
+    body = json.loads(event["body"]) | {"vid": "0c1d2e3f-4a5b-4c6d-8e7f-901234567890"}
+    event["body"] = json.dumps(body)
+    assert invoke(collector_app, event, lambda_context)[0] == 202
+    store.set_cookieless(site.site_id, True)  # what PATCH /api/v1/sites/{id} {"cookieless": true} does
+    service.collector.cache_clear()
+    assert invoke(collector_app, event, lambda_context)[0] == 202
+    kept, hashed = sorted(queued(aws), key=lambda row: row.received_at)
+    assert kept.visitor_id == body["vid"]
+    assert hashed.visitor_id != body["vid"] and hashed.visitor_id.isdigit()  # the daily hash

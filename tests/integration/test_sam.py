@@ -131,6 +131,17 @@ def test_layer_is_built_for_arm64(build_dir: Path) -> None:
     assert all("aarch64" in ext.name for ext in extensions), [ext.name for ext in extensions]
 
 
+def test_layer_has_argon2_built_for_arm64(build_dir: Path) -> None:
+    """Shared-link passwords (docs/accounts.md): argon2-cffi's compiled bindings, for Graviton."""
+    python = build_dir / "TouchlineLayer" / "python"
+    assert (python / "argon2" / "__init__.py").is_file()
+    bindings = list((python / "_argon2_cffi_bindings").glob("*.so"))
+    assert bindings, "argon2-cffi-bindings has no compiled extension in the layer"
+    for extension in bindings:
+        header = extension.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and header[18:20] == b"\xb7\x00", f"{extension.name} is not aarch64"
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_functions_get_dependencies_only_from_the_layer(build_dir: Path, function: str) -> None:
     names = _top_level_names(build_dir / function)

@@ -9,19 +9,24 @@ from collections.abc import Sequence
 from touchline_dev.cli.commands import (
     aggregate,
     api_keys,
+    audit,
     commerce,
     dev,
     identity,
     integrations,
     keys,
+    members,
     migrate,
+    orgs,
     people,
     query,
     report,
+    shared_links,
     sites,
     sql,
     sync,
     tokens,
+    usage,
 )
 from touchline_dev.cli.context import resolve_site_argument
 from touchline_dev.cli.errors import CliError
@@ -30,19 +35,24 @@ from touchline_dev.cli.errors import CliError
 COMMAND_GROUPS = (
     aggregate,
     api_keys,
+    audit,
     commerce,
     dev,
     identity,
     integrations,
     keys,
+    members,
     migrate,
+    orgs,
     people,
     query,
     report,
+    shared_links,
     sites,
     sql,
     sync,
     tokens,
+    usage,
 )
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .intrinsics import ACCOUNT_ID
+from .jwt_authorizer import Authorized, JwtAuthorizer, Unauthorized
 from .lambda_runtime import InvocationError, LocalFunction
 from .template import CorsConfig, HttpRoute, TemplateError
 
@@ -184,6 +185,7 @@ def build_event(
     stage: str = "$default",
     now: datetime | None = None,
     request_id: str | None = None,
+    authorizer: Authorized | None = None,
 ) -> dict[str, Any]:
     """The API Gateway HTTP API payload 2.0 for one request."""
     now = now or datetime.now(UTC)
@@ -230,6 +232,7 @@ def build_event(
         },
         "requestId": request_id or new_request_id(),
         "routeKey": match.route.route_key,
+        **({"authorizer": authorizer.context()} if authorizer is not None else {}),
         "stage": stage,
         "time": f"{now:%d}/{_MONTHS[now.month - 1]}/{now:%Y:%H:%M:%S} +0000",
         "timeEpoch": int(now.timestamp() * 1000),
@@ -348,6 +351,17 @@ class ApiInfo:
     api_id: str
     stage: str = "$default"
     cors: CorsConfig | None = None
+    # JWT authorizers by name, and the one routes without `Auth` use.
+    authorizers: Mapping[str, JwtAuthorizer] = field(default_factory=dict)
+    default_authorizer: str | None = None
+
+    def authorizer_for(self, route: HttpRoute) -> JwtAuthorizer | None:
+        name = route.authorizer or self.default_authorizer
+        if name is None or name == "NONE":
+            return None
+        if name not in self.authorizers:
+            raise TemplateError(f"{route.function}.{route.event_name}: no authorizer {name} on its API")
+        return self.authorizers[name]
 
 
 class Gateway:
@@ -390,7 +404,19 @@ class Gateway:
     def _invoke(self, request: HttpRequest, match: RouteMatch) -> HttpResponse:
         api = self.apis[match.route.api]
         request_id = new_request_id()
-        event = build_event(request, match, api_id=api.api_id, stage=api.stage, request_id=request_id)
+        authorizer = api.authorizer_for(match.route)
+        authorized = None
+        if authorizer is not None:
+            try:
+                headers = {name.lower(): value for name, value in request.headers}
+                authorized = authorizer.authorize(headers, match.route.authorization_scopes)
+            except Unauthorized as refused:
+                response = HttpResponse.json(refused.status, refused.body(), refused.headers())
+                response.headers.append(("apigw-requestid", request_id))
+                return response
+        event = build_event(
+            request, match, api_id=api.api_id, stage=api.stage, request_id=request_id, authorizer=authorized
+        )
         function = self.functions[match.route.function]
         try:
             result = function.invoke(event).result

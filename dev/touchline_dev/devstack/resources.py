@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .cognito import UserPoolInfo, client_parameters, pool_parameters, use_stable_ids
 from .intrinsics import PseudoParameters, Resolver, UnresolvableError
 from .template import (
     DYNAMODB_TABLE,
@@ -23,6 +24,8 @@ from .template import (
     LAYER_VERSION,
     SERVERLESS_FUNCTION,
     SQS_QUEUE,
+    USER_POOL,
+    USER_POOL_CLIENT,
     Resource,
     Template,
     TemplateError,
@@ -30,12 +33,15 @@ from .template import (
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
 _NAME_PROPERTY = {
     SQS_QUEUE: "QueueName",
     DYNAMODB_TABLE: "TableName",
+    USER_POOL: "UserPoolName",
+    USER_POOL_CLIENT: "ClientName",
     SERVERLESS_FUNCTION: "FunctionName",
     LAMBDA_FUNCTION: "FunctionName",
     LAYER_VERSION: "LayerName",
@@ -104,6 +110,9 @@ class LocalResources:
         self.active = {r.logical_id: r for r in active_resources(template, self.resolver)}
         self._names: dict[str, str] = {}
         self._naming: set[str] = set()
+        # Cognito ids are moto's to choose: known once `create_user_pools` ran.
+        self.user_pools: dict[str, UserPoolInfo] = {}
+        self.user_pool_clients: dict[str, str] = {}
 
     # ------------------------------------------------------------------ naming
 
@@ -155,6 +164,12 @@ class LocalResources:
             return self.queue(logical_id).url
         if kind == HTTP_API:
             return self.api_id(logical_id)
+        if kind == USER_POOL:
+            return self._user_pool(logical_id).pool_id
+        if kind == USER_POOL_CLIENT:
+            if logical_id not in self.user_pool_clients:
+                raise UnresolvableError(f"{logical_id}: the app client is not created yet")
+            return self.user_pool_clients[logical_id]
         if kind in _REF_IS_ARN:
             return self.get_att(logical_id, "Arn")
         return self.physical_name(logical_id)
@@ -172,6 +187,16 @@ class LocalResources:
             values = {"Arn": self._arn("lambda", f"function:{name}")}
         elif kind == HTTP_API:
             values = {"ApiEndpoint": self.http_base_url, "ApiId": self.api_id(logical_id)}
+        elif kind == USER_POOL:
+            pool = self._user_pool(logical_id)
+            values = {
+                "Arn": pool.arn,
+                "UserPoolId": pool.pool_id,
+                "ProviderName": pool.provider_name,
+                "ProviderURL": f"https://{pool.provider_name}",
+            }
+        elif kind == USER_POOL_CLIENT:
+            values = {"ClientId": self.ref(logical_id), "Name": name}
         elif kind in (LAYER_VERSION, "AWS::Lambda::LayerVersion"):
             values = {"Arn": self._arn("lambda", f"layer:{name}:1")}
         elif kind == "AWS::Logs::LogGroup":
@@ -260,6 +285,39 @@ class LocalResources:
 
         for logical_id in queues:
             yield from visit(logical_id, ())
+
+    def _user_pool(self, logical_id: str) -> UserPoolInfo:
+        if logical_id not in self.user_pools:
+            raise UnresolvableError(f"{logical_id}: the user pool is not created yet")
+        return self.user_pools[logical_id]
+
+    def create_user_pools(self, cognito: CognitoIdentityProviderClient) -> list[UserPoolInfo]:
+        """Every user pool, then every app client (clients refer to their pool)."""
+        use_stable_ids()
+        for resource in self.active.values():
+            if resource.type != USER_POOL:
+                continue
+            props = self.resolver.resolve(resource.properties)
+            props.setdefault("UserPoolName", self.physical_name(resource.logical_id))
+            created = cognito.create_user_pool(**pool_parameters(props))["UserPool"]
+            if "SOFTWARE_TOKEN_MFA" in (props.get("EnabledMfas") or []):
+                cognito.set_user_pool_mfa_config(
+                    UserPoolId=created["Id"],
+                    SoftwareTokenMfaConfiguration={"Enabled": True},
+                    MfaConfiguration=props.get("MfaConfiguration", "OFF"),
+                )
+            self.user_pools[resource.logical_id] = UserPoolInfo(
+                resource.logical_id, created["Id"], created["Arn"], self.pseudo.region
+            )
+        for resource in self.active.values():
+            if resource.type != USER_POOL_CLIENT:
+                continue
+            props = self.resolver.resolve(resource.properties)
+            client = cognito.create_user_pool_client(
+                UserPoolId=props["UserPoolId"], **client_parameters(props)
+            )
+            self.user_pool_clients[resource.logical_id] = client["UserPoolClient"]["ClientId"]
+        return list(self.user_pools.values())
 
     def create_tables(self, dynamodb: DynamoDBClient) -> list[TableInfo]:
         created = []

@@ -34,6 +34,7 @@ from touchline_dev.iam.moto_iam import RoleCredentials, create_roles, enforce, r
 from touchline_dev.iam.roles import function_roles
 
 from .builder import build_function, needs_build
+from .cognito import COGNITO_FILE, CognitoSnapshots, jwks_fetcher, restore_users
 from .environment import apply_process_environment, aws_environment, function_environment
 from .http_gateway import (
     ApiInfo,
@@ -45,6 +46,7 @@ from .http_gateway import (
     RouteTable,
 )
 from .intrinsics import PseudoParameters, UnresolvableError
+from .jwt_authorizer import JwtAuthorizer
 from .lambda_runtime import InvocationError, LocalFunction
 from .lock import DataDirLock, DataDirLockedError
 from .resources import LocalResources, QueueInfo
@@ -72,6 +74,7 @@ from .template import (
     ScheduleSource,
     Template,
     TemplateError,
+    api_auth,
     cors_config,
     function_spec,
     http_routes,
@@ -93,6 +96,8 @@ _HINT = "register a site: touchline sites add example.com"
 # Dev values every function gets (after the template's own variables).
 DEV_OVERRIDES = {
     "TOUCHLINE_SITE_CACHE_SECONDS": "1",
+    # No email locally: invitations hand the temporary password back to be printed.
+    "TOUCHLINE_INVITE_DELIVERY": "return",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 # Set only where the template does not set them.
@@ -269,16 +274,21 @@ class DevStack:
         restored_messages = restore_messages(sqs, queues, self.data_dir / QUEUES_FILE)
         secretsmanager = aws_client("secretsmanager", self.moto.url, pseudo.region)
         restore_secrets(secretsmanager, self.data_dir / SECRETS_FILE)
+        pools = resources.create_user_pools(aws_client("cognito-idp", self.moto.url, pseudo.region))
+        restored_users = restore_users(pools, self.data_dir / COGNITO_FILE)
         self.snapshots = TableSnapshots(
             dynamodb,
             tables,
             self.data_dir / TABLES_FILE,
             secrets=SecretSnapshots(secretsmanager, self.data_dir / SECRETS_FILE),
+            cognito=CognitoSnapshots(pools, self.data_dir / COGNITO_FILE),
         )
 
         specs = self._function_specs(template, resources)
         self.roles = self._enforce_roles(resources, pseudo.region)
         overrides = dict(DEV_OVERRIDES)
+        # Browsers sign in against moto's Cognito (GET /api/v1/auth/config says where).
+        overrides["TOUCHLINE_COGNITO_ENDPOINT"] = self.moto.url + "/"
         if opts.clickhouse:
             self.warehouse = _TouchlineWarehouse(self.data_dir, _retention_days(specs, resources))
             overrides["TOUCHLINE_CLICKHOUSE_URL"] = self.warehouse.url
@@ -312,12 +322,14 @@ class DevStack:
             tables={t.logical_id: t.name for t in tables},
             queues={q.logical_id: q.url for q in queues},
             started_at=time.time(),
+            user_pools={p.logical_id: p.pool_id for p in pools},
+            user_pool_clients=dict(resources.user_pool_clients),
         )
         from .snapshot import write_atomically
 
         write_atomically(self.data_dir / STACK_FILE, self.info.to_json().encode())
         self.started_in = time.perf_counter() - started
-        self._print_banner(routes, schedules, restored_items, restored_messages, skipped)
+        self._print_banner(routes, schedules, restored_items, restored_messages, skipped, restored_users)
         return self.info
 
     def _function_specs(self, template: Template, resources: LocalResources) -> dict[str, Any]:
@@ -384,14 +396,22 @@ class DevStack:
         return credentials
 
     def _apis(self, template: Template, resources: LocalResources) -> dict[str, ApiInfo]:
+        assert self.moto is not None
+        fetch = jwks_fetcher(self.moto.url)
         apis = {IMPLICIT_HTTP_API: ApiInfo(resources.api_id(IMPLICIT_HTTP_API))}
         for resource in resources.active.values():
             if resource.type == HTTP_API:
                 stage = resources.resolver.resolve(resource.properties.get("StageName", "$default"))
+                try:
+                    auth = api_auth(resource, resources.resolver)
+                except (TemplateError, UnresolvableError) as exc:
+                    raise StackStartError(str(exc)) from None
                 apis[resource.logical_id] = ApiInfo(
                     api_id=resources.api_id(resource.logical_id),
                     stage=str(stage),
                     cors=cors_config(resource, resources.resolver),
+                    authorizers={name: JwtAuthorizer(spec, fetch) for name, spec in auth.authorizers.items()},
+                    default_authorizer=auth.default_authorizer,
                 )
         return apis
 
@@ -472,13 +492,15 @@ class DevStack:
         restored_items: int,
         restored_messages: int,
         skipped: dict[str, dict[str, str]],
+        restored_users: int = 0,
     ) -> None:
         assert self.info is not None
         base = self.info.http_url
         lines = [f"touchline dev: ready in {self.started_in:.1f} s (pid {self.info.pid})"]
         for route in sorted(routes, key=lambda r: r.path):
             url = base + ("/*" if route.path == "$default" else route.path)
-            lines.append(f"  {route.method:<7} {url}  -> {route.function}")
+            guard = f" [{route.authorizer}]" if route.authorizer and route.authorizer != "NONE" else ""
+            lines.append(f"  {route.method:<7} {url}  -> {route.function}{guard}")
         if self.warehouse is not None:
             lines.append(f"  POST    {base}/_dev/sql  (SQL on the embedded ClickHouse: touchline sql)")
         for poller, queue in self.pollers:
@@ -490,6 +512,11 @@ class DevStack:
             f"  AWS     {self.info.moto_endpoint}  (moto: {', '.join(self.info.tables)}; queues: "
             f"{', '.join(self.info.queues)})"
         )
+        for logical_id, pool_id in self.info.user_pools.items():
+            clients = ", ".join(f"{k} {v}" for k, v in self.info.user_pool_clients.items())
+            lines.append(
+                f"  Cognito {logical_id} {pool_id}  ({restored_users} people restored; clients: {clients})"
+            )
         if self.warehouse is not None:
             applied = f", applied {', '.join(self.warehouse.applied)}" if self.warehouse.applied else ""
             lines.append(f"  CH      {self.warehouse.url}  (migrated{applied})")

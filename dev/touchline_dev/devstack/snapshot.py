@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .resources import QueueInfo, TableInfo
 
@@ -120,6 +120,10 @@ def restore_tables(dynamodb: DynamoDBClient, tables: Sequence[TableInfo], path: 
     return restored
 
 
+class Saver(Protocol):
+    def save(self) -> bool: ...
+
+
 class TableSnapshots:
     """Saves the tables when they changed; `save()` is safe to call from any thread."""
 
@@ -129,11 +133,13 @@ class TableSnapshots:
         tables: Sequence[TableInfo],
         path: Path,
         secrets: SecretSnapshots | None = None,
+        cognito: Saver | None = None,
     ) -> None:
         self.dynamodb = dynamodb
         self.tables = list(tables)
         self.path = path
         self.secrets = secrets
+        self.cognito = cognito
         self._lock = threading.Lock()
         self._last: bytes | None = path.read_bytes() if path.exists() else None
         self._stop = threading.Event()
@@ -143,6 +149,8 @@ class TableSnapshots:
         """Write the snapshot if it differs from the last one written; True if it wrote."""
         with self._lock:
             secrets_written = self.secrets.save() if self.secrets is not None else False
+            if self.cognito is not None:
+                secrets_written = self.cognito.save() or secrets_written
             data = json.dumps(dump_tables(self.dynamodb, self.tables), indent=1, sort_keys=True).encode()
             if data == self._last:
                 return secrets_written

@@ -48,6 +48,9 @@ class StackInfo:
     tables: dict[str, str] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)
     started_at: float = 0.0
+    # Cognito user pools and app clients by logical id (moto's ids).
+    user_pools: dict[str, str] = field(default_factory=dict)
+    user_pool_clients: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
@@ -140,6 +143,13 @@ class LocalAws:
     region: str
     tables: dict[str, str]
     queues: dict[str, str]
+    user_pools: dict[str, str] = field(default_factory=dict)
+    user_pool_clients: dict[str, str] = field(default_factory=dict)
+
+    def user_pool_id(self, logical_id: str = "UserPool") -> str:
+        if logical_id not in self.user_pools:
+            raise KeyError(f"the template has no user pool {logical_id}")
+        return self.user_pools[logical_id]
 
     def table_name(self, logical_id: str = "ConfigTable") -> str:
         if logical_id not in self.tables:
@@ -187,7 +197,14 @@ def local_aws(
             if stack is None:
                 raise
     if stack is not None:
-        yield LocalAws(stack.moto_endpoint, stack.region, dict(stack.tables), dict(stack.queues))
+        yield LocalAws(
+            stack.moto_endpoint,
+            stack.region,
+            dict(stack.tables),
+            dict(stack.queues),
+            dict(stack.user_pools),
+            dict(stack.user_pool_clients),
+        )
         try:
             status, body = call_stack(stack, "/_dev/snapshot")
         except OSError as exc:  # it stopped meanwhile; it saved on its way out
@@ -205,6 +222,7 @@ def local_aws(
 
 @contextmanager
 def _private_aws(data_dir: Path, template_path: Path) -> Iterator[LocalAws]:
+    from .cognito import COGNITO_FILE, CognitoSnapshots, restore_users
     from .moto_backend import MotoServer, aws_client
     from .resources import LocalResources
     from .snapshot import (
@@ -232,11 +250,14 @@ def _private_aws(data_dir: Path, template_path: Path) -> Iterator[LocalAws]:
         restore_tables(dynamodb, tables, data_dir / TABLES_FILE)
         secretsmanager = aws_client("secretsmanager", moto.url, REGION)
         restore_secrets(secretsmanager, data_dir / SECRETS_FILE)
+        pools = resources.create_user_pools(aws_client("cognito-idp", moto.url, REGION))
+        restore_users(pools, data_dir / COGNITO_FILE)
         snapshots = TableSnapshots(
             dynamodb,
             tables,
             data_dir / TABLES_FILE,
             secrets=SecretSnapshots(secretsmanager, data_dir / SECRETS_FILE),
+            cognito=CognitoSnapshots(pools, data_dir / COGNITO_FILE),
         )
         try:
             yield LocalAws(
@@ -244,6 +265,8 @@ def _private_aws(data_dir: Path, template_path: Path) -> Iterator[LocalAws]:
                 REGION,
                 {t.logical_id: t.name for t in tables},
                 {q.logical_id: q.url for q in queues},
+                {p.logical_id: p.pool_id for p in pools},
+                dict(resources.user_pool_clients),
             )
         finally:
             # Saved even if the command failed half-way: the files match what moto holds, as

@@ -20,6 +20,8 @@ LAMBDA_FUNCTION = "AWS::Lambda::Function"
 HTTP_API = "AWS::Serverless::HttpApi"
 SQS_QUEUE = "AWS::SQS::Queue"
 DYNAMODB_TABLE = "AWS::DynamoDB::Table"
+USER_POOL = "AWS::Cognito::UserPool"
+USER_POOL_CLIENT = "AWS::Cognito::UserPoolClient"
 LAYER_VERSION = "AWS::Serverless::LayerVersion"
 # The API that SAM creates for HttpApi events without an ApiId.
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
@@ -223,6 +225,9 @@ class HttpRoute:
     method: str
     path: str
     payload_format_version: str
+    # The route's authorizer (a name in its API's Auth.Authorizers); None: the API's default.
+    authorizer: str | None = None
+    authorization_scopes: tuple[str, ...] = ()
 
     @property
     def route_key(self) -> str:
@@ -338,8 +343,20 @@ def http_routes(resource: Resource, resolver: ValueResolver) -> list[HttpRoute]:
         path = resolver.resolve(props.get("Path", "$default"))
         method = str(resolver.resolve(props.get("Method", "ANY"))).upper()
         version = str(resolver.resolve(props.get("PayloadFormatVersion", "2.0")))
+        auth = resolver.resolve(props.get("Auth") or {})
         routes.append(
-            HttpRoute(resource.logical_id, name, api, "ANY" if method == "*" else method, path, version)
+            HttpRoute(
+                resource.logical_id,
+                name,
+                api,
+                "ANY" if method == "*" else method,
+                path,
+                version,
+                authorizer=auth.get("Authorizer") if isinstance(auth, dict) else None,
+                authorization_scopes=tuple(auth.get("AuthorizationScopes") or ())
+                if isinstance(auth, dict)
+                else (),
+            )
         )
     return routes
 
@@ -439,3 +456,45 @@ def _logical_id_of(value: Any) -> str | None:
         if isinstance(get_att, list) and get_att and isinstance(get_att[0], str):
             return get_att[0]
     return None
+
+
+@dataclass(frozen=True)
+class JwtAuthorizerSpec:
+    """One JWT authorizer of an HttpApi (`Auth.Authorizers.<name>.JwtConfiguration`)."""
+
+    name: str
+    issuer: str
+    audience: tuple[str, ...]
+    identity_source: str = "$request.header.Authorization"
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    authorizers: dict[str, JwtAuthorizerSpec]
+    default_authorizer: str | None = None
+
+
+def api_auth(resource: Resource, resolver: ValueResolver) -> ApiAuth:
+    """An HttpApi's JWT authorizers; Lambda authorizers and IAM auth do not run locally."""
+    auth = resource.properties.get("Auth") or {}
+    if not isinstance(auth, dict):
+        raise TemplateError(f"{resource.logical_id}: Auth must be a map")
+    authorizers: dict[str, JwtAuthorizerSpec] = {}
+    for name, raw in (auth.get("Authorizers") or {}).items():
+        config = raw.get("JwtConfiguration") if isinstance(raw, dict) else None
+        if not isinstance(config, dict):
+            raise TemplateError(f"{resource.logical_id}: authorizer {name}: only JWT authorizers run locally")
+        issuer = resolver.resolve(config.get("issuer") or config.get("Issuer"))
+        audience = resolver.resolve(config.get("audience") or config.get("Audience") or [])
+        if not isinstance(issuer, str) or not issuer:
+            raise TemplateError(f"{resource.logical_id}: authorizer {name} needs JwtConfiguration.issuer")
+        authorizers[name] = JwtAuthorizerSpec(
+            name=name,
+            issuer=issuer,
+            audience=tuple(str(a) for a in (audience if isinstance(audience, list) else [audience])),
+            identity_source=str(resolver.resolve(raw.get("IdentitySource", "$request.header.Authorization"))),
+        )
+    default = auth.get("DefaultAuthorizer")
+    if default is not None and default not in authorizers:
+        raise TemplateError(f"{resource.logical_id}: DefaultAuthorizer {default} is not declared")
+    return ApiAuth(authorizers, default)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -98,3 +98,21 @@ class DashboardSettings(_EnvModel):
 
     # Where the browser signs in (Cognito's API); the page's CSP lets it connect there.
     cognito_endpoint: str | None = Field(None, alias="TOUCHLINE_COGNITO_ENDPOINT")
+
+
+class AccountsSettings(_EnvModel):
+    """The accounts function: the management API, Cognito invitations, shared links (docs/accounts.md)."""
+
+    config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+    events_queue_url: str = Field(alias="TOUCHLINE_EVENTS_QUEUE_URL")
+    user_pool_id: str = Field("", alias="TOUCHLINE_USER_POOL_ID")
+    user_pool_client_id: str = Field("", alias="TOUCHLINE_USER_POOL_CLIENT_ID")
+    # Where browsers send InitiateAuth; empty: Cognito's regional endpoint. The local stack: moto.
+    cognito_endpoint: str = Field("", alias="TOUCHLINE_COGNITO_ENDPOINT")
+    # "email": Cognito mails the temporary password (AWS); "return": the API hands it back (local).
+    invite_delivery: Literal["email", "return"] = Field("email", alias="TOUCHLINE_INVITE_DELIVERY")
+    # People's memberships, API keys and shared links are cached this long: revocations and role
+    # changes take effect within it.
+    cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
+    # The public base URL webhook URLs are shown with; empty: the request's own host.
+    public_url: str = Field("", alias="TOUCHLINE_PUBLIC_URL")

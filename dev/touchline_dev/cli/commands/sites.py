@@ -17,7 +17,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     add = sites.add_parser("add", parents=[common], help="register a site domain; prints its id")
     add.add_argument("domain")
+    add.add_argument("--org", default=None, help="the organisation that owns it (id or name)")
     add.set_defaults(run=add_site)
+    move = sites.add_parser("move", parents=[common], help="move a site into an organisation")
+    move.add_argument("site", help="site id or domain")
+    move.add_argument("--org", required=True, help="organisation id or name")
+    move.set_defaults(run=move_site)
     listing = sites.add_parser("list", parents=[common], help="list registered sites")
     listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.set_defaults(run=list_sites)
@@ -62,6 +67,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def add_site(args: argparse.Namespace) -> int:
     from touchline.config.sites import InvalidDomain, SiteExists, SiteStore
 
+    if args.org:
+        return _add_to_org(args)
     with context.config_table(context.data_dir(args.data_dir)) as (client, table):
         try:
             site = SiteStore(client, table).add(args.domain)
@@ -71,6 +78,39 @@ def add_site(args: argparse.Namespace) -> int:
     print(
         f'registered {site.domain}; add the tag or POST hits with "domain": "{site.domain}"', file=sys.stderr
     )
+    return 0
+
+
+def _add_to_org(args: argparse.Namespace) -> int:
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
+
+    with accounts.accounts(context.data_dir(args.data_dir)) as service:
+        org_id = accounts.find_org(service, args.org)
+        try:
+            site = service.add_site(accounts.operator(), org_id, args.domain)
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
+    print(site.site_id)
+    print(
+        f'registered {site.domain} in {org_id}; add the tag or POST hits with "domain": "{site.domain}"',
+        file=sys.stderr,
+    )
+    return 0
+
+
+def move_site(args: argparse.Namespace) -> int:
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
+
+    with accounts.accounts(context.data_dir(args.data_dir)) as service:
+        site = accounts.find_site(service, args.site)
+        org_id = accounts.find_org(service, args.org)
+        try:
+            service.move_site(accounts.operator(), site.site_id, org_id)
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
+    print(f"{site.domain} ({site.site_id}) now belongs to {org_id}")
     return 0
 
 
@@ -88,6 +128,7 @@ def list_sites(args: argparse.Namespace) -> int:
                         "domain": s.domain,
                         "created_at": s.created_at,
                         "timezone": s.timezone,
+                        "org_id": s.org_id,
                     }
                     for s in sites
                 ]
@@ -95,7 +136,7 @@ def list_sites(args: argparse.Namespace) -> int:
         )
     else:
         for site in sites:
-            print(f"{site.site_id}\t{site.domain}\t{site.created_at}")
+            print(f"{site.site_id}\t{site.domain}\t{site.created_at}\t{site.org_id or '-'}")
     return 0
 
 

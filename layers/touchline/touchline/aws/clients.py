@@ -10,6 +10,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp.client import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
@@ -34,3 +35,10 @@ def secretsmanager() -> SecretsManagerClient:
     import boto3
 
     return boto3.client("secretsmanager")
+
+
+@cache
+def cognito() -> CognitoIdentityProviderClient:
+    import boto3
+
+    return boto3.client("cognito-idp")

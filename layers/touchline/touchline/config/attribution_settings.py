@@ -91,6 +91,27 @@ class AttributionSettingsStore:
                 )
         return AttributionSettings(goals=tuple(sorted(goals, key=lambda g: g.name)), **settings)
 
+    def windows(self, site_ids: list[str]) -> dict[str, tuple[int, float]]:
+        """(lookback days, half-life days) of several sites, with BatchGetItem."""
+        found = {site_id: (DEFAULT_LOOKBACK_DAYS, DEFAULT_HALF_LIFE_DAYS) for site_id in site_ids}
+        wanted = sorted(set(site_ids))
+        for start in range(0, len(wanted), 100):
+            keys: Any = [
+                {"pk": {"S": f"SITE#{i}"}, "sk": {"S": "SETTINGS"}} for i in wanted[start : start + 100]
+            ]
+            request: Any = {self._table: {"Keys": keys}}
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self._table, []):
+                    site_id = item["pk"]["S"].removeprefix("SITE#")
+                    lookback, half_life = found[site_id]
+                    found[site_id] = (
+                        int(item["lookback_days"]["N"]) if "lookback_days" in item else lookback,
+                        float(item["half_life_days"]["N"]) if "half_life_days" in item else half_life,
+                    )
+                request = answer.get("UnprocessedKeys") or None
+        return found
+
     def set_windows(self, site_id: str, lookback_days: int | None, half_life_days: float | None) -> None:
         updates, values = [], {}
         if lookback_days is not None:

@@ -95,6 +95,13 @@ class IntegrationStore:
         )
         return integration
 
+    def remove(self, site_id: str, provider: str) -> None:
+        """Forget the integration (the caller deletes its secret)."""
+        self._client.delete_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": f"INTEGRATION#{provider}"}},
+        )
+
 
 class SecretFetcher(Protocol):
     def __call__(self, name: str) -> str: ...

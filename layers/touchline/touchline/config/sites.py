@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,10 @@ class SiteExists(ValueError):
     """The domain is already registered."""
 
 
+class UnknownSite(ValueError):
+    """No site with that id."""
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     site_id: str
@@ -37,6 +42,11 @@ class Site:
     # IANA zone of the site's reporting days (seed 001's `timezone`): date ranges and time
     # buckets of the query API are local days of this zone.
     timezone: str = "UTC"
+    # The organisation that owns it; "" for a site registered before organisations existed
+    # (it keeps working, and the operator can move it into one: docs/accounts.md).
+    org_id: str = ""
+    # Ignore the tag's visitor id and count with the daily hash only (docs/tag.md).
+    cookieless: bool = False
 
 
 def normalize_domain(raw: str) -> str:
@@ -58,12 +68,14 @@ class SiteStore:
         self._client = client
         self._table = table_name
 
-    def add(self, domain: str) -> Site:
+    def add(self, domain: str, org_id: str = "") -> Site:
         domain = normalize_domain(domain)
-        site = Site(secrets.token_hex(8), domain, datetime.now(UTC).isoformat(timespec="seconds"))
+        site = Site(secrets.token_hex(8), domain, datetime.now(UTC).isoformat(timespec="seconds"), org_id=org_id)
+        owner: list[Any] = [self._org_link(org_id, site)] if org_id else []
         try:
             self._client.transact_write_items(
                 TransactItems=[
+                    *owner,
                     {
                         "Put": {
                             "TableName": self._table,
@@ -84,6 +96,7 @@ class SiteStore:
                                 "site_id": {"S": site.site_id},
                                 "domain": {"S": domain},
                                 "created_at": {"S": site.created_at},
+                                **({"org_id": {"S": org_id}} if org_id else {}),
                             },
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
@@ -93,6 +106,19 @@ class SiteStore:
         except self._client.exceptions.TransactionCanceledException as exc:
             raise SiteExists(f"{domain} is already registered") from exc
         return site
+
+    def _org_link(self, org_id: str, site: Site) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    "pk": {"S": f"ORG#{org_id}"},
+                    "sk": {"S": f"SITE#{site.site_id}"},
+                    "site_id": {"S": site.site_id},
+                    "domain": {"S": site.domain},
+                },
+            }
+        }
 
     def by_domain(self, domain: str) -> Site | None:
         pointer = self._client.get_item(
@@ -128,6 +154,18 @@ class SiteStore:
             return self.by_domain(normalize_domain(id_or_domain))
         except InvalidDomain:
             return None
+    def many(self, site_ids: Iterable[str]) -> list[Site]:
+        """Several sites with BatchGetItem (100 keys a call); unknown ids are left out."""
+        wanted = sorted(set(site_ids))
+        found: list[Site] = []
+        for start in range(0, len(wanted), 100):
+            keys: Any = [{"pk": {"S": f"SITE#{i}"}, "sk": {"S": "SITE"}} for i in wanted[start : start + 100]]
+            request: Any = {self._table: {"Keys": keys}}
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                found.extend(_site_from_item(item) for item in answer["Responses"].get(self._table, []))
+                request = answer.get("UnprocessedKeys") or None
+        return found
 
     def list(self) -> list[Site]:
         sites: list[Site] = []
@@ -140,6 +178,114 @@ class SiteStore:
             sites.extend(_site_from_item(item) for item in page.get("Items", []))
         return sorted(sites, key=lambda s: s.domain)
 
+    def move(self, site_id: str, org_id: str) -> Site:
+        """Put a site into an organisation (out of the one that owned it, if any)."""
+        site = self.by_id(site_id)
+        if site is None:
+            raise UnknownSite(f"no site {site_id!r}")
+        items: list[Any] = [self._org_link(org_id, site)]
+        if site.org_id and site.org_id != org_id:
+            items.append(self._unlink(site.org_id, site_id))
+        items.append(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SITE"}},
+                    "UpdateExpression": "SET org_id = :o",
+                    "ExpressionAttributeValues": {":o": {"S": org_id}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+        )
+        self._client.transact_write_items(TransactItems=items)
+        return replace(site, org_id=org_id)
+
+    def change_domain(self, site_id: str, new_domain: str) -> Site:
+        """Point the site at another domain; the old one stops being accepted (after caches expire)."""
+        domain = normalize_domain(new_domain)
+        site = self.by_id(site_id)
+        if site is None:
+            raise UnknownSite(f"no site {site_id!r}")
+        if domain == site.domain:
+            return site
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {"pk": {"S": f"DOMAIN#{domain}"}, "sk": {"S": "SITE"}, "site_id": {"S": site_id}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": f"DOMAIN#{site.domain}"}, "sk": {"S": "SITE"}},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SITE"}},
+                    "UpdateExpression": "SET #d = :d",
+                    "ExpressionAttributeNames": {"#d": "domain"},
+                    "ExpressionAttributeValues": {":d": {"S": domain}},
+                }
+            },
+        ]
+        if site.org_id:
+            moved = replace(site, domain=domain)
+            items.append(self._org_link(site.org_id, moved))
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise SiteExists(f"{domain} is already registered") from exc
+        return replace(site, domain=domain)
+
+    def set_cookieless(self, site_id: str, cookieless: bool) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SITE"}},
+            UpdateExpression="SET cookieless = :c",
+            ExpressionAttributeValues={":c": {"BOOL": cookieless}},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def delete(self, site_id: str) -> Site:
+        """Remove the site and its domain pointer: hits for it are refused once caches expire.
+        Its settings, goals and integrations go too; warehouse rows age out with the retention."""
+        site = self.by_id(site_id)
+        if site is None:
+            raise UnknownSite(f"no site {site_id!r}")
+        items: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": f"DOMAIN#{site.domain}"}, "sk": {"S": "SITE"}},
+                }
+            },
+        ]
+        if site.org_id:
+            items.append(self._unlink(site.org_id, site_id))
+        self._client.transact_write_items(TransactItems=items)
+        # Everything under SITE#<id> (the site, settings, goals, integrations).
+        for page in self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"SITE#{site_id}"}},
+            ProjectionExpression="pk, sk",
+        ):
+            for item in page.get("Items", []):
+                self._client.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+        return site
+
+    def _unlink(self, org_id: str, site_id: str) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": f"ORG#{org_id}"}, "sk": {"S": f"SITE#{site_id}"}},
+            }
+        }
+
 
 def _site_from_item(item: dict[str, Any]) -> Site:
     return Site(
@@ -147,4 +293,6 @@ def _site_from_item(item: dict[str, Any]) -> Site:
         item["domain"]["S"],
         item.get("created_at", {}).get("S", ""),
         item.get("timezone", {}).get("S", "UTC"),
+        item.get("org_id", {}).get("S", ""),
+        bool(item.get("cookieless", {}).get("BOOL", False)),
     )

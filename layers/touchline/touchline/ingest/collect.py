@@ -70,7 +70,7 @@ class Collector:
         now = self._clock()
         envelopes: list[str] = []
         event_ids: list[str] = []
-        for site_id, domain in sites:
+        for site_id, domain, cookieless in sites:
             context = HitContext(
                 site_id=site_id,
                 site_domain=domain,
@@ -80,7 +80,8 @@ class Collector:
                 ip=incoming.ip,
                 timestamp=now,
                 headers=incoming.geo_headers,
-                visitor_id=hit.visitor_id,
+                # A cookieless site counts with the daily hash whatever the tag sent (docs/tag.md).
+                visitor_id=None if cookieless else hit.visitor_id,
             )
             try:
                 enriched = self._enricher.enrich(context)
@@ -98,8 +99,12 @@ class Collector:
         self._queue.send(envelopes)
         return Accepted(event_ids=event_ids)
 
-    def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str]]:
-        found = [(site_id, domain) for domain in hit.domains() if (site_id := self._sites.site_id(domain))]
+    def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str, bool]]:
+        found = [
+            (site.site_id, domain, site.cookieless)
+            for domain in hit.domains()
+            if (site := self._sites.site(domain))
+        ]
         if not found:
             raise CollectError(404, "unknown_site", f"no site is registered for domain {hit.domain!r}")
         return found

@@ -24,11 +24,12 @@ class SiteResolver:
         max_entries: int = 10_000,
     ) -> None:
         self._lookup = lookup
-        self._cache: TtlCache[str, str] = TtlCache(ttl_seconds, negative_ttl_seconds, clock, max_entries)
+        self._cache: TtlCache[str, Site] = TtlCache(ttl_seconds, negative_ttl_seconds, clock, max_entries)
 
     def site_id(self, domain: str) -> str | None:
-        return self._cache.get(domain, self._load)
-
-    def _load(self, domain: str) -> str | None:
-        site = self._lookup.by_domain(domain)
+        site = self.site(domain)
         return site.site_id if site else None
+
+    def site(self, domain: str) -> Site | None:
+        """The site, with its settings the collector honours (cookieless), as cached."""
+        return self._cache.get(domain, self._lookup.by_domain)

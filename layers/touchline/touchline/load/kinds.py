@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
+from touchline.accounts.audit import AuditRow
 from touchline.envelope import Row
 from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.rows import EventRow
@@ -33,6 +34,7 @@ ROW_MODELS: dict[str, type[Row]] = {
     "products": syncs.ProductRow,
     "integration_customers": syncs.IntegrationCustomerRow,
     "customer_events": syncs.CustomerEventRow,
+    "audit_log": AuditRow,
 }
 
 

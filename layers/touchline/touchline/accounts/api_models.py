@@ -1,0 +1,225 @@
+"""Request and response bodies of the management API (`/api/v1/*`), as pydantic models.
+
+Powertools validates requests against them and builds the OpenAPI document from them, so what is
+documented is what is enforced. Requests forbid unknown fields: a typo is a 400, not a no-op.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from touchline.accounts.permissions import Permission, Role
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+Domain = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SiteSettings(_Request):
+    lookback_days: int | None = Field(None, ge=1, le=365, description="attribution window (default 30)")
+    half_life_days: float | None = Field(None, gt=0, le=365, description="time-decay half-life (default 7)")
+    cookieless: bool | None = Field(
+        None, description="ignore the tag's visitor id; count with the daily hash"
+    )
+
+
+class CreateOrganisation(_Request):
+    name: Name
+
+
+class UpdateOrganisation(_Request):
+    name: Name | None = None
+    event_limit: int | None = Field(None, ge=1, description="monthly events before a warning; null: none")
+
+
+class CreateSite(SiteSettings):
+    org_id: Id
+    domain: Domain
+
+
+class UpdateSite(SiteSettings):
+    domain: Domain | None = None
+    org_id: Id | None = Field(None, description="move the site into another of your organisations")
+
+
+class CreateGoal(_Request):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    value: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), description="value per conversion")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
+
+
+class AddWebhookIntegration(_Request):
+    provider: Literal["stripe", "shopify"]
+    secret: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=500)] = Field(
+        description="the provider's signing secret (Stripe whsec_…, Shopify client secret); never returned"
+    )
+
+
+class InviteMember(_Request):
+    email: Email
+    role: Role
+    site_ids: list[Id] | None = Field(None, description="limit the member to these sites; null: every site")
+
+
+class UpdateMember(_Request):
+    role: Role | None = None
+    site_ids: list[Id] | None = Field(None, description="null: every site (send it to lift a limit)")
+
+
+class CreateSharedLink(_Request):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
+
+
+class OpenSharedLink(_Request):
+    link: Annotated[str, StringConstraints(min_length=10, max_length=300)]
+    password: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+# ---------------------------------------------------------------------- responses
+
+
+class AuthConfig(BaseModel):
+    region: str
+    user_pool_id: str
+    client_id: str
+    cognito_endpoint: str = Field(description="where to send InitiateAuth / RespondToAuthChallenge")
+    issuer: str
+    auth_flows: list[str]
+
+
+class OrganisationOut(BaseModel):
+    org_id: str
+    name: str
+    created_at: str
+    event_limit: int | None
+
+
+class MyOrganisation(OrganisationOut):
+    role: Role
+    site_ids: list[str] | None
+    permissions: list[Permission]
+
+
+class Me(BaseModel):
+    user_id: str
+    email: str
+    organisations: list[MyOrganisation]
+
+
+class SiteOut(BaseModel):
+    site_id: str
+    domain: str
+    org_id: str
+    created_at: str
+    cookieless: bool
+    lookback_days: int
+    half_life_days: float
+
+
+class GoalOut(BaseModel):
+    name: str
+    value: str | None
+    currency: str
+
+
+class IntegrationOut(BaseModel):
+    provider: str
+    kind: Literal["webhook", "sync"]
+    webhook_url: str | None = None
+    created_at: str | None = None
+    status: str | None = None
+    message: str | None = None
+    status_at: str | None = None
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    email: str
+    role: Role
+    site_ids: list[str] | None
+    created_at: str
+    invited_by: str
+
+
+class InvitedMember(MemberOut):
+    new_user: bool
+    temporary_password: str | None = Field(
+        None, description="only from a local stack (no email there); Cognito emails it in AWS"
+    )
+
+
+class SharedLinkOut(BaseModel):
+    link_id: str
+    site_id: str
+    name: str
+    password_protected: bool
+    created_at: str
+    created_by: str
+    revoked: bool
+    revoked_at: str
+
+
+class CreatedSharedLink(SharedLinkOut):
+    link: str = Field(
+        description="the link token, shown once: open /share/<link> or exchange it for a session"
+    )
+
+
+class SharedLinkSession(BaseModel):
+    token: str = Field(description="send as Authorization: Bearer to the query API; read-only, one site")
+    expires_at: int
+    site_id: str
+    domain: str
+
+
+class SharedLinkSite(BaseModel):
+    site_id: str
+    domain: str
+    link_id: str
+    permissions: list[str]
+
+
+class AuditEntry(BaseModel):
+    audit_id: str
+    at: str
+    org_id: str
+    site_id: str
+    actor_type: str
+    actor_id: str
+    actor_email: str
+    action: str
+    outcome: str
+    target_type: str
+    target_id: str
+    source_ip: str
+    user_agent: str
+    request_id: str
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+
+
+class UsageOut(BaseModel):
+    org_id: str
+    month: str
+    events: int
+    limit: int | None
+    over_limit: bool
+    share_of_limit: float | None
+    by_site: dict[str, int]

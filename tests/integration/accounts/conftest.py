@@ -1,0 +1,16 @@
+"""The accounts world (tests/accounts_world.py), once per module: building it invites a dozen people."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from accounts_world import World, make_world
+
+
+@pytest.fixture(scope="module")
+def world(chdb_path: Path) -> Iterator[World]:
+    with make_world(chdb_path) as built:
+        yield built
