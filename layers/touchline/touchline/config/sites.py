@@ -70,7 +70,9 @@ class SiteStore:
 
     def add(self, domain: str, org_id: str = "") -> Site:
         domain = normalize_domain(domain)
-        site = Site(secrets.token_hex(8), domain, datetime.now(UTC).isoformat(timespec="seconds"), org_id=org_id)
+        site = Site(
+            secrets.token_hex(8), domain, datetime.now(UTC).isoformat(timespec="seconds"), org_id=org_id
+        )
         owner: list[Any] = [self._org_link(org_id, site)] if org_id else []
         try:
             self._client.transact_write_items(
@@ -154,6 +156,7 @@ class SiteStore:
             return self.by_domain(normalize_domain(id_or_domain))
         except InvalidDomain:
             return None
+
     def many(self, site_ids: Iterable[str]) -> list[Site]:
         """Several sites with BatchGetItem (100 keys a call); unknown ids are left out."""
         wanted = sorted(set(site_ids))
