@@ -24,6 +24,7 @@ import pytest
 from argon2 import PasswordHasher
 from moto import mock_aws
 
+from factories import sqs_event
 from helpers import TABLE, LambdaContextStub, load_handler_module
 from touchline.accounts import wiring
 from touchline.accounts.audit import ListAuditSink
@@ -32,6 +33,7 @@ from touchline.accounts.permissions import Principal, Role
 from touchline.accounts.service import Accounts, Caller
 from touchline.accounts.shared_links import SharedLinkStore
 from touchline.accounts.usage import UsageRecords
+from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws import clients
 from touchline.aws.cognito import CognitoDirectory
 from touchline.config.attribution_settings import AttributionSettingsStore
@@ -102,10 +104,32 @@ class World:
         self.ops.add_goal(operator(), org.site_id, name, None, "")
         return name
 
+    def fresh_key(self, org: Org) -> str:
+        return self.ops.create_api_key(operator(), org.org_id, name="fresh")[1].key_id
+
     def fresh_integration(self, org: Org) -> str:
         site = self.fresh_site(org)
         self.ops.add_webhook_integration(operator(), site, "stripe", "whsec_" + "x" * 24)
         return site
+
+
+def drain_into_warehouse(world: World) -> int:
+    """What the loader would do with the audit rows the handlers queued."""
+    sqs = boto3.client("sqs")
+    bodies: list[str] = []
+    while True:
+        got = sqs.receive_message(QueueUrl=world.env["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
+        if not got.get("Messages"):
+            break
+        for message in got["Messages"]:
+            bodies.append(message["Body"])
+            sqs.delete_message(
+                QueueUrl=world.env["TOUCHLINE_EVENTS_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"]
+            )
+    if bodies:
+        answer = load_handler_module("loader").handler(sqs_event(bodies), LambdaContextStub())
+        assert answer["batchItemFailures"] == []
+    return len(bodies)
 
 
 def operator() -> Caller:
@@ -165,6 +189,7 @@ def build_accounts(table: str, pool_id: str, warehouse_url: str, sink: Any = Non
         warehouse=lambda: ClientParameterisedSql(connect(warehouse_url)),
         usage_records=UsageRecords(ddb, table),
         api_base_url="https://api.example.com",
+        api_keys=ApiKeyStore(ddb, table),
     )
 
 

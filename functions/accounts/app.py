@@ -22,6 +22,7 @@ from touchline.accounts.service import Caller, org_body
 from touchline.accounts.shared_links import SharedLink
 from touchline.accounts.usage import WARNING_HEADER, parse_month
 from touchline.accounts.wiring import accounts, people, region, settings, shared_links
+from touchline.auth.api_keys import ApiKey
 from touchline.aws.http_api import HttpApiResolver
 from touchline.config.sites import Site
 from touchline.errors import RequestError
@@ -204,6 +205,53 @@ def update_member(org_id: str, user_id: str, body: m.UpdateMember) -> m.MemberOu
 @app.delete("/api/v1/orgs/<org_id>/members/<user_id>", tags=["members"])
 def remove_member(org_id: str, user_id: str) -> Response[None]:
     accounts().remove_member(caller(), org_id, user_id)
+    return no_content()
+
+
+# ---------------------------------------------------------------------- API keys
+
+
+def key_out(key: ApiKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "prefix": key.prefix,
+        "name": key.name,
+        "site_ids": list(key.site_ids) or None,
+        "scopes": list(key.scopes),
+        "created_at": key.created_at,
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+        "rate_limit": key.rate_limit,
+        "owner": key.owner,
+    }
+
+
+@app.get("/api/v1/orgs/<org_id>/api-keys", tags=["API keys"], summary="Keys for scripts (never the keys)")
+def list_api_keys(org_id: str) -> list[m.ApiKeyOut]:
+    return [m.ApiKeyOut(**key_out(key)) for key in accounts().list_api_keys(caller(), org_id)]
+
+
+@app.post(
+    "/api/v1/orgs/<org_id>/api-keys",
+    tags=["API keys"],
+    summary="A key for the query API, account-wide or for some sites, with scopes (shown once)",
+)
+def create_api_key(org_id: str, body: m.CreateApiKey) -> Response[m.CreatedApiKey]:
+    key, record = accounts().create_api_key(
+        caller(),
+        org_id,
+        name=body.name,
+        scopes=body.scopes,
+        site_ids=body.site_ids,
+        expires_days=body.expires_days,
+        rate_limit=body.rate_limit,
+    )
+    return created(m.CreatedApiKey(**key_out(record), key=key))
+
+
+@app.delete("/api/v1/orgs/<org_id>/api-keys/<key_id>", tags=["API keys"], summary="Revoke a key")
+def revoke_api_key(org_id: str, key_id: str) -> Response[None]:
+    accounts().revoke_api_key(caller(), org_id, key_id)
     return no_content()
 
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchline.aws.http_api import HttpApiResolver
-from touchline.query.service import api
+from touchline.query.service import api, people
 
 logger = Logger(service="query")
 metrics = Metrics(namespace="Touchline", service="query")
@@ -25,9 +25,28 @@ app = HttpApiResolver()
 @app.post("/api/v2/query")
 def query() -> Response[str]:
     event = app.current_event
-    raw = event.raw_event.get("body") or ""
-    body = base64.b64decode(raw) if event.raw_event.get("isBase64Encoded") else raw.encode()
-    result = api().query(event.headers.get("authorization"), body)
+    return _answer(api().query(event.headers.get("authorization"), _body()))
+
+
+@app.post("/api/v1/query")
+def people_query() -> Response[str]:
+    """The same query for people (the dashboard): the HttpApi's JWT authorizer verified the token."""
+    claims = ((app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}).get(
+        "jwt"
+    ) or {}
+    resolver, reader = people()
+    person = resolver.principal(claims.get("claims") or {})
+    if person is None:
+        return Response(401, content_types.APPLICATION_JSON, '{"error":"Sign in: send a Cognito token."}')
+    return _answer(api().query_as(reader.principal(person), _body()))
+
+
+def _body() -> bytes:
+    raw = app.current_event.raw_event.get("body") or ""
+    return base64.b64decode(raw) if app.current_event.raw_event.get("isBase64Encoded") else raw.encode()
+
+
+def _answer(result: Any) -> Response[str]:
     metrics.add_dimension(name="status", value=str(result.status))
     metrics.add_metric(name="Queries", unit=MetricUnit.Count, value=1)
     if result.info is not None and result.info.seconds:

@@ -24,6 +24,7 @@ from touchline.accounts.permissions import Principal
 from touchline.accounts.service import Accounts, Caller
 from touchline.accounts.shared_links import SharedLinkStore
 from touchline.accounts.usage import UsageRecords
+from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws.cognito import CognitoDirectory
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
@@ -156,6 +157,7 @@ def _build(
         secrets=secrets,
         warehouse=lambda: parameterised_sql(data_dir),
         usage_records=UsageRecords(dynamodb, table),
+        api_keys=ApiKeyStore(dynamodb, table),
     )
 
 

@@ -74,6 +74,10 @@ class QuerySettings(_EnvModel):
     cache_seconds: float = Field(300.0, alias="TOUCHLINE_QUERY_CACHE_SECONDS", ge=0)
     cache_entries: int = Field(512, alias="TOUCHLINE_QUERY_CACHE_ENTRIES", ge=0)
     default_rate_limit: int = Field(600, alias="TOUCHLINE_RATE_LIMIT_PER_HOUR", ge=1)
+    # Refused credentials are audited through the events queue (docs/accounts.md).
+    events_queue_url: str = Field("", alias="TOUCHLINE_EVENTS_QUEUE_URL")
+    # People's memberships and shared-link sessions are cached this long (revocations take effect within it).
+    people_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
 
 
 class AggregateSettings(_EnvModel):

@@ -10,32 +10,13 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from accounts_world import World, operator
+from accounts_world import World, drain_into_warehouse, operator
 from factories import envelope_bodies, sqs_event
 from helpers import TABLE, LambdaContextStub, load_handler_module
 from touchline.accounts import wiring
 from touchline.accounts.permissions import Permission, Role
 from touchline.accounts.shared_links import MAX_FAILURES, SharedLinkPrincipals, SharedLinkStore
 from touchline.warehouse.client import connect
-
-
-def drain_into_warehouse(world: World) -> int:
-    """What the loader would do with the audit rows the handler queued."""
-    sqs = boto3.client("sqs")
-    bodies: list[str] = []
-    while True:
-        got = sqs.receive_message(QueueUrl=world.env["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
-        if not got.get("Messages"):
-            break
-        for message in got["Messages"]:
-            bodies.append(message["Body"])
-            sqs.delete_message(
-                QueueUrl=world.env["TOUCHLINE_EVENTS_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"]
-            )
-    if bodies:
-        answer = load_handler_module("loader").handler(sqs_event(bodies), LambdaContextStub())
-        assert answer["batchItemFailures"] == []
-    return len(bodies)
 
 
 def test_a_password_protected_link_opens_a_one_site_session_until_revoked(world: World) -> None:

@@ -17,7 +17,10 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="action", required=True
     )
     create = keys.add_parser("create", parents=[common], help="create a key for a site; prints it once")
-    create.add_argument("site", help="site id or domain")
+    create.add_argument("site", nargs="?", default=None, help="site id or domain (or --org for every site)")
+    create.add_argument(
+        "--org", default=None, help="an account-wide key: every site of this organisation (id or name)"
+    )
     create.add_argument(
         "--scope", action="append", default=None, help="scope (default and only one today: stats:read)"
     )
@@ -41,6 +44,10 @@ def create_key(args: argparse.Namespace) -> int:
     from touchline.auth.principal import STATS_READ
     from touchline.config.sites import SiteStore
 
+    if args.org:
+        return _create_org_key(args)
+    if not args.site:
+        raise CliError("name a site, or --org ORG for an account-wide key")
     with context.config_table(context.data_dir(args.data_dir)) as (client, table):
         site = SiteStore(client, table).resolve(args.site)
         if site is None:
@@ -61,6 +68,35 @@ def create_key(args: argparse.Namespace) -> int:
         f"key {record.prefix} for {site.domain} ({', '.join(record.scopes)}, "
         f"{record.rate_limit}/hour{expiry}); "
         "shown once, store it now",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _create_org_key(args: argparse.Namespace) -> int:
+    """Through the accounts domain (the same function as POST /api/v1/orgs/{org}/api-keys)."""
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
+
+    with accounts.accounts(context.data_dir(args.data_dir)) as service:
+        org_id = accounts.find_org(service, args.org)
+        sites = [accounts.find_site(service, args.site).site_id] if args.site else None
+        try:
+            key, record = service.create_api_key(
+                accounts.operator(),
+                org_id,
+                name=args.name,
+                scopes=args.scope or ["stats:read"],
+                site_ids=sites,
+                expires_days=args.expires_days,
+                rate_limit=args.rate_limit,
+            )
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
+    print(key)
+    where = "every site of " + org_id if sites is None else ", ".join(sites)
+    print(
+        f"key {record.prefix} for {where} ({', '.join(record.scopes)}); shown once, store it now",
         file=sys.stderr,
     )
     return 0

@@ -21,6 +21,7 @@ Email = Annotated[
         strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
     ),
 ]
+KeyScope = Literal["stats:read"]
 Domain = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
 
 
@@ -77,6 +78,16 @@ class InviteMember(_Request):
 class UpdateMember(_Request):
     role: Role | None = None
     site_ids: list[Id] | None = Field(None, description="null: every site (send it to lift a limit)")
+
+
+class CreateApiKey(_Request):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    scopes: list[KeyScope] = Field(default_factory=lambda: list[KeyScope](["stats:read"]), min_length=1)
+    site_ids: list[Id] | None = Field(
+        None, description="limit the key to these sites; null: every site (account-wide)"
+    )
+    expires_days: int | None = Field(None, ge=1, le=3650)
+    rate_limit: int | None = Field(None, ge=1, le=1_000_000, description="requests per hour (default 600)")
 
 
 class CreateSharedLink(_Request):
@@ -160,6 +171,23 @@ class InvitedMember(MemberOut):
     temporary_password: str | None = Field(
         None, description="only from a local stack (no email there); Cognito emails it in AWS"
     )
+
+
+class ApiKeyOut(BaseModel):
+    key_id: str
+    prefix: str
+    name: str
+    site_ids: list[str] | None = Field(description="null: every site of the organisation")
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    rate_limit: int
+    owner: str | None
+
+
+class CreatedApiKey(ApiKeyOut):
+    key: str = Field(description="the key, shown once: send it as Authorization: Bearer to /api/v2/query")
 
 
 class SharedLinkOut(BaseModel):

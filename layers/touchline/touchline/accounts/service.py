@@ -43,6 +43,7 @@ from touchline.accounts.shared_links import (
     TooManyAttempts,
 )
 from touchline.accounts.usage import Usage, UsageRecords, usage_of
+from touchline.auth.api_keys import DEFAULT_RATE_LIMIT, ApiKey, ApiKeyStore, InvalidKeyRequest
 from touchline.config.attribution_settings import AttributionSettingsStore, ConversionGoal
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import InvalidDomain, Site, SiteExists, SiteStore
@@ -80,6 +81,7 @@ class Accounts:
     warehouse: Callable[[], ParameterisedSql] | None = None
     usage_records: UsageRecords | None = None
     api_base_url: str = ""
+    api_keys: ApiKeyStore | None = None
 
     # ------------------------------------------------------------------ authorization
 
@@ -614,6 +616,72 @@ class Accounts:
         invitation = self.directory.invite(email)
         self.orgs.save_user(invitation.user_id, email)
         return invitation
+
+    # ------------------------------------------------------------------ API keys
+
+    def _keys(self) -> ApiKeyStore:
+        if self.api_keys is None:
+            raise RuntimeError("no API key store configured")
+        return self.api_keys
+
+    def _org_keys(self, org_id: str) -> list[ApiKey]:
+        """The organisation's keys: account-wide ones, and those of only its sites."""
+        sites = set(self.orgs.site_ids(org_id))
+        return [
+            key
+            for key in self._keys().list()
+            if key.org_id == org_id or (key.org_id is None and key.site_ids and set(key.site_ids) <= sites)
+        ]
+
+    def list_api_keys(self, caller: Caller, org_id: str) -> list[ApiKey]:
+        self.org_for(caller, org_id, P.API_KEYS_READ)
+        return self._org_keys(org_id)
+
+    def create_api_key(
+        self,
+        caller: Caller,
+        org_id: str,
+        *,
+        name: str = "",
+        scopes: Iterable[str] = ("stats:read",),
+        site_ids: Iterable[str] | None = None,
+        expires_days: int | None = None,
+        rate_limit: int | None = None,
+    ) -> tuple[str, ApiKey]:
+        """A key for scripts: account-wide (every site of the organisation, now and later) or
+        for some of its sites. Shown once; stored as a hash (touchline.auth.api_keys)."""
+        self.org_for(caller, org_id, P.API_KEYS_WRITE, "api_key.create")
+        sites = self._own_sites(org_id, site_ids)
+        try:
+            key, record = self._keys().create(
+                sorted(sites) if sites is not None else [],
+                sorted(set(scopes)),
+                name=name,
+                expires_days=expires_days,
+                rate_limit=rate_limit or DEFAULT_RATE_LIMIT,
+                owner=caller.principal.label(),
+                org_id=org_id,
+            )
+        except InvalidKeyRequest as exc:
+            raise RequestError(400, "invalid_request", str(exc)) from None
+        self._record(
+            caller,
+            "api_key.create",
+            org_id=org_id,
+            target=("api_key", record.key_id),
+            details={"name": name, "scopes": list(record.scopes), "sites": list(record.site_ids) or None},
+        )
+        return key, record
+
+    def revoke_api_key(self, caller: Caller, org_id: str, key_id: str) -> ApiKey:
+        self.org_for(caller, org_id, P.API_KEYS_WRITE, "api_key.revoke")
+        if all(key.key_id != key_id for key in self._org_keys(org_id)):
+            raise not_found("API key")
+        revoked = self._keys().revoke(key_id)
+        if revoked is None:
+            raise not_found("API key")
+        self._record(caller, "api_key.revoke", org_id=org_id, target=("api_key", key_id))
+        return revoked
 
     # ------------------------------------------------------------------ shared links
 

@@ -11,6 +11,7 @@ from touchline.accounts.people import PeopleResolver
 from touchline.accounts.service import Accounts
 from touchline.accounts.shared_links import SharedLinkPrincipals, SharedLinkStore
 from touchline.accounts.usage import UsageRecords
+from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws import clients
 from touchline.aws.cognito import CognitoDirectory
 from touchline.config.attribution_settings import AttributionSettingsStore
@@ -44,6 +45,7 @@ def accounts() -> Accounts:
         warehouse=_warehouse,
         usage_records=UsageRecords(dynamodb, table),
         api_base_url=config.public_url,
+        api_keys=ApiKeyStore(dynamodb, table),
     )
 
 

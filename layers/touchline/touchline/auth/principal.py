@@ -57,7 +57,10 @@ class Principal:
     def may_read(self, site_id: str, site_org: str | None = None) -> bool:
         if self.all_sites or site_id in self.site_ids:
             return True
-        return self.org_id is not None and site_org is not None and site_org == self.org_id
+        # An organisation's key reads all its sites only when it is not limited to some.
+        return (
+            not self.site_ids and self.org_id is not None and site_org is not None and site_org == self.org_id
+        )
 
 
 OPERATOR = Principal(kind="operator", id="cli", scopes=frozenset(SCOPES), all_sites=True)

@@ -30,6 +30,12 @@ class Authenticator(Protocol):
     def authenticate(self, authorization: str | None) -> Principal | None: ...
 
 
+class DenialLog(Protocol):
+    def denied(self, principal: Principal | None, authorization: str | None, site: Any, reason: str) -> None:
+        """Record a refused use of a credential (the audit log, docs/accounts.md)."""
+        ...
+
+
 class Limiter(Protocol):
     def hit(self, key_id: str, limit: int) -> RateDecision: ...
 
@@ -53,16 +59,20 @@ class QueryApi:
         sites: SiteContexts,
         limiter: Limiter | None,
         default_rate_limit: int = 600,
+        denials: DenialLog | None = None,
     ) -> None:
         self._engine = engine
         self._authenticator = authenticator
         self._sites = sites
         self._limiter = limiter
         self._default_limit = default_rate_limit
+        self._denials = denials
 
     def query(self, authorization: str | None, body: bytes) -> ApiResponse:
         principal = self._authenticator.authenticate(authorization)
         if principal is None:
+            if authorization and self._denials is not None:
+                self._denials.denied(None, authorization, None, "invalid, revoked or expired credential")
             return ApiResponse(401, {"error": MISSING_KEY if not authorization else NO_SUCH_SITE})
         headers: dict[str, str] = {}
         if self._limiter is not None and principal.kind == "api_key":
@@ -72,6 +82,11 @@ class QueryApi:
                 message = TOO_MANY.format(limit=decision.limit, retry=headers["Retry-After"])
                 return ApiResponse(429, {"error": message}, headers)
         return self._run(principal, body, headers)
+
+    def query_as(self, principal: Principal, body: bytes) -> ApiResponse:
+        """A query by a caller the gateway already authenticated (a person, through the JWT
+        authorizer): no key, so no key rate limit; the same authorisation and engine."""
+        return self._run(principal, body, {})
 
     def run_as(self, principal: Principal, payload: Any) -> ApiResponse:
         """The same path for callers that authenticated otherwise (the CLI as operator)."""
@@ -95,8 +110,15 @@ class QueryApi:
             return ApiResponse(400, {"error": "#: Required property site_id was not present."}, headers)
         found = self._sites.load(site_ref)
         try:
-            authorize(principal, STATS_READ, found[0].site_id if found else None)
+            authorize(
+                principal,
+                STATS_READ,
+                found[0].site_id if found else None,
+                found[0].org_id or None if found else None,
+            )
         except Forbidden as exc:
+            if self._denials is not None and principal.kind != "operator":
+                self._denials.denied(principal, None, found[0] if found else None, exc.message)
             return ApiResponse(exc.status, {"error": exc.message}, headers)
         assert found is not None
         site, aggregated_at = found

@@ -35,6 +35,8 @@ class SiteContext:
     goals: tuple[Goal, ...] = ()
     # The first local day with data (`date_range: "all"` starts here); None: no data yet.
     first_day: date | None = None
+    # The organisation that owns the site ("" for one registered before organisations).
+    org_id: str = ""
 
     def goal(self, name: str) -> Goal | None:
         return next((g for g in self.goals if g.name == name), None)

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from functools import cache
 
+from touchline.accounts.audit import QueueAuditSink
+from touchline.accounts.orgs import OrgStore
+from touchline.accounts.people import PeopleResolver
+from touchline.accounts.query_access import (
+    AuditedDenials,
+    ChainAuthenticator,
+    PersonReader,
+    SharedLinkAuthenticator,
+    key_owner,
+)
+from touchline.accounts.shared_links import SharedLinkPrincipals, SharedLinkStore
 from touchline.auth.api_keys import ApiKeyAuthenticator, ApiKeyStore
 from touchline.auth.rate_limit import RateLimiter
 from touchline.aws import clients
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
+from touchline.ingest.queue import SqsEventQueue
 from touchline.query.api import QueryApi
 from touchline.query.cache import MemoryCache
 from touchline.query.engine import QueryEngine
@@ -38,10 +50,29 @@ def api() -> QueryApi:
         DynamoWatermarks(dynamodb, table),
         ttl_seconds=settings.site_cache_seconds,
     )
+    keys = ApiKeyStore(dynamodb, table)
+    links = SharedLinkPrincipals(SharedLinkStore(dynamodb, table), ttl_seconds=settings.people_cache_seconds)
+    denials = None
+    if settings.events_queue_url:
+        sink = QueueAuditSink(SqsEventQueue(clients.sqs(), settings.events_queue_url))
+        denials = AuditedDenials(sink, key_owner(keys, SiteStore(dynamodb, table)))
     return QueryApi(
         engine,
-        ApiKeyAuthenticator(ApiKeyStore(dynamodb, table), ttl_seconds=settings.key_cache_seconds),
+        ChainAuthenticator(
+            ApiKeyAuthenticator(keys, ttl_seconds=settings.key_cache_seconds), SharedLinkAuthenticator(links)
+        ),
         sites,
         RateLimiter(dynamodb, table),
         default_rate_limit=settings.default_rate_limit,
+        denials=denials,
     )
+
+
+@cache
+def people() -> tuple[PeopleResolver, PersonReader]:
+    """Signed-in people (claims the JWT authorizer verified) → the sites they may read."""
+    settings = QuerySettings.from_env()
+    dynamodb = clients.dynamodb()
+    orgs = OrgStore(dynamodb, settings.config_table)
+    resolver = PeopleResolver(orgs, dynamodb, settings.config_table, settings.people_cache_seconds)
+    return resolver, PersonReader(orgs, settings.people_cache_seconds)
