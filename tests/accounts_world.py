@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from moto import mock_aws
 
 from factories import sqs_event
-from helpers import TABLE, LambdaContextStub, load_handler_module
+from helpers import LambdaContextStub, LocalAwsStack, load_handler_module
 from touchline.accounts import wiring
 from touchline.accounts.audit import ListAuditSink
 from touchline.accounts.orgs import OrgStore
@@ -39,11 +39,11 @@ from touchline.aws.cognito import CognitoDirectory
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
+from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.load import service as load_service
-from touchline.syncs.integrations import SyncIntegrationStore
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
-from touchline.warehouse.params import ClientParameterisedSql
+from touchline.warehouse.sql import ClientSql
 
 ROLES = list(Role)
 # A cheap Argon2id for the many links the matrix makes; the real profile is tested on its own.
@@ -186,7 +186,7 @@ def build_accounts(table: str, pool_id: str, warehouse_url: str, sink: Any = Non
         directory=CognitoDirectory(boto3.client("cognito-idp"), pool_id, "return"),
         audit=sink if sink is not None else ListAuditSink(),
         secrets=boto3.client("secretsmanager"),
-        warehouse=lambda: ClientParameterisedSql(connect(warehouse_url)),
+        warehouse=lambda: ClientSql(connect(warehouse_url)),
         usage_records=UsageRecords(ddb, table),
         api_base_url="https://api.example.com",
         api_keys=ApiKeyStore(ddb, table),
@@ -209,6 +209,8 @@ def _org(ops: Accounts, name: str, domain: str) -> Org:
 
 @contextmanager
 def make_world(chdb_path: Path) -> Iterator[World]:
+    """The template's table, queues, user pool and roles in moto, IAM enforced: the handlers run
+    as their functions' roles (template.yaml), the fixtures as the operator."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for key, value in {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -216,39 +218,23 @@ def make_world(chdb_path: Path) -> Iterator[World]:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
             "POWERTOOLS_METRICS_NAMESPACE": "Touchline",
-            "POWERTOOLS_TRACE_DISABLED": "true",
         }.items():
             patch.setenv(key, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         for cached in (clients.sqs, clients.dynamodb, clients.cognito, clients.secretsmanager):
             cached.cache_clear()
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        queue = boto3.client("sqs").create_queue(QueueName="events")["QueueUrl"]
-        cognito = boto3.client("cognito-idp")
-        pool_id = cognito.create_user_pool(PoolName="people", UsernameAttributes=["email"])["UserPool"]["Id"]
-        client_id = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="dashboard")[
-            "UserPoolClient"
-        ]["ClientId"]
+        stack = LocalAwsStack.create(user_pools=True)
+        table = stack.table("ConfigTable")
+        pool_id = stack.user_pools["UserPool"]
         warehouse_url = f"chdb://{chdb_path}?database=t_{uuid.uuid4().hex[:12]}"
         migrate(connect(warehouse_url))
         env = {
-            "TOUCHLINE_CONFIG_TABLE": TABLE,
-            "TOUCHLINE_EVENTS_QUEUE_URL": queue,
+            "TOUCHLINE_CONFIG_TABLE": table,
+            "TOUCHLINE_EVENTS_QUEUE_URL": stack.queue_url("EventsQueue"),
             # People's memberships are cached like in AWS; tests that change them use new people.
             "TOUCHLINE_SITE_CACHE_SECONDS": "60",
             "TOUCHLINE_USER_POOL_ID": pool_id,
-            "TOUCHLINE_USER_POOL_CLIENT_ID": client_id,
+            "TOUCHLINE_USER_POOL_CLIENT_ID": stack.user_pool_clients["UserPoolClient"],
             "TOUCHLINE_INVITE_DELIVERY": "return",
             "TOUCHLINE_CLICKHOUSE_URL": warehouse_url,
         }
@@ -256,14 +242,15 @@ def make_world(chdb_path: Path) -> Iterator[World]:
             patch.setenv(key, value)
         wiring.reset()
         load_service.reset()
-        ops = build_accounts(TABLE, pool_id, warehouse_url)
-        a = _org(ops, "Org A", "a.example.com")
-        b = _org(ops, "Org B", "b.example.com")
-        app = load_handler_module("accounts")
-        wiring.reset()
-        # The matrix makes many links; keep their Argon2 cheap in the handler too.
-        patch.setattr(wiring.accounts().links, "_hasher", lambda: FAST_HASHER)
-        yield World(app, ops, a, b, env)
+        with stack.enforcing():
+            ops = build_accounts(table, pool_id, warehouse_url)
+            a = _org(ops, "Org A", "a.example.com")
+            b = _org(ops, "Org B", "b.example.com")
+            app = load_handler_module("accounts")
+            wiring.reset()
+            # The matrix makes many links; keep their Argon2 cheap in the handler too.
+            patch.setattr(wiring.accounts().links, "_hasher", lambda: FAST_HASHER)
+            yield World(app, ops, a, b, env)
         wiring.reset()
         load_service.reset()
         for cached in (clients.sqs, clients.dynamodb, clients.cognito, clients.secretsmanager):

@@ -72,9 +72,15 @@ class LocalAwsStack:
     queues: dict[str, str]
     roles: dict[str, FunctionRole]
     _credentials: dict[str, RoleCredentials] = field(default_factory=dict)
+    user_pools: dict[str, str] = field(default_factory=dict)  # logical id -> pool id
+    user_pool_clients: dict[str, str] = field(default_factory=dict)  # logical id -> client id
 
     @classmethod
-    def create(cls, template: Path = TEMPLATE, parameters: dict[str, str] | None = None) -> LocalAwsStack:
+    def create(
+        cls, template: Path = TEMPLATE, parameters: dict[str, str] | None = None, user_pools: bool = False
+    ) -> LocalAwsStack:
+        """`user_pools`: also the Cognito pools and app clients (before the roles, whose
+        statements name the pools' ARNs; without them those statements are dropped)."""
         import boto3
 
         from touchline_dev.devstack.resources import LocalResources
@@ -85,7 +91,17 @@ class LocalAwsStack:
         )
         tables = {t.logical_id: t.name for t in resources.create_tables(boto3.client("dynamodb"))}
         queues = {q.logical_id: q.url for q in resources.create_queues(boto3.client("sqs"))}
-        return cls(tables, queues, function_roles(template, resources.resolver))
+        pools = {}
+        if user_pools:
+            created = resources.create_user_pools(boto3.client("cognito-idp"))
+            pools = {pool.logical_id: pool.pool_id for pool in created}
+        return cls(
+            tables,
+            queues,
+            function_roles(template, resources.resolver),
+            user_pools=pools,
+            user_pool_clients=dict(resources.user_pool_clients),
+        )
 
     @staticmethod
     def roles_of(template: Path) -> dict[str, FunctionRole]:

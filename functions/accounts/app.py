@@ -1,120 +1,50 @@
 """AccountsFunction: the management API (`/api/v1/*`: organisations, sites, goals, integrations,
-members, shared links, audit, usage), the auth config browsers sign in with, and the hourly
-usage check. People's routes sit behind the HttpApi's Cognito JWT authorizer; each handler
-turns the verified claims into a principal and calls one domain function (docs/accounts.md)."""
+members, API keys, shared links, audit, usage), the auth config browsers sign in with, and the
+hourly usage check. People's routes sit behind the HttpApi's Cognito JWT authorizer; each route
+turns the verified claims into a caller and calls one domain function (docs/accounts.md)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchline.accounts import api_models as m
-from touchline.accounts.audit import AuditQuery, RequestContext
-from touchline.accounts.orgs import Member, Organisation
-from touchline.accounts.service import Caller, org_body
-from touchline.accounts.shared_links import SharedLink
-from touchline.accounts.usage import WARNING_HEADER, parse_month
-from touchline.accounts.wiring import accounts, people, region, settings, shared_links
-from touchline.auth.api_keys import ApiKey
-from touchline.aws.http_api import HttpApiResolver
-from touchline.config.sites import Site
-from touchline.errors import RequestError
+from touchline.accounts.api import (
+    base_url,
+    caller_of,
+    created_key_out,
+    created_link_out,
+    key_out,
+    link_out,
+    member_out,
+    org_out,
+    org_usage_headers,
+    request_context,
+    shared_link_site,
+    sign_in_config,
+    site_out,
+    sites_out,
+    usage_headers,
+    usage_month,
+    utc,
+)
+from touchline.accounts.audit import AuditQuery
+from touchline.accounts.service import Caller
+from touchline.accounts.usage import parse_month
+from touchline.accounts.wiring import accounts
+from touchline.aws.http_api import HttpFunction
 
-logger = Logger(service="accounts")
-metrics = Metrics(namespace="Touchline", service="accounts")
-app = HttpApiResolver(enable_validation=True)
+api = HttpFunction("accounts", validation=True)
+app = api.app
 JSON = content_types.APPLICATION_JSON
 
 
-# ---------------------------------------------------------------------- who is asking
-
-
-def context() -> RequestContext:
-    request = app.current_event.raw_event.get("requestContext") or {}
-    http = request.get("http") or {}
-    return RequestContext(
-        source_ip=str(http.get("sourceIp", "")),
-        user_agent=str(http.get("userAgent", "")),
-        request_id=str(request.get("requestId", "")),
-    )
-
-
 def caller() -> Caller:
-    """The signed-in person, from the claims the JWT authorizer verified (401 without them)."""
-    request = app.current_event.raw_event.get("requestContext") or {}
-    claims = ((request.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
-    principal = people().principal(claims)
-    if principal is None:
-        raise RequestError(401, "unauthorized", "sign in: send a Cognito token as Authorization: Bearer")
-    found = Caller(principal, context())
-    session = people().new_sign_in(claims)
-    if session is not None:
-        accounts().record_sign_in(found, session)
-    return found
-
-
-def base_url() -> str:
-    if settings().public_url:
-        return settings().public_url.rstrip("/")
-    headers = app.current_event.headers
-    return f"{headers.get('x-forwarded-proto', 'https')}://{headers.get('host', 'localhost')}"
-
-
-# ---------------------------------------------------------------------- bodies
-
-
-def sites_out(sites: list[Site]) -> list[m.SiteOut]:
-    settings_of = accounts().site_settings(sites)
-    return [
-        m.SiteOut(
-            site_id=site.site_id,
-            domain=site.domain,
-            org_id=site.org_id,
-            created_at=site.created_at,
-            cookieless=site.cookieless,
-            **settings_of[site.site_id],
-        )
-        for site in sites
-    ]
-
-
-def site_out(site: Site) -> m.SiteOut:
-    return sites_out([site])[0]
-
-
-def org_out(org: Organisation) -> m.OrganisationOut:
-    return m.OrganisationOut(**org_body(org))
-
-
-def member_out(member: Member) -> m.MemberOut:
-    return m.MemberOut(
-        user_id=member.user_id,
-        email=member.email,
-        role=member.role,
-        site_ids=sorted(member.site_ids) if member.site_ids is not None else None,
-        created_at=member.created_at,
-        invited_by=member.invited_by,
-    )
-
-
-def link_out(link: SharedLink) -> dict[str, Any]:
-    return {
-        "link_id": link.link_id,
-        "site_id": link.site_id,
-        "name": link.name,
-        "password_protected": link.protected,
-        "created_at": link.created_at,
-        "created_by": link.created_by,
-        "revoked": link.revoked,
-        "revoked_at": link.revoked_at,
-    }
+    return caller_of(api.event)
 
 
 def created(body: Any) -> Response[Any]:
@@ -130,16 +60,7 @@ def no_content() -> Response[None]:
 
 @app.get("/api/v1/auth/config", tags=["auth"], summary="How a browser signs in (Cognito)")
 def auth_config() -> m.AuthConfig:
-    config = settings()
-    endpoint = config.cognito_endpoint or f"https://cognito-idp.{region()}.amazonaws.com/"
-    return m.AuthConfig(
-        region=region(),
-        user_pool_id=config.user_pool_id,
-        client_id=config.user_pool_client_id,
-        cognito_endpoint=endpoint,
-        issuer=f"https://cognito-idp.{region()}.amazonaws.com/{config.user_pool_id}",
-        auth_flows=["USER_PASSWORD_AUTH", "USER_SRP_AUTH", "REFRESH_TOKEN_AUTH"],
-    )
+    return sign_in_config()
 
 
 @app.get(
@@ -166,7 +87,7 @@ def create_org(body: m.CreateOrganisation) -> Response[m.OrganisationOut]:
 @app.get("/api/v1/orgs/<org_id>", tags=["organisations"])
 def get_org(org_id: str) -> Response[m.OrganisationOut]:
     org = accounts().get_org(caller(), org_id)
-    return _with_usage_warning(org.org_id, org_out(org))
+    return Response(200, JSON, org_out(org), org_usage_headers(org.org_id))
 
 
 @app.patch("/api/v1/orgs/<org_id>", tags=["organisations"], summary="Rename; set the monthly event limit")
@@ -211,24 +132,9 @@ def remove_member(org_id: str, user_id: str) -> Response[None]:
 # ---------------------------------------------------------------------- API keys
 
 
-def key_out(key: ApiKey) -> dict[str, Any]:
-    return {
-        "key_id": key.key_id,
-        "prefix": key.prefix,
-        "name": key.name,
-        "site_ids": list(key.site_ids) or None,
-        "scopes": list(key.scopes),
-        "created_at": key.created_at,
-        "expires_at": key.expires_at,
-        "revoked_at": key.revoked_at,
-        "rate_limit": key.rate_limit,
-        "owner": key.owner,
-    }
-
-
 @app.get("/api/v1/orgs/<org_id>/api-keys", tags=["API keys"], summary="Keys for scripts (never the keys)")
 def list_api_keys(org_id: str) -> list[m.ApiKeyOut]:
-    return [m.ApiKeyOut(**key_out(key)) for key in accounts().list_api_keys(caller(), org_id)]
+    return [key_out(key) for key in accounts().list_api_keys(caller(), org_id)]
 
 
 @app.post(
@@ -246,7 +152,7 @@ def create_api_key(org_id: str, body: m.CreateApiKey) -> Response[m.CreatedApiKe
         expires_days=body.expires_days,
         rate_limit=body.rate_limit,
     )
-    return created(m.CreatedApiKey(**key_out(record), key=key))
+    return created(created_key_out(key, record))
 
 
 @app.delete("/api/v1/orgs/<org_id>/api-keys/<key_id>", tags=["API keys"], summary="Revoke a key")
@@ -298,8 +204,6 @@ def list_goals(site_id: str) -> list[m.GoalOut]:
 
 @app.post("/api/v1/sites/<site_id>/goals", tags=["goals"], summary="A goal whose completions are conversions")
 def add_goal(site_id: str, body: m.CreateGoal) -> Response[m.GoalOut]:
-    if body.value is not None and not body.currency:
-        raise RequestError(400, "invalid_request", "a goal with a value needs its currency")
     goal = accounts().add_goal(caller(), site_id, body.name, body.value, body.currency or "")
     value = str(goal.value) if goal.value is not None else None
     return created(m.GoalOut(name=goal.name, value=value, currency=goal.currency))
@@ -317,7 +221,8 @@ def remove_goal(site_id: str, name: str) -> Response[None]:
 @app.get("/api/v1/sites/<site_id>/integrations", tags=["integrations"])
 def list_integrations(site_id: str) -> list[m.IntegrationOut]:
     return [
-        m.IntegrationOut(**found) for found in accounts().list_integrations(caller(), site_id, base_url())
+        m.IntegrationOut(**found)
+        for found in accounts().list_integrations(caller(), site_id, base_url(api.headers()))
     ]
 
 
@@ -327,7 +232,9 @@ def list_integrations(site_id: str) -> list[m.IntegrationOut]:
     summary="Store a webhook signing secret; answers the URL to paste into the provider",
 )
 def add_integration(site_id: str, body: m.AddWebhookIntegration) -> Response[m.IntegrationOut]:
-    found = accounts().add_webhook_integration(caller(), site_id, body.provider, body.secret, base_url())
+    found = accounts().add_webhook_integration(
+        caller(), site_id, body.provider, body.secret, base_url(api.headers())
+    )
     return created(m.IntegrationOut(**found))
 
 
@@ -342,7 +249,7 @@ def remove_integration(site_id: str, provider: str) -> Response[None]:
 
 @app.get("/api/v1/sites/<site_id>/shared-links", tags=["shared links"])
 def list_shared_links(site_id: str) -> list[m.SharedLinkOut]:
-    return [m.SharedLinkOut(**link_out(link)) for link in accounts().list_shared_links(caller(), site_id)]
+    return [link_out(link) for link in accounts().list_shared_links(caller(), site_id)]
 
 
 @app.post(
@@ -350,7 +257,7 @@ def list_shared_links(site_id: str) -> list[m.SharedLinkOut]:
 )
 def create_shared_link(site_id: str, body: m.CreateSharedLink) -> Response[m.CreatedSharedLink]:
     token, link = accounts().create_shared_link(caller(), site_id, body.name, body.password)
-    return created(m.CreatedSharedLink(**link_out(link), link=token))
+    return created(created_link_out(token, link))
 
 
 @app.delete("/api/v1/sites/<site_id>/shared-links/<link_id>", tags=["shared links"], summary="Revoke a link")
@@ -365,7 +272,7 @@ def revoke_shared_link(site_id: str, link_id: str) -> Response[None]:
     summary="Exchange a shared link (and its password) for a read-only session token",
 )
 def open_shared_link(body: m.OpenSharedLink) -> Response[m.SharedLinkSession]:
-    session, site = accounts().open_shared_link(context(), body.link, body.password)
+    session, site = accounts().open_shared_link(request_context(api.event), body.link, body.password)
     out = m.SharedLinkSession(
         token=session.token, expires_at=session.expires_at, site_id=site.site_id, domain=site.domain
     )
@@ -378,16 +285,7 @@ def open_shared_link(body: m.OpenSharedLink) -> Response[m.SharedLinkSession]:
     summary="The site a shared-link session token opens (401 once the link is revoked)",
 )
 def shared_link_session() -> m.SharedLinkSite:
-    token = app.current_event.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    principal = shared_links().principal(token)
-    site = accounts().sites.by_id(next(iter(principal.site_ids or ()), "")) if principal else None
-    if principal is None or site is None:
-        raise RequestError(
-            401, "unauthorized", "send a live shared-link session token as Authorization: Bearer"
-        )
-    return m.SharedLinkSite(
-        site_id=site.site_id, domain=site.domain, link_id=principal.id, permissions=["stats:read"]
-    )
+    return shared_link_site(api.headers().get("authorization"))
 
 
 # ---------------------------------------------------------------------- audit and usage
@@ -406,7 +304,7 @@ def audit(
     until: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> m.AuditPage:
-    query = AuditQuery(org_id, site_id, action, actor_id, outcome, _utc(since), _utc(until), limit)
+    query = AuditQuery(org_id, site_id, action, actor_id, outcome, utc(since), utc(until), limit)
     return m.AuditPage(entries=[m.AuditEntry(**entry) for entry in accounts().read_audit(caller(), query)])
 
 
@@ -415,75 +313,26 @@ def usage(
     org_id: Annotated[str, Query(min_length=1, max_length=64)],
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> Response[m.UsageOut]:
-    try:
-        start = parse_month(month)
-    except ValueError as exc:
-        raise RequestError(400, "invalid_request", str(exc)) from None
-    found = accounts().usage(caller(), org_id, start)
-    headers = {WARNING_HEADER: warning} if (warning := found.warning()) else None
-    return Response(status_code=200, content_type=JSON, body=m.UsageOut(**found.body()), headers=headers)
-
-
-def _with_usage_warning(org_id: str, body: Any) -> Response[Any]:
-    warning = accounts().usage_warning(org_id, f"{datetime.now(UTC):%Y-%m}")
-    headers = {WARNING_HEADER: warning} if warning else None
-    return Response(status_code=200, content_type=JSON, body=body, headers=headers)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# ---------------------------------------------------------------------- errors
-
-
-def bad_request(error: RequestError) -> Response[Any]:
-    if error.status >= 401:
-        metrics.add_metric(name="AccountsRequestsRefused", unit=MetricUnit.Count, value=1)
-    logger.info("refused", extra={"path": app.current_event.path, "status": error.status, "code": error.code})
-    return Response(status_code=error.status, content_type=JSON, body=error.body())
-
-
-def invalid(error: RequestValidationError) -> Response[Any]:
-    details = [
-        {
-            "field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
-            "message": e.get("msg", e["type"]),
-        }
-        for e in error.errors()
-    ]
-    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-    return bad_request(RequestError(400, "invalid_request", f"invalid request: {summary}", details))
-
-
-def unavailable(error: Exception) -> Response[Any]:
-    logger.exception("accounts request failed")
-    metrics.add_metric(name="AccountsFailures", unit=MetricUnit.Count, value=1)
-    body = {"error": {"code": "unavailable", "message": "temporarily unavailable, retry"}}
-    return Response(status_code=503, content_type=JSON, body=body)
-
-
-app.exception_handler(RequestError)(bad_request)
-app.exception_handler(RequestValidationError)(invalid)
-app.exception_handler(Exception)(unavailable)
+    found = accounts().usage(caller(), org_id, usage_month(month))
+    return Response(200, JSON, m.UsageOut(**found.body()), usage_headers(found))
 
 
 # ---------------------------------------------------------------------- entry point
 
 
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("action") == "check_usage":
         return check_usage()
-    return app.resolve(event, context)
+    return api.resolve(event, context)
 
 
 def check_usage() -> dict[str, Any]:
     """Hourly: every organisation with a limit; those over it warn (log, metric, alarm)."""
-    over = accounts().check_usage(parse_month(None))
-    for found in over:
-        logger.warning("organisation over its monthly event limit", extra=found.body())
-    metrics.add_metric(name="OrganisationsOverEventLimit", unit=MetricUnit.Count, value=len(over))
-    return {"over_limit": [found.org_id for found in over]}
+    try:
+        over = accounts().check_usage(parse_month(None))
+        for found in over:
+            api.logger.warning("organisation over its monthly event limit", extra=found.body())
+        api.count("OrganisationsOverEventLimit", len(over))
+        return {"over_limit": [found.org_id for found in over]}
+    finally:
+        api.metrics.flush_metrics(raise_on_empty_metrics=False)

@@ -24,6 +24,7 @@ OWN_PACKAGE = {
     "sync": ("syncs",),
     "query": ("query",),
     "dashboard": ("dashboard",),
+    "accounts": ("accounts",),
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -26,14 +26,15 @@ from touchline.accounts.shared_links import SharedLinkStore
 from touchline.accounts.usage import UsageRecords
 from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws.cognito import CognitoDirectory
+from touchline.aws.sqs import SqsEventQueue
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import InvalidDomain, Site, SiteStore, normalize_domain
+from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.errors import RequestError
-from touchline.ingest.queue import SqsEventQueue
-from touchline.syncs.integrations import SyncIntegrationStore
 from touchline_dev.cli import context
 from touchline_dev.cli.errors import CliError
+from touchline_dev.cli.warehouse_sql import warehouse_sql
 
 
 def operator() -> Caller:
@@ -42,31 +43,6 @@ def operator() -> Caller:
     except (KeyError, OSError):
         name = "operator"
     return Caller(Principal.operator(f"cli:{name}"))
-
-
-class StackParameterisedSql:
-    """Bound-parameter queries through the running stack's `/_dev/sql`."""
-
-    def __init__(self, stack: Any) -> None:
-        self._stack = stack
-
-    def rows(self, query: str, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        from touchline_dev.devstack.state import query_stack
-
-        try:
-            payload = query_stack(self._stack, query, "json", dict(parameters))
-        except RuntimeError as exc:
-            raise CliError(f"query failed: {exc}") from None
-        return [tuple(row) for row in payload["rows"]]
-
-
-def parameterised_sql(directory: Path) -> Any:
-    stack = context.running_stack(directory)
-    if stack is not None:
-        return StackParameterisedSql(stack)
-    from touchline.warehouse.params import ClientParameterisedSql
-
-    return ClientParameterisedSql(_warehouse(directory))
 
 
 @cache
@@ -155,7 +131,7 @@ def _build(
         directory=directory,
         audit=sink,
         secrets=secrets,
-        warehouse=lambda: parameterised_sql(data_dir),
+        warehouse=lambda: warehouse_sql(data_dir),
         usage_records=UsageRecords(dynamodb, table),
         api_keys=ApiKeyStore(dynamodb, table),
     )

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .policy import Request, allowed
-from .requests import iam_requests, request_body
+from .requests import UNAUTHENTICATED, iam_requests, request_body
 from .roles import FunctionRole
 
 # The local stack's fake key (devstack.environment.FAKE_CREDENTIALS) and moto mock_aws's.
@@ -117,6 +117,8 @@ def _authorize(response: Any) -> None:
     from moto.iam.access_control import IAMRequest
 
     headers = response.headers
+    if str(response._get_action()) in UNAUTHENTICATED.get(str(getattr(response, "service_name", "")), ()):
+        return  # e.g. a browser's unsigned InitiateAuth: AWS asks no IAM policy either
     authorization = str(headers.get("Authorization") or "")
     scope = authorization.partition("Credential=")[2].partition(",")[0].split("/")
     if len(scope) < 4:

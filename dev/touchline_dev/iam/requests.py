@@ -4,7 +4,8 @@ One API call can be several IAM requests: a `TransactWriteItems` is a `PutItem`,
 `DeleteItem` or `ConditionCheckItem` per item, each on its own table and partition key, and a
 `SendMessageBatch` is `sqs:SendMessage`. DynamoDB calls carry `dynamodb:LeadingKeys` (the
 partition key values they touch); a `Scan` has none, which `ForAllValues` conditions allow, as
-in AWS. Services not listed here are asked about `*`.
+in AWS. A Cognito administrative call is on its user pool's ARN; Cognito's public client API
+(`UNAUTHENTICATED`) is not IAM's business. Services not listed here are asked about `*`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,31 @@ _TRANSACT_ACTIONS = {
     "Delete": "DeleteItem",
     "ConditionCheck": "ConditionCheckItem",
     "Get": "GetItem",
+}
+# Operations AWS answers without IAM: Cognito's public client API, authorized by the app client
+# id, the user's password or their access token, never by a signature
+# (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pools-API-operations.html).
+UNAUTHENTICATED = {
+    "cognito-idp": frozenset(
+        {
+            "InitiateAuth",
+            "RespondToAuthChallenge",
+            "SignUp",
+            "ConfirmSignUp",
+            "ForgotPassword",
+            "ConfirmForgotPassword",
+            "ResendConfirmationCode",
+            "GetUser",
+            "ChangePassword",
+            "GlobalSignOut",
+            "RevokeToken",
+            "AssociateSoftwareToken",
+            "VerifySoftwareToken",
+            "SetUserMFAPreference",
+            "UpdateUserAttributes",
+            "DeleteUser",
+        }
+    ),
 }
 _KEY_CONDITION = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
 
@@ -61,6 +87,8 @@ def iam_requests(
         return [
             Request(action, stored or (secret if secret.startswith("arn:") else f"{arn}:secret:{secret}"))
         ]
+    if service == "cognito-idp" and body.get("UserPoolId"):
+        return [Request(action, f"{arn}:userpool/{body['UserPoolId']}")]
     return [Request(action, "*")]
 
 

@@ -4,7 +4,9 @@ that no secret used along the way reaches a log line or a warehouse table."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from datetime import UTC, datetime
 
 import boto3
@@ -168,12 +170,12 @@ def test_each_sign_in_is_recorded_once(world: World) -> None:
 
 
 def test_usage_counts_stored_events_per_month_and_only_warns_over_the_limit(world: World) -> None:
-    bodies = envelope_bodies(30, site_id=world.a.site_id, start=datetime(2026, 11, 3, tzinfo=UTC))
+    bodies = envelope_bodies(30, site_id=world.a.site_id, start=datetime(2026, 9, 3, tzinfo=UTC))
     load_handler_module("loader").handler(sqs_event(bodies), LambdaContextStub())
     billing, viewer = world.a.members[Role.BILLING], world.a.members[Role.VIEWER]
     assert world.request("GET", "/api/v1/usage", user=viewer, query={"org_id": world.a.org_id})[0] == 403
     status, usage, headers = world.request(
-        "GET", "/api/v1/usage", user=billing, query={"org_id": world.a.org_id, "month": "2026-11"}
+        "GET", "/api/v1/usage", user=billing, query={"org_id": world.a.org_id, "month": "2026-09"}
     )
     assert status == 200 and usage["events"] == 30 and usage["by_site"][world.a.site_id] == 30
     assert "X-Touchline-Usage-Warning" not in headers
@@ -182,13 +184,13 @@ def test_usage_counts_stored_events_per_month_and_only_warns_over_the_limit(worl
         == 200
     )
     status, usage, headers = world.request(
-        "GET", "/api/v1/usage", user=billing, query={"org_id": world.a.org_id, "month": "2026-11"}
+        "GET", "/api/v1/usage", user=billing, query={"org_id": world.a.org_id, "month": "2026-09"}
     )
     assert usage["over_limit"] and usage["limit"] == 25
-    assert headers["X-Touchline-Usage-Warning"].startswith("30 events in 2026-11, over the limit of 25")
+    assert headers["X-Touchline-Usage-Warning"].startswith("30 events in 2026-09, over the limit of 25")
     # Redelivered hits count once.
     load_handler_module("loader").handler(sqs_event(bodies), LambdaContextStub())
-    over = world.ops.check_usage(datetime(2026, 11, 1, tzinfo=UTC).date())
+    over = world.ops.check_usage(datetime(2026, 9, 1, tzinfo=UTC).date())
     assert [(u.org_id, u.events) for u in over] == [(world.a.org_id, 30)]
     assert (
         world.request("PATCH", f"/api/v1/orgs/{world.a.org_id}", user=billing, body={"event_limit": None})[0]
@@ -219,6 +221,12 @@ def test_no_secret_reaches_a_log_line_or_the_warehouse(
 ) -> None:
     owner = world.a.members[Role.OWNER]
     used: list[str] = []
+    # The function's log lines as Lambda writes them (its JSON formatter, extras included): the
+    # logger's own stream is whichever stdout was current when the module was first imported.
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(world.app.api.logger.registered_formatter)
+    logging.getLogger("accounts").addHandler(handler)
     _, invited, _ = world.request(
         "POST",
         f"/api/v1/orgs/{world.a.org_id}/members",
@@ -255,10 +263,13 @@ def test_no_secret_reaches_a_log_line_or_the_warehouse(
     used.append(webhook_secret + "2")
     drain_into_warehouse(world)
 
-    logs = capfd.readouterr()
-    assert '"message":"refused"' in logs.out  # the logs were captured (the viewer's 403 is logged)
+    logging.getLogger("accounts").removeHandler(handler)
+    captured = capfd.readouterr()
+    logs = lines.getvalue() + captured.out + captured.err
+    assert '"message":"rejected request"' in logs  # the logs were captured (the viewer's 403 is logged)
+    assert '"code":"forbidden"' in logs
     for secret in used:
-        assert secret not in logs.out and secret not in logs.err, "a secret reached the logs"
+        assert secret not in logs, "a secret reached the logs"
     client = connect(world.env["TOUCHLINE_CLICKHOUSE_URL"])
     tables = [r[0] for r in client.query("SHOW TABLES").result_rows]
     assert "audit_log" in tables

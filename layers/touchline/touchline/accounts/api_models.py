@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from touchline.accounts.permissions import Permission, Role
 
@@ -60,6 +60,12 @@ class CreateGoal(_Request):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     value: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), description="value per conversion")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
+
+    @model_validator(mode="after")
+    def _value_has_a_currency(self) -> CreateGoal:
+        if self.value is not None and not self.currency:
+            raise ValueError("a goal with a value needs its currency")
+        return self
 
 
 class AddWebhookIntegration(_Request):

@@ -19,8 +19,9 @@ import orjson
 from pydantic import AwareDatetime, Field, field_validator
 
 from touchline.accounts.permissions import Principal
-from touchline.ingest.envelope import EARLIEST, LATEST, Row, envelope_json
+from touchline.envelope import EARLIEST, LATEST, Row, envelope_json
 from touchline.ingest.queue import EventQueue
+from touchline.warehouse.sql import Sql
 
 # Prefixes of every credential Touchline issues (API keys, write keys, payment tokens, shared
 # links and their sessions) and of the webhook secrets it stores: none may reach the log.
@@ -122,12 +123,6 @@ class ListAuditSink:
         self.rows.extend(rows)
 
 
-class ParameterisedSql(Protocol):
-    """A query with server-side bound parameters (`{name:Type}` in the text)."""
-
-    def rows(self, query: str, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]: ...
-
-
 AUDIT_COLUMNS = (
     "audit_id",
     "at",
@@ -160,7 +155,7 @@ class AuditQuery:
     limit: int = 100
 
 
-def read_audit(sql: ParameterisedSql, query: AuditQuery) -> list[dict[str, Any]]:
+def read_audit(sql: Sql, query: AuditQuery) -> list[dict[str, Any]]:
     """Newest first; every filter value is a bound parameter."""
     where = ["org_id = {org_id:String}"]
     params: dict[str, Any] = {"org_id": query.org_id, "limit": max(1, min(query.limit, MAX_PAGE))}

@@ -19,7 +19,6 @@ from touchline.accounts.audit import (
     AuditRow,
     AuditSink,
     Outcome,
-    ParameterisedSql,
     RequestContext,
     audit_row,
     read_audit,
@@ -47,8 +46,9 @@ from touchline.auth.api_keys import DEFAULT_RATE_LIMIT, ApiKey, ApiKeyStore, Inv
 from touchline.config.attribution_settings import AttributionSettingsStore, ConversionGoal
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import InvalidDomain, Site, SiteExists, SiteStore
+from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.errors import RequestError
-from touchline.syncs.integrations import SyncIntegrationStore
+from touchline.warehouse.sql import Sql
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -78,7 +78,7 @@ class Accounts:
     directory: UserDirectory
     audit: AuditSink
     secrets: SecretsManagerClient | None = None
-    warehouse: Callable[[], ParameterisedSql] | None = None
+    warehouse: Callable[[], Sql] | None = None
     usage_records: UsageRecords | None = None
     api_base_url: str = ""
     api_keys: ApiKeyStore | None = None

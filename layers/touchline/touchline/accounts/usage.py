@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from touchline.accounts.audit import ParameterisedSql
+from touchline.warehouse.sql import Sql
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -65,7 +65,7 @@ def _next_month(start: date) -> date:
     return date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
-def count_events(sql: ParameterisedSql, site_ids: list[str], month: date) -> dict[str, int]:
+def count_events(sql: Sql, site_ids: list[str], month: date) -> dict[str, int]:
     if not site_ids:
         return {}
     rows = sql.rows(
@@ -83,9 +83,7 @@ def count_events(sql: ParameterisedSql, site_ids: list[str], month: date) -> dic
     return counts
 
 
-def usage_of(
-    sql: ParameterisedSql, org_id: str, site_ids: list[str], limit: int | None, month: date
-) -> Usage:
+def usage_of(sql: Sql, org_id: str, site_ids: list[str], limit: int | None, month: date) -> Usage:
     by_site = count_events(sql, site_ids, month)
     return Usage(org_id, f"{month:%Y-%m}", sum(by_site.values()), limit, by_site)
 

@@ -14,13 +14,13 @@ from touchline.accounts.usage import UsageRecords
 from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws import clients
 from touchline.aws.cognito import CognitoDirectory
+from touchline.aws.sqs import SqsEventQueue
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
-from touchline.ingest.queue import SqsEventQueue
+from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.settings import AccountsSettings
-from touchline.syncs.integrations import SyncIntegrationStore
-from touchline.warehouse.params import ClientParameterisedSql
+from touchline.warehouse.sql import ClientSql
 
 
 @cache
@@ -49,10 +49,10 @@ def accounts() -> Accounts:
     )
 
 
-def _warehouse() -> ClientParameterisedSql:
+def _warehouse() -> ClientSql:
     from touchline.load.service import warehouse_client
 
-    return ClientParameterisedSql(warehouse_client())
+    return ClientSql(warehouse_client())
 
 
 @cache

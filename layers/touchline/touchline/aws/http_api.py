@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aws_lambda_powertools import Logger, Metrics
@@ -33,6 +33,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchline.aws.metrics import count
 from touchline.errors import RequestError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 NAMESPACE = "Touchline"
 
@@ -79,15 +82,23 @@ class HttpFunction:
     `error_type` builds the 503 body, so an API whose clients read a particular error shape
     (the tracking API's SDKs) answers infrastructure trouble in that shape too."""
 
-    def __init__(self, service: str, error_type: type[RequestError] = RequestError) -> None:
+    def __init__(
+        self, service: str, error_type: type[RequestError] = RequestError, validation: bool = False
+    ) -> None:
         self.service = service
         self.logger = Logger(service=service)
         self.metrics = Metrics(namespace=NAMESPACE, service=service)
-        self.app = HttpApiResolver()
+        # `validation`: Powertools validates parameters and bodies against the routes' pydantic
+        # annotations (and can render their OpenAPI document); a mismatch is a 400 here.
+        self.app = HttpApiResolver(enable_validation=validation)
         self._unavailable_body = orjson.dumps(
             error_type(503, "unavailable", "temporarily unavailable, retry").body()
         ).decode()
         self.app.exception_handler(RequestError)(self._rejected)
+        if validation:
+            from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+            self.app.exception_handler(RequestValidationError)(self._invalid)
         self.app.exception_handler(Exception)(self._failed)
 
     @property
@@ -125,6 +136,18 @@ class HttpFunction:
             extra={"path": self.app.current_event.path, "code": error.code, "error": error.message},
         )
         return self.json(error.status, error.body())
+
+    def _invalid(self, error: RequestValidationError) -> Response[str]:
+        """Powertools' validation failure as our 400: which field, and what is wrong with it."""
+        details = [
+            {
+                "field": ".".join(str(part) for part in e["loc"] if part != "body") or "body",
+                "message": e.get("msg", e["type"]),
+            }
+            for e in error.errors()
+        ]
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return self._rejected(RequestError(400, "invalid_request", f"invalid request: {summary}", details))
 
     def _failed(self, error: Exception) -> Response[str]:
         # Infrastructure trouble (queue, DynamoDB, secrets), never bad input: the client retries.

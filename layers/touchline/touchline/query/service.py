@@ -18,10 +18,10 @@ from touchline.accounts.shared_links import SharedLinkPrincipals, SharedLinkStor
 from touchline.auth.api_keys import ApiKeyAuthenticator, ApiKeyStore
 from touchline.auth.rate_limit import RateLimiter
 from touchline.aws import clients
+from touchline.aws.sqs import SqsEventQueue
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
-from touchline.ingest.queue import SqsEventQueue
 from touchline.query.api import QueryApi
 from touchline.query.cache import MemoryCache
 from touchline.query.engine import QueryEngine
