@@ -64,6 +64,7 @@ def run() -> list[tuple[str, str]]:
     from touchline.config.watermarks import MemoryWatermarks
     from touchline.warehouse.client import connect
     from touchline.warehouse.migrate import migrate
+    from touchline.warehouse.sql import ClientSql
 
     with tempfile.TemporaryDirectory() as tmp:
         client = connect(f"chdb://{Path(tmp) / 'clickhouse'}?database=bench")
@@ -71,7 +72,7 @@ def run() -> list[tuple[str, str]]:
         client.command(_events(EVENTS, id_offset=0, hit_offset=0))
         client.command(ORDERS_SQL)
         settings = AttributionSettings(goals=(ConversionGoal("Signup", Decimal("5.00"), "USD"),))
-        aggregator = Aggregator(client, MemoryWatermarks(), margin_ms=0)
+        aggregator = Aggregator(ClientSql(client), MemoryWatermarks(), margin_ms=0)
         started = time.perf_counter()
         full = aggregator.run(SITE, settings, full=True)
         full_s = time.perf_counter() - started

@@ -22,14 +22,14 @@ BIG = "bench10x"
 
 
 def run() -> list[tuple[str, str]]:
-    from touchline.aggregate.attribution import currency_parameters
     from touchline.aggregate.run import Aggregator
     from touchline.config.attribution_settings import AttributionSettings, ConversionGoal, Thresholds
     from touchline.config.watermarks import MemoryWatermarks
-    from touchline.datadriven.credits import credits_select
+    from touchline.datadriven.credits import credit_parameters, credits_select
     from touchline.datadriven.fit import fit_site
     from touchline.warehouse.client import connect
     from touchline.warehouse.migrate import migrate
+    from touchline.warehouse.sql import ClientSql
 
     with tempfile.TemporaryDirectory() as tmp:
         client = connect(f"chdb://{Path(tmp) / 'clickhouse'}?database=bench")
@@ -38,7 +38,7 @@ def run() -> list[tuple[str, str]]:
         client.command(ORDERS_SQL)
         settings = AttributionSettings(goals=(ConversionGoal("Signup", Decimal("5.00"), "USD"),))
         started = time.perf_counter()
-        full = Aggregator(client, MemoryWatermarks(), margin_ms=0).run(SITE, settings, full=True)
+        full = Aggregator(ClientSql(client), MemoryWatermarks(), margin_ms=0).run(SITE, settings, full=True)
         full_s = time.perf_counter() - started
         client.command(
             f"""INSERT INTO journeys SELECT * REPLACE ('{BIG}' AS site_id,
@@ -64,7 +64,12 @@ def run() -> list[tuple[str, str]]:
         paths = client.query(
             f"SELECT uniqExact(channels) FROM journeys FINAL WHERE site_id = '{SITE}' AND touch_count > 0"
         ).result_rows[0][0]
-        parameters = {"site": SITE, "version": 0, "half_life_ms": 7 * 86_400_000.0, **currency_parameters()}
+        variant_models = ("markov", "shapley", "linear")
+        parameters = {
+            "site": SITE,
+            "version": 0,
+            **credit_parameters("paid_only", variant_models, 7 * 86_400_000.0),
+        }
         stored_s = _best(
             lambda: client.query(
                 "SELECT model, channel, currency, sum(attributed_revenue) FROM attribution_credits FINAL "
@@ -74,7 +79,7 @@ def run() -> list[tuple[str, str]]:
         variant_s = _best(
             lambda: client.query(
                 "SELECT model, channel, currency, sum(attributed_revenue) "
-                f"FROM ({credits_select('paid_only', ('markov', 'shapley', 'linear'))}) "
+                f"FROM ({credits_select('paid_only')}) "
                 "GROUP BY model, channel, currency",
                 parameters=parameters,
             )

@@ -8,31 +8,18 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from touchline.aggregate.service import commerce_only, run_sites
-from touchline.aws import clients
-from touchline.load.service import warehouse_client
-from touchline.settings import AggregateSettings
+from touchline.aggregate.service import scheduled, scheduled_commerce
 
 logger = Logger(service="aggregates")
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = AggregateSettings.from_env()
     if event.get("job") == "commerce":  # `touchline commerce run`
-        done = commerce_only(
-            warehouse_client(),
-            clients.dynamodb(),
-            settings.config_table,
-            event.get("site") or None,
-            bool(event.get("full")),
-        )
+        done = scheduled_commerce(event.get("site") or None, bool(event.get("full")))
         logger.info("commerce", extra=done)
         return done
-    result = run_sites(
-        warehouse_client(),
-        clients.dynamodb(),
-        settings.config_table,
+    result = scheduled(
         site_id=event.get("site") or None,
         full=bool(event.get("full")),
         refit=bool(event.get("refit")),

@@ -16,6 +16,7 @@ from touchline.ingest.rows import EventRow
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.revenue.rows import OrderRow
 from touchline.warehouse.client import connect
+from touchline.warehouse.sql import ClientSql
 
 SITE = "site1"
 
@@ -86,7 +87,7 @@ def worked_example(warehouse_url: str) -> Any:
         [[SITE, "visitor", "v1", "user:42", 1], [SITE, "visitor", "v2", "user:42", 1]],
         column_names=["site_id", "id_type", "id_value", "person_id", "version"],
     )
-    Aggregator(client, MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)
+    Aggregator(ClientSql(client), MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)
     return client
 
 

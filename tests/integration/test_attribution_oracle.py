@@ -26,6 +26,7 @@ from touchline.ingest.rows import EventRow
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.revenue.rows import OrderRow, RefundRow
 from touchline.warehouse.client import connect
+from touchline.warehouse.sql import ClientSql
 
 SITE = "site1"
 BASE = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
@@ -298,7 +299,7 @@ hypothesis_settings = settings(
 def test_full_run_equals_the_oracle(client: Any, journey: dict[str, Any]) -> None:
     reset(client)
     load(client, journey["hits"], journey["orders"], journey["refunds"], journey["identity"])
-    Aggregator(client, MemoryWatermarks()).run(SITE, SETTINGS, full=True)
+    Aggregator(ClientSql(client), MemoryWatermarks()).run(SITE, SETTINGS, full=True)
     assert_matches(client, journey)
 
 
@@ -310,7 +311,7 @@ def test_incremental_history_equals_the_oracle_and_a_full_rebuild(
     reset(client)
     hits, orders = journey["hits"], journey["orders"]
     cut_hits, cut_orders = int(len(hits) * journey["late"]), int(len(orders) * journey["late"])
-    aggregator = Aggregator(client, MemoryWatermarks(), margin_ms=0)
+    aggregator = Aggregator(ClientSql(client), MemoryWatermarks(), margin_ms=0)
     # First arrivals, a run, then late hits (older timestamps), more orders, refunds, new identities.
     early_identity = {k: v for k, v in journey["identity"].items() if k[0] == "visitor"}
     arrived = [hits[i] for i in journey["arrival"]]
@@ -361,7 +362,7 @@ def test_totals_reconcile_with_orders_to_the_cent(client: Any) -> None:
         Order("stripe", "o3", BASE + timedelta(hours=3), Decimal("7.777"), "KWD"),
     ]
     load(client, hits, orders, [], {})
-    Aggregator(client, MemoryWatermarks()).run(SITE, SETTINGS, full=True)
+    Aggregator(ClientSql(client), MemoryWatermarks()).run(SITE, SETTINGS, full=True)
     rows = client.query(
         "SELECT model, currency, sum(attributed_revenue) FROM attribution_credits FINAL "
         "GROUP BY model, currency"

@@ -25,6 +25,7 @@ from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import MemoryWatermarks
 from touchline.datadriven import MARKOV_ORDERS, MODELS
 from touchline.warehouse.client import connect
+from touchline.warehouse.sql import ClientSql
 
 LOW = AttributionSettings(goals=GOALS, min_journeys=1, min_conversions=1)
 
@@ -131,7 +132,7 @@ def test_fits_and_credits_equal_the_oracle(client: Any, journey: dict[str, Any])
     reset(client)
     client.command("TRUNCATE TABLE attribution_fits")
     load(client, journey["hits"], journey["orders"], journey["refunds"], journey["identity"])
-    aggregator = Aggregator(client, MemoryWatermarks(), margin_ms=0)
+    aggregator = Aggregator(ClientSql(client), MemoryWatermarks(), margin_ms=0)
     aggregator.run(SITE, LOW, full=True)
     assert_credits_match(client, journey)
 
@@ -175,7 +176,7 @@ def worked_example(client: Any) -> Aggregator:
     reset(client)
     client.command("TRUNCATE TABLE attribution_fits")
     load(client, hits, orders, [], {})
-    aggregator = Aggregator(client, MemoryWatermarks(), margin_ms=0)
+    aggregator = Aggregator(ClientSql(client), MemoryWatermarks(), margin_ms=0)
     aggregator.run(SITE, WORKED, full=True)
     return aggregator
 
@@ -227,14 +228,13 @@ def test_worked_example(client: Any) -> None:
 
 
 def variant(client: Any, touches: str, models: tuple[str, ...]) -> str:
-    from touchline.aggregate.attribution import currency_parameters
-    from touchline.datadriven.credits import credits_select
+    from touchline.datadriven.credits import credit_parameters, credits_select
 
     client.command("DROP TABLE IF EXISTS variant_credits")
     client.command("CREATE TABLE variant_credits AS attribution_credits ENGINE = Memory")
-    client.command(
-        f"INSERT INTO variant_credits {credits_select(touches, models)}",
-        parameters={"site": SITE, "version": 1, "half_life_ms": 7 * 86_400_000.0, **currency_parameters()},
+    ClientSql(client).command(
+        f"INSERT INTO variant_credits {credits_select(touches)}",
+        {"site": SITE, "version": 1, **credit_parameters(touches, models, 7 * 86_400_000.0)},
     )
     return "variant_credits"
 
@@ -285,7 +285,8 @@ def test_too_few_journeys_credit_nothing_and_say_why(client: Any) -> None:
     from touchline.reports.attribution import attribution_report
 
     worked_example(client)
-    Aggregator(client, MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)  # minimum 1,000
+    # The default minimum is 1,000 journeys.
+    Aggregator(ClientSql(client), MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)
     assert stored_credits(client) == {}
     report = attribution_report(client_runner(client), SITE, None, None, "markov").as_dict()
     (markov,) = report["models"]
@@ -410,7 +411,7 @@ def test_query_api_variants_and_the_minimum_sample_warning(client: Any) -> None:
     with pytest.raises(Exception, match="attribution_touches"):
         query(include={"attribution_touches": "views"})
     # Below the minimum sample the model credits nothing and the response says why.
-    Aggregator(client, MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)
+    Aggregator(ClientSql(client), MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)
     response = query(include={"attribution_basis": "accrual"})
     assert amounts(response) == {"Organic Search": [None, "3.34"], "Direct": [None, "3.33"]}
     assert response["meta"]["metric_warnings"] == {

@@ -19,8 +19,7 @@ OWN_PACKAGE = {
     "tracking_api": ("tracking",),
     "webhooks": ("revenue",),
     "loader": ("load",),
-    # Wires its own run from settings (touchline.load, touchline.settings) until a service does.
-    "aggregates": ("aggregate", "load", "settings"),
+    "aggregates": ("aggregate",),
     "sync": ("syncs",),
     "query": ("query",),
     "dashboard": ("dashboard",),

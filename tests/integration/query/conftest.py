@@ -21,6 +21,7 @@ from touchline.query.model import Goal, SiteContext
 from touchline.query.sql import ClientWarehouse
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
+from touchline.warehouse.sql import ClientSql
 
 # The day Plausible's docs examples were answered on: "7d" is 2024-09-04..2024-09-10 there.
 TODAY = date(2024, 9, 11)
@@ -50,7 +51,7 @@ def load_world(chdb_path: Path, world: World, site_id: str = SITE_ID, timezone: 
     ClickHouseRowSink(client).insert_rows("events", world.rows(site_id), "events")
     goals = tuple(ConversionGoal(g) for g in GOALS)
     settings = AttributionSettings(goals=goals)
-    Aggregator(client, MemoryWatermarks()).run(site_id, settings, full=True)
+    Aggregator(ClientSql(client), MemoryWatermarks()).run(site_id, settings, full=True)
     site = SiteContext(site_id, DOMAIN, timezone, tuple(Goal(g, g) for g in GOALS))
     return Loaded(client, world, site, url)
 

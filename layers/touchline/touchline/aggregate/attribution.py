@@ -26,7 +26,8 @@ def currency_parameters() -> dict[str, list[str] | list[int]]:
 
 # A conversion's revenue in whole units of its currency's minor unit (1/10,000 when it has more
 # places than the currency), and its sign. Shared with touchline.datadriven.credits.
-UNITS_COLUMNS = """transform(currency, %(exp_codes)s, %(exp_values)s, 2) AS currency_exp,
+UNITS_COLUMNS = """transform(currency, {exp_codes:Array(String)}, {exp_values:Array(UInt8)}, 2)
+            AS currency_exp,
         if(toDecimal128(revenue * intExp10(currency_exp), 4)
                = toDecimal128(toInt64(revenue * intExp10(currency_exp)), 4),
            currency_exp, 4) AS unit_exp,
@@ -47,13 +48,13 @@ CREDITS_SELECT = f"""
 WITH
 visitor_map AS (
     SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
-    WHERE site_id = %(site)s AND id_type = 'visitor'),
+    WHERE site_id = {{site:String}} AND id_type = 'visitor'),
 touches AS (
     SELECT if(m.person_id != '', m.person_id, concat('visitor:', s.visitor_id)) AS person_id,
            s.session_start AS session_start, s.session_id AS session_id, s.visitor_id AS visitor_id,
            s.channel AS channel, s.source AS source, s.medium AS medium, s.campaign AS campaign,
            s.content AS content, s.term AS term, s.device_type AS device_type
-    FROM (SELECT * FROM sessions FINAL WHERE site_id = %(site)s AND ({{touch_visitors}})) AS s
+    FROM (SELECT * FROM sessions FINAL WHERE site_id = {{site:String}} AND ({{touch_visitors}})) AS s
     LEFT JOIN visitor_map AS m ON m.visitor_id = s.visitor_id
     WHERE person_id IN (SELECT person_id FROM {{conversions}})),
 paths AS (
@@ -69,7 +70,7 @@ paths AS (
             (t.session_start, t.session_id, t.visitor_id, t.channel, t.source, t.medium, t.campaign,
              t.content, t.term, t.device_type),
             t.session_id != '' AND t.session_start <= c.converted_at
-            AND dateDiff('millisecond', t.session_start, c.converted_at) <= %(lookback_ms)s)) AS path
+            AND dateDiff('millisecond', t.session_start, c.converted_at) <= {{lookback_ms:Int64}})) AS path
     FROM {{conversions}} AS c
     LEFT JOIN touches AS t ON t.person_id = c.person_id
     GROUP BY c.conversion_id),
@@ -77,7 +78,8 @@ weighted AS (
     SELECT *,
         length(path) AS n,
         arrayEnumerate(path) AS idx,
-        arrayMap(x -> exp2(-(toFloat64(dateDiff('millisecond', x.1, converted_at)) / %(half_life_ms)s)),
+        arrayMap(x -> exp2(-(toFloat64(dateDiff('millisecond', x.1, converted_at))
+                             / {{half_life_ms:Float64}})),
                  path) AS decay,
         arrayLastIndex(x -> x.4 != '{DIRECT}', path) AS last_non_direct_raw,
         {UNITS_COLUMNS}
@@ -86,7 +88,7 @@ credited AS (
     SELECT *, model, model_credits
     FROM weighted
     ARRAY JOIN
-        {list(MODELS)!r} AS model,
+        {{models:Array(String)}} AS model,
         [arrayMap(i -> toFloat64(i = 1), idx),
          arrayMap(i -> toFloat64(i = n), idx),
          arrayMap(i -> toFloat64(i = if(last_non_direct_raw = 0, n, last_non_direct_raw)), idx),
@@ -101,7 +103,7 @@ rounded AS (
         if(n = 0, [(converted_at, '', '', '{NONE_CHANNEL}', '', '', '', '', '', '')], path) AS touch_path
     FROM credited)
 SELECT
-    %(site)s AS site_id,
+    {{site:String}} AS site_id,
     conversion_id, conversion_kind, conversion_name, person_id, converted_at, model,
     toUInt16(if(n = 0, 0, touch_index)) AS touch_index,
     toUInt16(n) AS touch_count,
@@ -111,7 +113,7 @@ SELECT
     credit, currency,
     toDecimal128(revenue, 4) AS revenue,
     toDecimal128(sign * share, 4) / intExp10(unit_exp) AS attributed_revenue,
-    toUInt64(%(version)s) AS version,
+    toUInt64({{version:UInt64}}) AS version,
     toUInt8(0) AS is_deleted
 FROM rounded
 ARRAY JOIN touch_path AS touch, credits AS credit, shares AS share, arrayEnumerate(credits) AS touch_index

@@ -18,7 +18,7 @@ ORDER_NET_REVENUE = """
            least(o.amount, ifNull(r.refunded, 0)) AS refunded, o.amount AS amount,
            o.discount_amount AS discount_amount, o.discount_code AS discount_code
     FROM (SELECT * FROM orders FINAL
-          WHERE site_id = %(site)s AND status = 'paid' AND cancelled = 0 AND is_test = 0
+          WHERE site_id = {site:String} AND status = 'paid' AND cancelled = 0 AND is_test = 0
             AND ({order_scope})) AS o
     LEFT JOIN (
         -- Per payment the greater of its refunds and its latest cumulative total (a refund
@@ -26,7 +26,7 @@ ORDER_NET_REVENUE = """
         SELECT source, order_key, sum(refunded) AS refunded FROM (
             SELECT source, if(order_id != '', order_id, payment_id) AS order_key, payment_id,
                    greatest(sumIf(amount, kind = 'refund'), maxIf(amount, kind = 'cumulative')) AS refunded
-            FROM refunds FINAL WHERE site_id = %(site)s AND is_test = 0
+            FROM refunds FINAL WHERE site_id = {site:String} AND is_test = 0
             GROUP BY source, order_key, payment_id)
         GROUP BY source, order_key
     ) AS r ON r.source = o.source AND r.order_key = o.order_id
@@ -34,7 +34,7 @@ ORDER_NET_REVENUE = """
     -- same payment: it is counted there.
     WHERE NOT (o.order_id = o.payment_id AND (o.source, o.payment_id) IN (
         SELECT source, payment_id FROM orders FINAL
-        WHERE site_id = %(site)s AND status = 'paid' AND payment_id != '' AND order_id != payment_id))
+        WHERE site_id = {site:String} AND status = 'paid' AND payment_id != '' AND order_id != payment_id))
 """
 
 
@@ -51,10 +51,10 @@ CONVERSIONS_SELECT = f"""
     WITH
     visitor_map AS (
         SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
-        WHERE site_id = %(site)s AND id_type = 'visitor'),
+        WHERE site_id = {{site:String}} AND id_type = 'visitor'),
     other_map AS (
         SELECT id_type, id_value, person_id FROM identity_map FINAL
-        WHERE site_id = %(site)s AND id_type != 'visitor'),
+        WHERE site_id = {{site:String}} AND id_type != 'visitor'),
     order_rows AS ({ORDER_NET_REVENUE}),
     orders_c AS (
         SELECT
@@ -76,14 +76,15 @@ CONVERSIONS_SELECT = f"""
         SELECT
             toString(ev.event_id) AS conversion_id, 'goal' AS conversion_kind,
             ev.name AS conversion_name, ev.timestamp AS converted_at,
-            transform(ev.name, %(goal_names)s, %(goal_values)s, '') AS goal_value,
-            if(goal_value != '', transform(ev.name, %(goal_names)s, %(goal_currencies)s, ''), ev.currency)
-                AS currency,
+            transform(ev.name, {{goal_names:Array(String)}}, {{goal_values:Array(String)}}, '') AS goal_value,
+            if(goal_value != '',
+               transform(ev.name, {{goal_names:Array(String)}}, {{goal_currencies:Array(String)}}, ''),
+               ev.currency) AS currency,
             if(goal_value != '', toDecimal128(goal_value, 4), toDecimal128(ifNull(ev.revenue, 0), 4))
                 AS revenue,
             if(m.person_id != '', m.person_id, concat('visitor:', ev.visitor_id)) AS person_id
-        FROM (SELECT * FROM events FINAL WHERE site_id = %(site)s AND event_type = 'goal'
-              AND has(%(goal_names)s, name) AND ({{goal_scope}})) AS ev
+        FROM (SELECT * FROM events FINAL WHERE site_id = {{site:String}} AND event_type = 'goal'
+              AND has({{goal_names:Array(String)}}, name) AND ({{goal_scope}})) AS ev
         LEFT JOIN visitor_map AS m ON m.visitor_id = ev.visitor_id)
     SELECT conversion_id, conversion_kind, conversion_name, converted_at, currency, revenue, person_id
     FROM orders_c

@@ -12,7 +12,7 @@ SELECT site_id, date, channel, source, device_type, currency,
        sum(visitors) AS visitors, sum(sessions) AS sessions, sum(pageviews) AS pageviews,
        sum(bounces) AS bounces, sum(duration_s) AS duration_s, sum(goal_completions) AS goal_completions,
        sum(conversions) AS conversions, sum(revenue) AS revenue,
-       toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toUInt64({version:UInt64}) AS version, toUInt8(0) AS is_deleted
 FROM (
     SELECT site_id, toDate(session_start) AS date, channel, source, device_type, '' AS currency,
            toUInt64(uniqExact(visitor_id)) AS visitors, toUInt64(count()) AS sessions,
@@ -20,14 +20,14 @@ FROM (
            toUInt64(sum(duration_s)) AS duration_s, toUInt64(sum(goals)) AS goal_completions,
            toFloat64(0) AS conversions, toDecimal128(0, 4) AS revenue
     FROM sessions FINAL
-    WHERE site_id = %(site)s AND ({date_scope_sessions})
+    WHERE site_id = {site:String} AND ({date_scope_sessions})
     GROUP BY site_id, date, channel, source, device_type
     UNION ALL
     SELECT site_id, toDate(converted_at) AS date, channel, source, device_type, currency,
            toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0),
            sum(credit) AS conversions, toDecimal128(sum(attributed_revenue), 4) AS revenue
     FROM attribution_credits FINAL
-    WHERE site_id = %(site)s AND model = 'last_touch' AND conversion_kind = 'order'
+    WHERE site_id = {site:String} AND model = 'last_touch' AND conversion_kind = 'order'
       AND ({date_scope_credits})
     GROUP BY site_id, date, channel, source, device_type, currency
 )
@@ -37,18 +37,18 @@ GROUP BY site_id, date, channel, source, device_type, currency
 VISITS_BY_SOURCE_SELECT = """
 SELECT site_id, toDate(session_start) AS date, channel, source,
        toUInt64(count()) AS sessions, toUInt64(uniqExact(visitor_id)) AS visitors,
-       toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toUInt64({version:UInt64}) AS version, toUInt8(0) AS is_deleted
 FROM sessions FINAL
-WHERE site_id = %(site)s AND ({date_scope_sessions})
+WHERE site_id = {site:String} AND ({date_scope_sessions})
 GROUP BY site_id, date, channel, source
 """
 
 ORDERS_BY_SOURCE_SELECT = """
 SELECT site_id, toDate(converted_at) AS date, model, channel, source, currency,
        sum(credit) AS orders, toDecimal128(sum(attributed_revenue), 4) AS revenue,
-       toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toUInt64({version:UInt64}) AS version, toUInt8(0) AS is_deleted
 FROM attribution_credits FINAL
-WHERE site_id = %(site)s AND conversion_kind = 'order' AND ({date_scope_credits})
+WHERE site_id = {site:String} AND conversion_kind = 'order' AND ({date_scope_credits})
 GROUP BY site_id, date, model, channel, source, currency
 """
 

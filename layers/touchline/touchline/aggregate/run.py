@@ -15,16 +15,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from clickhouse_connect.driver.client import Client
-
 from touchline.aggregate import attribution, conversions, journeys, rollups, sessions
-from touchline.aggregate.staging import Stages, delete_stale, replace_scope, stages, table_columns
+from touchline.aggregate.staging import (
+    Stages,
+    delete_stale,
+    insert_values,
+    replace_scope,
+    stages,
+    table_columns,
+)
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import Watermark, WatermarkStore
 from touchline.datadriven import MODELS as DATA_DRIVEN_MODELS
 from touchline.datadriven import TOUCHES
 from touchline.datadriven import credits as datadriven_credits
 from touchline.datadriven import fit as datadriven_fit
+from touchline.warehouse.sql import Sql
 
 JOB = "aggregate"
 # Rows become visible a little after their inserted_at was stamped; re-reading a margin is free
@@ -32,7 +38,7 @@ JOB = "aggregate"
 SAFETY_MARGIN_MS = 5 * 60 * 1000
 EPOCH = "toDateTime64(0, 3, 'UTC')"
 # Rows inserted after the watermark (minus the margin).
-NEWER = "inserted_at > fromUnixTimestamp64Milli(toInt64(%(since_ms)s), 'UTC')"
+NEWER = "inserted_at > fromUnixTimestamp64Milli(toInt64({since_ms:Int64}), 'UTC')"
 CONVERSION_COLUMNS = (
     "conversion_id String, conversion_kind String, conversion_name String, "
     "converted_at DateTime64(3, 'UTC'), currency String, revenue Decimal(38, 4), person_id String"
@@ -74,8 +80,8 @@ class RunReport:
 
 
 class Aggregator:
-    def __init__(self, client: Client, watermarks: WatermarkStore, margin_ms: int = SAFETY_MARGIN_MS) -> None:
-        self._client = client
+    def __init__(self, sql: Sql, watermarks: WatermarkStore, margin_ms: int = SAFETY_MARGIN_MS) -> None:
+        self._sql = sql
         self._watermarks = watermarks
         self._margin_ms = margin_ms
 
@@ -84,7 +90,7 @@ class Aggregator:
     ) -> RunReport:
         """`refit`: fit the data-driven models now even if their last fit is recent."""
         with _lock_for(site_id):
-            run = _Run(self._client, self._watermarks, site_id, settings, full, self._margin_ms)
+            run = _Run(self._sql, self._watermarks, site_id, settings, full, self._margin_ms)
             return run.execute(refit)
 
 
@@ -97,19 +103,19 @@ def _lock_for(site_id: str) -> threading.Lock:
 class _Run:
     def __init__(
         self,
-        client: Client,
+        sql: Sql,
         watermarks: WatermarkStore,
         site_id: str,
         settings: AttributionSettings,
         full: bool,
         margin_ms: int,
     ) -> None:
-        self.client = client
+        self.sql = sql
         self.watermarks = watermarks
         self.site_id = site_id
         self.settings = settings
         previous = watermarks.get(site_id, JOB)
-        now = client.query("SELECT toUnixTimestamp64Milli(now64(3))").result_rows[0][0]
+        [(now,)] = sql.rows("SELECT toUnixTimestamp64Milli(now64(3))")
         self.now_ms = int(now)
         self.version = max(self.now_ms, (previous.version + 1) if previous else 0)
         self.full = full or previous is None
@@ -125,10 +131,13 @@ class _Run:
             "since_ms": self.since_ms or 0,
             **conversions.goal_parameters(settings.goals),
             **attribution.currency_parameters(),
+            "models": list(attribution.MODELS),
+            "data_driven_models": list(DATA_DRIVEN_MODELS),
+            "non_hit_event_types": list(sessions.NON_HIT_EVENT_TYPES),
         }
 
     def execute(self, refit: bool = False) -> RunReport:
-        with stages(self.client) as scratch:
+        with stages(self.sql) as scratch:
             windows, visitors = self._step("scope", lambda: self._visitor_scope(scratch))
             dates = (
                 None
@@ -153,8 +162,9 @@ class _Run:
         self.report.seconds[name] = time.perf_counter() - started
         return result
 
-    def _count(self, sql: str) -> int:
-        return int(self.client.query(sql, parameters=self.params).result_rows[0][0])
+    def _count(self, query: str) -> int:
+        [(count,)] = self.sql.rows(query, self.params)
+        return int(count)
 
     # -- scope -------------------------------------------------------------------------------
 
@@ -180,7 +190,7 @@ class _Run:
                    SELECT visitor_id, window_start AS since FROM {windows}
                    UNION ALL
                    SELECT id_value, {EPOCH} FROM identity_map
-                   WHERE site_id = %(site)s AND id_type = 'visitor' AND {NEWER})
+                   WHERE site_id = {{site:String}} AND id_type = 'visitor' AND {NEWER})
                GROUP BY visitor_id""",
             self.params,
         )
@@ -194,9 +204,9 @@ class _Run:
             visitor_scope = f"visitor_id IN (SELECT visitor_id FROM {windows})"
             select = sessions.sessions_select(visitor_scope, sessions.window_clause("timestamp", windows))
             in_window = sessions.window_clause("session_start", windows)
-            scope = f"site_id = %(site)s AND {visitor_scope} AND {in_window}"
+            scope = f"site_id = {{site:String}} AND {visitor_scope} AND {in_window}"
         else:
-            select, scope = sessions.sessions_select("1"), "site_id = %(site)s"
+            select, scope = sessions.sessions_select("1"), "site_id = {site:String}"
         self._write(
             scratch,
             dates,
@@ -206,7 +216,7 @@ class _Run:
             select,
             "session_start",
         )
-        written = "sessions WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
+        written = "sessions WHERE site_id = {site:String} AND version = {version:UInt64} AND is_deleted = 0"
         self.report.sessions = self._count(f"SELECT count() FROM {written}")
         if self.full:
             self.report.visitors = self._count(f"SELECT uniqExact(visitor_id) FROM {written}")
@@ -216,7 +226,7 @@ class _Run:
     def _attribution(self, scratch: Stages, visitors: str, dates: str | None) -> tuple[str, str]:
         """Rule-based credits of the conversions in scope: (persons table, touch_visitors clause)."""
         # The data-driven models' rows are rewritten by their own step.
-        rule_based = f"site_id = %(site)s AND model IN {attribution.MODELS!r}"
+        rule_based = "site_id = {site:String} AND model IN {models:Array(String)}"
         persons = ""
         if self.full:
             in_scope = scratch.create(
@@ -234,7 +244,8 @@ class _Run:
             )
             persons = self._person_scope(scratch, visitors, changed)
             touch_visitors = f"""visitor_id IN (
-                SELECT id_value FROM identity_map FINAL WHERE site_id = %(site)s AND id_type = 'visitor'
+                SELECT id_value FROM identity_map FINAL
+                WHERE site_id = {{site:String}} AND id_type = 'visitor'
                     AND person_id IN (SELECT person_id FROM {persons})
                 UNION ALL
                 SELECT substring(person_id, 9) FROM {persons} WHERE startsWith(person_id, 'visitor:'))"""
@@ -258,7 +269,7 @@ class _Run:
                     UNION DISTINCT
                     SELECT c.conversion_id FROM (
                         SELECT conversion_id, person_id, converted_at FROM attribution_credits FINAL
-                        WHERE site_id = %(site)s) AS c
+                        WHERE site_id = {{site:String}}) AS c
                     INNER JOIN {persons} AS p ON p.person_id = c.person_id
                     WHERE c.converted_at >= p.since""",
                 self.params,
@@ -273,7 +284,10 @@ class _Run:
             attribution.credits_select(in_scope, touch_visitors),
             "converted_at",
         )
-        written = "attribution_credits WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
+        written = (
+            "attribution_credits WHERE site_id = {site:String} AND version = {version:UInt64} "
+            "AND is_deleted = 0"
+        )
         self.report.conversions = self._count(f"SELECT count() FROM {in_scope}")
         self.report.credit_rows = self._count(f"SELECT count() FROM {written}")
         return persons, touch_visitors
@@ -293,83 +307,85 @@ class _Run:
                 f"""SELECT person_id FROM {persons}
                     UNION DISTINCT
                     SELECT person_id FROM journeys FINAL
-                    WHERE site_id = %(site)s
+                    WHERE site_id = {{site:String}}
                       AND arrayExists(v -> v IN (SELECT visitor_id FROM {visitors}), visitor_ids)""",
                 self.params,
             )
             person_scope = f"person_id IN (SELECT person_id FROM {scoped})"
         replace_scope(
-            self.client,
+            self.sql,
             "journeys",
             journeys.journeys_select(person_scope, touch_visitors),
-            f"site_id = %(site)s AND {person_scope}",
+            f"site_id = {{site:String}} AND {person_scope}",
             self.version,
             self.params,
         )
-        written = "journeys WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
+        written = "journeys WHERE site_id = {site:String} AND version = {version:UInt64} AND is_deleted = 0"
         self.report.journeys = self._count(f"SELECT count() FROM {written}")
         return person_scope
 
     def _data_driven(self, scratch: Stages, dates: str | None, journey_scope: str, refit: bool) -> None:
         """Refit the data-driven models when due, then credit conversions with the current fits:
         all of them after a refit, else those whose journeys this run rewrote."""
-        rows = self._rows
         if refit or self.full or self._fit_due():
             # Every touches variant is fitted now, so reports and the query API can credit any of
             # them on demand without fitting; only `all` is stored as credits.
             fits: list[datadriven_fit.Fit] = []
             for touches in TOUCHES:
-                fitted = datadriven_fit.fit_site(rows, self.site_id, touches, self.settings.thresholds)
-                self.client.insert(
+                fitted = datadriven_fit.fit_site(
+                    self.sql.rows, self.site_id, touches, self.settings.thresholds
+                )
+                insert_values(
+                    self.sql,
                     "attribution_fits",
+                    datadriven_fit.FIT_COLUMNS,
                     datadriven_fit.fit_rows(
                         self.site_id, fitted, self.settings.thresholds, self.now_ms, self.version
                     ),
-                    column_names=datadriven_fit.FIT_COLUMNS,
                 )
                 fits.extend(f for f in fitted if touches == "all")
-            delete_stale(self.client, "attribution_fits", "site_id = %(site)s", self.version, self.params)
+            delete_stale(self.sql, "attribution_fits", "site_id = {site:String}", self.version, self.params)
             self.report.refitted, journey_scope = True, "1"
         else:
-            fits = datadriven_fit.stored_fits(rows, self.site_id)
+            fits = datadriven_fit.stored_fits(self.sql.rows, self.site_id)
         if not any(f.ok for f in fits) and not self._count(
-            f"SELECT count() FROM attribution_credits WHERE site_id = %(site)s "
-            f"AND model IN {DATA_DRIVEN_MODELS!r} AND is_deleted = 0"
+            "SELECT count() FROM attribution_credits WHERE site_id = {site:String} "
+            "AND model IN {data_driven_models:Array(String)} AND is_deleted = 0"
         ):
             return  # nothing fitted, nothing credited before: nothing to write or remove
+        self.params.update(
+            datadriven_credits.credit_parameters("all", DATA_DRIVEN_MODELS, self.params["half_life_ms"])
+        )
         # Credit rows carry the conversion's person, like journeys: the same clause scopes both.
-        scope = f"site_id = %(site)s AND model IN {DATA_DRIVEN_MODELS!r} AND {journey_scope}"
+        scope = (
+            f"site_id = {{site:String}} AND model IN {{data_driven_models:Array(String)}} AND {journey_scope}"
+        )
         self._write(
             scratch,
             dates,
             "attribution_credits",
             ("site_id", "conversion_id", "model", "touch_index"),
             scope,
-            datadriven_credits.credits_select("all", DATA_DRIVEN_MODELS, journey_scope),
+            datadriven_credits.credits_select("all", journey_scope),
             "converted_at",
             label="data_driven_credits",
         )
 
     def _fit_due(self) -> bool:
-        last = self._rows(
-            "SELECT max(fitted_at) FROM attribution_fits FINAL WHERE site_id = %(site)s AND touches = 'all'",
+        [(last,)] = self.sql.rows(
+            "SELECT toUnixTimestamp64Milli(max(fitted_at)) FROM attribution_fits FINAL "
+            "WHERE site_id = {site:String} AND touches = 'all'",
             self.params,
         )
-        refit_ms = int(self.settings.refit_hours * 3_600_000)
-        last_ms = int(last[0][0].timestamp() * 1000) if last and last[0][0] is not None else 0
-        return self.now_ms - last_ms >= refit_ms
-
-    def _rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-        result = self.client.query(sql, parameters={**self.params, **parameters})
-        return [tuple(r) for r in result.result_rows]
+        return self.now_ms - int(last or 0) >= int(self.settings.refit_hours * 3_600_000)
 
     def _changed_orders(self) -> str:
         """Order conversion ids whose order or refunds were inserted since the watermark."""
         return f"""
-            SELECT concat(source, ':', order_id) FROM orders WHERE site_id = %(site)s AND {NEWER}
+            SELECT concat(source, ':', order_id) FROM orders WHERE site_id = {{site:String}} AND {NEWER}
             UNION DISTINCT
             SELECT concat(source, ':', if(order_id != '', order_id, payment_id)) FROM refunds
-            WHERE site_id = %(site)s AND {NEWER}"""
+            WHERE site_id = {{site:String}} AND {NEWER}"""
 
     def _person_scope(self, scratch: Stages, visitors: str, changed_conversions: str) -> str:
         """Persons whose conversions must be re-credited (now or before this run), each with the
@@ -384,20 +400,21 @@ class _Run:
                        v.since AS since
                 FROM {visitors} AS v
                 LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
-                           WHERE site_id = %(site)s AND id_type = 'visitor') AS m ON m.id_value = v.visitor_id
+                           WHERE site_id = {{site:String}} AND id_type = 'visitor') AS m
+                    ON m.id_value = v.visitor_id
                 UNION ALL
                 -- any version: a stale person only adds harmless work
                 SELECT c.person_id, v.since FROM attribution_credits AS c
                 INNER JOIN {visitors} AS v ON v.visitor_id = c.visitor_id
-                WHERE c.site_id = %(site)s
+                WHERE c.site_id = {{site:String}}
                 UNION ALL
                 SELECT person_id, {EPOCH} FROM identity_map
-                WHERE site_id = %(site)s AND id_type != 'visitor' AND {NEWER}
+                WHERE site_id = {{site:String}} AND id_type != 'visitor' AND {NEWER}
                 UNION ALL
                 SELECT person_id, {EPOCH} FROM {changed_conversions}
                 UNION ALL
                 SELECT person_id, {EPOCH} FROM attribution_credits FINAL
-                WHERE site_id = %(site)s AND conversion_id IN ({changed_orders}))
+                WHERE site_id = {{site:String}} AND conversion_id IN ({changed_orders}))
             GROUP BY person_id
             """,
             self.params,
@@ -409,13 +426,13 @@ class _Run:
         if dates is not None:
             self.report.days = self._count(f"SELECT uniqExact(date) FROM {dates}")
         for table, select in rollups.ROLLUPS.items():
-            scope = "site_id = %(site)s" + (f" AND date IN (SELECT date FROM {dates})" if dates else "")
+            scope = "site_id = {site:String}" + (f" AND date IN (SELECT date FROM {dates})" if dates else "")
             replace_scope(
-                self.client, table, rollups.rollup_select(select, dates), scope, self.version, self.params
+                self.sql, table, rollups.rollup_select(select, dates), scope, self.version, self.params
             )
         if dates is None:
             self.report.days = self._count(
-                "SELECT uniqExact(date) FROM daily_metrics FINAL WHERE site_id = %(site)s"
+                "SELECT uniqExact(date) FROM daily_metrics FINAL WHERE site_id = {site:String}"
             )
 
     def _write(
@@ -435,11 +452,9 @@ class _Run:
         days with a row added, removed or different need their rollups redone.
         """
         if dates is None:
-            replace_scope(self.client, table, select, scope, self.version, self.params)
+            replace_scope(self.sql, table, select, scope, self.version, self.params)
             return
-        content = ", ".join(
-            c for c in table_columns(self.client, table) if c not in ("version", "is_deleted")
-        )
+        content = ", ".join(c for c in table_columns(self.sql, table) if c not in ("version", "is_deleted"))
         fingerprint = (
             f"cityHash64({', '.join(key)}) AS k, cityHash64({content}) AS h, toDate({date_column}) AS d"
         )
@@ -450,10 +465,10 @@ class _Run:
             self.params,
         )
         existed = self._count(f"SELECT count() FROM {before}") > 0
-        replace_scope(self.client, table, select, scope, self.version, self.params, tombstones=existed)
+        replace_scope(self.sql, table, select, scope, self.version, self.params, tombstones=existed)
         after = (
             f"SELECT {fingerprint} FROM {table} "
-            "WHERE site_id = %(site)s AND version = %(version)s AND is_deleted = 0"
+            "WHERE site_id = {site:String} AND version = {version:UInt64} AND is_deleted = 0"
         )
         self._add_dates(
             dates,
@@ -463,4 +478,4 @@ class _Run:
         )
 
     def _add_dates(self, dates: str, select: str) -> None:
-        self.client.command(f"INSERT INTO {dates} SELECT DISTINCT * FROM ({select})", parameters=self.params)
+        self.sql.command(f"INSERT INTO {dates} SELECT DISTINCT * FROM ({select})", self.params)

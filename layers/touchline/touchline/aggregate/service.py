@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from clickhouse_connect.driver.client import Client
+from typing import TYPE_CHECKING, Any
 
 from touchline.aggregate.run import Aggregator, RunReport
 from touchline.commerce.run import CommerceReport
@@ -23,6 +21,9 @@ from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
 from touchline.identity.resolve import resolve
 from touchline.warehouse.sql import ClientSql
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 # Leave this much of the Lambda's time unused: a site's run must not be cut off half-way.
 RESERVE_MS = 120_000
@@ -51,9 +52,12 @@ def run_sites(
     remaining_ms: Callable[[], int] = lambda: 10**9,
     refit: bool = False,
 ) -> ScheduledResult:
+    """Identities and the aggregation go through the `Sql` protocol (bound parameters); the
+    commerce jobs take the client itself."""
+    sql = ClientSql(client)
     sites = SiteStore(dynamodb, table)
     settings = AttributionSettingsStore(dynamodb, table)
-    aggregator = Aggregator(client, DynamoWatermarks(dynamodb, table))
+    aggregator = Aggregator(sql, DynamoWatermarks(dynamodb, table))
     site_ids = [site_id] if site_id else [s.site_id for s in sites.list()]
     result = ScheduledResult()
     for current in site_ids:
@@ -61,7 +65,7 @@ def run_sites(
             result.skipped.append(current)
             continue
         # Identities first: who is who decides whose sessions a conversion's touchpoints are.
-        resolve(ClientSql(client), current)
+        resolve(sql, current)
         result.runs.append(aggregator.run(current, settings.get(current), full=full, refit=refit))
     # Commerce reads the identities, sessions and credits just written; each job keeps its cadence.
     result.commerce, late = run_commerce(
@@ -76,3 +80,23 @@ def commerce_only(
 ) -> dict[str, Any]:
     """`{"job": "commerce"}` (`touchline commerce run`): identities, then every commerce job now."""
     return commerce_now(client, dynamodb, table, site_id, full=full)
+
+
+def scheduled(
+    site_id: str | None, full: bool, remaining_ms: Callable[[], int], refit: bool = False
+) -> ScheduledResult:
+    """`run_sites` wired from the function's settings: its ClickHouse and config table."""
+    return run_sites(*_wiring(), site_id=site_id, full=full, remaining_ms=remaining_ms, refit=refit)
+
+
+def scheduled_commerce(site_id: str | None, full: bool) -> dict[str, Any]:
+    """`commerce_only` wired from the function's settings."""
+    return commerce_only(*_wiring(), site_id, full)
+
+
+def _wiring() -> tuple[Client, Any, str]:
+    from touchline.aws import clients
+    from touchline.load.service import warehouse_client
+    from touchline.settings import AggregateSettings
+
+    return warehouse_client(), clients.dynamodb(), AggregateSettings.from_env().config_table

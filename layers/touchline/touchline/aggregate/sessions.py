@@ -45,8 +45,8 @@ hits AS (
     -- No FINAL: a redelivered event is an identical row, dropped by arrayDistinct below, which
     -- costs far less than merging the whole table.
     FROM events
-    WHERE site_id = %(site)s AND event_type NOT IN {NON_HIT_EVENT_TYPES!r} AND ({{visitor_scope}})
-      AND ({{hit_window}})
+    WHERE site_id = {{site:String}} AND event_type NOT IN {{non_hit_event_types:Array(String)}}
+      AND ({{visitor_scope}}) AND ({{hit_window}})
 ),
 visitors AS (
     SELECT site_id, visitor_id, arraySort(x -> (x.1, x.2), arrayDistinct(groupArray(({_HIT})))) AS h
@@ -111,7 +111,7 @@ SELECT
     {_first("country")} AS country,
     {_first("region")} AS region,
     {_first("city")} AS city,
-    toUInt64(%(version)s) AS version,
+    toUInt64({{version:UInt64}}) AS version,
     toUInt8(0) AS is_deleted
 FROM marked
 ARRAY JOIN arraySplit((x, split) -> split, h, splits) AS g
@@ -130,12 +130,13 @@ WINDOWS_SELECT = f"""
 WITH
 new AS (
     SELECT visitor_id, min(timestamp) AS earliest FROM events
-    WHERE site_id = %(site)s AND event_type NOT IN {NON_HIT_EVENT_TYPES!r} AND ({{newer}})
+    WHERE site_id = {{site:String}} AND event_type NOT IN {{non_hit_event_types:Array(String)}}
+      AND ({{newer}})
     GROUP BY visitor_id),
 old AS (
     SELECT visitor_id, arraySort(x -> x.1, groupArray((session_start, session_end))) AS spans
     FROM sessions FINAL
-    WHERE site_id = %(site)s AND visitor_id IN (SELECT visitor_id FROM new)
+    WHERE site_id = {{site:String}} AND visitor_id IN (SELECT visitor_id FROM new)
     GROUP BY visitor_id),
 runs AS (
     SELECT n.visitor_id AS visitor_id, n.earliest AS earliest,

@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from clickhouse_connect.driver.client import Client
+from touchline.warehouse.sql import Sql
 
 
 class Stages:
     """Creates uniquely named MergeTree scratch tables (visible to every replica) and drops them."""
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
         self.run_tag = uuid.uuid4().hex[:10]
         self._created: list[str] = []
 
@@ -32,20 +32,20 @@ class Stages:
         self, purpose: str, columns: str, select: str, parameters: dict[str, Any] | None = None
     ) -> str:
         table = self.name(purpose)
-        self.client.command(f"CREATE TABLE {table} ({columns}) ENGINE = MergeTree ORDER BY tuple()")
+        self.sql.command(f"CREATE TABLE {table} ({columns}) ENGINE = MergeTree ORDER BY tuple()")
         self._created.append(table)
-        self.client.command(f"INSERT INTO {table} {select}", parameters=parameters)
+        self.sql.command(f"INSERT INTO {table} {select}", parameters)
         return table
 
     def drop_all(self) -> None:
         for table in reversed(self._created):
-            self.client.command(f"DROP TABLE IF EXISTS {table}")
+            self.sql.command(f"DROP TABLE IF EXISTS {table}")
         self._created.clear()
 
 
 @contextmanager
-def stages(client: Client) -> Iterator[Stages]:
-    scratch = Stages(client)
+def stages(sql: Sql) -> Iterator[Stages]:
+    scratch = Stages(sql)
     try:
         yield scratch
     finally:
@@ -53,7 +53,7 @@ def stages(client: Client) -> Iterator[Stages]:
 
 
 def replace_scope(
-    client: Client,
+    sql: Sql,
     table: str,
     select: str,
     scope: str,
@@ -68,15 +68,15 @@ def replace_scope(
 
     `select` must name every column of `table` and produce rows with `version` = `version`.
     """
-    columns = table_columns(client, table)
+    columns = table_columns(sql, table)
     names = ", ".join(columns)
-    client.command(f"INSERT INTO {table} ({names}) SELECT {names} FROM ({select})", parameters=parameters)
+    sql.command(f"INSERT INTO {table} ({names}) SELECT {names} FROM ({select})", parameters)
     if tombstones:
-        delete_stale(client, table, scope, version, parameters, columns)
+        delete_stale(sql, table, scope, version, parameters, columns)
 
 
 def delete_stale(
-    client: Client,
+    sql: Sql,
     table: str,
     scope: str,
     version: int,
@@ -84,24 +84,37 @@ def delete_stale(
     columns: list[str] | None = None,
 ) -> None:
     """Tombstone every row of `scope` not written at `version` (for rows inserted another way)."""
-    columns = columns or table_columns(client, table)
+    columns = columns or table_columns(sql, table)
     names = ", ".join(columns)
     # Whatever in the scope was not just rewritten no longer exists. A tombstone copies the row
     # it deletes (so it lands in the same partition), with this version and is_deleted = 1.
     tombstone = ", ".join(
         "1" if c == "is_deleted" else str(int(version)) if c == "version" else c for c in columns
     )
-    client.command(
+    sql.command(
         f"INSERT INTO {table} ({names}) "
         f"SELECT {tombstone} FROM {table} FINAL WHERE ({scope}) AND version < {int(version)}",
-        parameters=parameters,
+        parameters,
     )
 
 
-def table_columns(client: Client, table: str) -> list[str]:
-    result = client.query(
-        "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = %(t)s "
+def insert_values(sql: Sql, table: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+    """Insert `rows` (values in the order of `columns`: name and ClickHouse type), every value a
+    bound parameter: one array per column, zipped back into rows by ARRAY JOIN."""
+    if not rows:
+        return
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"{{c{i}:Array({kind})}} AS {name}" for i, (name, kind) in enumerate(columns))
+    sql.command(
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM system.one ARRAY JOIN {arrays}",
+        {f"c{i}": [row[i] for row in rows] for i in range(len(columns))},
+    )
+
+
+def table_columns(sql: Sql, table: str) -> list[str]:
+    rows = sql.rows(
+        "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String} "
         "ORDER BY position",
-        parameters={"t": table},
+        {"t": table},
     )
-    return [str(row[0]) for row in result.result_rows]
+    return [str(row[0]) for row in rows]

@@ -19,18 +19,20 @@ conversion without touchpoints gets one `(none)` row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from touchline.aggregate.attribution import (
     DIRECT,
     LARGEST_REMAINDER_COLUMNS,
     NONE_CHANNEL,
     UNITS_COLUMNS,
+    currency_parameters,
 )
-from touchline.aggregate.attribution import (
-    MODELS as RULE_BASED,
-)
+from touchline.aggregate.attribution import MODELS as RULE_BASED
 from touchline.datadriven import MODELS as DATA_DRIVEN
 from touchline.datadriven import TOUCHES
-from touchline.datadriven.paths import kept_mask
+from touchline.datadriven.paths import PAID_CHANNELS, kept_mask
 
 # The kept touches' fit weights: looked up in attribution_fits, so no value is spliced into SQL.
 _WEIGHTS = """
@@ -39,7 +41,7 @@ weights AS (
            groupArray(effect) AS weight_values,
            groupArrayIf(concat(model, '|', conversion_kind), channel = '' AND status = 'ok') AS fitted
     FROM attribution_fits FINAL
-    WHERE site_id = %(site)s AND touches = '{touches}')"""
+    WHERE site_id = {site:String} AND touches = {touches:String})"""
 
 _WEIGHT = (
     "transform(concat(model, '|', conversion_kind, '|', {channel}), "
@@ -70,9 +72,9 @@ WITH
 modelled AS (
     SELECT *, model
     FROM (SELECT * FROM journeys FINAL
-          WHERE site_id = %(site)s AND converted = 1 AND ({{journey_scope}})) AS j
-    ARRAY JOIN {{models}} AS model
-    WHERE has({list(RULE_BASED)!r}, model)
+          WHERE site_id = {{site:String}} AND converted = 1 AND ({{journey_scope}})) AS j
+    ARRAY JOIN {{credit_models:Array(String)}} AS model
+    WHERE has({{rule_based_models:Array(String)}}, model)
        OR has((SELECT fitted FROM weights), concat(model, '|', conversion_kind))),
 weighted AS (
     SELECT *,
@@ -85,7 +87,7 @@ weighted AS (
         arrayDistinct(kept_channels) AS distinct_channels,
         arraySum(arrayMap(c -> {_WEIGHT.format(channel="c")}, distinct_channels)) AS total_weight,
         arrayLastIndex(c -> c != '{DIRECT}', kept_channels) AS last_non_direct_raw,
-        arrayMap(t -> exp2(-(toFloat64(dateDiff('millisecond', t, ended_at)) / %(half_life_ms)s)),
+        arrayMap(t -> exp2(-(toFloat64(dateDiff('millisecond', t, ended_at)) / {{half_life_ms:Float64}})),
                  touch_ats) AS decay,
         arrayFilter((d, k) -> k = 1, decay, kept) AS kept_decay,
         {_MODEL_CREDITS} AS model_credits,
@@ -103,7 +105,7 @@ SELECT
     session_id, visitor_id, touch_at, channel, source, medium, campaign, content, term, device_type,
     credit, currency, toDecimal128(revenue, 4) AS revenue,
     toDecimal128(sign * share, 4) / intExp10(unit_exp) AS attributed_revenue,
-    toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+    toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM rounded
 ARRAY JOIN
     credits AS credit, shares AS share, arrayEnumerate(credits) AS touch_index,
@@ -117,20 +119,26 @@ WHERE credit > 0
 """
 
 
-def credits_select(
-    touches: str = "all", models: tuple[str, ...] = DATA_DRIVEN, journey_scope: str = "1"
-) -> str:
-    """Credit rows (attribution_credits columns, `version` from the parameters) of the converted
-    journeys matching `journey_scope` (a clause over journeys' columns). Parameters: `site`,
-    `version`, `half_life_ms`, `exp_codes`/`exp_values` (attribution.currency_parameters)."""
+def credits_select(touches: str = "all", journey_scope: str = "1") -> str:
+    """Credit rows (attribution_credits columns) of the converted journeys matching `journey_scope`
+    (a clause over journeys' columns), under `touches`. Its parameters: `site`, `version` and
+    `credit_parameters(...)`."""
     if touches not in TOUCHES:
         raise ValueError(f"touches must be one of {', '.join(TOUCHES)}")
-    unknown = [m for m in models if m not in RULE_BASED and m not in DATA_DRIVEN]
-    if unknown or not models:
+    return CREDITS_SELECT.replace("{journey_scope}", journey_scope).replace("{kept_mask}", kept_mask(touches))
+
+
+def credit_parameters(touches: str, models: Iterable[str], half_life_ms: float) -> dict[str, Any]:
+    """The parameters of `credits_select` besides `site` and `version`."""
+    chosen = list(models)
+    unknown = [m for m in chosen if m not in RULE_BASED and m not in DATA_DRIVEN]
+    if unknown or not chosen:
         raise ValueError(f"unknown models: {unknown}")
-    return (
-        CREDITS_SELECT.replace("{journey_scope}", journey_scope)
-        .replace("{kept_mask}", kept_mask(touches))
-        .replace("{models}", repr(list(models)))
-        .replace("{touches}", touches)
-    )
+    return {
+        "touches": touches,
+        "credit_models": chosen,
+        "rule_based_models": list(RULE_BASED),
+        "paid_channels": list(PAID_CHANNELS),
+        "half_life_ms": float(half_life_ms),
+        **currency_parameters(),
+    }

@@ -137,22 +137,22 @@ def fit_rows(
 
 
 FIT_COLUMNS = [
-    "site_id",
-    "model",
-    "conversion_kind",
-    "touches",
-    "channel",
-    "status",
-    "method",
-    "journeys",
-    "conversions",
-    "min_journeys",
-    "min_conversions",
-    "effect",
-    "share",
-    "fitted_at",
-    "version",
-    "is_deleted",
+    ("site_id", "String"),
+    ("model", "String"),
+    ("conversion_kind", "String"),
+    ("touches", "String"),
+    ("channel", "String"),
+    ("status", "String"),
+    ("method", "String"),
+    ("journeys", "UInt64"),
+    ("conversions", "UInt64"),
+    ("min_journeys", "UInt64"),
+    ("min_conversions", "UInt64"),
+    ("effect", "Float64"),
+    ("share", "Float64"),
+    ("fitted_at", "DateTime64(3, 'UTC')"),
+    ("version", "UInt64"),
+    ("is_deleted", "UInt8"),
 ]
 
 
@@ -161,7 +161,7 @@ def stored_fits(rows: QueryRows, site_id: str, touches: str = "all") -> list[Fit
     found: dict[tuple[str, str], Fit] = {}
     for model, kind, channel, status, method, journeys, conversions, effect in rows(
         """SELECT model, conversion_kind, channel, status, method, journeys, conversions, effect
-           FROM attribution_fits FINAL WHERE site_id = %(site)s AND touches = %(touches)s
+           FROM attribution_fits FINAL WHERE site_id = {site:String} AND touches = {touches:String}
            ORDER BY model, conversion_kind, channel""",
         {"site": site_id, "touches": touches},
     ):

@@ -9,7 +9,7 @@ keeps all of its touches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from touchline.datadriven.markov import PathCount
@@ -32,7 +32,7 @@ PAID_CHANNELS = (
 _PREFERRED = {
     "all": None,
     "clicks_only": f"c -> c != '{channels.DIRECT}'",
-    "paid_only": f"c -> has({list(PAID_CHANNELS)!r}, c)",
+    "paid_only": "c -> has({paid_channels:Array(String)}, c)",
 }
 
 
@@ -55,11 +55,11 @@ PATHS_SELECT = """
 SELECT {path} AS path, conversion_kind, toUInt64(countIf(converted = 1)) AS conversions,
        toUInt64(countIf(converted = 0)) AS nulls
 FROM journeys FINAL
-WHERE site_id = %(site)s AND touch_count > 0 AND ({journey_scope})
+WHERE site_id = {site:String} AND touch_count > 0 AND ({journey_scope})
 GROUP BY path, conversion_kind
 """
 
-QueryRows = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
+QueryRows = Callable[[str, Mapping[str, Any]], list[tuple[Any, ...]]]
 
 
 def path_counts(
@@ -71,10 +71,11 @@ def path_counts(
 ) -> dict[str, list[PathCount]]:
     """Per conversion kind, the distinct paths: its converting journeys and every non-converting
     journey (the same non-conversions count for each kind)."""
-    sql = PATHS_SELECT.format(path=kept_channels(touches), journey_scope=journey_scope)
+    sql = PATHS_SELECT.replace("{path}", kept_channels(touches)).replace("{journey_scope}", journey_scope)
     by_kind: dict[str, list[PathCount]] = {}
     nulls: list[PathCount] = []
-    for path, kind, conversions, null_count in rows(sql, {**(parameters or {}), "site": site_id}):
+    bound = {**(parameters or {}), "site": site_id, "paid_channels": list(PAID_CHANNELS)}
+    for path, kind, conversions, null_count in rows(sql, bound):
         if kind == "":
             nulls.append(PathCount(tuple(path), 0, int(null_count)))
         else:

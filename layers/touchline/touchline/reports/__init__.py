@@ -48,17 +48,6 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def sql_string(value: str) -> str:
-    """A ClickHouse string literal. Still used by the attribution report's data-driven variants
-    (reports/attribution.py); new SQL binds parameters instead (`period_params`)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def sql_datetime(value: datetime) -> str:
-    """A DateTime64(3, 'UTC') literal (see `sql_string`)."""
-    return f"toDateTime64({sql_string(_utc(value).strftime('%Y-%m-%d %H:%M:%S.%f')[:-3])}, 3, 'UTC')"
-
-
 def render_table(headers: list[str], rows: list[list[str]]) -> str:
     """Columns padded to their widest cell; text left-aligned, everything else right-aligned."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]

@@ -19,11 +19,10 @@ from decimal import Decimal
 from typing import Any
 
 from touchline.aggregate.attribution import MODELS as RULE_BASED
-from touchline.aggregate.attribution import currency_parameters
 from touchline.datadriven import MODELS as DATA_DRIVEN
 from touchline.datadriven import TOUCHES
-from touchline.datadriven.credits import credits_select
-from touchline.reports import QueryRunner, render_table, sql_datetime, sql_string
+from touchline.datadriven.credits import credit_parameters, credits_select
+from touchline.reports import QueryRunner, period, period_params, render_table
 from touchline.reports.revenue import money
 
 DIMENSIONS = {"channel": "channel", "source": "source", "campaign": "campaign"}
@@ -148,21 +147,19 @@ def attribution_report(
     if basis not in BASES:
         raise ValueError(f"--basis must be one of {', '.join(BASES)}")
     dated = "converted_at" if basis == "cash" else "touch_at"
-    where = [f"model IN ({', '.join(sql_string(m) for m in models)})"]
-    if start:
-        where.append(f"{dated} >= {sql_datetime(start)}")
-    if end:
-        where.append(f"{dated} < {sql_datetime(end)}")
+    parameters: dict[str, Any] = {**period_params(site_id, start, end), "models": models}
     if touches == "all":
-        source = f"(SELECT * FROM attribution_credits FINAL WHERE site_id = {sql_string(site_id)})"
+        source = "(SELECT * FROM attribution_credits FINAL WHERE site_id = {site:String})"
     else:
-        source = f"({_variant_credits(site_id, touches, tuple(models), start, end, basis, half_life_days)})"
+        source = f"({_variant_credits(touches, start, end, basis)})"
+        parameters.update(version=0, **credit_parameters(touches, models, half_life_days * 86_400_000))
     column = DIMENSIONS[dimension]
     _, rows = run(
         f"""SELECT model, if(channel = '(none)', '(none)', {column}) AS value, conversion_kind, currency,
                    sum(credit), toString(sum(attributed_revenue))
-            FROM {source} WHERE {" AND ".join(where)}
-            GROUP BY model, value, conversion_kind, currency"""
+            FROM {source} WHERE model IN {{models:Array(String)}}{period(dated, start, end)}
+            GROUP BY model, value, conversion_kind, currency""",
+        parameters,
     )
     by_model: dict[str, dict[str, AttributionRow]] = {m: {} for m in models}
     for model_name, value, kind, currency, credit, amount in rows:
@@ -180,44 +177,17 @@ def attribution_report(
     return AttributionReport(site_id, start, end, dimension, results, touches, basis)
 
 
-def _variant_credits(
-    site_id: str,
-    touches: str,
-    models: tuple[str, ...],
-    start: datetime | None,
-    end: datetime | None,
-    basis: str,
-    half_life_days: float,
-) -> str:
+def _variant_credits(touches: str, start: datetime | None, end: datetime | None, basis: str) -> str:
     """Credits of a touches variant from journeys, narrowed to the conversions the period can hold
-    (a touch is never after its conversion, nor more than the lookback before it)."""
-    scope = []
-    if start:
-        scope.append(f"ended_at >= {sql_datetime(start)}")
-    if end:
-        scope.append(f"{'ended_at' if basis == 'cash' else 'started_at'} < {sql_datetime(end)}")
-    parameters: dict[str, Any] = {
-        "site": site_id,
-        "version": 0,
-        "half_life_ms": float(half_life_days * 86_400_000),
-        **currency_parameters(),
-    }
-    sql = credits_select(touches, models, " AND ".join(scope) or "1")
-    for name, value in parameters.items():
-        sql = sql.replace(f"%({name})s", _literal(value))
-    return sql
+    (a touch is never after its conversion)."""
+    scope = period("ended_at", start, None) + period(
+        "ended_at" if basis == "cash" else "started_at", None, end
+    )
+    return credits_select(touches, "1" + scope)
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return sql_string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
-    return repr(value)
 
 
 def _add_fit_status(run: QueryRunner, site_id: str, touches: str, results: list[ModelResult]) -> None:
@@ -225,9 +195,10 @@ def _add_fit_status(run: QueryRunner, site_id: str, touches: str, results: list[
     if not results:
         return
     _, rows = run(
-        f"""SELECT model, conversion_kind, status, journeys, conversions, min_journeys, min_conversions
-            FROM attribution_fits FINAL
-            WHERE site_id = {sql_string(site_id)} AND touches = {sql_string(touches)} AND channel = ''"""
+        """SELECT model, conversion_kind, status, journeys, conversions, min_journeys, min_conversions
+           FROM attribution_fits FINAL
+           WHERE site_id = {site:String} AND touches = {touches:String} AND channel = ''""",
+        {"site": site_id, "touches": touches},
     )
     fits = {(r[0], r[1]): r[2:] for r in rows}
     for result in results:

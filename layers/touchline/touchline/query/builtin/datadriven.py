@@ -19,10 +19,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from touchline.aggregate.attribution import currency_parameters
 from touchline.config.attribution_settings import DEFAULT_HALF_LIFE_DAYS
 from touchline.datadriven import MODELS, TOUCHES
-from touchline.datadriven.credits import credits_select
+from touchline.datadriven.credits import credit_parameters, credits_select
 
 # Imported first: this module wraps the attribution metrics and replaces the credits table.
 from touchline.query.builtin import attribution as _attribution  # noqa: F401
@@ -36,15 +35,8 @@ from touchline.query.registry import REGISTRY, IncludeOption, Metric, MetricRend
 TOUCHES_OPTION = "attribution_touches"
 BASIS_OPTION = "attribution_basis"
 BASES = ("cash", "accrual")
-# The credits SQL's own parameters: `{name:Type}`, or `%(name)s` typed here.
-_PLACEHOLDER = re.compile(r"\{(\w+):([^{}]+)\}|%\((\w+)\)s")
-_TYPES = {
-    "site": "String",
-    "version": "UInt64",
-    "half_life_ms": "Float64",
-    "exp_codes": "Array(String)",
-    "exp_values": "Array(UInt8)",
-}
+# The credits SQL's own `{name:Type}` parameters.
+_PLACEHOLDER = re.compile(r"\{(\w+):([^{}]+)\}")
 
 for _model in MODELS:
     register_model(_model)
@@ -103,11 +95,10 @@ class CreditsTable:
                 "version": 0,
                 # The site's own half-life is not in the query's context: time decay under a
                 # variant uses the default (docs/attribution.md, "Variants").
-                "half_life_ms": DEFAULT_HALF_LIFE_DAYS * 86_400_000.0,
-                **currency_parameters(),
+                **credit_parameters(touches, _all_models(), DEFAULT_HALF_LIFE_DAYS * 86_400_000.0),
             }
             # The scope already holds the statement's placeholders: bound after the credits SQL's.
-            bound = _bind(ctx, credits_select(touches, tuple(_all_models()), "__scope__"), values)
+            bound = _bind(ctx, credits_select(touches, "__scope__"), values)
             source = bound.replace("__scope__", scope)
         inner = (
             f"SELECT *, {dated} AS credited_at FROM ({source}) WHERE {dated} >= {start} AND {dated} < {end}"
@@ -125,8 +116,7 @@ def _bind(ctx: CompileContext, sql: str, values: dict[str, Any]) -> str:
     """`sql`'s named `{name:Type}` parameters as the statement's own placeholders."""
 
     def placeholder(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(3)
-        return ctx.params.add(values[name], match.group(2) or _TYPES[name])
+        return ctx.params.add(values[match.group(1)], match.group(2))
 
     return _PLACEHOLDER.sub(placeholder, sql)
 
