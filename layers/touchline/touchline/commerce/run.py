@@ -28,6 +28,7 @@ from touchline.commerce.models import ModelSettings
 from touchline.commerce.money_sql import currency_parameters
 from touchline.commerce.writes import column_types, write_changed
 from touchline.config.watermarks import Watermark, WatermarkStore
+from touchline.warehouse.sql import ClientSql
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -175,7 +176,9 @@ class _Job:
             PRODUCTS: self._products,
             BASKETS: self._baskets,
         }[self.job]
-        with stages(self.client) as scratch:
+        # The scratch tables and scoped replaces run on the `Sql` protocol; this module's SQL still
+        # takes %(name)s parameters, which ClientSql passes to the client as they are.
+        with stages(ClientSql(self.client)) as scratch:
             action(scratch, report)
         self.watermarks.put(self.site_id, self.job, Watermark(self.now_ms, self.version))
         return report
@@ -356,7 +359,7 @@ class _Job:
             ("account_metrics_daily", rollups.account_select(staged, dates)),
         ):
             started = time.perf_counter()
-            replace_scope(self.client, table, select, scope, self.version, self.params)
+            replace_scope(ClientSql(self.client), table, select, scope, self.version, self.params)
             report.seconds[table] = time.perf_counter() - started
 
     def _primary_currency_moved(self) -> bool:
