@@ -19,11 +19,14 @@ ORDER_COLUMNS = (
     "customer_id_type String, customer_id String"
 )
 
+# Attribution's SQL binds server-side (`{site:String}`); this module's still takes `%(site)s`.
+_NET_REVENUE = ORDER_NET_REVENUE.replace("{order_scope}", "1").replace("{site:String}", "%(site)s")
+
 ORDERS_SELECT = f"""
 WITH
 mapped AS (
     SELECT id_type, id_value, person_id FROM identity_map FINAL WHERE site_id = %(site)s),
-base AS ({ORDER_NET_REVENUE.replace("{order_scope}", "1")})
+base AS ({_NET_REVENUE})
 SELECT o.source, o.order_id, o.ordered_at, o.currency, o.amount, o.refunded, o.amount - o.refunded,
        o.discount_amount, o.discount_code,
        multiIf(c.person_id != '', c.person_id,
