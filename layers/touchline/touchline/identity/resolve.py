@@ -4,7 +4,8 @@ The links of a site form a graph; each connected component is one person. Comput
 ClickHouse by min-label propagation (each identifier takes the smallest label among itself and its
 neighbours, repeated until nothing changes: as many rounds as the longest shortest path in a
 component, a handful for real identity graphs), so the edge list never leaves the warehouse and
-the same code runs on ClickHouse Cloud, on the embedded engine and through `touchline dev`.
+the same code runs on ClickHouse Cloud (scratch tables are made with `EMPTY AS SELECT`, then
+filled: Cloud has no CREATE AS SELECT), on the embedded engine and through `touchline dev`.
 
 Rules (docs/identity.md):
 
@@ -33,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from touchline.warehouse.sql import Sql
+from touchline.warehouse.sql import Params, Sql
 
 VISITOR_NAMESPACE = ("visitor", "anonymous", "user")
 MAX_ROUNDS = 1000
@@ -105,8 +106,10 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
     params = {"site": site_id} if site_id else {}
     with _scratch(sql) as scratch:
         ids = scratch.name("ids")
-        sql.command(
-            f"CREATE TABLE {ids} ENGINE = MergeTree ORDER BY (site_id, id_type, id_value) AS "
+        _create_as(
+            sql,
+            ids,
+            "(site_id, id_type, id_value)",
             "SELECT DISTINCT site_id, id_type, id_value FROM ("
             f" SELECT site_id, from_type AS id_type, from_id AS id_value FROM identity_links FINAL"
             f"  WHERE {site} AND is_deleted = 0"
@@ -117,8 +120,10 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
         edges = scratch.name("edges")
         a, b = _sql(_NODE, "from_type", "from_id"), _sql(_NODE, "to_type", "to_id")
         strong = f"NOT {_sql(_WEAK, 'from_type', 'from_id')} AND NOT {_sql(_WEAK, 'to_type', 'to_id')}"
-        sql.command(
-            f"CREATE TABLE {edges} ENGINE = MergeTree ORDER BY (site_id, a) AS "
+        _create_as(
+            sql,
+            edges,
+            "(site_id, a)",
             "SELECT site_id, a, b FROM ("
             f" SELECT site_id, {a} AS a, {b} AS b FROM identity_links FINAL"
             f"  WHERE {site} AND is_deleted = 0 AND {strong}"
@@ -132,10 +137,12 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
         i_node, i_weak = _sql(_NODE, "id_type", "id_value"), _sql(_WEAK, "id_type", "id_value")
         label = f"concat(toString({_sql(_RANK, 'id_type', 'id_value')}), '|', "
         label += f"{_sql(_PREFIX, 'id_type', 'id_value')}, ':', id_value)"
-        sql.command(
-            f"CREATE TABLE {labels} ENGINE = MergeTree ORDER BY (site_id, node) AS "
+        _create_as(
+            sql,
+            labels,
+            "(site_id, node)",
             f"SELECT site_id, {i_node} AS node, min({label}) AS label FROM {ids} "
-            f"WHERE NOT {i_weak} GROUP BY site_id, node"
+            f"WHERE NOT {i_weak} GROUP BY site_id, node",
         )
         rounds = 0
         while True:
@@ -143,15 +150,17 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
             if rounds > MAX_ROUNDS:
                 raise RuntimeError(f"identity resolution did not converge in {MAX_ROUNDS} rounds")
             following = scratch.name(f"labels{rounds}")
-            sql.command(
-                f"CREATE TABLE {following} ENGINE = MergeTree ORDER BY (site_id, node) AS "
+            _create_as(
+                sql,
+                following,
+                "(site_id, node)",
                 "SELECT l.site_id AS site_id, l.node AS node,"
                 " if(empty(n.best) OR l.label <= n.best, l.label, n.best) AS label "
                 f"FROM {labels} AS l LEFT JOIN ("
                 " SELECT e.site_id AS site_id, e.a AS node, min(c.label) AS best"
                 f" FROM {edges} AS e INNER JOIN {labels} AS c ON c.site_id = e.site_id AND c.node = e.b"
                 " GROUP BY e.site_id, e.a"
-                ") AS n ON n.site_id = l.site_id AND n.node = l.node"
+                ") AS n ON n.site_id = l.site_id AND n.node = l.node",
             )
             [(changed,)] = sql.rows(
                 f"SELECT count() FROM {following} AS x INNER JOIN {labels} AS y "
@@ -164,8 +173,10 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
         result = scratch.name("result")
         weak_side = _weak_links(site, labels)
         i_joined = _sql(_NODE, "i.id_type", "i.id_value")
-        sql.command(
-            f"CREATE TABLE {result} ENGINE = MergeTree ORDER BY (site_id, id_type, id_value) AS "
+        _create_as(
+            sql,
+            result,
+            "(site_id, id_type, id_value)",
             # A strong identifier's person wins over what a cookieless id's links suggest.
             "SELECT site_id, id_type, id_value, argMin(person_id, weak) AS person_id FROM ("
             # every strong identifier, as linked
@@ -222,6 +233,13 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
         removed=int(removed_rows),
         seconds=time.perf_counter() - started,
     )
+
+
+def _create_as(sql: Sql, table: str, order_by: str, select: str, params: Params | None = None) -> None:
+    """`CREATE TABLE … AS SELECT` in two statements: ClickHouse Cloud has no CREATE AS SELECT
+    (its compatibility guide suggests `CREATE … EMPTY AS SELECT`, then an INSERT)."""
+    sql.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY {order_by} EMPTY AS {select}", params)
+    sql.command(f"INSERT INTO {table} {select}", params)
 
 
 def _weak_links(site: str, labels: str) -> str:

@@ -16,6 +16,11 @@ INSERT_SETTINGS = {
     "input_format_defaults_for_omitted_fields": 1,
     # Wait for the insert to be durable before the batch is acknowledged.
     "async_insert": 0,
+    # On a self-managed cluster the loader inserts through the Distributed tables: send each
+    # shard its rows before returning, not from a local spool later (docs/deploy.md). A query
+    # setting, harmless on a single server and on ClickHouse Cloud; the pre-23.x name, kept as an
+    # alias of `distributed_foreground_insert` by every later version.
+    "insert_distributed_sync": 1,
     # Duplicates collapse at merge time and under FINAL; sorting them out per insert is wasted work.
     "optimize_on_insert": 0,
     # Let both parser threads work on a batch of a few MB, not only on 10 MB+ inputs.

@@ -21,11 +21,15 @@ class WarehouseUrlError(ValueError):
 
 
 def connect(url: str, *, create_database: bool = False, **settings: Any) -> Client:
-    """Open a client for `url`; `create_database` makes the target database first (migrations)."""
+    """Open a client for `url`; `create_database` makes the target database first (migrations).
+
+    A server URL's query string holds ClickHouse settings for every query of the client, e.g.
+    `https://node1:8443/touchline?prefer_global_in_and_join=1` for a cluster (docs/deploy.md)."""
     parts = urlsplit(url)
     if parts.scheme == "chdb":
         return _connect_embedded(parts.path, dict(parse_qsl(parts.query)), create_database, settings)
     if parts.scheme in ("http", "https"):
+        settings = {**dict(parse_qsl(parts.query)), **settings}
         database = unquote(parts.path.strip("/")) or DEFAULT_DATABASE
         client = clickhouse_connect.get_client(
             host=parts.hostname or "localhost",

@@ -4,6 +4,12 @@ Applied versions are recorded in `schema_migrations` with the file's checksum, s
 no-op and an edited, already-applied file is reported instead of silently diverging. Migration
 files may use `{retention_days}`; the retention setting is also re-applied to existing tables on
 every run (`MODIFY TTL` only touches metadata), so changing it needs no new migration.
+
+The same files apply unchanged to ClickHouse Cloud, a single server and the embedded engine
+(docs/deploy.md, "ClickHouse Cloud"). For a self-managed cluster, `migrate(…, cluster=…)` rewrites
+each statement into `ON CLUSTER` Replicated/Distributed DDL (`touchline.warehouse.cluster`); the
+history then lives in a replicated `schema_migrations`, and a database migrated one way refuses to
+be migrated the other.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from clickhouse_connect.driver.client import Client
+
+from touchline.warehouse.cluster import LOCAL_SUFFIX, ClusterTarget
 
 MIGRATIONS_PACKAGE = "touchline.warehouse.migrations"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -56,7 +64,28 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-def _ensure_history_table(client: Client) -> None:
+def _ensure_history_table(client: Client, cluster: ClusterTarget | None = None) -> None:
+    engine = client.command(
+        "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'schema_migrations'"
+    )
+    replicated = isinstance(engine, str) and engine.startswith("Replicated")
+    if engine and cluster is None and replicated:
+        raise MigrationError("this database was migrated with --cluster; pass --cluster again")
+    if engine and cluster is not None and not replicated:
+        raise MigrationError(
+            "this database was migrated without --cluster (plain MergeTree tables); "
+            "a cluster needs a new database"
+        )
+    if cluster is not None:
+        database_engine = client.command("SELECT engine FROM system.databases WHERE name = currentDatabase()")
+        if database_engine in ("Shared", "Replicated"):
+            # ClickHouse Cloud: replication is the service's, and ON CLUSTER with macros fails.
+            raise MigrationError(
+                f"the database engine is {database_engine} (ClickHouse Cloud): migrate without --cluster"
+            )
+        client.command(cluster.create_database())
+        client.command(cluster.history_table())
+        return
     client.command(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
@@ -64,15 +93,25 @@ def _ensure_history_table(client: Client) -> None:
     )
 
 
-def applied_versions(client: Client) -> dict[int, str]:
-    _ensure_history_table(client)
+def applied_versions(client: Client, cluster: ClusterTarget | None = None) -> dict[int, str]:
+    _ensure_history_table(client, cluster)
     rows = client.query("SELECT version, any(checksum) FROM schema_migrations GROUP BY version").result_rows
     return {int(version): str(checksum) for version, checksum in rows}
 
 
-def migrate(client: Client, retention_days: int = 730) -> list[str]:
+def cluster_statements(migration: Migration, cluster: ClusterTarget, retention_days: int = 730) -> list[str]:
+    """A migration's statements as `ON CLUSTER` DDL for `cluster` (also `migrate --print`)."""
+    label = f"{migration.version:04d}_{migration.name}"
+    return [
+        rewritten
+        for statement in migration.statements(retention_days)
+        for rewritten in cluster.rewrite(statement, label)
+    ]
+
+
+def migrate(client: Client, retention_days: int = 730, cluster: ClusterTarget | None = None) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date)."""
-    applied = applied_versions(client)
+    applied = applied_versions(client, cluster)
     done: list[str] = []
     for migration in available_migrations():
         recorded = applied.get(migration.version)
@@ -81,7 +120,12 @@ def migrate(client: Client, retention_days: int = 730) -> list[str]:
             if recorded != migration.checksum:
                 raise MigrationError(f"{label} was changed after it was applied; add a new migration instead")
             continue
-        for statement in migration.statements(retention_days):
+        statements = (
+            migration.statements(retention_days)
+            if cluster is None
+            else cluster_statements(migration, cluster, retention_days)
+        )
+        for statement in statements:
             client.command(statement)
         client.insert(
             "schema_migrations",
@@ -89,13 +133,14 @@ def migrate(client: Client, retention_days: int = 730) -> list[str]:
             column_names=["version", "name", "checksum"],
         )
         done.append(label)
-    apply_retention(client, retention_days)
+    apply_retention(client, retention_days, cluster)
     return done
 
 
-def apply_retention(client: Client, retention_days: int) -> None:
+def apply_retention(client: Client, retention_days: int, cluster: ClusterTarget | None = None) -> None:
     """Make each raw table's TTL match the retention setting, without rewriting existing parts."""
-    for table, time_expr in RETENTION_TTL.items():
+    for name, time_expr in RETENTION_TTL.items():
+        table = name if cluster is None else f"{name}{LOCAL_SUFFIX}"
         wanted = f"{time_expr} + toIntervalDay({retention_days})"
         current = client.command(
             "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = %(t)s",
@@ -103,6 +148,8 @@ def apply_retention(client: Client, retention_days: int) -> None:
         )
         if isinstance(current, str) and f"toIntervalDay({retention_days})" in current:
             continue
+        on_cluster = "" if cluster is None else f" {cluster.on_cluster}"
         client.command(
-            f"ALTER TABLE {table} MODIFY TTL {wanted}", settings={"materialize_ttl_after_modify": 0}
+            f"ALTER TABLE {table}{on_cluster} MODIFY TTL {wanted}",
+            settings={"materialize_ttl_after_modify": 0},
         )
