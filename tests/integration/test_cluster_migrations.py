@@ -87,10 +87,12 @@ def test_every_table_gets_a_replicated_local_and_a_distributed_table(warehouse_u
         )
     }
     assert set(distributed) == single == set(local)
+    assert len(single) >= 20
     assert {t for t, key in distributed.items() if key == "cityHash64(site_id, visitor_id)"} == {
         "events",
         "sessions",
     }
+    assert distributed.pop("audit_log") == "cityHash64(org_id)"  # an organisation's, not a site's
     assert {key for t, key in distributed.items() if t not in ("events", "sessions")} == {
         "cityHash64(site_id)"
     }

@@ -37,6 +37,8 @@ DEFAULT_KEEPER_PATH = "/clickhouse/tables/{shard}/{database}/"
 # together by site. Every version of one of their rows has the same visitor, so FINAL still
 # sees them all on one shard.
 VISITOR_SHARDED = frozenset({"events", "sessions"})
+# Tables that belong to an organisation rather than a site (`site_id` may be empty): by org.
+ORG_SHARDED = frozenset({"audit_log"})
 
 # ALTER commands a Distributed table must mirror (its columns and their DEFAULTs).
 _COLUMN_COMMANDS = ("ADD COLUMN", "DROP COLUMN", "MODIFY COLUMN", "RENAME COLUMN", "COMMENT COLUMN")
@@ -105,6 +107,8 @@ class ClusterTarget:
         return f"ON CLUSTER `{self.cluster}`"
 
     def sharding_key(self, table: str) -> str:
+        if table in ORG_SHARDED:
+            return "cityHash64(org_id)"
         if self.shards_by == "visitor" and table in VISITOR_SHARDED:
             return "cityHash64(site_id, visitor_id)"
         return "cityHash64(site_id)"
