@@ -1,4 +1,5 @@
-"""WebhooksFunction: Stripe and Shopify webhooks and `POST /api/v1/payments` → rows on the events queue.
+"""WebhooksFunction: payment webhooks (Stripe, Shopify, Lemon Squeezy, Polar, Paddle) and
+`POST /api/v1/payments` → rows on the events queue.
 
 Verify, enqueue, answer: nothing here waits on ClickHouse, so providers get their 2xx within
 their timeouts. Bad input is a 4xx JSON error; trouble on our side is a 503, which the
@@ -28,6 +29,12 @@ def stripe_webhook(site_id: str) -> Response[str]:
 @app.post("/webhooks/shopify/<site_id>")
 def shopify_webhook(site_id: str) -> Response[str]:
     return _accepted("shopify", intake().shopify(site_id, api.body(), api.headers()))
+
+
+@app.post("/webhooks/<provider>/<site_id>")
+def processor_webhook(provider: str, site_id: str) -> Response[str]:
+    # Lemon Squeezy, Polar, Paddle (the routes above match first for Stripe and Shopify).
+    return _accepted(provider, intake().webhook(provider, site_id, api.body(), api.headers()))
 
 
 @app.post("/api/v1/payments")

@@ -226,7 +226,7 @@ def test_revenue_through_the_local_stack(tmp_path: Path, stacks: list[Dev]) -> N
     status, body = dev.stripe(
         site, forged, signature=stripe_signature(stripe_body(forged), secret="whsec_attacker")
     )
-    assert (status, body["error"]["code"]) == (400, "invalid_signature")
+    assert (status, body["error"]["code"]) == (401, "invalid_signature")
 
     # Shopify: an order (visitor in a cart attribute), delivered five times; the payments API.
     for _ in range(5):

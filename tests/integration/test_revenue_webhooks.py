@@ -4,7 +4,6 @@ revenue report. Payloads are signed as the providers sign them (revenue_payloads
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -29,14 +28,13 @@ from revenue_payloads import (
     stripe_event,
     stripe_signature,
 )
+from webhook_client import Client, drain, queued, scalar
 
-from helpers import TABLE, LambdaContextStub, load_handler_module
+from helpers import TABLE, load_handler_module
 from touchline.aws import clients
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
 from touchline.config.tokens import TokenStore
-from touchline.load.batch import LoadBatch
-from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.reports import client_runner
 from touchline.reports.revenue import revenue_report
 from touchline.revenue import service
@@ -64,90 +62,9 @@ def app(site: str) -> Iterator[ModuleType]:
     clients.secretsmanager.cache_clear()
 
 
-def http_event(
-    path: str, body: bytes, headers: dict[str, str], *, base64_body: bool = False
-) -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "routeKey": f"POST {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "http": {
-                "method": "POST",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "3.18.12.63",
-                "userAgent": "Stripe/1.0",
-            },
-            "requestId": "r",
-            "routeKey": f"POST {path}",
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "body": base64.b64encode(body).decode() if base64_body else body.decode(),
-        "isBase64Encoded": base64_body,
-        "pathParameters": {},
-    }
-
-
-class Client:
-    def __init__(self, app: ModuleType, site_id: str) -> None:
-        self.app, self.site_id = app, site_id
-
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        response = self.app.handler(http_event(path, body, headers), LambdaContextStub())
-        return int(response["statusCode"]), json.loads(response["body"])
-
-    def stripe(self, event: dict[str, Any], *, signature: str | None = None) -> tuple[int, dict[str, Any]]:
-        body = stripe_body(event)
-        header = stripe_signature(body) if signature is None else signature
-        return self.post(
-            f"/webhooks/stripe/{self.site_id}", body, {"Stripe-Signature": header} if header else {}
-        )
-
-    def shopify(
-        self, topic: str, payload: dict[str, Any], webhook_id: str | None = None
-    ) -> tuple[int, dict[str, Any]]:
-        body = json.dumps(payload).encode()
-        return self.post(
-            f"/webhooks/shopify/{self.site_id}", body, shopify_headers(body, topic, webhook_id=webhook_id)
-        )
-
-
 @pytest.fixture
 def client(app: ModuleType, site: str) -> Client:
     return Client(app, site)
-
-
-def drain(aws: dict[str, str], warehouse_url: str) -> int:
-    """Deliver everything queued through the loader's batch, as the LoaderFunction would."""
-    sqs = boto3.client("sqs")
-    batch = LoadBatch(ClickHouseRowSink(connect(warehouse_url)))
-    count = 0
-    while messages := sqs.receive_message(
-        QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10
-    ).get("Messages", []):
-        for message in messages:
-            batch.add(message["Body"], key=message["MessageId"])
-            sqs.delete_message(
-                QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"]
-            )
-            count += 1
-    batch.flush()
-    return count
-
-
-def queued(aws: dict[str, str]) -> int:
-    attributes = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"])
-
-
-def scalar(warehouse_url: str, sql: str) -> Any:
-    return connect(warehouse_url).query(sql).result_rows[0][0]
 
 
 def test_three_event_types_and_five_redeliveries_count_once(
@@ -260,16 +177,16 @@ def test_amounts_to_the_cent_in_three_currencies_and_a_partial_refund(
     [
         (
             lambda body: {"Stripe-Signature": stripe_signature(body, secret="whsec_forged")},
-            400,
+            401,
             "invalid_signature",
         ),
         (lambda body: {}, 401, "invalid_signature"),
         (
             lambda body: {"Stripe-Signature": stripe_signature(body, timestamp=1_700_000_000)},
-            400,
+            401,
             "stale_timestamp",
         ),
-        (lambda body: {"Stripe-Signature": "t=1,v1=deadbeef"}, 400, "invalid_signature"),
+        (lambda body: {"Stripe-Signature": "t=1,v1=deadbeef"}, 401, "invalid_signature"),
     ],
 )
 def test_bad_stripe_deliveries_store_nothing(

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 
 class _EnvModel(BaseModel):
@@ -52,7 +52,14 @@ class WebhooksSettings(_EnvModel):
     site_cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
     # Stripe retries for 3 days, Shopify for 4 hours: remember a delivery a little longer.
     idempotency_seconds: int = Field(4 * 86400, alias="TOUCHLINE_IDEMPOTENCY_SECONDS", ge=60)
-    stripe_tolerance_seconds: int = Field(300, alias="TOUCHLINE_STRIPE_TOLERANCE_SECONDS", ge=1)
+    # How old a signed timestamp (Stripe, Paddle, Polar) may be before it is refused as a replay.
+    signature_tolerance_seconds: int = Field(
+        300,
+        validation_alias=AliasChoices(
+            "TOUCHLINE_SIGNATURE_TOLERANCE_SECONDS", "TOUCHLINE_STRIPE_TOLERANCE_SECONDS"
+        ),
+        ge=1,
+    )
 
 
 class TrackingApiSettings(_EnvModel):

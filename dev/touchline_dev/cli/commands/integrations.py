@@ -1,5 +1,6 @@
-"""`touchline integrations add|list`: connect a site to Stripe or Shopify webhooks, and to the
-Klaviyo, Shopify Admin, HubSpot and Gorgias syncs (their options: `touchline_dev.cli.commands.sync`)."""
+"""`touchline integrations add|list`: connect a site to Stripe, Shopify, Lemon Squeezy, Polar or
+Paddle webhooks, and to the Klaviyo, Shopify Admin, HubSpot and Gorgias syncs (their options:
+`touchline_dev.cli.commands.sync`)."""
 
 from __future__ import annotations
 
@@ -15,31 +16,52 @@ from touchline_dev.cli import context
 from touchline_dev.cli.commands import sync
 from touchline_dev.cli.errors import CliError
 
-STRIPE_EVENTS = (
-    "checkout.session.completed, checkout.session.async_payment_succeeded, payment_intent.succeeded, "
-    "invoice.paid, charge.refunded, refund.created, refund.updated, customer.created, customer.updated"
-)
-SHOPIFY_TOPICS = (
-    "orders/create, orders/paid, orders/updated, orders/cancelled, refunds/create, "
-    "customers/create, customers/update"
-)
+# What to subscribe to, and where: docs/revenue.md ("Webhook URLs to paste") says the same.
+WEBHOOKS = {
+    "stripe": (
+        "Stripe Dashboard → Developers → Webhooks → Add endpoint",
+        "checkout.session.completed, checkout.session.async_payment_succeeded, payment_intent.succeeded, "
+        "invoice.paid, invoice_payment.paid, charge.refunded, refund.created, refund.updated, "
+        "customer.created, customer.updated",
+    ),
+    "shopify": (
+        "Shopify admin → Settings → Notifications → Webhooks (or your app's webhook subscriptions)",
+        "orders/create, orders/paid, orders/updated, orders/cancelled, refunds/create, "
+        "customers/create, customers/update",
+    ),
+    "lemonsqueezy": (
+        "Lemon Squeezy → Settings → Webhooks → + (signing secret: the one you pass here)",
+        "order_created, order_refunded, subscription_payment_success, subscription_payment_refunded",
+    ),
+    "polar": (
+        "Polar → Settings → Webhooks → Add Endpoint (format: Raw)",
+        "order.paid, order.refunded",
+    ),
+    "paddle": (
+        "Paddle → Developer tools → Notifications → New destination (secret key: pdl_ntfset_…)",
+        "transaction.completed, adjustment.created, adjustment.updated",
+    ),
+}
+WEBHOOK_PROVIDERS = tuple(WEBHOOKS)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     group = commands.add_parser(
         "integrations",
-        help="connect webhooks (Stripe, Shopify) and syncs (Klaviyo, Shopify, HubSpot, Gorgias)",
+        help="connect webhooks (Stripe, Shopify, Lemon Squeezy, Polar, Paddle) and syncs "
+        "(Klaviyo, Shopify, HubSpot, Gorgias)",
     ).add_subparsers(dest="action", required=True)
     add = group.add_parser(
         "add",
         parents=[common],
         help="store a provider's webhook signing secret or sync credentials for a site",
     )
-    add.add_argument("provider", choices=["stripe", "shopify", "klaviyo", "hubspot", "gorgias"])
+    add.add_argument("provider", choices=[*WEBHOOK_PROVIDERS, "klaviyo", "hubspot", "gorgias"])
     add.add_argument("site", help="site id or domain (touchline sites list)")
     add.add_argument(
         "--secret",
-        help="webhooks: Stripe endpoint secret (whsec_…) or Shopify app client secret; '-': read stdin",
+        help="webhooks: the provider's signing secret (Stripe whsec_…, Shopify app client secret, "
+        "Lemon Squeezy signing secret, Polar webhook secret, Paddle pdl_ntfset_…); '-': read stdin",
     )
     sync.add_credential_arguments(add)
     add.set_defaults(run=add_integration)
@@ -67,12 +89,7 @@ def add_integration(args: argparse.Namespace) -> int:
         integration = IntegrationStore(dynamodb, table).add(args.site, args.provider, secret, secrets)
     url = webhook_url(directory, args.provider, args.site)
     print(url)
-    what = STRIPE_EVENTS if args.provider == "stripe" else SHOPIFY_TOPICS
-    where = (
-        "Stripe Dashboard → Developers → Webhooks → Add endpoint"
-        if args.provider == "stripe"
-        else "Shopify admin → Settings → Notifications → Webhooks (or your app's webhook subscriptions)"
-    )
+    where, what = WEBHOOKS[args.provider]
     print(
         f"stored the {args.provider} secret as {integration.secret_name}.\n"
         f"In {where}, send these events to the URL above (JSON):\n  {what}",

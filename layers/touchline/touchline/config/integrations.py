@@ -1,5 +1,6 @@
 """Payment integrations of a site: which provider, and the Secrets Manager secret holding its
-webhook signing secret (Stripe `whsec_…`, Shopify app client secret).
+webhook signing secret (Stripe `whsec_…`, Shopify app client secret, Lemon Squeezy signing
+secret, Polar webhook secret, Paddle notification secret key `pdl_ntfset_…`).
 
 The secret itself never sits in the config table: `touchline integrations add` writes it to
 Secrets Manager under `touchline/webhooks/<site_id>/<provider>` (the webhooks function may read
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
-Provider = Literal["stripe", "shopify"]
-PROVIDERS: tuple[Provider, ...] = ("stripe", "shopify")
+Provider = Literal["stripe", "shopify", "lemonsqueezy", "polar", "paddle"]
+PROVIDERS: tuple[Provider, ...] = ("stripe", "shopify", "lemonsqueezy", "polar", "paddle")
 SECRET_PREFIX = "touchline/webhooks/"
 
 

@@ -24,6 +24,9 @@ ID_TYPES = (
     "hubspot_contact",
     "klaviyo_profile",
     "gorgias_customer",
+    "lemonsqueezy_customer",
+    "polar_customer",
+    "paddle_customer",
 )
 
 

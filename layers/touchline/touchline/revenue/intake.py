@@ -26,7 +26,12 @@ from touchline.revenue.dedupe import Deduper, DeliveryInProgress
 from touchline.revenue.translation import Translation
 
 MAX_BODY_BYTES = 1024 * 1024
-STRIPE_TOLERANCE_SECONDS = 300
+# How far a signed timestamp (Stripe, Paddle, Polar) may be from now: older is a replay.
+SIGNATURE_TOLERANCE_SECONDS = 300
+# One status per fault, whatever the provider (docs/revenue.md): a signature that is missing,
+# malformed, wrong or too old proves nothing about the sender, so it is 401; a body that is not
+# what the provider documents is 400.
+UNAUTHENTICATED = 401
 
 
 class IntakeError(RequestError):
@@ -54,7 +59,7 @@ class RevenueIntake:
         queue: EventQueue,
         deduper: Deduper,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        stripe_tolerance_seconds: int = STRIPE_TOLERANCE_SECONDS,
+        signature_tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS,
         suppressions: SuppressionCheck | None = None,
     ) -> None:
         self._suppressions = suppressions or NoSuppressions()
@@ -64,14 +69,13 @@ class RevenueIntake:
         self._queue = queue
         self._deduper = deduper
         self._clock = clock
-        self._tolerance = stripe_tolerance_seconds
+        self._tolerance = signature_tolerance_seconds
 
     # ------------------------------------------------------------------ Stripe
 
     def stripe(self, site_id: str, body: bytes, signature: str | None) -> dict[str, Any]:
         secrets = self._integration_secrets(site_id, "stripe", body)
-        payload = _utf8(body)
-        verify_stripe(payload, signature, secrets, self._tolerance)
+        verify_stripe(_utf8(body), signature, secrets, self._tolerance)
         from touchline.revenue import stripe_events
 
         data = _json_object(body)
@@ -86,10 +90,11 @@ class RevenueIntake:
 
     def shopify(self, site_id: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
         secrets = self._integration_secrets(site_id, "shopify", body)
+        _utf8(body)
         signature = headers.get("x-shopify-hmac-sha256")
         if not any(shopify_events.signature_matches(body, signature, secret) for secret in secrets):
             raise IntakeError(
-                401,
+                UNAUTHENTICATED,
                 "invalid_signature",
                 "X-Shopify-Hmac-Sha256 is missing or does not match the body and the app secret",
             )
@@ -105,6 +110,36 @@ class RevenueIntake:
                 "invalid_event", f"not a Shopify {topic} payload this endpoint understands", exc
             ) from None
         return self._deliver({"site": site_id, "provider": "shopify", "id": delivery}, translation)
+
+    # ------------------------------------------------------------------ Lemon Squeezy, Polar, Paddle
+
+    def webhook(self, provider: str, site_id: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        """A delivery to `POST /webhooks/<provider>/{site_id}` for a provider of `PROCESSORS`."""
+        from touchline.revenue.processors import PROCESSORS
+        from touchline.revenue.signatures import BadSignature
+
+        processor = PROCESSORS.get(provider)
+        if processor is None:
+            raise IntakeError(404, "unknown_provider", f"no webhook endpoint for {provider!r}")
+        secrets = self._integration_secrets(site_id, provider, body)
+        _utf8(body)
+        try:
+            processor.verify(body, headers, secrets, self._tolerance, self._clock())
+        except BadSignature as exc:
+            if exc.stale:
+                raise _stale(self._tolerance) from None
+            raise IntakeError(UNAUTHENTICATED, "invalid_signature", str(exc)) from None
+        data = _json_object(body)
+        try:
+            delivery = processor.delivery_id(body, headers, data)
+            translation = processor.translate(site_id, data)
+        except (ValidationError, ValueError) as exc:
+            raise _invalid(
+                "invalid_event", f"not a {provider} webhook this endpoint understands", exc
+            ) from None
+        if not delivery:
+            raise IntakeError(400, "missing_header", f"{provider} deliveries must name their delivery id")
+        return self._deliver({"site": site_id, "provider": provider, "id": delivery}, translation)
 
     # ------------------------------------------------------------------ payments API
 
@@ -171,7 +206,7 @@ def verify_stripe(payload: str, header: str | None, secrets: list[str], toleranc
     from stripe import SignatureVerificationError, WebhookSignature
 
     if not header:
-        raise IntakeError(401, "invalid_signature", "the Stripe-Signature header is missing")
+        raise IntakeError(UNAUTHENTICATED, "invalid_signature", "the Stripe-Signature header is missing")
     stale = False
     for secret in secrets:
         try:
@@ -180,11 +215,19 @@ def verify_stripe(payload: str, header: str | None, secrets: list[str], toleranc
         except SignatureVerificationError as exc:
             stale = stale or "tolerance" in str(exc)
     if stale:
-        raise IntakeError(
-            400, "stale_timestamp", f"the signature is older than {tolerance} s (a replay?); not accepted"
-        )
+        raise _stale(tolerance)
     raise IntakeError(
-        400, "invalid_signature", "Stripe-Signature does not match the body and the endpoint secret"
+        UNAUTHENTICATED,
+        "invalid_signature",
+        "Stripe-Signature does not match the body and the endpoint secret",
+    )
+
+
+def _stale(tolerance: int) -> IntakeError:
+    return IntakeError(
+        UNAUTHENTICATED,
+        "stale_timestamp",
+        f"the signature is more than {tolerance} s old (a replay?); not accepted",
     )
 
 
@@ -197,9 +240,7 @@ def _utf8(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise IntakeError(
-            400, "invalid_signature", "the body is not UTF-8, so it cannot be signed JSON"
-        ) from None
+        raise IntakeError(400, "invalid_json", "request body is not UTF-8 JSON") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -9,7 +9,7 @@ numbers, which must not carry more places than the currency has. Floats never to
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 # ISO 4217 currencies whose minor unit is not 1/100 (everything else has exponent 2).
 _ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
@@ -52,6 +52,23 @@ def from_minor(amount: int, currency: str, table: dict[str, int] = ISO_EXPONENTS
 
 def from_stripe(amount: int, currency: str) -> Decimal:
     return from_minor(amount, currency, STRIPE_EXPONENTS)
+
+
+STORED_PLACES = Decimal("0.0001")  # Decimal(18, 4)
+
+
+def from_minor_decimal(
+    amount: str | int | Decimal, currency: str, table: dict[str, int] = ISO_EXPONENTS
+) -> Decimal:
+    """A decimal string of minor units (Stripe's `unit_amount_decimal`: `"1250.5"` USD → `12.505`),
+    rounded half-even to the 4 places the warehouse stores (unit prices may carry fractions of a cent)."""
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise InvalidAmount(f"not an amount: {amount!r}") from None
+    if not value.is_finite():
+        raise InvalidAmount(f"not an amount: {amount!r}")
+    return _checked(value.scaleb(-exponent(currency, table)).quantize(STORED_PLACES, ROUND_HALF_EVEN))
 
 
 def from_major(amount: str | int | float | Decimal, currency: str) -> Decimal:

@@ -17,7 +17,8 @@ from touchline.envelope import EARLIEST, LATEST, Row
 
 # Decimal(18, 4): major units, exact for 0-, 2- and 3-decimal currencies.
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
-Source = Literal["stripe", "shopify", "api", "klaviyo", "hubspot"]  # klaviyo, hubspot: syncs (docs/syncs.md)
+# klaviyo, hubspot: syncs (docs/syncs.md); the rest: webhooks and the payments API (docs/revenue.md)
+Source = Literal["stripe", "shopify", "lemonsqueezy", "polar", "paddle", "api", "klaviyo", "hubspot"]
 OrderStatus = Literal["paid", "pending", "voided"]
 
 # Order versions: a paid row beats an unpaid one, then the richer source beats the poorer one
@@ -69,6 +70,9 @@ class OrderRow(Row):
     referring_site: str = Field("", max_length=2048)
     shipping_country: str = Field("", max_length=2)
     source_status: str = Field("", max_length=64)
+    # Shopify: the shop's currency and total beside the buyer's `currency`/`amount` (0006).
+    shop_currency: str = Field("", max_length=3)
+    shop_amount: Money = Decimal(0)
     version: int = Field(ge=0)
     is_deleted: int = Field(0, ge=0, le=1)
 

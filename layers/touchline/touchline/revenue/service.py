@@ -38,6 +38,6 @@ def intake() -> RevenueIntake:
         tokens=TokenResolver(TokenStore(dynamodb, table), ttl_seconds=settings.site_cache_seconds),
         queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
         deduper=deduper(),
-        stripe_tolerance_seconds=settings.stripe_tolerance_seconds,
+        signature_tolerance_seconds=settings.signature_tolerance_seconds,
         suppressions=site_suppressions(dynamodb, table, settings.site_cache_seconds),
     )

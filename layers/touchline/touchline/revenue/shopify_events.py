@@ -1,7 +1,10 @@
 """Verified Shopify webhooks → orders, line items, refunds and identity links.
 
 Every order topic (`orders/create`, `orders/paid`, `orders/updated`, `orders/cancelled`) carries
-the whole order, keyed by its numeric id; the latest `updated_at` wins. The visitor comes from
+the whole order, keyed by its numeric id; the latest `updated_at` wins. Amounts are the
+buyer's (presentment) currency, the `*_set.presentment_money` values, so an order and its refunds
+(whose transactions are in the presentment currency) are in one currency; the shop-currency total
+is kept beside it (`shop_currency`, `shop_amount`). The visitor comes from
 the order's `note_attributes`, where the storefront tag copies its visitor id into a cart
 attribute (`touchline_visitor_id`, or `_touchline_visitor_id`, which Shopify hides at checkout).
 Refunds are keyed by their own id, whether they arrive through `refunds/create` or inside an
@@ -50,6 +53,16 @@ def _text(value: Any) -> Any:
 Id = Annotated[str, BeforeValidator(_text)]
 
 
+def _amount_text(value: Any) -> Any:
+    """Amounts are decimal strings; a few fields arrive as JSON numbers (kept exact via repr)."""
+    if isinstance(value, float):
+        return repr(value)
+    return _text(value)
+
+
+AmountText = Annotated[str, BeforeValidator(_amount_text)]
+
+
 class _Obj(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -66,8 +79,21 @@ class _Customer(_Obj):
     updated_at: AwareDatetime | None = None
 
 
+class _Money(_Obj):
+    amount: AmountText = "0"
+    currency_code: str | None = None
+
+
+class _MoneySet(_Obj):
+    """Shopify's money pair: the shop's currency and the buyer's (presentment) currency."""
+
+    shop_money: _Money | None = None
+    presentment_money: _Money | None = None
+
+
 class _Allocation(_Obj):
     amount: str = "0"
+    amount_set: _MoneySet | None = None
 
 
 class _LineItem(_Obj):
@@ -80,21 +106,29 @@ class _LineItem(_Obj):
     vendor: str | None = None
     quantity: int = Field(1, ge=0)
     price: str = "0"
+    price_set: _MoneySet | None = None
     total_discount: str = "0"
+    total_discount_set: _MoneySet | None = None
+    gift_card: bool = False
     discount_allocations: list[_Allocation] = Field(default_factory=list)
 
 
 class _Transaction(_Obj):
     kind: str = ""
     status: str = ""
-    amount: str = "0"
-    currency: str | None = None
+    amount: AmountText = "0"
+    currency: str | None = None  # Shopify's own refunds/create sample sends null
     test: bool = False
 
 
 class _RefundLine(_Obj):
     line_item_id: Id | None = None
     quantity: int = Field(0, ge=0)
+    subtotal_set: _MoneySet | None = None
+
+
+class _Adjustment(_Obj):
+    amount_set: _MoneySet | None = None
 
 
 class ShopifyRefund(_Obj):
@@ -104,14 +138,18 @@ class ShopifyRefund(_Obj):
     note: str | None = None
     refund_line_items: list[_RefundLine] = Field(default_factory=list)
     transactions: list[_Transaction] = Field(default_factory=list)
+    order_adjustments: list[_Adjustment] = Field(default_factory=list)
+    total_duties_set: _MoneySet | None = None
 
-
-class _Money(_Obj):
-    amount: str = "0"
-
-
-class _MoneySet(_Obj):
-    shop_money: _Money = Field(default_factory=_Money)
+    def listed_currency(self) -> str | None:
+        """The buyer's currency as the refund's lines, adjustments or duties state it."""
+        sets = [line.subtotal_set for line in self.refund_line_items]
+        sets += [adjustment.amount_set for adjustment in self.order_adjustments]
+        sets.append(self.total_duties_set)
+        for money in sets:
+            if money is not None and money.presentment_money and money.presentment_money.currency_code:
+                return money.presentment_money.currency_code
+        return None
 
 
 class _Address(_Obj):
@@ -128,11 +166,16 @@ class ShopifyOrder(_Obj):
     updated_at: AwareDatetime | None = None
     processed_at: AwareDatetime | None = None
     cancelled_at: AwareDatetime | None = None
-    currency: str
+    currency: str  # the shop's currency
+    presentment_currency: str | None = None  # the buyer's; absent in old payloads (= currency)
     total_price: str
+    total_price_set: _MoneySet | None = None
     subtotal_price: str | None = None
+    subtotal_price_set: _MoneySet | None = None
     total_tax: str | None = None
+    total_tax_set: _MoneySet | None = None
     total_discounts: str | None = None
+    total_discounts_set: _MoneySet | None = None
     total_shipping_price_set: _MoneySet | None = None
     financial_status: str | None = None
     test: bool = False
@@ -153,6 +196,39 @@ class ShopifyOrder(_Obj):
                 return str(attribute.value)[:128]
         return None
 
+    def money(self) -> _OrderMoney:
+        return _OrderMoney(
+            normalize_currency(self.currency),
+            normalize_currency(self.presentment_currency or self.currency),
+        )
+
+
+class _OrderMoney:
+    """Reads every amount of one order in the buyer's (presentment) currency.
+
+    A `*_set` gives it directly; a plain string field (or an absent set) is in the shop's currency,
+    which is only the buyer's when the two are the same, so otherwise the set is required.
+    """
+
+    def __init__(self, shop: str, presentment: str) -> None:
+        self.shop = shop
+        self.currency = presentment
+
+    def amount(self, money: _MoneySet | None, shop_value: str | None) -> Decimal:
+        buyer = money.presentment_money if money is not None else None
+        if buyer is not None:
+            code = normalize_currency(buyer.currency_code or self.currency)
+            if code != self.currency:
+                raise ValueError(f"presentment amount in {code}, order presented in {self.currency}")
+            return from_major(buyer.amount, self.currency)
+        if self.shop != self.currency:
+            if shop_value in (None, "", "0", "0.0", "0.00"):
+                return Decimal(0)
+            raise ValueError(
+                f"order presented in {self.currency} (shop currency {self.shop}) without presentment amounts"
+            )
+        return from_major(shop_value or "0", self.currency)
+
 
 def translate(site_id: str, topic: str, payload: dict[str, Any]) -> Translation:
     if topic in ORDER_TOPICS:
@@ -160,7 +236,7 @@ def translate(site_id: str, topic: str, payload: dict[str, Any]) -> Translation:
     if topic == "refunds/create":
         translation = Translation(topic)
         refund = ShopifyRefund.model_validate(payload)
-        if row := _refund_row(site_id, refund, currency=None, test=False):
+        if row := _refund_row(site_id, refund, order_currency=None, test=False):
             translation.add("refunds", row)
         return translation
     if topic in CUSTOMER_TOPICS:
@@ -181,7 +257,8 @@ def translate(site_id: str, topic: str, payload: dict[str, Any]) -> Translation:
 
 def _order(site_id: str, topic: str, order: ShopifyOrder) -> Translation:
     translation = Translation(topic)
-    currency = normalize_currency(order.currency)
+    money = order.money()
+    currency = money.currency
     updated = order.updated_at or order.created_at
     version = time_version(updated) * 4 + _TOPIC_RANK[topic]
     visitor = order.visitor_id()
@@ -201,7 +278,7 @@ def _order(site_id: str, topic: str, order: ShopifyOrder) -> Translation:
         if order.financial_status == "voided"
         else "pending"
     )
-    shipping = order.total_shipping_price_set.shop_money.amount if order.total_shipping_price_set else "0"
+    shop_total = order.total_price_set.shop_money if order.total_price_set else None
     translation.add(
         "orders",
         OrderRow(
@@ -215,11 +292,13 @@ def _order(site_id: str, topic: str, order: ShopifyOrder) -> Translation:
             is_test=int(order.test),
             ordered_at=order.processed_at or order.created_at,
             currency=currency,
-            amount=from_major(order.total_price, currency),
-            subtotal=from_major(order.subtotal_price or "0", currency),
-            discount_amount=from_major(order.total_discounts or "0", currency),
-            tax_amount=from_major(order.total_tax or "0", currency),
-            shipping_amount=from_major(shipping, currency),
+            amount=money.amount(order.total_price_set, order.total_price),
+            subtotal=money.amount(order.subtotal_price_set, order.subtotal_price),
+            discount_amount=money.amount(order.total_discounts_set, order.total_discounts),
+            tax_amount=money.amount(order.total_tax_set, order.total_tax),
+            shipping_amount=money.amount(order.total_shipping_price_set, None),
+            shop_currency=money.shop,
+            shop_amount=from_major(shop_total.amount if shop_total else order.total_price, money.shop),
             item_count=sum(item.quantity for item in order.line_items),
             discount_code=",".join(code.code for code in order.discount_codes)[:256],
             visitor_id=visitor or "",
@@ -236,17 +315,20 @@ def _order(site_id: str, topic: str, order: ShopifyOrder) -> Translation:
         ),
     )
     for item in order.line_items:
-        translation.add("order_line_items", _line_item(site_id, order.id, item, currency, version))
+        translation.add("order_line_items", _line_item(site_id, order.id, item, money, version))
     for refund in order.refunds:
-        if row := _refund_row(site_id, refund, currency=currency, test=order.test):
+        if row := _refund_row(site_id, refund, order_currency=currency, test=order.test):
             translation.add("refunds", row)
     return translation
 
 
-def _line_item(site_id: str, order_id: str, item: _LineItem, currency: str, version: int) -> OrderLineItemRow:
-    unit = from_major(item.price, currency)
-    allocated = sum((from_major(a.amount, currency) for a in item.discount_allocations), Decimal(0))
-    discount = allocated or from_major(item.total_discount, currency)
+def _line_item(
+    site_id: str, order_id: str, item: _LineItem, money: _OrderMoney, version: int
+) -> OrderLineItemRow:
+    currency = money.currency
+    unit = money.amount(item.price_set, item.price)
+    allocated = sum((money.amount(a.amount_set, a.amount) for a in item.discount_allocations), Decimal(0))
+    discount = allocated or money.amount(item.total_discount_set, item.total_discount)
     return OrderLineItemRow(
         site_id=site_id,
         source="shopify",
@@ -266,13 +348,35 @@ def _line_item(site_id: str, order_id: str, item: _LineItem, currency: str, vers
     )
 
 
-def _refund_row(site_id: str, refund: ShopifyRefund, *, currency: str | None, test: bool) -> RefundRow | None:
-    """The money a refund returned: its successful `refund` transactions (restocks alone are 0)."""
+# How sure a refund row is of its currency: a better-sourced row of the same refund wins.
+_FROM_TRANSACTION, _FROM_ORDER, _FROM_LINES, _UNKNOWN = 3, 2, 1, 0
+NO_CURRENCY = "XXX"  # ISO 4217's "no currency": a refund whose payload names none (docs/revenue.md)
+
+
+def _refund_row(
+    site_id: str, refund: ShopifyRefund, *, order_currency: str | None, test: bool
+) -> RefundRow | None:
+    """The money a refund returned: its successful `refund` transactions (restocks alone are 0).
+
+    Currency: the transactions' (the buyer's), else the order's, else what the refund's lines
+    state; a refund that names none anywhere is still stored (as `XXX`, the lowest version) so it
+    is not lost, and the order's next update, which carries it with the order's currency, replaces it.
+    """
     moved = [t for t in refund.transactions if t.kind == "refund" and t.status == "success"]
-    code = next((t.currency for t in moved if t.currency), None) or currency
-    if not moved or code is None:
+    if not moved:
         return None
-    code = normalize_currency(code)
+    named = next((t.currency for t in moved if t.currency), None)
+    listed = refund.listed_currency()
+    found = (
+        (named, _FROM_TRANSACTION)
+        if named
+        else (order_currency, _FROM_ORDER)
+        if order_currency
+        else (listed, _FROM_LINES)
+        if listed
+        else (NO_CURRENCY, _UNKNOWN)
+    )
+    code = normalize_currency(found[0] or NO_CURRENCY)
     lines = [line for line in refund.refund_line_items if line.line_item_id]
     return RefundRow(
         site_id=site_id,
@@ -287,5 +391,5 @@ def _refund_row(site_id: str, refund: ShopifyRefund, *, currency: str | None, te
         is_test=int(test or any(t.test for t in moved)),
         line_item_ids=[line.line_item_id or "" for line in lines],
         quantities=[line.quantity for line in lines],
-        version=time_version(refund.created_at),
+        version=time_version(refund.created_at) * 4 + found[1],
     )

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from touchline.identity.rows import email_sha256
-from touchline.revenue.money import from_stripe, normalize_currency
+from touchline.revenue.money import STRIPE_EXPONENTS, from_minor_decimal, from_stripe, normalize_currency
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow, order_version, time_version
 from touchline.revenue.translation import Translation, ignored
 
@@ -33,7 +33,11 @@ VISITOR_METADATA_KEY = "touchline_visitor_id"
 SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 REFUND_EVENTS = ("refund.created", "refund.updated", "charge.refund.updated")
 CUSTOMER_EVENTS = ("customer.created", "customer.updated")
-RANK_SESSION, RANK_INVOICE, RANK_PAYMENT_INTENT = 3, 2, 1
+INVOICE_PAYMENT_EVENTS = ("invoice_payment.paid",)
+# Which row of one order key wins (docs/revenue.md): the richer source, then the later event.
+RANK_SESSION, RANK_INVOICE, RANK_PAYMENT_INTENT, RANK_INVOICE_PAYMENT = 3, 2, 1, 0
+# An `invoice_payment.paid` retires the `pi_…` row its PaymentIntent wrote (basil): above every rank.
+RANK_MERGED = 15
 
 
 def _expandable_id(value: Any) -> Any:
@@ -43,7 +47,15 @@ def _expandable_id(value: Any) -> Any:
     return value
 
 
+def _zero_if_null(value: Any) -> Any:
+    """Amounts the API reference marks nullable (`total_details.amount_shipping`, …): null is 0."""
+    return 0 if value is None else value
+
+
 Ref = Annotated[str | None, BeforeValidator(_expandable_id)]
+# An amount in minor units that may be null or absent (null and absent both mean none).
+Amount = Annotated[int, BeforeValidator(_zero_if_null)]
+Metadata = dict[str, str] | None
 
 
 class _Obj(BaseModel):
@@ -72,14 +84,18 @@ class _Details(_Obj):
 
 
 class _TotalDetails(_Obj):
-    amount_discount: int = 0
-    amount_shipping: int = 0
-    amount_tax: int = 0
+    amount_discount: Amount = 0
+    amount_shipping: Amount = 0  # nullable: Stripe's own fixture sends null
+    amount_tax: Amount = 0
+
+
+class _ShippingCost(_Obj):
+    amount_total: Amount = 0
 
 
 class CheckoutSession(_Obj):
     id: str
-    created: int
+    created: int | None = None  # absent before 2022 (not in the 2020-08-27 objects): the event's time
     mode: str = "payment"
     amount_total: int | None = None
     amount_subtotal: int | None = None
@@ -88,30 +104,39 @@ class CheckoutSession(_Obj):
     customer_email: str | None = None
     customer_details: _Details | None = None
     client_reference_id: str | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata = None
     payment_intent: Ref = None
     invoice: Ref = None
     subscription: Ref = None
     payment_status: str = "unpaid"
     total_details: _TotalDetails | None = None
+    shipping_cost: _ShippingCost | None = None
+
+    def shipping(self) -> int:
+        """Shipping charged: `total_details.amount_shipping`, else `shipping_cost` (both nullable)."""
+        totals = self.total_details
+        if totals is not None and totals.amount_shipping:
+            return totals.amount_shipping
+        return self.shipping_cost.amount_total if self.shipping_cost else 0
 
 
 class PaymentIntent(_Obj):
     id: str
     created: int
-    amount: int = 0
-    amount_received: int = 0
+    amount: Amount = 0
+    amount_received: Amount = 0
     currency: str
     customer: Ref = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata = None
     receipt_email: str | None = None
-    invoice: Ref = None
+    invoice: Ref = None  # removed in 2025-03-31.basil
 
 
 class _Price(_Obj):
     id: str | None = None
     product: Ref = None
     unit_amount: int | None = None
+    unit_amount_decimal: str | None = None
 
 
 class _PriceDetails(_Obj):
@@ -120,17 +145,29 @@ class _PriceDetails(_Obj):
 
 
 class _Pricing(_Obj):
+    """From 2025-03-31.basil an invoice line's price lives here, not in `price`."""
+
     price_details: _PriceDetails | None = None
     unit_amount_decimal: str | None = None
 
 
 class _InvoiceLine(_Obj):
     id: str
-    amount: int = 0
+    amount: Amount = 0
     quantity: int | None = None
     description: str | None = None
     price: _Price | None = None
     pricing: _Pricing | None = None
+
+    def unit_amount(self) -> str | int | None:
+        """Minor units, possibly fractional (`"1250.5"`): basil's `pricing`, else the old `price`."""
+        if self.pricing is not None and self.pricing.unit_amount_decimal is not None:
+            return self.pricing.unit_amount_decimal
+        if self.price is None:
+            return None
+        if self.price.unit_amount_decimal is not None:
+            return self.price.unit_amount_decimal
+        return self.price.unit_amount
 
 
 class _List(_Obj):
@@ -139,7 +176,7 @@ class _List(_Obj):
 
 class _SubscriptionDetails(_Obj):
     subscription: Ref = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata = None
 
 
 class _InvoiceParent(_Obj):
@@ -151,28 +188,35 @@ class _StatusTransitions(_Obj):
 
 
 class _DiscountAmount(_Obj):
-    amount: int = 0
+    amount: Amount = 0
 
 
 class Invoice(_Obj):
     id: str
     created: int
-    amount_paid: int = 0
-    subtotal: int | None = None
-    tax: int | None = None
+    amount_paid: Amount = 0
+    amount_shipping: Amount = 0
+    subtotal: Amount = 0
+    tax: int | None = None  # removed in basil: `total_taxes`
+    total_taxes: list[_DiscountAmount] | None = None
     currency: str
     customer: Ref = None
     customer_email: str | None = None
-    subscription: Ref = None
+    subscription: Ref = None  # removed in basil: `parent.subscription_details.subscription`
     billing_reason: str | None = None
-    payment_intent: Ref = None
-    metadata: dict[str, str] | None = None
+    payment_intent: Ref = None  # removed in basil: `payments` (not sent in webhooks)
+    metadata: Metadata = None
     subscription_details: _SubscriptionDetails | None = None
     parent: _InvoiceParent | None = None
     status_transitions: _StatusTransitions | None = None
     total_discount_amounts: list[_DiscountAmount] | None = None
     lines: _List | None = None
     payments: _List | None = None
+
+    def tax_total(self) -> int:
+        if self.tax is not None:
+            return self.tax
+        return sum(tax.amount for tax in self.total_taxes or ())
 
     def subscription_id(self) -> str | None:
         details = self.parent.subscription_details if self.parent else None
@@ -196,7 +240,7 @@ class Invoice(_Obj):
 class Refund(_Obj):
     id: str
     created: int
-    amount: int
+    amount: Amount
     currency: str
     charge: Ref = None
     payment_intent: Ref = None
@@ -207,7 +251,7 @@ class Refund(_Obj):
 class Charge(_Obj):
     id: str
     created: int
-    amount_refunded: int = 0
+    amount_refunded: Amount = 0
     currency: str
     customer: Ref = None
     payment_intent: Ref = None
@@ -218,7 +262,24 @@ class Charge(_Obj):
 class Customer(_Obj):
     id: str
     email: str | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata = None
+
+
+class _InvoicePaymentRef(_Obj):
+    payment_intent: Ref = None
+    charge: Ref = None
+
+
+class InvoicePayment(_Obj):
+    """basil's link between an invoice and the PaymentIntent that paid it (`invoice_payment.paid`)."""
+
+    id: str
+    created: int
+    invoice: Ref = None
+    amount_paid: Amount = 0
+    currency: str | None = None
+    payment: _InvoicePaymentRef | None = None
+    status: str | None = None
 
 
 def translate(site_id: str, event: StripeEvent) -> Translation:
@@ -238,6 +299,8 @@ def translate(site_id: str, event: StripeEvent) -> Translation:
         return translation
     if kind in CUSTOMER_EVENTS:
         return _customer(site_id, event, Customer.model_validate(event.object))
+    if kind in INVOICE_PAYMENT_EVENTS:
+        return _invoice_payment(site_id, event, InvoicePayment.model_validate(event.object))
     return ignored(kind)
 
 
@@ -262,13 +325,13 @@ def _session(site_id: str, event: StripeEvent, session: CheckoutSession) -> Tran
             source_event=event.type,
             status="paid" if paid else "pending",
             is_test=int(not event.livemode),
-            ordered_at=_time(session.created),
+            ordered_at=_time(session.created) if session.created is not None else event.at,
             currency=currency,
             amount=from_stripe(session.amount_total, currency),
             subtotal=from_stripe(session.amount_subtotal or 0, currency),
             discount_amount=from_stripe(totals.amount_discount, currency),
             tax_amount=from_stripe(totals.amount_tax, currency),
-            shipping_amount=from_stripe(totals.amount_shipping, currency),
+            shipping_amount=from_stripe(session.shipping(), currency),
             is_subscription=int(session.mode == "subscription"),
             subscription_id=session.subscription or "",
             source_status=session.payment_status,
@@ -333,8 +396,9 @@ def _invoice(site_id: str, event: StripeEvent, invoice: Invoice) -> Translation:
             ordered_at=_time(paid_at or invoice.created),
             currency=currency,
             amount=from_stripe(invoice.amount_paid, currency),
-            subtotal=from_stripe(invoice.subtotal or 0, currency),
-            tax_amount=from_stripe(invoice.tax or 0, currency),
+            subtotal=from_stripe(invoice.subtotal, currency),
+            tax_amount=from_stripe(invoice.tax_total(), currency),
+            shipping_amount=from_stripe(invoice.amount_shipping, currency),
             discount_amount=from_stripe(
                 sum(d.amount for d in invoice.total_discount_amounts or ()), currency
             ),
@@ -352,17 +416,13 @@ def _invoice(site_id: str, event: StripeEvent, invoice: Invoice) -> Translation:
     return translation
 
 
-def _discounts(invoice: Invoice) -> int:
-    return sum(discount.amount for discount in invoice.total_discount_amounts or ())
-
-
 def _line_item(
     site_id: str, order_id: str, line: _InvoiceLine, currency: str, version: int
 ) -> OrderLineItemRow:
     details = line.pricing.price_details if line.pricing else None
     product = (line.price.product if line.price else None) or (details.product if details else None)
     price = (line.price.id if line.price else None) or (details.price if details else None)
-    unit = line.price.unit_amount if line.price else None
+    unit = line.unit_amount()
     return OrderLineItemRow(
         site_id=site_id,
         source="stripe",
@@ -372,7 +432,7 @@ def _line_item(
         variant_id=price or "",
         product_name=(line.description or "")[:1024],
         quantity=line.quantity or 1,
-        unit_price=from_stripe(unit, currency) if unit is not None else Decimal(0),
+        unit_price=from_minor_decimal(unit, currency, STRIPE_EXPONENTS) if unit is not None else Decimal(0),
         line_total=from_stripe(line.amount, currency),
         currency=currency,
         version=version,
@@ -425,6 +485,60 @@ def _refund_row(site_id: str, event: StripeEvent, refund: Refund, order_id: str 
         version=time_version(event.at) * 4 + state,
         is_deleted=int(failed),
     )
+
+
+def _invoice_payment(site_id: str, event: StripeEvent, paid: InvoicePayment) -> Translation:
+    """basil+: the only payload that says which invoice a PaymentIntent paid.
+
+    Two rows: the invoice's order (the poorest rank, so `invoice.paid` replaces it when it comes,
+    and it stands in when that event is not subscribed), and a tombstone over the `pi_…` order its
+    `payment_intent.succeeded` wrote, ranked above everything so that key is gone whatever the
+    arrival order. One payment, one order.
+    """
+    translation = Translation(event.type)
+    intent = paid.payment.payment_intent if paid.payment else None
+    if paid.status not in (None, "paid") or not paid.invoice or not paid.currency:
+        return translation
+    currency = normalize_currency(paid.currency)
+    ordered = _time(paid.created)
+    if paid.amount_paid:
+        translation.add(
+            "orders",
+            OrderRow(
+                site_id=site_id,
+                source="stripe",
+                order_id=paid.invoice,
+                payment_id=intent or "",
+                source_event=event.type,
+                status="paid",
+                is_test=int(not event.livemode),
+                ordered_at=ordered,
+                currency=currency,
+                amount=from_stripe(paid.amount_paid, currency),
+                source_status="paid",
+                version=order_version(event.at, paid=True, rank=RANK_INVOICE_PAYMENT),
+            ),
+        )
+    if intent:
+        translation.add(
+            "orders",
+            OrderRow(
+                site_id=site_id,
+                source="stripe",
+                order_id=intent,
+                payment_id=intent,
+                source_event=event.type,
+                status="paid",
+                is_test=int(not event.livemode),
+                ordered_at=ordered,
+                currency=currency,
+                amount=Decimal(0),
+                source_status=f"paid invoice {paid.invoice}"[:64],
+                version=order_version(event.at, paid=True, rank=RANK_MERGED),
+                is_deleted=1,
+            ),
+        )
+    return translation
 
 
 def _customer(site_id: str, event: StripeEvent, customer: Customer) -> Translation:
