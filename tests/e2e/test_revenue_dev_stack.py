@@ -279,3 +279,53 @@ def test_revenue_through_the_local_stack(tmp_path: Path, stacks: list[Dev]) -> N
     )
     restarted.wait_for("SELECT count() FROM orders FINAL", 7)
     restarted.stop()
+
+
+def test_lemonsqueezy_polar_and_paddle_through_the_local_stack(tmp_path: Path, stacks: list[Dev]) -> None:
+    """`touchline integrations add lemonsqueezy|polar|paddle`, then each provider's documented
+    payload, signed its way, twice: one order each, in the report."""
+    from provider_samples import (
+        LEMONSQUEEZY_SECRET,
+        PADDLE_SECRET,
+        POLAR_SECRET,
+        lemonsqueezy,
+        lemonsqueezy_headers,
+        paddle,
+        paddle_headers,
+        polar,
+        polar_headers,
+    )
+
+    data = tmp_path / "data"
+    site = ok(cli("sites", "add", DOMAIN, data_dir=data))
+    url = ok(cli("integrations", "add", "lemonsqueezy", site, "--secret", LEMONSQUEEZY_SECRET, data_dir=data))
+    assert url.endswith(f"/webhooks/lemonsqueezy/{site}")
+    dev = Dev(data, tmp_path / "processors")
+    stacks.append(dev)
+    for provider, secret in (("polar", POLAR_SECRET), ("paddle", PADDLE_SECRET)):
+        added = cli("integrations", "add", provider, site, "--secret", "-", data_dir=data, stdin=secret)
+        assert ok(added) == f"{dev.base}/webhooks/{provider}/{site}"
+        assert "order.paid" in added.stderr or "transaction.completed" in added.stderr
+
+    order = lemonsqueezy("order_created")
+    body = json.dumps(order).encode()
+    deliveries = [("lemonsqueezy", body, lemonsqueezy_headers(body, "order_created"))]
+    paid = polar("order.paid")
+    body = json.dumps(paid).encode()
+    deliveries.append(("polar", body, polar_headers(body, "msg_e2e_1")))
+    transaction = paddle("transaction.completed")
+    body = json.dumps(transaction).encode()
+    deliveries.append(("paddle", body, paddle_headers(body)))
+    for provider, payload, headers in deliveries * 2:
+        status, answer = dev.post(f"/webhooks/{provider}/{site}", payload, headers)
+        assert status == 200, (provider, answer, dev.logs())
+    dev.wait_for("SELECT count() FROM orders FINAL", 3)
+    report = json.loads(ok(cli("report", "revenue", "--site", site, "--format", "json", data_dir=data)))
+    [usd] = report["currencies"]
+    expected = (
+        Decimal(order["data"]["attributes"]["total"]) / 100
+        + Decimal(paid["data"]["total_amount"]) / 100
+        + Decimal(transaction["data"]["details"]["totals"]["grand_total"]) / 100
+    )
+    assert (usd["orders"], Decimal(usd["gross"])) == (3, expected)
+    dev.stop()
