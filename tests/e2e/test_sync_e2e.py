@@ -86,6 +86,8 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
     add_orders(fake, 6000, start=START, step=timedelta(minutes=2))
     with fake.serve():
         yield fake
+    # Every request the sync sent is one the provider's published API document accepts.
+    assert fake.refusals == [], fake.refusals
 
 
 def _connect(data_dir: Path, fake: FakeKlaviyo) -> str:

@@ -7,7 +7,9 @@
   filters; cursors are positions (`["next", <sort value>, <id>]`, base64), so records changing
   while a client walks move instead of shifting pages; an unknown cursor is a 400;
 * a leaky bucket of 40 calls per 20 s: `X-Gorgias-Account-Api-Call-Limit: <used>/40`, 429 with
-  `Retry-After: <seconds>`.
+  `Retry-After: <seconds>`;
+* every request is checked against the documented REST reference (tests/payloads/apis/
+  gorgias-rest.json): unknown parameters, `order_by` values, `limit` bounds, the Basic header.
 
 https://developers.gorgias.com/reference/pagination-1 , https://developers.gorgias.com/reference/limitations-1
 """
@@ -19,9 +21,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from fakes.contract import Contract
 from fakes.server import FakeApi, Reply, Request
 
 ORDERINGS = {"updated_datetime", "created_datetime"}
+
+
+# The documented REST reference of the operations the sync calls (tests/payloads/apis/README.md):
+# unknown query parameters, values outside their enums and bounds, a missing credential header
+# are refused before the fake answers.
+CONTRACT = Contract.load("gorgias-rest.json", trailing_slash=True)
 
 
 def stamp(moment: datetime) -> str:
@@ -49,6 +58,12 @@ class FakeGorgias(FakeApi):
         if request.headers.get("authorization") != f"Basic {expected}":
             return Reply(401, {"error": {"msg": "Invalid API key or email (authentication failed)"}})
         return None
+
+    def refused(self, request: Request) -> Reply | None:
+        problems = CONTRACT.problems(request)
+        if not problems:
+            return None
+        return Reply(400, {"error": {"msg": "; ".join(problems[:5])}})
 
     def rate_limited(self) -> Reply:
         return Reply(

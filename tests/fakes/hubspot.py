@@ -8,7 +8,14 @@
   "archived"}], "paging": {"next": {"after": "…"}}}`; paging past 10,000 results is a 400;
 * `POST /crm/v4/associations/deals/contacts/batch/read`;
 * rate limited: 429 `{"status": "error", "message": "You have reached your secondly limit.",
-  "errorType": "RATE_LIMIT", "policyName": "SECONDLY"}`, no `Retry-After`.
+  "errorType": "RATE_LIMIT", "policyName": "SECONDLY"}`, no `Retry-After`;
+* every request is checked against HubSpot's published OpenAPI documents (tests/payloads/apis/
+  hubspot-crm.json, cut from HubSpot/HubSpot-public-api-spec-collection): the operation must exist
+  and the body must validate against its request schema, with no property the schema does not
+  name (HubSpot answers 400 `Invalid input JSON … Unrecognized field`); filter operators are the
+  document's enum. Two overlays, both from HubSpot's own "Search the CRM" guide, which the
+  generated document contradicts: a sort may be the documented `{"propertyName", "direction"}`
+  object as well as a string, and no field is required (the guide's empty `{}` body is valid).
 
 https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm
 """
@@ -19,9 +26,49 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from fakes.contract import Contract
 from fakes.server import FakeApi, Reply, Request
 
 MODIFIED = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+_SEARCH = {
+    "type": "object",
+    "properties": {
+        "after": {"type": "string"},
+        "filterGroups": {
+            "type": "array",
+            "maxItems": 6,  # "Up to 6 groups of filters"
+            "items": {"$ref": "#/components/schemas/FilterGroup"},
+        },
+        "limit": {"type": "integer", "minimum": 1, "maximum": 200},  # "up to 200 objects"
+        "properties": {"type": "array", "items": {"type": "string"}},
+        "query": {"type": "string", "maxLength": 3000},
+        "sorts": {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "required": ["propertyName"],
+                        "properties": {
+                            "propertyName": {"type": "string"},
+                            "direction": {"type": "string", "enum": ["ASCENDING", "DESCENDING"]},
+                        },
+                    },
+                ]
+            },
+        },
+    },
+}
+CONTRACT = Contract.load(
+    "hubspot-crm.json",
+    trailing_slash=False,
+    closed_objects=True,
+    overlays={
+        "post-/crm/v3/objects/contacts/search_doSearch": _SEARCH,
+        "post-/crm/v3/objects/0-3/search_doSearch": _SEARCH,
+    },
+)
 
 
 def stamp(moment: datetime) -> str:
@@ -64,6 +111,20 @@ class FakeHubSpot(FakeApi):
                 },
             )
         return None
+
+    def refused(self, request: Request) -> Reply | None:
+        problems = CONTRACT.problems(request)
+        if not problems:
+            return None
+        return Reply(
+            400,
+            {
+                "status": "error",
+                "message": "Invalid input JSON: " + "; ".join(problems[:5]),
+                "correlationId": "c0ffee",
+                "category": "VALIDATION_ERROR",
+            },
+        )
 
     def rate_limited(self) -> Reply:
         return Reply(

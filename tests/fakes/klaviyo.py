@@ -10,7 +10,15 @@
 * reports are POSTs of `{"data": {"type": "...-report", "attributes": {...}}}`; series at a
   daily interval refuse timeframes longer than 60 days, values reports longer than a year;
   campaign and flow reports require `conversion_metric_id`; rates come back as fractions;
-* throttling answers 429 with `Retry-After` and a JSON:API `throttled` error.
+* throttling answers 429 with `Retry-After` and a JSON:API `throttled` error;
+* every request is checked against Klaviyo's published OpenAPI document (revision 2026-07-15,
+  tests/payloads/apis/klaviyo-2026-07-15.json) before it is answered, as the real API would:
+  the operation must exist, query parameters must be declared and within their enums and bounds,
+  `filter` may use only the operators the document allows for each field (Get Profiles:
+  `updated` takes `greater-than`/`less-than`, not `greater-or-equal`), report bodies may carry
+  only the attributes their request schema names (no `group_by` on segment series), and the
+  `revision` header is required; a refusal is the JSON:API 400 Klaviyo sends;
+* each reporting endpoint has its daily quota (225 a day, `REPORT_DAILY_LIMIT`): past it, 429.
 
 https://developers.klaviyo.com/en/reference/api_overview ,
 https://developers.klaviyo.com/en/docs/rate_limits_and_error_handling
@@ -27,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from fakes.contract import Contract, Operation
 from fakes.server import FakeApi, Reply, Request, keyset_page
 
 PAGE_LIMITS = {
@@ -38,6 +47,34 @@ PAGE_LIMITS = {
     "segments": 100,
 }
 _FILTER = re.compile(r"([a-z-]+)\(([\w.]+),(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|[^,()]+)\)")
+CONTRACT = Contract.load("klaviyo-2026-07-15.json", closed_objects=True)
+REPORT_DAILY_LIMIT = 225  # "225/d" on every Query … Series/Values endpoint
+_ALLOWED = re.compile(r"`([\w.$]+)`: ((?:`[a-z-]+`(?:, )?)+)")
+
+
+def allowed_filters(operation: Operation) -> dict[str, set[str]]:
+    """Field → operators, from the document's prose ("Allowed field(s)/operator(s): `updated`: …")."""
+    parameter = operation.parameters("query").get("filter") or {}
+    text = str(parameter.get("description") or "").split("operator(s):", 1)[-1]
+    return {m[1]: set(re.findall(r"`([a-z-]+)`", m[2])) for m in _ALLOWED.finditer(text)}
+
+
+def contract_problems(request: Request) -> list[str]:
+    problems = CONTRACT.problems(request)
+    operation = CONTRACT.find(request.method, request.path)
+    text = request.arg("filter")
+    if operation is not None and text:
+        allowed = allowed_filters(operation)
+        try:
+            conditions = parse_filter(text)
+        except ValueError as exc:
+            return [*problems, str(exc)]
+        for op, name, _ in conditions:
+            if name not in allowed:
+                problems.append(f"filter: {name!r} is not a filterable field here ({sorted(allowed)})")
+            elif op not in allowed[name]:
+                problems.append(f"filter: {op}({name}) is not allowed; {name} takes {sorted(allowed[name])}")
+    return problems
 
 
 def iso(moment: datetime) -> str:
@@ -126,6 +163,7 @@ class FakeKlaviyo(FakeApi):
         self.form_days: list[dict[str, Any]] = []  # {form_id, date, stats}
         self.segments: dict[str, str] = {}
         self.segment_days: list[dict[str, Any]] = []  # {segment_id, date, stats}
+        self.report_calls: dict[str, int] = {}  # reporting path -> calls answered today
         self.route("GET", r"/api/metrics/?", self._metrics)
         self.route("GET", r"/api/events/?", self._list_events)
         self.route("GET", r"/api/profiles/?", self._list_profiles)
@@ -197,6 +235,24 @@ class FakeKlaviyo(FakeApi):
             )
         if not request.headers.get("revision"):
             return error(400, "invalid", "Invalid input.", "The 'revision' header is required.")
+        return None
+
+    def refused(self, request: Request) -> Reply | None:
+        problems = contract_problems(request)
+        if problems:
+            return error(400, "invalid", "Invalid input.", "; ".join(problems[:5]))
+        if request.path.rstrip("/").endswith("-reports"):
+            path = request.path.rstrip("/")
+            self.report_calls[path] = self.report_calls.get(path, 0) + 1
+            if self.report_calls[path] > REPORT_DAILY_LIMIT:
+                reply = error(
+                    429,
+                    "throttled",
+                    "Request was throttled.",
+                    "Request was throttled. Expected available in 86400 seconds.",
+                )
+                reply.headers["Retry-After"] = "86400"
+                return reply
         return None
 
     def rate_limited(self) -> Reply:

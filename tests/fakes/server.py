@@ -2,7 +2,9 @@
 
 Each fake subclasses `FakeApi`: it registers routes and keeps its data; this base adds, on
 every Nth call, a 429 with `Retry-After` and, on every Mth, a 500; a revoked credential (401);
-a hook that runs between calls (to change data while a sync is paging); and a log of calls.
+a request the provider's published API document refuses (`refused`, from `fakes.contract`), which
+is also recorded in `refusals` so a test can assert none happened; a hook that runs between calls
+(to change data while a sync is paging); and a log of calls.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class FakeApi:
         self.calls: list[Request] = []
         self.served: list[Request] = []  # calls answered 2xx
         self.statuses: list[int] = []  # every answer's status, in order (0: connection dropped)
+        self.refusals: list[str] = []  # "METHOD path: why" for every request the contract refused
         self.between_calls: Callable[[int], None] | None = None
         self.base_url = ""
 
@@ -78,6 +81,10 @@ class FakeApi:
 
     def authorized(self, request: Request) -> Reply | None:
         """None when the request's credentials are good, else the provider's refusal."""
+        return None
+
+    def refused(self, request: Request) -> Reply | None:
+        """None when the real API would accept the request, else its 4xx (see fakes.contract)."""
         return None
 
     def rate_limited(self) -> Reply:
@@ -109,6 +116,10 @@ class FakeApi:
                 return self.server_error()
             refusal = self.authorized(request)
             if refusal is not None:
+                return refusal
+            refusal = self.refused(request)
+            if refusal is not None:
+                self.refusals.append(f"{request.method} {request.path}: {refusal.encoded()[:500]!r}")
                 return refusal
             for method, pattern, handler in self.routes:
                 match = pattern.match(request.path)

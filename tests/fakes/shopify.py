@@ -7,6 +7,8 @@
   `rel="previous"`); with `page_info` only `limit` and `fields` are accepted (400 otherwise);
   `page_info` is positional, so records changing while a client pages do not shift pages;
 * `GET /admin/api/<version>/shop.json`;
+* every request is checked against the documented REST reference (tests/payloads/apis/
+  shopify-admin-rest-2025-07.json): unknown parameters, enums and bounds, the token header;
 * every answer carries `X-Shopify-Shop-Api-Call-Limit: <used>/40` (a leaky bucket, 2/s leak);
   throttled calls answer 429 `Retry-After: 2.0`.
 
@@ -23,12 +25,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from fakes.contract import Contract
 from fakes.server import FakeApi, Reply, Request
 
 RESOURCES = ("orders", "customers", "products")
 THROTTLED = (
     "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."
 )
+
+
+# The documented REST reference of the operations the sync calls (tests/payloads/apis/README.md):
+# unknown query parameters, values outside their enums and bounds, a missing credential header
+# are refused before the fake answers.
+CONTRACT = Contract.load("shopify-admin-rest-2025-07.json", trailing_slash=False)
 
 
 def stamp(moment: datetime) -> str:
@@ -65,6 +74,12 @@ class FakeShopify(FakeApi):
                 {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
             )
         return None
+
+    def refused(self, request: Request) -> Reply | None:
+        problems = CONTRACT.problems(request)
+        if not problems:
+            return None
+        return Reply(400, {"errors": {"query": problems[:5]}})
 
     def rate_limited(self) -> Reply:
         return Reply(

@@ -38,6 +38,8 @@ def gorgias() -> Iterator[FakeGorgias]:
         )
     with fake.serve():
         yield fake
+    # Every request the sync sent is one the provider's published API document accepts.
+    assert fake.refusals == [], fake.refusals
 
 
 def connect(harness: SyncHarness, fake: FakeGorgias, key: str = "gorgias-key") -> None:

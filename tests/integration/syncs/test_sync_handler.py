@@ -44,6 +44,8 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
     add_orders(fake, 250, start=START)
     with fake.serve():
         yield fake
+    # Every request the sync sent is one the provider's published API document accepts.
+    assert fake.refusals == [], fake.refusals
 
 
 def _queued() -> list[dict[str, Any]]:

@@ -45,6 +45,8 @@ def hubspot() -> Iterator[FakeHubSpot]:
         fake.deal_contacts[str(500 + i)] = [1000 + i, 9999]
     with fake.serve():
         yield fake
+    # Every request the sync sent is one the provider's published API document accepts.
+    assert fake.refusals == [], fake.refusals
 
 
 def connect(harness: SyncHarness, fake: FakeHubSpot, **options: object) -> None:

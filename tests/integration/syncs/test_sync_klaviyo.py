@@ -104,6 +104,8 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
     )
     with fake.serve():
         yield fake
+    # Every request the sync sent is one the provider's published API document accepts.
+    assert fake.refusals == [], fake.refusals
 
 
 def connect(harness: SyncHarness, fake: FakeKlaviyo, key: str = KEY) -> None:

@@ -43,6 +43,8 @@ def shopify() -> Iterator[FakeShopify]:
         fake.put("products", product(700 + i, START))
     with fake.serve():
         yield fake
+    # Every request the sync sent is one the provider's published API document accepts.
+    assert fake.refusals == [], fake.refusals
 
 
 def after_requests(fake: FakeShopify, count: int) -> Deadline:

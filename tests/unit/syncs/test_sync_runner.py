@@ -97,10 +97,12 @@ def test_out_of_time_flushes_saves_and_stops() -> None:
     assert journal.entries == [("insert", 9), ("save", T0 + timedelta(days=3))]
 
 
-def test_a_long_wait_stops_like_the_deadline() -> None:
+def test_a_long_wait_limits_the_stream_keeping_what_it_fetched() -> None:
+    """A quota (a wait longer than a run) ends that stream as `limited`, not the whole run."""
     journal = Journal()
     report = run(Pages(stop_on_page=3), journal, batch_rows=100)
-    assert report.stopped == "daily quota"
+    assert (report.stopped, report.streams["things"].status) == ("", "limited")
+    assert report.streams["things"].message == "daily quota" and not report.complete
     assert journal.entries == [("insert", 6), ("save", T0 + timedelta(days=2))]
 
 
@@ -149,3 +151,22 @@ def test_a_pass_resumes_from_its_stored_position() -> None:
     assert resumed.finished() == Checkpoint(watermark=began, refreshed=True)
     fresh = Pass.resume(StreamState(watermark=began), timedelta(minutes=10), began + timedelta(hours=1))
     assert fresh.start == began - timedelta(minutes=10) and fresh.cursor is None
+
+
+def test_streams_attempted_least_recently_run_first() -> None:
+    """A run cut short by its deadline must not leave the same streams behind every time."""
+    from touchline.syncs.runner import fair_order
+
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.min_interval = timedelta(0)
+
+    now = datetime.now(UTC)
+    states = {
+        "a": StreamState(status="done", status_at=now),
+        "b": StreamState(status="stopped", status_at=now - timedelta(hours=1)),
+        "c": StreamState(),
+    }
+    ordered = fair_order([Named("a"), Named("b"), Named("c"), Named("d")], states)  # type: ignore[list-item]
+    assert [s.name for s in ordered] == ["c", "d", "b", "a"]

@@ -70,9 +70,13 @@ def run_sync_command(args: argparse.Namespace) -> int:
         summary = _run_here(directory, args, progress)
     for name, stream in summary["streams"].items():
         counts = f"{stream['records']:,} records, {stream['rows']:,} rows"
-        progress.finish(f"{args.provider} {name}: {stream['status']}, {counts}")
+        why = f" ({stream['message']})" if stream.get("message") else ""
+        progress.finish(f"{args.provider} {name}: {stream['status']}{why}, {counts}")
     if summary.get("error"):
         raise CliError(f"{args.provider} sync of {args.site} failed: {summary['error']}")
+    if summary.get("failed"):
+        names = ", ".join(summary["failed"])
+        raise CliError(f"{args.provider} sync of {args.site}: {names} failed (the other streams ran)")
     if summary.get("stopped"):
         print(f"stopped early: {summary['stopped']}", file=sys.stderr)
     return 0
@@ -136,7 +140,7 @@ def _run_through_stack(stack: Any, args: argparse.Namespace, progress: Any) -> d
         summary: dict[str, Any] = answer["result"]
         for name, stream in summary["streams"].items():
             total = totals.setdefault(name, {"status": "pending", "records": 0, "rows": 0, "origin": None})
-            total.update(status=stream["status"])
+            total.update(status=stream["status"], message=stream.get("message", ""))
             total["records"] += stream["records"]
             total["rows"] += stream["rows"]
             reached = datetime.fromisoformat(stream["reached"]) if stream.get("reached") else None
@@ -146,7 +150,9 @@ def _run_through_stack(stack: Any, args: argparse.Namespace, progress: Any) -> d
                 progress.update(
                     f"{args.provider} {name}", total["records"], total["origin"], reached, force=True
                 )
-        if summary.get("error") or summary.get("complete"):
+        # Done, or nothing a further slice could do (failed or quota-limited streams wait): only a
+        # slice that stopped for time, or a lease held by another run, is worth another call.
+        if summary.get("error") or summary.get("complete") or not summary.get("stopped"):
             summary["streams"] = {n: {k: v for k, v in t.items() if k != "origin"} for n, t in totals.items()}
             return summary
         if "in progress" in summary.get("stopped", ""):
@@ -177,6 +183,10 @@ def status_command(args: argparse.Namespace) -> int:
                         "watermark": s.watermark.isoformat() if s.watermark else None,
                         "in_pass": s.position is not None,
                         "rows": s.rows,
+                        "status": s.status,
+                        "message": s.message,
+                        "status_at": s.status_at.isoformat() if s.status_at else None,
+                        "succeeded_at": s.succeeded_at.isoformat() if s.succeeded_at else None,
                     }
                     for name, s in sorted(state.load(i.site_id, i.provider).items())
                 },
@@ -198,7 +208,10 @@ def status_command(args: argparse.Namespace) -> int:
         for name, stream in item["streams"].items():
             where = stream["watermark"] or "-"
             more = " (pass in progress)" if stream["in_pass"] else ""
-            print(f"\t{name}\t{where}{more}\t{stream['rows']:,} rows")
+            last = stream["status"] or "never run"
+            if stream["message"]:
+                last += f": {stream['message']}"
+            print(f"\t{name}\t{where}{more}\t{stream['rows']:,} rows\t{last}")
     return 0
 
 

@@ -75,6 +75,18 @@ class SyncStateStore:
             return False
         return True
 
+    def record_status(self, site_id: str, provider: str, stream: str, status: str, message: str) -> None:
+        """How the stream's attempt in this run ended (its watermark is `save`'s business)."""
+        now = {"S": stamp(datetime.now(UTC))}
+        sets = "#s = :s, #m = :m, status_at = :t" + (", succeeded_at = :t" if status == "done" else "")
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": self._pk(site_id, provider)}, "sk": {"S": f"STREAM#{stream}"}},
+            UpdateExpression=f"SET {sets}",
+            ExpressionAttributeNames={"#s": "status", "#m": "message"},
+            ExpressionAttributeValues={":s": {"S": status}, ":m": {"S": message[:1000]}, ":t": now},
+        )
+
     def reset(self, site_id: str, provider: str, streams: list[str], since: datetime | None = None) -> None:
         """`--full` (since None: forget the watermarks) or `--since` (start over from a date)."""
         for stream in streams:
@@ -125,4 +137,8 @@ def _state(item: dict[str, Any]) -> StreamState:
         position=json.loads(position) if position else None,
         refreshed_at=parse_stamp(item["refreshed_at"]["S"]) if "refreshed_at" in item else None,
         rows=int(item.get("rows", {}).get("N", "0")),
+        status=item.get("status", {}).get("S", ""),
+        message=item.get("message", {}).get("S", ""),
+        status_at=parse_stamp(item["status_at"]["S"]) if "status_at" in item else None,
+        succeeded_at=parse_stamp(item["succeeded_at"]["S"]) if "succeeded_at" in item else None,
     )

@@ -2,10 +2,11 @@
 
 `run_sync` is the same for the Lambda (deadline = the invocation's remaining time) and the CLI
 (no deadline, a progress bar): look up the integration and its secret, take the lease, open the
-provider, run its streams, record the outcome on the integration. A refused credential (401/403)
-or a provider that keeps failing marks the integration `failing` with the provider's message and
-leaves the watermarks where the last durable rows put them; infrastructure failures (ClickHouse,
-DynamoDB) raise, so the queue retries the run.
+provider, run its streams, record the outcome on the integration and on each stream. A refused
+credential (401/403) marks the integration `failing` with the provider's message; a stream the
+provider fails or refuses is `failed` on its own (the run goes on with the others) and the
+integration `failing` with that stream named, watermarks staying where the last durable rows put
+them; infrastructure failures (ClickHouse, DynamoDB) raise, so the queue retries the run.
 """
 
 from __future__ import annotations
@@ -113,8 +114,11 @@ def run_sync(
             save,
             deadline,
             progress=progress,
+            record=lambda stream, status, message: env.state.record_status(
+                site_id, provider, stream, status, message
+            ),
         )
-        _record(env, report, "ok", _describe(report))
+        _record(env, report, "failing" if report.failed else "ok", _describe(report))
     except AuthError as exc:
         report.error = str(exc)
         advice = f"replace the credentials: touchline integrations add {provider} {site_id} …"
@@ -132,6 +136,10 @@ def run_sync(
 def _describe(report: RunReport) -> str:
     rows = sum(p.rows for p in report.streams.values())
     text = f"{rows} rows"
+    if report.unfinished:
+        problems = "; ".join(f"{p.stream} {p.status}: {p.message}" for p in report.unfinished)
+        others = len(report.streams) - len(report.unfinished)
+        text = f"{problems} ({others} other streams fine); {text}"
     if report.stopped:
         text += f"; stopped early ({report.stopped}), resumes on the next run"
     if report.rejected:

@@ -301,7 +301,9 @@ class ProfilesStream:
         start = since(state, self.overlap)
         params: dict[str, Any] = {"sort": "updated", "page[size]": self.page_size}
         if start is not None:
-            params["filter"] = f"greater-or-equal(updated,{klaviyo_time(start)})"
+            # Get Profiles filters `updated` with greater-than/less-than only (greater-or-equal is a
+            # 400); the overlap makes the strict bound harmless.
+            params["filter"] = f"greater-than(updated,{klaviyo_time(start)})"
         high = state.watermark
         for page in self.api.pages("/api/profiles/", params):
             batch = Batch()

@@ -112,24 +112,29 @@ class _WindowedStream:
         start = now - self.backfill if state.watermark is None else state.watermark - self.lookback
         refreshed = now
         self.prepare(start, now)
-        while True:
-            end = min(start + timedelta(days=self.max_days) - timedelta(seconds=1), now)
+        for window_start, end in windows(start, now, timedelta(days=self.max_days)):
             batch = Batch(reached=end)
-            for table, row in self.window(start, end, refreshed):
+            for table, row in self.window(window_start, end, refreshed):
                 batch.add(table, row)
             batch.records = len(batch.rows)
             last = end >= now
             batch.checkpoint = Checkpoint(watermark=end, refreshed=last)
             yield batch
-            if last:
-                return
-            start = end + timedelta(seconds=1)
 
     def prepare(self, start: datetime, end: datetime) -> None:
         """Look up names once per run."""
 
     def window(self, start: datetime, end: datetime, refreshed: datetime) -> Iterator[tuple[str, Row]]:
         raise NotImplementedError
+
+
+def windows(start: datetime, end: datetime, longest: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end] in consecutive windows no longer than `longest`, none of them empty: each
+    report request spends the endpoint's daily quota (225), so a zero-length one is waste."""
+    while start < end:
+        stop = min(start + longest, end)
+        yield start, stop
+        start = stop
 
 
 def _names(api: KlaviyoApi, path: str, params: dict[str, Any] | None = None) -> dict[str, str]:
@@ -298,11 +303,12 @@ class SegmentStatisticsStream(_WindowedStream):
         self._segments = _names(self.api, "/api/segments/", {"fields[segment]": "name"})
 
     def window(self, start: datetime, end: datetime, refreshed: datetime) -> Iterator[tuple[str, Row]]:
+        # No `group_by`: Query Segment Series has none (its results are per segment already);
+        # sending one is a 400.
         attributes = {
             "statistics": SEGMENT_STATISTICS,
             "timeframe": {"start": report_time(start), "end": report_time(end)},
             "interval": "daily",
-            "group_by": ["segment_id"],
         }
         for page in self.api.report("/api/segment-series-reports/", "segment-series-report", attributes):
             days = _series_days(page)
