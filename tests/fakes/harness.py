@@ -59,6 +59,14 @@ def make_harness(warehouse_url: str) -> SyncHarness:
     return SyncHarness(env, client, secrets, sleeps)
 
 
+def watermarks(harness: SyncHarness, provider: str) -> dict[str, tuple[Any, ...]]:
+    """Where each stream stands (watermark, position inside a pass, rows), not how it last ended."""
+    return {
+        name: (state.watermark, state.position, state.refreshed_at, state.rows)
+        for name, state in harness.env.state.load(SITE, provider).items()
+    }
+
+
 class FailingSink:
     """Inserts like the real sink, then raises on the Nth insert: a crash between two batches."""
 
