@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from touchline.revenue.money import InvalidAmount, exponent, from_major, from_minor, from_stripe
+from touchline.revenue.money import (
+    InvalidAmount,
+    exponent,
+    from_major,
+    from_minor,
+    from_minor_decimal,
+    from_stripe,
+)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +62,16 @@ def test_from_major_accepts_the_currency_places(amount: str | float, currency: s
 
 @pytest.mark.parametrize(
     ("amount", "currency"),
-    [("1.5", "JPY"), ("19.999", "USD"), ("1.2345", "KWD"), ("abc", "USD"), ("NaN", "USD"), ("1e20", "USD")],
+    [
+        ("1.5", "JPY"),
+        ("19.999", "USD"),
+        ("1.2345", "KWD"),
+        ("abc", "USD"),
+        ("NaN", "USD"),
+        ("1e20", "USD"),
+        ("1e400", "USD"),
+        (str(10**30), "JPY"),
+    ],
 )
 def test_from_major_refuses_what_cannot_be_stored_exactly(amount: str, currency: str) -> None:
     with pytest.raises(InvalidAmount):
@@ -71,3 +87,10 @@ def test_bad_currency_codes_are_refused(currency: str) -> None:
 def test_amounts_beyond_decimal_18_4_are_refused() -> None:
     with pytest.raises(InvalidAmount):
         from_minor(10**14, "JPY")
+
+
+@pytest.mark.parametrize("amount", ["1e400", str(10**40), 10**40])
+def test_fractional_minor_units_beyond_decimal_precision_are_refused(amount: str | int) -> None:
+    """Past Decimal's 28 digits a quantize raises InvalidOperation (a 5xx), not InvalidAmount."""
+    with pytest.raises(InvalidAmount):
+        from_minor_decimal(amount, "USD")

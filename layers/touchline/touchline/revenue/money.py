@@ -68,7 +68,8 @@ def from_minor_decimal(
         raise InvalidAmount(f"not an amount: {amount!r}") from None
     if not value.is_finite():
         raise InvalidAmount(f"not an amount: {amount!r}")
-    return _checked(value.scaleb(-exponent(currency, table)).quantize(STORED_PLACES, ROUND_HALF_EVEN))
+    # Checked before quantizing: a quantize past Decimal's 28 digits raises InvalidOperation.
+    return _checked(_checked(value.scaleb(-exponent(currency, table))).quantize(STORED_PLACES, ROUND_HALF_EVEN))
 
 
 def from_major(amount: str | int | float | Decimal, currency: str) -> Decimal:
@@ -82,6 +83,7 @@ def from_major(amount: str | int | float | Decimal, currency: str) -> Decimal:
         raise InvalidAmount(f"not an amount: {amount!r}") from None
     if not value.is_finite():
         raise InvalidAmount(f"not an amount: {amount!r}")
+    _checked(value)  # before quantizing: past Decimal's 28 digits that raises InvalidOperation
     places = exponent(currency)
     if value != value.quantize(Decimal(1).scaleb(-places)):
         code = normalize_currency(currency)
