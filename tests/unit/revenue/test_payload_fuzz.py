@@ -19,10 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from memory_intake import SITE, TOKEN, memory_intake
 from provider_samples import (
-    LEMONSQUEEZY_SECRET,
-    PADDLE_SECRET,
-    POLAR_SECRET,
     STRIPE_NEW,
     STRIPE_OLD,
     lemonsqueezy,
@@ -44,45 +42,17 @@ from provider_samples import (
     stripe_refunded_charge,
     stripe_succeeded_intent,
 )
-from revenue_payloads import SHOPIFY_SECRET, STRIPE_SECRET, stripe_signature
+from revenue_payloads import SHOPIFY_SECRET, stripe_signature
 
 from touchline.ingest.queue import ListQueue
 from touchline.load.kinds import envelope_adapter
-from touchline.revenue.dedupe import MemoryDeduper
 from touchline.revenue.intake import IntakeError, RevenueIntake
 
-SITE = "site-fuzz"
 CASES = int(os.environ.get("TOUCHLINE_FUZZ_CASES", "300"))
-SECRETS = {
-    "stripe": STRIPE_SECRET,
-    "shopify": SHOPIFY_SECRET,
-    "lemonsqueezy": LEMONSQUEEZY_SECRET,
-    "polar": POLAR_SECRET,
-    "paddle": PADDLE_SECRET,
-}
 # What a field may become: gone, null, or any other JSON type, including the edge values that
 # break careless parsing (huge and negative numbers, floats for integers, non-numeric strings).
 REPLACEMENTS: list[Any] = [None, "", "x", "NaN", "1e400", 0, -1, 10**30, 1.5, True, [], {}, [None], {"a": 1}]
 DELETE = object()
-
-
-class _Sites:
-    def exists(self, site_id: str) -> bool:
-        return site_id == SITE
-
-
-class _Secrets:
-    def get(self, site_id: str, provider: str) -> list[str] | None:
-        return [SECRETS[provider]]
-
-
-class _Tokens:
-    def site_for(self, token: str) -> str | None:
-        return SITE if token == "tok" else None
-
-
-def intake(queue: ListQueue) -> RevenueIntake:
-    return RevenueIntake(_Sites(), _Secrets(), _Tokens(), queue, MemoryDeduper())
 
 
 # ---------------------------------------------------------------------------- the published payloads
@@ -186,7 +156,7 @@ def run(
     provider: str, payloads: list[Any], send: Callable[[RevenueIntake, Any, int], dict[str, Any]]
 ) -> dict[str, int]:
     queue = ListQueue()
-    revenue = intake(queue)
+    revenue = memory_intake(queue)
     seen: dict[str, int] = {}
     for case in range(CASES):
         original = payloads[case % len(payloads)]
@@ -279,7 +249,7 @@ def test_payments_api_mutants_are_stored_or_refused() -> None:
 
     def send(revenue: RevenueIntake, payload: dict[str, Any], case: int) -> dict[str, Any]:
         mutant = mutate(payload, random.Random(case), keep=lambda p: True)
-        return revenue.payment("Bearer tok", body_of(mutant))
+        return revenue.payment(f"Bearer {TOKEN}", body_of(mutant))
 
     seen = run("api", [documented], send)
     assert seen.get("stored", 0) and seen.get("4xx", 0), seen
