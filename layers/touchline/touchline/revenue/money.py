@@ -69,7 +69,8 @@ def from_minor_decimal(
     if not value.is_finite():
         raise InvalidAmount(f"not an amount: {amount!r}")
     # Checked before quantizing: a quantize past Decimal's 28 digits raises InvalidOperation.
-    return _checked(_checked(value.scaleb(-exponent(currency, table))).quantize(STORED_PLACES, ROUND_HALF_EVEN))
+    major = _checked(value.scaleb(-exponent(currency, table)))
+    return major.quantize(STORED_PLACES, ROUND_HALF_EVEN)
 
 
 def from_major(amount: str | int | float | Decimal, currency: str) -> Decimal:
