@@ -122,13 +122,29 @@ class CommerceRunner:
         now_ms = int(self._client.query("SELECT toUnixTimestamp64Milli(now64(3))").result_rows[0][0])
         day = as_of or datetime.fromtimestamp(now_ms / 1000, UTC).date()
         report = CommerceReport(site_id, day.isoformat())
-        for job in jobs:
-            report.jobs.append(
-                _Job(
-                    self._client, self._watermarks, site_id, job, settings, day, now_ms, self._margin_ms
-                ).run(full, due_only)
-            )
+        # The scratch tables and scoped replaces run on the `Sql` protocol; this module's SQL still
+        # takes %(name)s parameters, which ClientSql passes to the client as they are.
+        with stages(ClientSql(self._client)) as scratch:
+            shared = _SharedStage(scratch)
+            for job in jobs:
+                report.jobs.append(
+                    _Job(
+                        self._client, self._watermarks, site_id, job, settings, day, now_ms, self._margin_ms
+                    ).run(full, due_only, scratch, shared)
+                )
         return report
+
+
+@dataclass
+class _SharedStage:
+    """The site's staged orders and line items, made by the first job of a run that needs them and
+    read by the others: an hourly run (rollups, profiles, products, every 4 hours baskets) stages
+    the orders once, not once per job. They depend only on the site and the as-of date, the same
+    for every job of a run."""
+
+    scratch: Stages
+    orders: str = ""
+    lines: str = ""
 
 
 class _Job:
@@ -163,7 +179,7 @@ class _Job:
             **currency_parameters(),
         }
 
-    def run(self, full: bool, due_only: bool) -> JobReport:
+    def run(self, full: bool, due_only: bool, scratch: Stages, shared: _SharedStage) -> JobReport:
         reason = self._reason(full, due_only)
         if reason in ("not due", "unchanged"):
             if reason == "unchanged":  # nothing to do up to now: the next check starts here
@@ -176,10 +192,8 @@ class _Job:
             PRODUCTS: self._products,
             BASKETS: self._baskets,
         }[self.job]
-        # The scratch tables and scoped replaces run on the `Sql` protocol; this module's SQL still
-        # takes %(name)s parameters, which ClientSql passes to the client as they are.
-        with stages(ClientSql(self.client)) as scratch:
-            action(scratch, report)
+        self.shared = shared
+        action(scratch, report)
         self.watermarks.put(self.site_id, self.job, Watermark(self.now_ms, self.version))
         return report
 
@@ -214,13 +228,15 @@ class _Job:
         return result
 
     def _stage(self, scratch: Stages, report: JobReport, with_lines: bool = True) -> tuple[str, str]:
-        staged = self._step(report, "orders", lambda: orders.stage_orders(scratch, self.params))
-        lines = (
-            self._step(report, "lines", lambda: orders.stage_lines(scratch, staged, self.params))
-            if with_lines
-            else ""
-        )
-        return staged, lines
+        """The run's staged orders (and lines), staged now if no earlier job of the run did."""
+        shared = self.shared
+        if not shared.orders:
+            shared.orders = self._step(report, "orders", lambda: orders.stage_orders(scratch, self.params))
+        if with_lines and not shared.lines:
+            shared.lines = self._step(
+                report, "lines", lambda: orders.stage_lines(scratch, shared.orders, self.params)
+            )
+        return shared.orders, shared.lines if with_lines else ""
 
     # -- jobs ----------------------------------------------------------------------------------
 
