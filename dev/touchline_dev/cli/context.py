@@ -8,7 +8,7 @@ commands at a real ClickHouse and the deployed DynamoDB table instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,22 +60,43 @@ def warehouse(directory: Path) -> Client:
     return connect(warehouse_url(directory))
 
 
-def query(
-    directory: Path, sql: str, params: Mapping[str, Any] | None = None
-) -> tuple[list[str], list[list[Any]]]:
-    """Run one query with server-side `params`: through the running stack (chdb locks its
-    directory) or directly."""
+Querier = Callable[[str, Mapping[str, Any] | None], tuple[list[str], list[list[Any]]]]
+
+
+def querier(directory: Path) -> Querier:
+    """A function running queries with server-side `params`: through the running stack (chdb locks
+    its directory) or directly, on one client for all of a command's queries (a report asks
+    several; an embedded client takes a while to open)."""
     stack = running_stack(directory)
     if stack is not None:
         from touchline_dev.devstack.state import query_stack
 
-        try:
-            payload = query_stack(stack, sql, "json", params)
-        except RuntimeError as exc:
-            raise CliError(f"query failed: {exc}") from None
-        return list(payload["columns"]), [list(row) for row in payload["rows"]]
-    result = warehouse(directory).query(sql, parameters=dict(params or {}))
-    return list(result.column_names), [list(row) for row in result.result_rows]
+        def through_stack(
+            sql: str, params: Mapping[str, Any] | None = None
+        ) -> tuple[list[str], list[list[Any]]]:
+            try:
+                payload = query_stack(stack, sql, "json", params)
+            except RuntimeError as exc:
+                raise CliError(f"query failed: {exc}") from None
+            return list(payload["columns"]), [list(row) for row in payload["rows"]]
+
+        return through_stack
+    clients: list[Client] = []
+
+    def direct(sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
+        if not clients:
+            clients.append(warehouse(directory))
+        result = clients[0].query(sql, parameters=dict(params or {}))
+        return list(result.column_names), [list(row) for row in result.result_rows]
+
+    return direct
+
+
+def query(
+    directory: Path, sql: str, params: Mapping[str, Any] | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """Run one query with server-side `params` (`querier` for several)."""
+    return querier(directory)(sql, params)
 
 
 @contextmanager

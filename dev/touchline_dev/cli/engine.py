@@ -26,7 +26,10 @@ def run_query(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, An
     from touchline.query.sql import CallableWarehouse
 
     directory = context.data_dir(args.data_dir)
-    warehouse = CallableWarehouse(lambda sql, parameters: context.query(directory, sql, parameters))
+    # One warehouse client for all of a command's queries (a report sends several).
+    run_sql = getattr(args, "_querier", None) or context.querier(directory)
+    args._querier = run_sql
+    warehouse = CallableWarehouse(lambda sql, parameters: run_sql(sql, parameters))
     with context.config_table(directory) as (client, table):
         sites = SiteContexts(
             SiteStore(client, table), AttributionSettingsStore(client, table), DynamoWatermarks(client, table)

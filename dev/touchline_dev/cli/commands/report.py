@@ -46,7 +46,8 @@ def period(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
 
 def runner(args: argparse.Namespace) -> Any:
     directory = context.data_dir(args.data_dir)
-    return lambda sql, params=None: context.query(directory, sql, params)
+    run_sql = context.querier(directory)
+    return lambda sql, params=None: run_sql(sql, params)
 
 
 def _day(text: str) -> date:
