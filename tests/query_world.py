@@ -19,10 +19,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from attribution_oracle import Hit, Session, sessionize
+from attribution_oracle import Hit, Order, Session, sessionize
 from touchline.ingest.rows import EventRow
+from touchline.revenue.rows import OrderRow
 
 DOMAIN = "dummy.site"
+# The day Plausible's docs examples were answered on: "7d" is 2024-09-04..2024-09-10 there.
+DOCS_TODAY = date(2024, 9, 11)
 GOALS = ("Signup", "PurchaseUSD", "PurchaseEUR")
 PAGES = ("/", "/docs/start", "/pricing", "/blog/post", "/BLOG/launch", "/login")
 PLACES = (
@@ -101,6 +104,7 @@ class WorldHit:
 class World:
     hits: list[WorldHit]
     sessions: list[Session] = field(default_factory=list)
+    orders: list[OrderRow] = field(default_factory=list)
     timezone: str = "UTC"
 
     @classmethod
@@ -161,10 +165,35 @@ class World:
                     at += timedelta(seconds=rng.randint(5, 400))
         world = cls(hits)
         world.sessions = sessionize([h.hit for h in hits])
+        # Orders by a tenth of the visitors, an hour after one of their hits (USD and EUR).
+        for i, h in enumerate(sorted(hits, key=lambda x: x.hit.event_id)[:: max(1, len(hits) // 60)]):
+            world.orders.append(
+                OrderRow(
+                    site_id="world",
+                    source="stripe",
+                    order_id=f"pi_world_{i}",
+                    status="paid",
+                    ordered_at=h.hit.at + timedelta(hours=1),
+                    currency="EUR" if i % 4 == 0 else "USD",
+                    amount=Decimal(rng.randint(500, 20000)) / 100,
+                    visitor_id=h.hit.visitor_id,
+                    version=1,
+                )
+            )
         return world
 
     def rows(self, site_id: str) -> list[str]:
         return [h.row(site_id).to_json() for h in self.hits]
+
+    def order_rows(self, site_id: str) -> list[str]:
+        return [o.model_copy(update={"site_id": site_id}).to_json() for o in self.orders]
+
+    def oracle_orders(self) -> list[Order]:
+        """The orders as the attribution oracle takes them (they are conversions too)."""
+        return [
+            Order(o.source, o.order_id, o.ordered_at, o.amount, o.currency, visitor_id=o.visitor_id or "")
+            for o in self.orders
+        ]
 
     # ------------------------------------------------------------------ expectations
 
@@ -263,3 +292,52 @@ class Expect:
             "bounce_rate": round(bounces / n * 100) if n else 0,
             "visit_duration": round(sum(int(s["duration_s"]) for s in summaries) / n) if n else 0,  # type: ignore[call-overload]
         }
+
+
+@dataclass
+class Loaded:
+    """A world loaded into its own database of the embedded engine, and the engine over it."""
+
+    client: Any
+    world: World
+    site: Any  # touchline.query.model.SiteContext
+    url: str
+    now: datetime
+
+    def engine(self, **options: Any) -> Any:
+        from touchline.query.engine import QueryEngine
+        from touchline.query.sql import ClientWarehouse
+
+        return QueryEngine(ClientWarehouse(self.client), clock=lambda: self.now, **options)
+
+    def run(self, body: dict[str, Any], **options: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.engine(**options).run(body, self.site)
+        return result
+
+
+def load_world(
+    chdb_path: Any, world: World, now: datetime, site_id: str = "dummysite0000001", timezone: str = "UTC"
+) -> Loaded:
+    """Insert the world's hits and orders and run the real aggregation (sessions, six models)."""
+    from touchline.aggregate.run import Aggregator
+    from touchline.config.attribution_settings import AttributionSettings, ConversionGoal
+    from touchline.config.watermarks import MemoryWatermarks
+    from touchline.load.clickhouse_sink import ClickHouseRowSink
+    from touchline.query.model import Goal, SiteContext
+    from touchline.warehouse.client import connect
+    from touchline.warehouse.migrate import migrate
+    from touchline.warehouse.sql import ClientSql
+
+    url = f"chdb://{chdb_path}?database=q_{uuid.uuid4().hex[:12]}"
+    client = connect(url)
+    # Retention long enough for 2024 data whatever today is (the TTL counts from the real now).
+    migrate(client, retention_days=3650)
+    sink = ClickHouseRowSink(client)
+    sink.insert_rows("events", world.rows(site_id), "events")
+    sink.insert_rows("orders", world.order_rows(site_id), "orders")
+    goals = tuple(ConversionGoal(g) for g in GOALS)
+    Aggregator(ClientSql(client), MemoryWatermarks()).run(
+        site_id, AttributionSettings(goals=goals), full=True
+    )
+    site = SiteContext(site_id, DOMAIN, timezone, tuple(Goal(g, g) for g in GOALS))
+    return Loaded(client, world, site, url, now)

@@ -37,6 +37,7 @@ from touchline.accounts.service import Caller
 from touchline.accounts.usage import parse_month
 from touchline.accounts.wiring import accounts
 from touchline.aws.http_api import HttpFunction
+from touchline.openapi import document, swagger_html
 
 api = HttpFunction("accounts", validation=True)
 app = api.app
@@ -68,6 +69,20 @@ def auth_config() -> m.AuthConfig:
 )
 def me() -> m.Me:
     return m.Me.model_validate(accounts().me(caller()))
+
+
+# ---------------------------------------------------------------------- the API's documentation
+
+
+@app.get("/api/docs/openapi.json", tags=["docs"], summary="This document: OpenAPI 3.1 of every route")
+def openapi_document() -> Response[str]:
+    # Every function's routes: this resolver's own, merged with those touchline.openapi declares.
+    return api.json(200, document(app))
+
+
+@app.get("/api/docs", tags=["docs"], summary="Swagger UI over this document")
+def swagger_ui() -> Response[str]:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=swagger_html(app))
 
 
 # ---------------------------------------------------------------------- organisations

@@ -137,7 +137,7 @@ def test_unlinked_order_is_credited_to_none(worked_example: Any) -> None:
 
 
 def test_reports_agree_with_the_credits(worked_example: Any) -> None:
-    from touchline.reports import client_runner
+    from touchline.reports import client_runner, engine_runner
     from touchline.reports.attribution import attribution_report
     from touchline.reports.overview import overview_report
 
@@ -157,7 +157,7 @@ def test_reports_agree_with_the_credits(worked_example: Any) -> None:
         {"currency": "USD", "amount": "100.00"},
     ]
     assert linear["total"]["orders"] == pytest.approx(3.0)
-    overview = overview_report(client_runner(worked_example), SITE, None, None).as_dict()
+    overview = overview_report(engine_runner(worked_example), SITE, None, None).as_dict()
     assert overview["totals"]["visitors"] == 2 and overview["totals"]["sessions"] == 3
     assert overview["totals"]["conversions"] == 3
     assert overview["totals"]["revenue"] == linear["total"]["revenue"]

@@ -35,7 +35,7 @@ from touchline.aws import clients
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
 from touchline.config.tokens import TokenStore
-from touchline.reports import client_runner
+from touchline.reports import engine_runner
 from touchline.reports.revenue import revenue_report
 from touchline.revenue import service
 from touchline.warehouse.client import connect
@@ -109,7 +109,7 @@ def test_subscription_through_session_invoice_and_payment_intent_counts_once(
     for event in events:
         assert client.stripe(event)[0] == 200
     drain(aws, warehouse_url)
-    report = revenue_report(client_runner(connect(warehouse_url)), site)
+    report = revenue_report(engine_runner(connect(warehouse_url)), site)
     [usd] = report.currencies
     assert (usd.orders, usd.gross, usd.linked_orders) == (1, Decimal("49.00"), 1)
 
@@ -129,7 +129,7 @@ def test_basil_payment_intent_without_invoice_is_not_counted_twice(
     assert client.stripe(stripe_event("invoice.paid", paid))[0] == 200
     drain(aws, warehouse_url)
     assert scalar(warehouse_url, "SELECT count() FROM orders FINAL") == 2  # both rows are kept…
-    [usd] = revenue_report(client_runner(connect(warehouse_url)), site).currencies
+    [usd] = revenue_report(engine_runner(connect(warehouse_url)), site).currencies
     assert (usd.orders, usd.gross) == (1, Decimal("49.00"))  # …and counted once
 
 
@@ -157,7 +157,7 @@ def test_amounts_to_the_cent_in_three_currencies_and_a_partial_refund(
         ("KWD", Decimal("12.345")),
         ("USD", Decimal("19.99")),
     ]
-    report = {c.currency: c for c in revenue_report(client_runner(connect(warehouse_url)), site).currencies}
+    report = {c.currency: c for c in revenue_report(engine_runner(connect(warehouse_url)), site).currencies}
     assert (report["USD"].gross, report["USD"].refunds, report["USD"].net) == (
         Decimal("19.99"),
         Decimal("5.00"),
@@ -165,7 +165,7 @@ def test_amounts_to_the_cent_in_three_currencies_and_a_partial_refund(
     )
     assert (report["JPY"].net, report["KWD"].net) == (Decimal(1500), Decimal("12.345"))
     assert (
-        json.loads(revenue_report(client_runner(connect(warehouse_url)), site).to_json())["currencies"][1][
+        json.loads(revenue_report(engine_runner(connect(warehouse_url)), site).to_json())["currencies"][1][
             "gross"
         ]
         == "12.345"
@@ -249,7 +249,7 @@ def test_shopify_order_refund_and_redelivery(
     assert scalar(warehouse_url, "SELECT count() FROM orders FINAL") == 1
     assert scalar(warehouse_url, "SELECT count() FROM order_line_items FINAL") == 1
     assert scalar(warehouse_url, "SELECT visitor_id FROM orders FINAL") == "v-shop"
-    [usd] = revenue_report(client_runner(connect(warehouse_url)), site).currencies
+    [usd] = revenue_report(engine_runner(connect(warehouse_url)), site).currencies
     assert (usd.orders, usd.gross, usd.refunds, usd.net) == (
         1,
         Decimal("199.65"),
@@ -289,7 +289,7 @@ def test_payments_api_token_idempotency_and_unattributed_orders(
     )
     assert (status, answer["error"]["code"]) == (400, "invalid_payment")
     drain(aws, warehouse_url)
-    [eur] = revenue_report(client_runner(connect(warehouse_url)), site).currencies
+    [eur] = revenue_report(engine_runner(connect(warehouse_url)), site).currencies
     assert (eur.orders, eur.gross, eur.refunds, eur.net) == (
         2,
         Decimal("39.99"),
@@ -309,5 +309,5 @@ def test_order_linked_through_identity_links_counts_as_linked(
     assert client.stripe(stripe_event("checkout.session.completed", session))[0] == 200
     drain(aws, warehouse_url)
     assert scalar(warehouse_url, "SELECT visitor_id FROM orders FINAL") == ""
-    [usd] = revenue_report(client_runner(connect(warehouse_url)), site).currencies
+    [usd] = revenue_report(engine_runner(connect(warehouse_url)), site).currencies
     assert (usd.orders, usd.linked_orders) == (1, 1)

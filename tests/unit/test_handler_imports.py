@@ -23,7 +23,7 @@ OWN_PACKAGE = {
     "sync": ("syncs",),
     "query": ("query",),
     "dashboard": ("dashboard",),
-    "accounts": ("accounts",),
+    "accounts": ("accounts", "openapi"),  # it serves the OpenAPI document of every route, too
 }
 
 

@@ -8,14 +8,20 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from touchline_dev.cli import context
 from touchline_dev.cli.errors import CliError
 
+Runner = Callable[[dict[str, Any]], dict[str, Any]]
 
-def run_query(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any]:
-    """Run one Stats API v2 query; a CliError with the API's message if it is refused."""
+
+@contextmanager
+def engine_runner(args: argparse.Namespace) -> Iterator[Runner]:
+    """A function running Stats API v2 queries (a CliError with the API's message if refused),
+    with the config table open for as long as the block runs."""
     from touchline.auth.principal import OPERATOR
     from touchline.config.attribution_settings import AttributionSettingsStore
     from touchline.config.sites import SiteStore
@@ -35,12 +41,24 @@ def run_query(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, An
             SiteStore(client, table), AttributionSettingsStore(client, table), DynamoWatermarks(client, table)
         )
         api = QueryApi(QueryEngine(warehouse), authenticator=_NoKeys(), sites=sites, limiter=None)
-        response = api.run_as(OPERATOR, payload)
-    if response.status == 401:
-        raise CliError(f"no site {payload.get('site_id')!r}: touchline sites list shows the registered ones")
-    if response.status != 200:
-        raise CliError(str(response.body.get("error", response.body)))
-    return response.body
+
+        def run(payload: dict[str, Any]) -> dict[str, Any]:
+            response = api.run_as(OPERATOR, payload)
+            if response.status == 401:
+                raise CliError(
+                    f"no site {payload.get('site_id')!r}: touchline sites list shows the registered ones"
+                )
+            if response.status != 200:
+                raise CliError(str(response.body.get("error", response.body)))
+            return response.body
+
+        yield run
+
+
+def run_query(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one Stats API v2 query."""
+    with engine_runner(args) as run:
+        return run(payload)
 
 
 class _NoKeys:

@@ -15,7 +15,9 @@ from touchline.query.builtin.paths import ARROW
 
 def _expected(loaded: Any, start: str, end: str) -> tuple[Counter[str], dict[tuple[str, str], Decimal]]:
     goals = {g: (None, "") for g in GOALS}
-    found = [c for c in conversions([h.hit for h in loaded.world.hits], [], [], {}, goals)]
+    # Goal completions and the world's orders are both conversions.
+    hits = [h.hit for h in loaded.world.hits]
+    found = conversions(hits, loaded.world.oracle_orders(), [], {}, goals)
     credits = attribute(loaded.world.sessions, found, {})
     paths: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for credit in credits:

@@ -9,13 +9,14 @@ by the dimensions, which Touchline adds so pages are stable).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from query_world import Expect, Visit, WorldHit, local_day, local_hour
+from query_world import DOCS_TODAY as TODAY
+from query_world import Expect, Visit, World, WorldHit, local_day, local_hour
 
 from touchline.query.errors import QueryError
 
@@ -27,12 +28,9 @@ def example(name: str) -> dict[str, Any]:
     return data
 
 
-def days(first: str, last: str) -> tuple[datetime, datetime]:
-    start = datetime.fromisoformat(first).replace(tzinfo=UTC)
-    return start, datetime.fromisoformat(last).replace(tzinfo=UTC) + timedelta(days=1)
-
-
-LAST_7 = days("2024-09-04", "2024-09-10")
+def days(first: date | str, last: date | str) -> tuple[datetime, datetime]:
+    start = datetime.fromisoformat(str(first)).replace(tzinfo=UTC)
+    return start, datetime.fromisoformat(str(last)).replace(tzinfo=UTC) + timedelta(days=1)
 
 
 def ordered(rows: list[dict[str, Any]], time_dims: int = 0) -> list[dict[str, Any]]:
@@ -43,8 +41,13 @@ def _num(value: Any) -> float:
     return value["value"] if isinstance(value, dict) else float(value)
 
 
-def expected(name: str, loaded: Any) -> Any:
-    world = loaded.world
+def expected(name: str, world: World, today: date) -> Any:
+    """The answer to the docs example `name` on `world`, asked on `today` (UTC site)."""
+    LAST_7 = days(today - timedelta(days=7), today - timedelta(days=1))
+    everything = (
+        min(h.hit.at for h in world.hits).replace(hour=0, minute=0, second=0, microsecond=0),
+        days(today, today)[1],
+    )
     if name == "aggregate":
         e = Expect(world, *LAST_7)
         hits = e.events()
@@ -96,7 +99,7 @@ def expected(name: str, loaded: Any) -> Any:
             rows.append({"metrics": [m["visitors"], m["events"]], "dimensions": list(key)})
         return ordered(rows, time_dims=1)
     if name == "time-labels":
-        e = Expect(world, *days("2024-09-11", "2024-09-11"))
+        e = Expect(world, *days(today, today))
         groups = e.group(e.events(), lambda h: (local_hour(h.hit.at, "UTC"),))
         rows = [{"metrics": [e.visitors(hits)], "dimensions": list(k)} for k, hits in groups.items()]
         return ordered(rows, time_dims=1)
@@ -111,8 +114,7 @@ def expected(name: str, loaded: Any) -> Any:
         rows.sort(key=lambda r: r["dimensions"][0])
         return rows
     if name in ("imports", "imports-bad-filter"):
-        start = min(h.hit.at for h in world.hits).replace(hour=0, minute=0, second=0, microsecond=0)
-        e = Expect(world, start, days("2024-09-11", "2024-09-11")[1])
+        e = Expect(world, *everything)
         test = (
             (lambda v: v.value("visit:country_name") == "Estonia") if name == "imports-bad-filter" else None
         )
@@ -123,8 +125,7 @@ def expected(name: str, loaded: Any) -> Any:
         ]
         return ordered(rows)
     if name == "revenue-metrics":
-        start = min(h.hit.at for h in world.hits).replace(hour=0, minute=0, second=0, microsecond=0)
-        e = Expect(world, start, days("2024-09-11", "2024-09-11")[1])
+        e = Expect(world, *everything)
         rows = []
         for goal in ("Signup", "PurchaseUSD", "PurchaseEUR"):
             hits = [h for h in e.events() if h.hit.name == goal]
@@ -143,8 +144,7 @@ def expected(name: str, loaded: Any) -> Any:
     if name == "revenue-warning":
         return [{"metrics": [None], "dimensions": []}]
     if name == "behavioral-filters":
-        start = min(h.hit.at for h in world.hits).replace(hour=0, minute=0, second=0, microsecond=0)
-        e = Expect(world, start, days("2024-09-11", "2024-09-11")[1])
+        e = Expect(world, *everything)
         with_pricing = {
             id(v.session) for v in e.visits if any(h.pathname == "/pricing" for h in v.session.hits)
         }
@@ -189,7 +189,7 @@ RUNNABLE = [
 @pytest.mark.parametrize("name", RUNNABLE)
 def test_docs_example(loaded: Any, name: str) -> None:
     response = loaded.run(example(name))
-    assert comparable(response["results"]) == expected(name, loaded)
+    assert comparable(response["results"]) == expected(name, loaded.world, TODAY)
     assert response["query"]["metrics"] == example(name)["metrics"]
 
 
@@ -204,7 +204,7 @@ def test_meta_of_examples(loaded: Any) -> None:
     labels = loaded.run(example("time-labels"))["meta"]["time_labels"]
     assert labels[0] == "2024-09-11 00:00:00" and labels[-1] == "2024-09-11 23:00:00" and len(labels) == 24
     pagination = loaded.run(example("pagination"))
-    assert pagination["meta"]["total_rows"] == len(expected("utm", loaded))
+    assert pagination["meta"]["total_rows"] == len(expected("utm", loaded.world, TODAY))
     imports = loaded.run(example("imports"))["meta"]
     assert imports["imports_included"] is False and imports["imports_skip_reason"] == "no_imported_data"
     warning = loaded.run(example("revenue-warning"))["meta"]["metric_warnings"]["total_revenue"]

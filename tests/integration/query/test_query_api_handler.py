@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -28,6 +28,7 @@ from touchline.load import service as load_service
 from touchline.load.clickhouse_sink import ClickHouseRowSink
 from touchline.query import service
 from touchline.query.cache import MemoryCache
+from touchline.query.sql import ClientWarehouse
 
 QUERY = {"site_id": DOMAIN, "metrics": ["visitors", "pageviews"], "date_range": "all"}
 
@@ -168,6 +169,21 @@ def test_bad_queries_are_plausible_style_400s(stack: dict[str, Any]) -> None:
         assert message in answer["error"], (message, answer)
 
 
+def test_warehouse_trouble_is_a_retryable_503_in_plausibles_shape(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def unreachable(self: Any, sql: str, parameters: dict[str, Any]) -> Any:
+        raise ConnectionError("ClickHouse is unreachable")
+
+    monkeypatch.setattr(ClientWarehouse, "select", unreachable)
+    status, body, _ = call(stack["app"], {**QUERY, "metrics": ["visits"]}, stack["key"])
+    assert status == 503 and isinstance(body["error"], str) and "retry" in body["error"], body
+    # The shared adapter counts it where RequestsFailedAlarm looks (service "query").
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    failed = [m for m in metrics if "RequestsFailed" in m]
+    assert failed and failed[0]["service"] == "query" and failed[0]["reason"] == "ConnectionError"
+
+
 def test_rate_limit_answers_429_with_headers(stack: dict[str, Any]) -> None:
     key, _ = ApiKeyStore(stack["ddb"], TABLE).create(
         [stack["loaded"].site.site_id], ["stats:read"], rate_limit=5
@@ -182,24 +198,75 @@ def test_rate_limit_answers_429_with_headers(stack: dict[str, Any]) -> None:
     assert call(stack["app"], {**QUERY, "site_id": "other.example.com"}, stack["other_key"])[0] == 200
 
 
-def test_rate_limit_is_atomic_across_concurrent_callers(stack: dict[str, Any]) -> None:
-    """Sixteen threads race for a limit of 10: exactly 10 get through (one conditional write each)."""
-    limiter = RateLimiter(stack["ddb"], TABLE)
+@pytest.fixture
+def serialised_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's DynamoDB applies an UpdateItem without a lock (two threads can both pass a
+    condition); DynamoDB serialises the writes to an item. Give moto that guarantee, so a race
+    test proves the limiter's logic rather than the fake's thread-safety."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.update_item
+    lock = threading.Lock()
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", update_item)
+
+
+def race(take: Callable[[], bool], callers: int) -> list[bool]:
+    """`callers` threads released together by a barrier, each calling `take` once."""
+    start = threading.Barrier(callers)
     results: list[bool] = []
     lock = threading.Lock()
 
-    def take() -> None:
-        decision = limiter.hit("race", 10)
+    def run() -> None:
+        start.wait()
+        allowed = take()
         with lock:
-            results.append(decision.allowed)
+            results.append(allowed)
 
-    threads = [threading.Thread(target=take) for _ in range(16)]
+    threads = [threading.Thread(target=run) for _ in range(callers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+@pytest.mark.usefixtures("serialised_items")
+def test_rate_limit_is_atomic_across_concurrent_callers(stack: dict[str, Any]) -> None:
+    """Sixteen callers race for a limit of 10: exactly 10 get through, because each request is
+    one conditional write and nothing is read first."""
+    limiter = RateLimiter(stack["ddb"], TABLE)
+    calls: list[str] = []
+    stack["ddb"].meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    results = race(lambda: limiter.hit("race", 10).allowed, 16)
     assert results.count(True) == 10 and results.count(False) == 6
+    assert calls == ["UpdateItem"] * 16
     assert limiter.last_used("race") is not None
+
+
+@pytest.mark.usefixtures("serialised_items")
+def test_the_race_harness_catches_a_read_then_write_limiter(stack: dict[str, Any]) -> None:
+    """The same race over a limiter that reads the count and then writes it: every caller reads
+    before any writes (a second barrier forces the interleaving), so all of them get through.
+    The harness sees a non-atomic limiter; the real one passes it above."""
+    ddb = stack["ddb"]
+    key = {"pk": {"S": "RATE#naive"}, "sk": {"S": "0"}}
+    read_all = threading.Barrier(16)
+
+    def naive_hit() -> bool:
+        item = ddb.get_item(TableName=TABLE, Key=key).get("Item", {})
+        used = int(item.get("requests", {"N": "0"})["N"])
+        read_all.wait()
+        if used >= 10:
+            return False
+        ddb.put_item(TableName=TABLE, Item={**key, "requests": {"N": str(used + 1)}})
+        return True
+
+    assert race(naive_hit, 16).count(True) == 16
 
 
 def test_cache_never_serves_a_result_older_than_the_data(stack: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def period_arguments(parser: argparse.ArgumentParser) -> None:
     """`--site`, `--from`, `--to` (inclusive days, UTC) and `--format`: shared by every report."""
     parser.add_argument("--site", required=True, help="site id or domain (touchline sites list)")
+    # revenue and overview run on the query engine: their days are the site's local days
     parser.add_argument("--from", dest="start", type=_day, default=None, help="first day, YYYY-MM-DD (UTC)")
     parser.add_argument(
         "--to", dest="end", type=_day, default=None, help="last day, YYYY-MM-DD (UTC), included"
@@ -48,6 +49,15 @@ def runner(args: argparse.Namespace) -> Any:
     directory = context.data_dir(args.data_dir)
     run_sql = context.querier(directory)
     return lambda sql, params=None: run_sql(sql, params)
+
+
+def local_days(args: argparse.Namespace) -> tuple[date | None, date | None]:
+    """`--from`/`--to` as the site's local days, for the reports that run on the query engine."""
+    if args.start and args.end and args.end < args.start:
+        raise CliError("--to is before --from")
+    start: date | None = args.start
+    end: date | None = args.end
+    return start, end
 
 
 def _day(text: str) -> date:
@@ -72,9 +82,11 @@ def _add_revenue(reports: Any, common: argparse.ArgumentParser) -> None:
 
 def run_revenue(args: argparse.Namespace) -> int:
     from touchline.reports.revenue import revenue_report
+    from touchline_dev.cli.engine import engine_runner
 
-    start, end = period(args)
-    report = revenue_report(runner(args), args.site, start, end)
+    start, end = local_days(args)
+    with engine_runner(args) as run:
+        report = revenue_report(run, args.site, start, end)
     print(report.to_json() if args.format == "json" else report.to_table())
     return 0
 
@@ -94,9 +106,11 @@ def _add_overview(reports: Any, common: argparse.ArgumentParser) -> None:
 
 def run_overview(args: argparse.Namespace) -> int:
     from touchline.reports.overview import overview_report
+    from touchline_dev.cli.engine import engine_runner
 
-    start, end = period(args)
-    report = overview_report(runner(args), args.site, start, end)
+    start, end = local_days(args)
+    with engine_runner(args) as run:
+        report = overview_report(run, args.site, start, end)
     print(report.to_json() if args.format == "json" else report.to_table())
     return 0
 

@@ -113,6 +113,12 @@ class HttpFunction:
         headers: dict[str, str] = self.event.get("headers") or {}
         return headers
 
+    def jwt_claims(self) -> dict[str, Any]:
+        """The claims of the token the HttpApi's JWT authorizer verified ({} on open routes)."""
+        authorizer = (self.event.get("requestContext") or {}).get("authorizer") or {}
+        claims: dict[str, Any] = (authorizer.get("jwt") or {}).get("claims") or {}
+        return claims
+
     def json(self, status: int, body: object, headers: dict[str, str] | None = None) -> Response[str]:
         return json_response(status, body, headers)
 

@@ -64,6 +64,7 @@ class CompileContext:
         self.params = Params()
         self.parts: dict[PartKey, Part] = {}
         self.current_metric = ""
+        self.current_variant = ""
         self._traffic_table: str | None = None
 
     # ------------------------------------------------------------------ vocabulary
@@ -196,6 +197,30 @@ class CompileContext:
             [self.current_metric] if self.current_metric else []
         )
 
+    def denominator_table(self) -> str:
+        """Where conversion-rate denominators (visitors without goal and property filters) are
+        counted: the sessions table when what remains is only about visits (the same visitors,
+        without joining every hit to its session), else the events table."""
+        remaining = [n for n in self.query.filters if not _is_goal_or_property_filter(n)]
+        dims = [d for d in self.query.dimensions if d != "event:goal"]
+        kinds = {self.dimension(d)[0].kind for d in dims}
+        nested = _filter_dimensions(remaining)
+        kinds |= {self.dimension(d)[0].kind for d in nested}
+        behavioural = any(not isinstance(n, SimpleFilter) and _has_behavioural(n) for n in remaining)
+        return "events" if "event" in kinds or behavioural else "sessions"
+
+    def visitor_restriction(self) -> str | None:
+        """A condition on `e` that every counted hit meets (the top-level event filters of the
+        current subquery), so the sessions joined to the hits can be limited to those visitors'."""
+        nodes = self.query.filters
+        if self.current_variant == NO_GOAL:
+            nodes = tuple(n for n in nodes if not _is_goal_or_property_filter(n))
+        conditions = []
+        for node in nodes:
+            if isinstance(node, SimpleFilter) and self.dimension(node.dimension)[0].kind == "event":
+                conditions.append(self._simple(node, "events"))
+        return " AND ".join(f"({c})" for c in conditions) if conditions else None
+
     def needs_sessions(self) -> bool:
         """Whether an events subquery must be joined to sessions (visit dimensions or filters)."""
         return self.uses_kind("visit") or self.query.has_behavioral_filters()
@@ -254,8 +279,10 @@ def _part_sql(ctx: CompileContext, part: Part, dims: list[str]) -> str:
                 raise QueryError(f"Metric(s) {metrics} cannot be grouped by `{name}`.")
             selects.append(f"{column} AS {alias}")
     selects.extend(f"{expression} AS {alias}" for expression, alias in part.aggregates.items())
+    ctx.current_variant = part.key.variant
     where = ctx.where(table.name, part.key.variant)
     relation = table.relation(ctx, where)
+    ctx.current_variant = ""
     group = f" GROUP BY {', '.join(dims)}" if part.key.grouped and dims else ""
     return f"(SELECT {', '.join(selects)} {relation}{group})"
 
@@ -297,6 +324,28 @@ def _order_by(query: Query, dims: list[str], sort_keys: dict[str, str]) -> str:
         if dim not in seen:
             terms.append(f"{dim} ASC")
     return ", ".join(terms) if terms else "tuple()"
+
+
+def _filter_dimensions(nodes: list[FilterNode]) -> set[str]:
+    out: set[str] = set()
+    for node in nodes:
+        if isinstance(node, SimpleFilter):
+            out.add(node.dimension)
+        elif isinstance(node, LogicalFilter):
+            out |= _filter_dimensions(list(node.children))
+        else:
+            out |= _filter_dimensions([node.child])
+    return out
+
+
+def _has_behavioural(node: FilterNode) -> bool:
+    if isinstance(node, BehavioralFilter):
+        return True
+    if isinstance(node, LogicalFilter):
+        return any(_has_behavioural(c) for c in node.children)
+    if isinstance(node, NotFilter):
+        return _has_behavioural(node.child)
+    return False
 
 
 def _is_goal_or_property_filter(node: FilterNode) -> bool:

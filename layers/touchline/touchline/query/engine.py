@@ -26,6 +26,12 @@ from touchline.query.parse import IMPORTS_WARNING, parse_query
 from touchline.query.registry import REGISTRY, MetricRender, Registry
 from touchline.query.sql import Warehouse
 
+FIRST_DAY_SQL = """
+SELECT toString(toDate(min(timestamp), {tz:String})), count() > 0 FROM events WHERE site_id = {site:String}
+UNION ALL
+SELECT toString(toDate(min(ordered_at), {tz:String})), count() > 0 FROM orders WHERE site_id = {site:String}
+"""
+
 
 @dataclass
 class RunInfo:
@@ -59,15 +65,11 @@ class QueryEngine:
         return parse_query(body, site, self._clock(), self._registry)
 
     def first_day(self, site: SiteContext) -> date | None:
-        """The site's first local day with an event (`date_range: "all"` starts there)."""
-        _, rows = self._warehouse.select(
-            "SELECT toString(toDate(min(timestamp), {tz:String})), count() > 0 "
-            "FROM events WHERE site_id = {site:String}",
-            {"tz": site.timezone, "site": site.site_id},
-        )
-        if not rows or not rows[0][1]:
-            return None
-        return date.fromisoformat(str(rows[0][0]))
+        """The site's first local day with an event or an order (`date_range: "all"` starts there;
+        orders may predate the tag, e.g. a backfilled shop)."""
+        _, rows = self._warehouse.select(FIRST_DAY_SQL, {"tz": site.timezone, "site": site.site_id})
+        days = [date.fromisoformat(str(day)) for day, seen in rows if seen]
+        return min(days) if days else None
 
     def compile(self, query: Query) -> Compiled:
         return compile_query(query, self._registry)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from touchline.errors import RequestError
+
 
 class QueryError(Exception):
     """A 400 answered as Plausible does: `{"error": "<what is wrong>"}`.
@@ -16,4 +18,11 @@ class QueryError(Exception):
         self.status = status
 
     def body(self) -> dict[str, str]:
+        return {"error": self.message}
+
+
+class PlausibleError(RequestError):
+    """The shared HTTP adapter's errors (its 503) in Plausible's shape, which query clients read."""
+
+    def body(self) -> dict[str, object]:
         return {"error": self.message}

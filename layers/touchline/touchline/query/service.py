@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 from touchline.accounts.audit import QueueAuditSink
 from touchline.accounts.orgs import OrgStore
@@ -22,7 +24,7 @@ from touchline.aws.sqs import SqsEventQueue
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
-from touchline.query.api import QueryApi
+from touchline.query.api import ApiResponse, QueryApi
 from touchline.query.cache import MemoryCache
 from touchline.query.engine import QueryEngine
 from touchline.query.sites import SiteContexts
@@ -76,3 +78,13 @@ def people() -> tuple[PeopleResolver, PersonReader]:
     orgs = OrgStore(dynamodb, settings.config_table)
     resolver = PeopleResolver(orgs, dynamodb, settings.config_table, settings.people_cache_seconds)
     return resolver, PersonReader(orgs, settings.people_cache_seconds)
+
+
+def people_query(claims: Mapping[str, Any], body: bytes) -> ApiResponse:
+    """`POST /api/v1/query`: a person whose token the JWT authorizer verified, through the same
+    authorisation and engine as a key (no key, so no key rate limit)."""
+    resolver, reader = people()
+    person = resolver.principal(claims)
+    if person is None:
+        return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
+    return api().query_as(reader.principal(person), body)

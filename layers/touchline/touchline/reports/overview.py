@@ -1,30 +1,48 @@
 """The overview report: traffic, engagement, revenue and conversion for a period, with top lists.
 
-From `sessions FINAL` (sessions dated by their start), `events FINAL` (top pages) and
-`attribution_credits FINAL` (conversions and order revenue, dated by when they happened). The
-JSON form is the contract the HTTP API serves (docs/attribution.md).
+Three queries of the engine (touchline.query): the totals (visitors, visits, pageviews, bounce
+rate, visit duration, last-touch conversions and the visitors whose session was their last
+touch), the last-touch revenue per currency, and one top list per dimension. Sessions are dated
+by their start, conversions by when they happened (docs/attribution.md).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from touchline.reports import QueryRunner, period, period_params, render_table
-from touchline.reports.revenue import money
+from touchline.reports import EngineRunner, date_range, render_table
+from touchline.reports.revenue import amount, money
 
 TOP = 10
-BREAKDOWNS = {"sources": "source", "channels": "channel", "countries": "country", "devices": "device_type"}
+TOTALS = [
+    "visitors",
+    "visits",
+    "pageviews",
+    "bounce_rate",
+    "visit_duration",
+    "attributed_conversions:last_touch",
+    "converting_visitors",
+]
+# name → (dimension, label, metrics, order metric)
+BREAKDOWNS: dict[str, tuple[str, str, list[str]]] = {
+    "pages": ("event:page", "page", ["pageviews", "visitors"]),
+    "sources": ("visit:source", "source", ["visitors", "visits"]),
+    "channels": ("visit:channel", "channel", ["visitors", "visits"]),
+    "countries": ("visit:country", "country", ["visitors", "visits"]),
+    "devices": ("visit:device", "device", ["visitors", "visits"]),
+}
+LABELS = {"visits": "sessions"}
 
 
 @dataclass
 class OverviewReport:
     site_id: str
-    start: datetime | None
-    end: datetime | None
+    start: date | None
+    end: date | None
     totals: dict[str, Any]
     revenue: dict[str, Decimal]
     top: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -64,8 +82,8 @@ class OverviewReport:
                         str(t["visitors"]),
                         str(t["sessions"]),
                         str(t["pageviews"]),
-                        f"{t['bounce_rate'] * 100:.1f}%",
-                        f"{t['visit_duration_s']:.0f}s",
+                        f"{t['bounce_rate']}%",
+                        f"{t['visit_duration_s']}s",
                         str(t["conversions"]),
                         f"{t['conversion_rate'] * 100:.2f}%",
                         revenue,
@@ -81,64 +99,48 @@ class OverviewReport:
         return "\n".join(lines)
 
 
-def overview_report(
-    run: QueryRunner, site_id: str, start: datetime | None, end: datetime | None
-) -> OverviewReport:
-    params = period_params(site_id, start, end)
-    sessions_where = _where("session_start", start, end)
-    _, totals = run(
-        f"""SELECT uniqExact(visitor_id), count(), sum(pageviews), sum(is_bounce), avg(duration_s)
-            FROM sessions FINAL WHERE {sessions_where}""",
-        params,
-    )
-    visitors, session_count, pageviews, bounces, duration = totals[0] if totals else (0, 0, 0, 0, 0)
-    credits_where = _where("converted_at", start, end) + " AND model = 'last_touch'"
-    _, conversion_rows = run(
-        f"""SELECT uniqExact(conversion_id), uniqExactIf(visitor_id, visitor_id != '')
-            FROM attribution_credits FINAL WHERE {credits_where}""",
-        params,
-    )
-    conversions, converting_visitors = conversion_rows[0] if conversion_rows else (0, 0)
-    _, revenue_rows = run(
-        f"""SELECT currency, toString(sum(attributed_revenue)) FROM attribution_credits FINAL
-            WHERE {credits_where} AND conversion_kind = 'order' GROUP BY currency""",
-        params,
-    )
-    sessions_n = int(session_count or 0)
-    visitors_n = int(visitors or 0)
+def overview_report(run: EngineRunner, site_id: str, start: date | None, end: date | None) -> OverviewReport:
+    period = date_range(start, end)
+    [row] = run({"site_id": site_id, "metrics": TOTALS, "date_range": period})["results"]
+    visitors, visits, pageviews, bounce_rate, duration, conversions, converting = row["metrics"]
+    revenue_rows = run(
+        {
+            "site_id": site_id,
+            "metrics": ["attributed_revenue:last_touch"],
+            "date_range": period,
+            "dimensions": ["revenue:currency"],
+        }
+    )["results"]
     report = OverviewReport(
         site_id,
         start,
         end,
         totals={
-            "visitors": visitors_n,
-            "sessions": sessions_n,
-            "pageviews": int(pageviews or 0),
-            "bounce_rate": round(int(bounces or 0) / sessions_n, 4) if sessions_n else 0.0,
-            "visit_duration_s": round(float(duration or 0), 1) if sessions_n else 0.0,
-            "conversions": int(conversions or 0),
-            "conversion_rate": round(int(converting_visitors or 0) / visitors_n, 4) if visitors_n else 0.0,
+            "visitors": visitors,
+            "sessions": visits,
+            "pageviews": pageviews,
+            "bounce_rate": bounce_rate,
+            "visit_duration_s": duration,
+            "conversions": round(conversions),
+            "conversion_rate": round(converting / visitors, 4) if visitors else 0.0,
         },
-        revenue={str(c): Decimal(str(a)) for c, a in revenue_rows},
+        revenue={r["dimensions"][0]: amount(r["metrics"][0]) for r in revenue_rows if r["metrics"][0]},
     )
-    _, pages = run(
-        f"""SELECT pathname, count(), uniqExact(visitor_id) FROM events FINAL
-            WHERE {_where("timestamp", start, end)} AND event_type = 'pageview'
-            GROUP BY pathname ORDER BY count() DESC, pathname LIMIT {TOP}""",
-        params,
-    )
-    report.top["pages"] = [{"page": p, "pageviews": int(n), "visitors": int(v)} for p, n, v in pages]
-    for name, column in BREAKDOWNS.items():
-        _, rows = run(
-            f"""SELECT {column}, uniqExact(visitor_id) AS visitors, count() AS sessions
-                FROM sessions FINAL WHERE {sessions_where}
-                GROUP BY {column} ORDER BY visitors DESC, sessions DESC, {column} LIMIT {TOP}""",
-            params,
-        )
-        label = column.removesuffix("_type")
-        report.top[name] = [{label: value, "visitors": int(v), "sessions": int(s)} for value, v, s in rows]
+    for name, (dimension, label, metrics) in BREAKDOWNS.items():
+        rows = run(
+            {
+                "site_id": site_id,
+                "metrics": metrics,
+                "date_range": period,
+                "dimensions": [dimension],
+                "pagination": {"limit": TOP},
+            }
+        )["results"]
+        report.top[name] = [
+            {
+                label: r["dimensions"][0],
+                **{LABELS.get(m, m): v for m, v in zip(metrics, r["metrics"], strict=True)},
+            }
+            for r in rows
+        ]
     return report
-
-
-def _where(column: str, start: datetime | None, end: datetime | None) -> str:
-    return "site_id = {site:String}" + period(column, start, end)

@@ -78,3 +78,32 @@ REGISTRY.metric(
         tables=("credits",),
     )
 )
+REGISTRY.metric(
+    Metric(
+        "attributed_goal_value:",
+        "attribution",
+        lambda m: m.agg(
+            "credits",
+            f"sumMapIf(map(c.currency, c.attributed_revenue), "
+            f"c.model = {_model(m)} AND c.conversion_kind = 'goal')",
+        ),
+        render_money,
+        prefix=True,
+        arguments=models,
+        sort_key=money_sort,
+        description="Value of conversion goals credited under the model, per currency.",
+        tables=("credits",),
+    )
+)
+REGISTRY.metric(
+    Metric(
+        "converting_visitors",
+        "attribution",
+        lambda m: m.agg(
+            "credits", "uniqExactIf(c.visitor_id, c.model = 'last_touch' AND c.visitor_id != '')"
+        ),
+        lambda value, _ctx: int(value or 0),
+        description="Visitors whose session was the last touch of a conversion.",
+        tables=("credits",),
+    )
+)

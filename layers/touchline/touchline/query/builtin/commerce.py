@@ -109,6 +109,27 @@ REGISTRY.metric(
 )
 REGISTRY.metric(
     Metric(
+        "linked_orders",
+        "commerce",
+        lambda m: m.agg("orders", "countIf(o.linked)"),
+        _int,
+        description="Paid orders linked to a visitor.",
+        tables=COMMERCE,
+    )
+)
+REGISTRY.metric(
+    Metric(
+        "linked_revenue",
+        "commerce",
+        lambda m: m.agg("orders", "sumMapIf(map(o.currency, o.amount), o.linked)"),
+        render_money,
+        sort_key=money_sort,
+        description="Gross revenue of the orders linked to a visitor, per currency.",
+        tables=COMMERCE,
+    )
+)
+REGISTRY.metric(
+    Metric(
         "linked_order_share",
         "commerce",
         lambda m: m.agg("orders", "if(count() > 0, round(countIf(o.linked) / count(), 4), 0)"),

@@ -50,17 +50,24 @@ class EventsTable:
             if self.only_type
             else f"event_type NOT IN {ctx.params.strings(list(self.event_types_excluded))}"
         )
-        events = (
-            f"(SELECT * FROM events FINAL WHERE {_site(ctx)} AND {_range(ctx, 'timestamp')} AND {types}) AS e"
-        )
+        scope = f"{_site(ctx)} AND {_range(ctx, 'timestamp')} AND {types}"
+        # The top-level event filters, applied to the hits before anything is joined to them.
+        restriction = ctx.visitor_restriction() if with_sessions is None else None
+        hits = f"{scope} AND {restriction}" if restriction else scope
+        events = f"(SELECT * FROM events AS e FINAL WHERE {hits}) AS e"
         join = ctx.needs_sessions() if with_sessions is None else with_sessions
         if join:
             p = ctx.params
             start = p.add(ctx.query.date_range.start - SESSION_SPAN, "DateTime64(3, 'UTC')")
             end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
+            only = ""
+            if restriction is not None:
+                # Only the sessions of visitors with a matching hit (hits without FINAL: a
+                # duplicate changes no visitor set).
+                only = f" AND visitor_id IN (SELECT e.visitor_id FROM events AS e WHERE {hits})"
             sessions = (
                 f"(SELECT * FROM sessions FINAL WHERE {_site(ctx)} AND session_start >= {start} "
-                f"AND session_start < {end}) AS s"
+                f"AND session_start < {end}{only}) AS s"
             )
             on = "e.visitor_id = s.visitor_id AND e.timestamp >= s.session_start"
             events += f" ASOF LEFT JOIN {sessions} ON {on}"

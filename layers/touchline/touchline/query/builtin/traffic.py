@@ -415,15 +415,23 @@ def _needs_goal(query: Query, metric: str) -> None:
         )
 
 
+def _denominator(m: MetricContext, grouped: bool) -> str:
+    """Visitors without the goal and property filters (the conversion-rate divisor)."""
+    table = m.ctx.denominator_table()
+    column = "uniqExact(e.visitor_id)" if table == "events" else "uniqExact(s.visitor_id)"
+    return m.agg(table, column, variant=NO_GOAL, grouped=grouped)
+
+
 def _conversion_rate(m: MetricContext) -> str:
     converted = _visitors(m)
-    total = m.agg("events", "uniqExact(e.visitor_id)", variant=NO_GOAL, grouped=False)
+    total = _denominator(m, grouped=False)
     return f"if({total} > 0, round({converted} / {total} * 100, 2), 0)"
 
 
 def _group_conversion_rate(m: MetricContext) -> str:
     converted = _visitors(m)
-    total = m.agg("events", "uniqExact(e.visitor_id)", variant=NO_GOAL)
+    # Grouped by the row's dimensions; a goal row's divisor is every visitor (goals are removed).
+    total = _denominator(m, grouped="event:goal" not in m.query.dimensions)
     return f"if({total} > 0, round({converted} / {total} * 100, 2), 0)"
 
 
