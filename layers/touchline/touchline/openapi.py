@@ -27,6 +27,15 @@ DESCRIPTION = (
 )
 
 
+PROVIDER_NAMES = {
+    "stripe": "Stripe",
+    "shopify": "Shopify",
+    "lemonsqueezy": "Lemon Squeezy",
+    "polar": "Polar",
+    "paddle": "Paddle",
+}
+
+
 class ErrorBody(BaseModel):
     """Plausible's error shape (query API): what is wrong, in one sentence."""
 
@@ -203,7 +212,7 @@ def document(management: Any = None) -> dict[str, Any]:
                 _body_stub(message_model)
             )
 
-    for provider in ("stripe", "shopify"):
+    for provider in ("stripe", "shopify", "lemonsqueezy", "polar", "paddle"):
 
         class ProviderEvent(BaseModel):
             """The provider's webhook event, verified by its signature header."""
@@ -212,7 +221,7 @@ def document(management: Any = None) -> dict[str, Any]:
 
         docs.post(
             f"/webhooks/{provider}/<site_id>",
-            summary=f"{provider.capitalize()} webhooks (signature-verified)",
+            summary=f"{PROVIDER_NAMES[provider]} webhooks (signature-verified)",
             tags=["revenue"],
             responses=errors,
         )(_path_and_body_stub(ProviderEvent, Path))
