@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from scipy.special import hyp2f1
@@ -256,10 +257,13 @@ def _score(rows: dict[tuple[str, str], dict[str, Any]]) -> None:
     for group in by_currency.values():
         n = len(group)
         for row in group:
-            worse_r = sum(1 for o in group if o["days_since_last_order"] > row["days_since_last_order"])
-            worse_f = sum(1 for o in group if o["total_orders"] < row["total_orders"])
-            worse_m = sum(1 for o in group if o["net_revenue"] < row["net_revenue"])
-            r, f, m = (1 + 5 * w // n for w in (worse_r, worse_f, worse_m))
+            # A quintile at the tie's mid-rank: the share of customers below, plus half of the tie.
+            scores = []
+            for column, sign in (("days_since_last_order", -1), ("total_orders", 1), ("net_revenue", 1)):
+                worse = sum(1 for o in group if sign * o[column] < sign * row[column])
+                equal = sum(1 for o in group if o[column] == row[column])
+                scores.append(1 + math.floor(5 * (Fraction(worse) + Fraction(equal, 2)) / n))
+            r, f, m = scores
             row.update(recency_score=r, frequency_score=f, monetary_score=m, rfm_score=f"{r}{f}{m}")
             row["rfm_segment"] = RFM_MAP[(r, (f + m + 1) // 2)]
 

@@ -10,6 +10,16 @@ from __future__ import annotations
 from touchline.commerce.money_sql import divide_money, round_money
 from touchline.commerce.rfm import segment_sql
 
+
+def _score(column: str, worst_first: str) -> str:
+    """rfm.score in SQL: `rank() - 1` customers are strictly worse, `count()` over the value equal."""
+    return (
+        f"toUInt8(1 + intDiv(5 * (2 * (rank() OVER (PARTITION BY currency "
+        f"ORDER BY {column} {worst_first}) - 1) + count() OVER (PARTITION BY currency, {column})), "
+        "2 * count() OVER (PARTITION BY currency)))"
+    )
+
+
 CUSTOMER_COLUMNS = (
     "person_id String, currency String, email_sha256 String, customer_id_type String, customer_id String, "
     "total_orders UInt32, total_revenue Decimal(38, 4), total_refunds Decimal(38, 4), "
@@ -102,13 +112,9 @@ summary AS (
     LEFT JOIN brands AS b ON b.person_id = a.person_id AND b.currency = a.currency),
 scored AS (
     SELECT *,
-           toUInt8(1 + intDiv(5 * (rank() OVER (PARTITION BY currency
-                                                ORDER BY days_since_last_order DESC) - 1),
-                              count() OVER (PARTITION BY currency))) AS recency_score,
-           toUInt8(1 + intDiv(5 * (rank() OVER (PARTITION BY currency ORDER BY total_orders ASC) - 1),
-                              count() OVER (PARTITION BY currency))) AS frequency_score,
-           toUInt8(1 + intDiv(5 * (rank() OVER (PARTITION BY currency ORDER BY net_revenue ASC) - 1),
-                              count() OVER (PARTITION BY currency))) AS monetary_score
+           {_score("days_since_last_order", "DESC")} AS recency_score,
+           {_score("total_orders", "ASC")} AS frequency_score,
+           {_score("net_revenue", "ASC")} AS monetary_score
     FROM summary)
 SELECT person_id, currency, email_sha256, customer_id_type, customer_id, total_orders, total_revenue,
        total_refunds, net_revenue, avg_order_value, first_order_date, last_order_date,

@@ -1,7 +1,10 @@
 """RFM scores and the segment map (docs/commerce.md, "RFM").
 
-Each score is a quintile within the site and currency that ties cannot split: a customer scores
-1 + ⌊5 · (customers strictly worse) / (customers)⌋, so equal values always score the same.
+Each score is a quintile within the site and currency that ties cannot split, at the mid-rank of
+the tie: a customer scores 1 + ⌊5 · (worse + equal / 2) / customers⌋, where `worse` counts the
+customers strictly worse and `equal` those with the same value (themselves included). Equal
+values always score the same, and a tie sits in the middle: a new shop whose customers all
+bought today scores them R = 3, not 1 (Lost) as the tie's lowest rank would.
 Recency is better when fewer days have passed since the last order, frequency with more orders,
 monetary with more net revenue. Segments read the recency score R against FM, the mean of the
 frequency and monetary scores rounded half up (frequency alone is too tied to spread: most
@@ -26,8 +29,8 @@ SEGMENTS: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
 )
 
 
-def score(strictly_worse: int, customers: int) -> int:
-    return 1 + (5 * strictly_worse) // customers
+def score(strictly_worse: int, equal: int, customers: int) -> int:
+    return 1 + (5 * (2 * strictly_worse + equal)) // (2 * customers)
 
 
 def fm_score(frequency: int, monetary: int) -> int:
