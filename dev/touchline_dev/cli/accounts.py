@@ -61,6 +61,12 @@ class WarehouseAuditSink:
         if not rows:
             return
         client = _warehouse(self._directory)
+        if context.warehouse_url(self._directory).startswith("chdb://"):
+            # The operator's own embedded warehouse: a data dir no stack has run on yet has no
+            # audit_log until it is migrated, and a change the CLI made must not go unrecorded.
+            from touchline.warehouse.migrate import migrate
+
+            migrate(client)
         data = [[getattr(row, column) for column in AUDIT_COLUMNS] for row in rows]
         client.insert("audit_log", data, column_names=list(AUDIT_COLUMNS))
 

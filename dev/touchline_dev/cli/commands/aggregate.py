@@ -63,7 +63,9 @@ def run_aggregation(args: argparse.Namespace) -> int:
 
 
 def add_goal(args: argparse.Namespace) -> int:
-    from touchline.config.attribution_settings import AttributionSettingsStore, ConversionGoal
+    """Through the accounts service, as `POST /api/v1/sites/{id}/goals`: audited as the operator."""
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
 
     value = None
     if args.value is not None:
@@ -71,11 +73,11 @@ def add_goal(args: argparse.Namespace) -> int:
             value = Decimal(args.value)
         except InvalidOperation:
             raise CliError(f"--value must be a number, got {args.value!r}") from None
-    with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
-        context.require_site(dynamodb, table, args.site)
-        AttributionSettingsStore(dynamodb, table).add_goal(
-            args.site, ConversionGoal(args.name, value, args.currency.upper() if value is not None else "")
-        )
+    with accounts.accounts(context.data_dir(args.data_dir)) as service:
+        try:
+            service.add_goal(accounts.operator(), args.site, args.name, value, args.currency)
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
     print(f"goal {args.name!r} now counts as a conversion on {args.site}")
     return 0
 
@@ -92,8 +94,12 @@ def list_goals(args: argparse.Namespace) -> int:
 
 
 def remove_goal(args: argparse.Namespace) -> int:
-    from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
 
-    with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
-        AttributionSettingsStore(dynamodb, table).remove_goal(args.site, args.name)
+    with accounts.accounts(context.data_dir(args.data_dir)) as service:
+        try:
+            service.remove_goal(accounts.operator(), args.site, args.name)
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
     return 0

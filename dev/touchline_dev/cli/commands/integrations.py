@@ -72,7 +72,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def add_integration(args: argparse.Namespace) -> int:
-    from touchline.config.integrations import IntegrationStore
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
 
     if sync.wants_sync(args):
         sync.connect_sync(args)
@@ -84,9 +85,14 @@ def add_integration(args: argparse.Namespace) -> int:
     if not secret:
         raise CliError("the secret is empty")
     directory = context.data_dir(args.data_dir)
-    with context.config_and_secrets(directory) as (dynamodb, table, secrets):
-        context.require_site(dynamodb, table, args.site)
-        integration = IntegrationStore(dynamodb, table).add(args.site, args.provider, secret, secrets)
+    # The accounts service, as `POST /api/v1/sites/{id}/integrations`: audited as the operator.
+    with accounts.accounts(directory) as service:
+        try:
+            service.add_webhook_integration(accounts.operator(), args.site, args.provider, secret)
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
+        integration = service.integrations.get(args.site, args.provider)
+    assert integration is not None
     url = webhook_url(directory, args.provider, args.site)
     print(url)
     where, what = WEBHOOKS[args.provider]

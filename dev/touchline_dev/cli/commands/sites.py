@@ -141,19 +141,35 @@ def list_sites(args: argparse.Namespace) -> int:
 
 
 def set_site(args: argparse.Namespace) -> int:
+    """Time zone and attribution window through the accounts service (as `PATCH
+    /api/v1/sites/{id}`: validated, audited as the operator); the data-driven and basket
+    settings, which the management API does not carry, straight into their stores."""
     from touchline.config.attribution_settings import AttributionSettingsStore
     from touchline.config.commerce_settings import CommerceSettingsStore
     from touchline.config.sites import SiteStore
-    from touchline.query.dates import zone
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
 
-    with context.config_table(context.data_dir(args.data_dir)) as (client, table):
+    directory = context.data_dir(args.data_dir)
+    changes = {
+        name: value
+        for name, value in (
+            ("timezone", args.timezone),
+            ("lookback_days", args.lookback_days),
+            ("half_life_days", args.half_life_days),
+        )
+        if value is not None
+    }
+    if changes:
+        with accounts.accounts(directory) as service:
+            try:
+                service.update_site(accounts.operator(), args.site, **changes)
+            except RequestError as exc:
+                raise accounts.fail(exc) from None
+    with context.config_table(directory) as (client, table):
         context.require_site(client, table, args.site)
         store = AttributionSettingsStore(client, table)
         try:
-            if args.timezone is not None:
-                zone(args.timezone)
-                SiteStore(client, table).set_timezone(args.site, args.timezone)
-            store.set_windows(args.site, args.lookback_days, args.half_life_days)
             store.set_data_driven(args.site, args.min_journeys, args.min_conversions, args.refit_hours)
             commerce = CommerceSettingsStore(client, table)
             commerce.set_baskets(args.site, args.basket_min_co_purchases, args.basket_lift_threshold)

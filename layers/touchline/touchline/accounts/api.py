@@ -119,6 +119,7 @@ def sites_out(sites: list[Site]) -> list[m.SiteOut]:
             org_id=site.org_id,
             created_at=site.created_at,
             cookieless=site.cookieless,
+            timezone=site.timezone,
             **settings_of[site.site_id],
         )
         for site in sites

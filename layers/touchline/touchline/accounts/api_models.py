@@ -35,6 +35,9 @@ class SiteSettings(_Request):
     cookieless: bool | None = Field(
         None, description="ignore the tag's visitor id; count with the daily hash"
     )
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="IANA time zone of the site's reporting days, e.g. Europe/Berlin (default UTC)"
+    )
 
 
 class CreateOrganisation(_Request):
@@ -143,6 +146,7 @@ class SiteOut(BaseModel):
     org_id: str
     created_at: str
     cookieless: bool
+    timezone: str
     lookback_days: int
     half_life_days: float
 

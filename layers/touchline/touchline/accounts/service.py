@@ -283,6 +283,7 @@ class Accounts:
         if org is None:
             raise not_found("organisation")
         self.require(caller, P.SITES_WRITE, org.org_id, None, "site.create")
+        self._check_settings(changes)
         try:
             site = self.sites.add(domain, org_id=org.org_id)
         except (InvalidDomain, SiteExists) as exc:
@@ -307,6 +308,7 @@ class Accounts:
 
     def update_site(self, caller: Caller, site_id: str, **changes: Any) -> Site:
         site = self.site_for(caller, site_id, P.SITES_WRITE, "site.update")
+        self._check_settings(changes)
         target_org = changes.pop("org_id", None)
         if target_org and target_org != site.org_id:
             self.move_site(caller, site.site_id, target_org)
@@ -390,6 +392,19 @@ class Accounts:
                 raise RequestError(400, "invalid_request", str(exc)) from None
         if changes.get("cookieless") is not None:
             self.sites.set_cookieless(site.site_id, bool(changes["cookieless"]))
+        if changes.get("timezone") is not None:
+            self.sites.set_timezone(site.site_id, changes["timezone"])
+
+    @staticmethod
+    def _check_settings(changes: dict[str, Any]) -> None:
+        """Before anything is written: a bad time zone must not leave half a change behind."""
+        if changes.get("timezone") is not None:
+            from touchline.query.dates import zone
+
+            try:
+                zone(changes["timezone"])
+            except ValueError as exc:
+                raise RequestError(400, "invalid_request", str(exc)) from None
 
     # ------------------------------------------------------------------ goals
 

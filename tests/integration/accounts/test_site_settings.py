@@ -1,0 +1,62 @@
+"""A site's settings through the management API: time zone, attribution window, half-life,
+cookieless, as the query engine and the collector read them from the config table."""
+
+from __future__ import annotations
+
+import boto3
+
+from accounts_world import World
+from touchline.accounts.permissions import Role
+from touchline.config.attribution_settings import AttributionSettingsStore
+from touchline.config.sites import SiteStore
+
+
+def test_an_editor_creates_and_changes_a_sites_settings(world: World) -> None:
+    editor = world.a.members[Role.EDITOR]
+    status, site, _ = world.request(
+        "POST",
+        "/api/v1/sites",
+        user=editor,
+        body={"org_id": world.a.org_id, "domain": "tz-made.example.com", "timezone": "Europe/Berlin"},
+    )
+    assert status == 201, site
+    assert (site["timezone"], site["lookback_days"], site["cookieless"]) == ("Europe/Berlin", 30, False)
+
+    body = {"timezone": "America/New_York", "lookback_days": 14, "half_life_days": 2.5, "cookieless": True}
+    status, changed, _ = world.request("PATCH", f"/api/v1/sites/{site['site_id']}", user=editor, body=body)
+    assert status == 200, changed
+    assert {key: changed[key] for key in body} == body
+
+    # What the other functions read: the stores, not the API's echo.
+    table = world.env["TOUCHLINE_CONFIG_TABLE"]
+    stored = SiteStore(boto3.client("dynamodb"), table).by_id(site["site_id"])
+    assert stored is not None and (stored.timezone, stored.cookieless) == ("America/New_York", True)
+    windows = AttributionSettingsStore(boto3.client("dynamodb"), table).get(site["site_id"])
+    assert (windows.lookback_days, windows.half_life_days) == (14, 2.5)
+    _, listed, _ = world.request("GET", "/api/v1/sites", user=editor, query={"org_id": world.a.org_id})
+    assert {s["site_id"]: s["timezone"] for s in listed}[site["site_id"]] == "America/New_York"
+
+
+def test_an_unknown_time_zone_is_a_400_and_changes_nothing(world: World) -> None:
+    owner = world.a.members[Role.OWNER]
+    site_id = world.fresh_site(world.a)
+    for zone in ("Mars/Olympus_Mons", "../../etc/passwd", "utc+2"):
+        status, answer, _ = world.request(
+            "PATCH",
+            f"/api/v1/sites/{site_id}",
+            user=owner,
+            body={"domain": f"renamed-{site_id}.example.com", "timezone": zone},
+        )
+        assert status == 400 and "time zone" in answer["error"]["message"], answer
+    _, site, _ = world.request("GET", f"/api/v1/sites/{site_id}", user=owner)
+    assert site["timezone"] == "UTC" and not site["domain"].startswith("renamed-")
+
+    status, answer, _ = world.request(
+        "POST",
+        "/api/v1/sites",
+        user=owner,
+        body={"org_id": world.a.org_id, "domain": "tz-bad.example.com", "timezone": "Nowhere/City"},
+    )
+    assert status == 400, answer
+    _, listed, _ = world.request("GET", "/api/v1/sites", user=owner)
+    assert "tz-bad.example.com" not in {s["domain"] for s in listed}
