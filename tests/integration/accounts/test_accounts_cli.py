@@ -13,6 +13,7 @@ from accounts_world import World, drain_into_warehouse
 from touchline.accounts.permissions import Role
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
+from touchline_dev.cli.accounts import operator as cli_operator
 from touchline_dev.cli.main import main
 
 
@@ -30,6 +31,14 @@ def test_goals_integrations_and_site_settings_from_the_cli_are_audited(
     assert main(["sites", "set", site_id, "--timezone", "Asia/Tokyo", "--lookback-days", "45"]) == 0
     assert main(["sites", "set", site_id, "--timezone", "Mars/Olympus"]) == 2
     assert "unknown time zone" in capsys.readouterr().err
+    # A key for one of an organisation's sites is the organisation's (listed, revocable, audited).
+    assert main(["api-keys", "create", site_id, "--name", "cli"]) == 0
+    key = capsys.readouterr().out.strip()
+    owner = world.a.members[Role.OWNER]
+    _, keys, _ = world.request("GET", f"/api/v1/orgs/{world.a.org_id}/api-keys", user=owner)
+    made = next(k for k in keys if key.startswith(k["prefix"]))
+    assert made["site_ids"] == [site_id]
+    assert main(["api-keys", "revoke", made["key_id"]]) == 0
 
     table = world.env["TOUCHLINE_CONFIG_TABLE"]
     settings = AttributionSettingsStore(boto3.client("dynamodb"), table).get(site_id)
@@ -38,7 +47,6 @@ def test_goals_integrations_and_site_settings_from_the_cli_are_audited(
     assert SiteStore(boto3.client("dynamodb"), table).by_id(site_id).timezone == "Asia/Tokyo"  # type: ignore[union-attr]
 
     drain_into_warehouse(world)
-    owner = world.a.members[Role.OWNER]
     _, page, _ = world.request(
         "GET", "/api/v1/audit", user=owner, query={"org_id": world.a.org_id, "site_id": site_id}
     )
@@ -50,6 +58,10 @@ def test_goals_integrations_and_site_settings_from_the_cli_are_audited(
         ("integration.add", "stripe"),
         ("site.update", site_id),
     } <= done, done
+    by_cli = {"org_id": world.a.org_id, "actor_id": cli_operator().principal.id}
+    _, page, _ = world.request("GET", "/api/v1/audit", user=owner, query=by_cli)
+    keyed = {(e["action"], e["target_id"]) for e in page["entries"]}
+    assert {("api_key.create", made["key_id"]), ("api_key.revoke", made["key_id"])} <= keyed, keyed
     assert all(e["actor_type"] == "operator" for e in page["entries"])
     update = next(e for e in page["entries"] if e["action"] == "site.update")
     assert update["details"] == {"timezone": "Asia/Tokyo", "lookback_days": 45}

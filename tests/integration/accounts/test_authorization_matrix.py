@@ -283,6 +283,8 @@ def test_the_template_guards_every_route_of_the_matrix_with_the_authorizer() -> 
     assert declared[("GET", "/api/v1/auth/config")] is None
     assert {key for key, auth in declared.items() if auth is None} == {
         ("GET", "/api/v1/auth/config"),
+        ("GET", "/api/docs/openapi.json"),
+        ("GET", "/api/docs"),
         ("POST", "/api/v1/shared-links/session"),
         ("GET", "/api/v1/shared-links/session"),
     }

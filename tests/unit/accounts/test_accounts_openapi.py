@@ -35,3 +35,15 @@ def test_every_accounts_route_is_documented_with_its_models() -> None:
     assert schemas["Role"]["enum"] == ["owner", "admin", "editor", "viewer", "billing"]
     create_site = paths["/api/v1/sites"]["post"]
     assert create_site["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CreateSite")
+
+
+def test_the_served_document_carries_the_management_models() -> None:
+    from accounts_world import api_event
+    from helpers import LambdaContextStub
+
+    app = load_handler_module("accounts")
+    answer = app.handler(api_event("GET", "/api/docs/openapi.json"), LambdaContextStub())
+    assert answer["statusCode"] == 200
+    schemas = json.loads(answer["body"])["components"]["schemas"]
+    assert {"timezone", "lookback_days", "cookieless"} <= set(schemas["UpdateSite"]["properties"])
+    assert "timezone" in schemas["SiteOut"]["required"]

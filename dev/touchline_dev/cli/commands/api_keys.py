@@ -52,16 +52,21 @@ def create_key(args: argparse.Namespace) -> int:
         site = SiteStore(client, table).resolve(args.site)
         if site is None:
             raise CliError(f"no site {args.site!r}: touchline sites list shows the registered ones")
-        try:
-            key, record = ApiKeyStore(client, table).create(
-                [site.site_id],
-                args.scope or [STATS_READ],
-                name=args.name,
-                expires_days=args.expires_days,
-                rate_limit=args.rate_limit or DEFAULT_RATE_LIMIT,
-            )
-        except InvalidKeyRequest as exc:
-            raise CliError(str(exc)) from None
+        if site.org_id:
+            args.org = site.org_id  # an organisation's site: its key is the organisation's, audited
+        else:
+            try:
+                key, record = ApiKeyStore(client, table).create(
+                    [site.site_id],
+                    args.scope or [STATS_READ],
+                    name=args.name,
+                    expires_days=args.expires_days,
+                    rate_limit=args.rate_limit or DEFAULT_RATE_LIMIT,
+                )
+            except InvalidKeyRequest as exc:
+                raise CliError(str(exc)) from None
+    if site.org_id:
+        return _create_org_key(args)
     print(key)
     expiry = f", expires {record.expires_at}" if record.expires_at else ""
     print(
@@ -158,8 +163,21 @@ def revoke_key(args: argparse.Namespace) -> int:
     from touchline.auth.api_keys import KEY_PREFIX, ApiKeyStore
 
     key_id = args.key_id.removeprefix(KEY_PREFIX).split("_", 1)[0]
-    with context.config_table(context.data_dir(args.data_dir)) as (client, table):
-        record = ApiKeyStore(client, table).revoke(key_id)
+    directory = context.data_dir(args.data_dir)
+    with context.config_table(directory) as (client, table):
+        found = ApiKeyStore(client, table).get(key_id)
+        org_id = found[0].org_id if found else ""
+        record = ApiKeyStore(client, table).revoke(key_id) if found and not org_id else None
+    if org_id:
+        # An organisation's key: as DELETE /api/v1/orgs/{org}/api-keys/{key}, audited.
+        from touchline.errors import RequestError
+        from touchline_dev.cli import accounts
+
+        with accounts.accounts(directory) as service:
+            try:
+                record = service.revoke_api_key(accounts.operator(), org_id, key_id)
+            except RequestError as exc:
+                raise accounts.fail(exc) from None
     if record is None:
         raise CliError(f"no API key {args.key_id!r}: touchline api-keys list shows them")
     print(f"revoked {record.prefix} ({record.revoked_at})")
