@@ -28,7 +28,7 @@ def query() -> Response[str]:
 
 @app.post("/api/v1/query")
 def people_query() -> Response[str]:
-    return _answer(person_query(api.jwt_claims(), api.body()))
+    return _answer(person_query(api.jwt_claims(), api.body(), api.event))
 
 
 def _answer(result: ApiResponse) -> Response[str]:

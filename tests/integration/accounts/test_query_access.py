@@ -5,6 +5,7 @@ the JWT authorizer), account-wide and per-site API keys and shared-link sessions
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import ModuleType
@@ -27,11 +28,11 @@ def query_app(world: World) -> Iterator[ModuleType]:
         load_handler_module("loader").handler(sqs_event(bodies), LambdaContextStub())["batchItemFailures"]
         == []
     )
-    query_service.api.cache_clear()
-    query_service.people.cache_clear()
+    for cached in (query_service.api, query_service.people, query_service.audit_sink):
+        cached.cache_clear()
     yield load_handler_module("query")
-    query_service.api.cache_clear()
-    query_service.people.cache_clear()
+    for cached in (query_service.api, query_service.people, query_service.audit_sink):
+        cached.cache_clear()
 
 
 def ask(
@@ -128,3 +129,25 @@ def test_refused_keys_are_audited(world: World, query_app: ModuleType) -> None:
         (world.b.org_id, world.b.site_id, "api_key", record.key_id),
         (world.a.org_id, world.a.site_id, "api_key", record.key_id),
     ]
+
+
+def test_a_query_that_opens_a_cognito_session_is_its_sign_in(world: World, query_app: ModuleType) -> None:
+    """A script that only queries is seen signing in too; the session is recorded once, whichever
+    function sees it first."""
+    viewer = world.fresh_member(world.a, Role.VIEWER)
+    session = f"query-{uuid.uuid4().hex}"
+    claims = {"sub": viewer, "origin_jti": session, "token_use": "access"}
+    assert ask(query_app, world.a.site_id, claims=claims)[0] == 200
+    assert ask(query_app, world.a.site_id, claims=claims)[0] == 200
+    assert world.request("GET", "/api/v1/me", claims=claims)[0] == 200
+    drain_into_warehouse(world)
+    rows = (
+        connect(world.env["TOUCHLINE_CLICKHOUSE_URL"])
+        .query(
+            "SELECT org_id, actor_type, actor_id, source_ip, user_agent FROM audit_log FINAL "
+            "WHERE action = 'auth.sign_in' AND target_id = {session:String}",
+            parameters={"session": session},
+        )
+        .result_rows
+    )
+    assert rows == [(world.a.org_id, "person", viewer, "198.51.100.7", "pytest")]

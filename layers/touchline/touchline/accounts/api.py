@@ -25,13 +25,7 @@ from touchline.errors import RequestError
 
 
 def request_context(event: Mapping[str, Any]) -> RequestContext:
-    request = event.get("requestContext") or {}
-    http = request.get("http") or {}
-    return RequestContext(
-        source_ip=str(http.get("sourceIp", "")),
-        user_agent=str(http.get("userAgent", "")),
-        request_id=str(request.get("requestId", "")),
-    )
+    return RequestContext.of(event)
 
 
 def caller_of(event: Mapping[str, Any]) -> Caller:

@@ -63,6 +63,17 @@ class RequestContext:
     user_agent: str = ""
     request_id: str = ""
 
+    @classmethod
+    def of(cls, event: Mapping[str, Any]) -> RequestContext:
+        """From an API Gateway payload 2.0 event's `requestContext`."""
+        request = event.get("requestContext") or {}
+        http = request.get("http") or {}
+        return cls(
+            source_ip=str(http.get("sourceIp", "")),
+            user_agent=str(http.get("userAgent", "")),
+            request_id=str(request.get("requestId", "")),
+        )
+
 
 def audit_row(
     principal: Principal,
@@ -94,6 +105,14 @@ def audit_row(
         request_id=context.request_id[:128],
         details=orjson.dumps(dict(details), default=str).decode() if details else "",
     )
+
+
+def sign_in_rows(principal: Principal, session_id: str, context: RequestContext) -> list[AuditRow]:
+    """A person's first request with a new Cognito session: one row per organisation of theirs."""
+    return [
+        audit_row(principal, "auth.sign_in", org_id=org_id, target=("session", session_id), context=context)
+        for org_id in sorted(principal.memberships)
+    ]
 
 
 class AuditSink(Protocol):

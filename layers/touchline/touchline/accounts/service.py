@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from touchline.accounts.audit import (
     AuditQuery,
-    AuditRow,
     AuditSink,
     Outcome,
     RequestContext,
     audit_row,
     read_audit,
+    sign_in_rows,
 )
 from touchline.accounts.directory import Invitation, UserDirectory
 from touchline.accounts.orgs import AccountsError, Member, Organisation, OrgStore, normalize_email, now_text
@@ -825,17 +825,7 @@ class Accounts:
 
     def record_sign_in(self, caller: Caller, session_id: str) -> None:
         """A person's first request with a new Cognito session: one row per organisation."""
-        rows: list[AuditRow] = [
-            audit_row(
-                caller.principal,
-                "auth.sign_in",
-                org_id=org_id,
-                target=("session", session_id),
-                context=caller.context,
-            )
-            for org_id in sorted(caller.principal.memberships)
-        ]
-        self.audit.record(rows)
+        self.audit.record(sign_in_rows(caller.principal, session_id, caller.context))
 
 
 def org_body(org: Organisation) -> dict[str, Any]:

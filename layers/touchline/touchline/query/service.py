@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from touchline.accounts.audit import QueueAuditSink
+from touchline.accounts.audit import AuditSink, QueueAuditSink, RequestContext, sign_in_rows
 from touchline.accounts.orgs import OrgStore
 from touchline.accounts.people import PeopleResolver
+from touchline.accounts.permissions import Principal
 from touchline.accounts.query_access import (
     AuditedDenials,
     ChainAuthenticator,
@@ -54,10 +55,8 @@ def api() -> QueryApi:
     )
     keys = ApiKeyStore(dynamodb, table)
     links = SharedLinkPrincipals(SharedLinkStore(dynamodb, table), ttl_seconds=settings.people_cache_seconds)
-    denials = None
-    if settings.events_queue_url:
-        sink = QueueAuditSink(SqsEventQueue(clients.sqs(), settings.events_queue_url))
-        denials = AuditedDenials(sink, key_owner(keys, SiteStore(dynamodb, table)))
+    sink = audit_sink()
+    denials = AuditedDenials(sink, key_owner(keys, SiteStore(dynamodb, table))) if sink else None
     return QueryApi(
         engine,
         ChainAuthenticator(
@@ -80,11 +79,34 @@ def people() -> tuple[PeopleResolver, PersonReader]:
     return resolver, PersonReader(orgs, settings.people_cache_seconds)
 
 
-def people_query(claims: Mapping[str, Any], body: bytes) -> ApiResponse:
+def people_query(
+    claims: Mapping[str, Any], body: bytes, event: Mapping[str, Any] | None = None
+) -> ApiResponse:
     """`POST /api/v1/query`: a person whose token the JWT authorizer verified, through the same
     authorisation and engine as a key (no key, so no key rate limit)."""
     resolver, reader = people()
     person = resolver.principal(claims)
     if person is None:
         return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
+    note_sign_in(person, claims, event or {})
     return api().query_as(reader.principal(person), body)
+
+
+@cache
+def audit_sink() -> AuditSink | None:
+    """Audit rows through the events queue (None where no queue is configured)."""
+    settings = QuerySettings.from_env()
+    if not settings.events_queue_url:
+        return None
+    return QueueAuditSink(SqsEventQueue(clients.sqs(), settings.events_queue_url))
+
+
+def note_sign_in(person: Principal, claims: Mapping[str, str], event: Mapping[str, Any]) -> None:
+    """A person whose first request of a Cognito session is a query: their sign-in is audited
+    here, as AccountsFunction does for the management API (the session is claimed once, in the
+    config table, whichever function sees it first)."""
+    resolver, _ = people()
+    sink = audit_sink()
+    session = resolver.new_sign_in(claims) if sink is not None else None
+    if sink is not None and session is not None:
+        sink.record(sign_in_rows(person, session, RequestContext.of(event)))
