@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from pydantic import ValidationError
+
 
 class RequestError(Exception):
     """A 4xx: the HTTP status and a JSON-able error body the client can act on."""
@@ -22,6 +24,21 @@ class RequestError(Exception):
         if self.details is not None:
             error["details"] = self.details
         return {"error": error}
+
+
+class Unavailable(Exception):
+    """A dependency cannot serve this request now (not the client's fault): answered 503, retried."""
+
+
+def validation_problems(error: ValidationError) -> list[dict[str, str]]:
+    """A pydantic error as `[{"field": "a.b", "message": ...}]`, never echoing the input."""
+    return [
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "body",
+            "message": str(err["msg"]).removeprefix("Value error, "),
+        }
+        for err in error.errors(include_url=False, include_input=False, include_context=False)
+    ]
 
 
 class Degraded(Protocol):

@@ -1,10 +1,20 @@
 """The request adapter every HTTP function shares: API Gateway payload 2.0 in, JSON out.
 
 `HttpFunction` owns one function's resolver, logger and metrics: it decodes bodies (base64 or
-not), answers JSON, maps a `RequestError` raised by the domain to its 4xx (a `RequestsRejected`
-count with the error code as a dimension) and any other exception to a 503 the client retries
-(`RequestsFailed`, alarmed on in template.yaml). Handlers only parse, call one domain function
-and shape the answer.
+not), answers JSON, and maps what a handler raises, one rule for every function:
+
+* a `RequestError` raised by the domain → its 4xx (a `RequestsRejected` count with the error code
+  as a dimension);
+* with `validation=True`, Powertools' own check of a route's pydantic annotations → 400
+  `invalid_request` naming the fields;
+* a pydantic `ValidationError` that escaped the domain (a row built from the input refused a
+  value) → 400 `invalid_request` naming the fields: the input is at fault, retrying cannot help;
+* trouble with a dependency (botocore, the network, `touchline.errors.Unavailable`) → 503, which
+  clients and providers retry (`RequestsFailed`, alarmed on in template.yaml);
+* anything else is a bug of ours → 500 `internal_error` (`RequestsFailed` too), logged with its
+  traceback. Bad input never lands here: the fuzz suite (tests/fuzz) holds every route to it.
+
+Handlers only parse, call one domain function and shape the answer.
 
 `HttpApiResolver` is Powertools' HTTP API resolver without its per-request header copies:
 `APIGatewayHttpResolver` wraps every event in `APIGatewayProxyEventV2`, whose `headers` builds a
@@ -21,6 +31,7 @@ Powertools' own.
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -30,9 +41,22 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from touchline.aws.metrics import count
-from touchline.errors import RequestError
+from touchline.errors import RequestError, Unavailable, validation_problems
+
+# Handlers import the domain's error from here (they reach only their service and touchline.aws).
+__all__ = [
+    "HttpApiResolver",
+    "HttpFunction",
+    "LowerCaseHeadersEventV2",
+    "RequestError",
+    "is_unavailable",
+    "json_response",
+    "request_body",
+]
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -65,7 +89,14 @@ class HttpApiResolver(APIGatewayHttpResolver):
 def request_body(event: Mapping[str, Any]) -> bytes:
     """The raw body of a payload 2.0 event (API Gateway base64-encodes binary ones)."""
     body = event.get("body") or ""
-    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    if not isinstance(body, str):
+        raise RequestError(400, "invalid_body", "body: the request body is not text")
+    if not event.get("isBase64Encoded"):
+        return body.encode("utf-8", "surrogatepass")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(400, "invalid_body", "body: marked base64 but is not valid base64") from None
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response[str]:
@@ -94,12 +125,17 @@ class HttpFunction:
         self._unavailable_body = orjson.dumps(
             error_type(503, "unavailable", "temporarily unavailable, retry").body()
         ).decode()
+        self._internal_body = orjson.dumps(
+            error_type(500, "internal_error", "the request could not be processed; this is a bug").body()
+        ).decode()
         self.app.exception_handler(RequestError)(self._rejected)
         if validation:
             from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
             self.app.exception_handler(RequestValidationError)(self._invalid)
+        self.app.exception_handler(ValidationError)(self._invalid_model)
         self.app.exception_handler(Exception)(self._failed)
+        self._error_type = error_type
 
     @property
     def event(self) -> dict[str, Any]:
@@ -110,8 +146,8 @@ class HttpFunction:
 
     def headers(self) -> dict[str, str]:
         """Request headers, names lower-case (payload 2.0 and the local stack guarantee it)."""
-        headers: dict[str, str] = self.event.get("headers") or {}
-        return headers
+        headers = self.event.get("headers") or {}
+        return headers if isinstance(headers, dict) else {}
 
     def jwt_claims(self) -> dict[str, Any]:
         """The claims of the token the HttpApi's JWT authorizer verified ({} on open routes)."""
@@ -155,8 +191,33 @@ class HttpFunction:
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         return self._rejected(RequestError(400, "invalid_request", f"invalid request: {summary}", details))
 
+    def _invalid_model(self, error: ValidationError) -> Response[str]:
+        """A row model built from the input refused a value the domain let through: still the
+        input's fault (retrying cannot help), so a 400 naming the fields."""
+        problems = validation_problems(error)
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return self._rejected(
+            self._error_type(400, "invalid_request", f"invalid request: {summary}", problems)
+        )
+
     def _failed(self, error: Exception) -> Response[str]:
-        # Infrastructure trouble (queue, DynamoDB, secrets), never bad input: the client retries.
-        self.logger.exception("request failed", extra={"path": self.app.current_event.path})
+        path = self.app.current_event.path
         self.count("RequestsFailed", reason=type(error).__name__)
-        return self.json(503, self._unavailable_body)
+        if is_unavailable(error):
+            # Infrastructure trouble (queue, DynamoDB, secrets), never bad input: the client retries.
+            self.logger.exception("request failed", extra={"path": path})
+            return self.json(503, self._unavailable_body)
+        self.logger.exception("request failed on a bug", extra={"path": path})
+        return self.json(500, self._internal_body)
+
+
+# The warehouse client's own exceptions: ClickHouse down, a timeout, a memory limit (by module:
+# the adapter does not import clickhouse_connect or chdb for this).
+WAREHOUSE_MODULES = ("clickhouse_connect", "chdb")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether an exception means a dependency failed (retry later) rather than a bug of ours."""
+    return isinstance(error, BotoCoreError | ClientError | OSError | Unavailable) or (
+        type(error).__module__.split(".")[0] in WAREHOUSE_MODULES
+    )

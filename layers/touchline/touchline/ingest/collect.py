@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import orjson
 from pydantic import ValidationError
 
+from touchline import json_body
 from touchline.envelope import envelope_json
 from touchline.errors import RequestError
 from touchline.identity.suppression import NoSuppressions, SuppressionCheck
@@ -125,9 +125,9 @@ def parse_hit(body: bytes) -> PlausibleHit:
     if not body.strip():
         raise CollectError(400, "empty_body", "request body is empty; send a JSON event")
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise CollectError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+        data = json_body.loads(body)
+    except json_body.JsonBodyError as exc:
+        raise CollectError(400, "invalid_json", f"request body is {exc}") from None
     if not isinstance(data, dict):
         raise CollectError(400, "invalid_event", "request body must be a JSON object")
     try:

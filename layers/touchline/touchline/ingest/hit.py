@@ -11,7 +11,6 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-import orjson
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -21,6 +20,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from touchline import json_body
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_PROPS = 30
@@ -39,9 +40,9 @@ def _json_if_string(value: Any) -> Any:
     """Older trackers send `p`/`props` as a JSON-encoded string."""
     if isinstance(value, str):
         try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise ValueError("props must be a JSON object") from exc
+            return json_body.loads(value)
+        except json_body.JsonBodyError as exc:
+            raise ValueError(f"props must be a JSON object ({exc})") from None
     return value
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from touchline import json_body
 from touchline.auth.principal import NO_SUCH_SITE, STATS_READ, Forbidden, Principal, authorize
 from touchline.auth.rate_limit import RateDecision
 from touchline.query.engine import QueryEngine, RunInfo
@@ -98,9 +99,9 @@ class QueryApi:
                 413, {"error": f"The query body is larger than {MAX_BODY_BYTES} bytes."}, headers
             )
         try:
-            payload = orjson.loads(body or b"null")
-        except orjson.JSONDecodeError as exc:
-            return ApiResponse(400, {"error": f"The body is not valid JSON: {exc}"}, headers)
+            payload = json_body.loads(body or b"null")
+        except json_body.JsonBodyError as exc:
+            return ApiResponse(400, {"error": f"The body is {exc}."}, headers)
         if not isinstance(payload, dict):
             return ApiResponse(
                 400, {"error": "The body must be a JSON object (a Stats API v2 query)."}, headers

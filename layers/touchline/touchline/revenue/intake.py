@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import orjson
 from pydantic import ValidationError
 
+from touchline import json_body
 from touchline.errors import RequestError
 from touchline.identity.suppression import NoSuppressions, SuppressionCheck, scrub_personal
 from touchline.ingest.queue import EventQueue
@@ -245,9 +245,9 @@ def _utf8(body: bytes) -> str:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise IntakeError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+        data = json_body.loads(body)
+    except json_body.JsonBodyError as exc:
+        raise IntakeError(400, "invalid_json", f"request body is {exc}") from None
     if not isinstance(data, dict):
         raise IntakeError(400, "invalid_json", "request body must be a JSON object")
     return data

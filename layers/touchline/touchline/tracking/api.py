@@ -26,6 +26,7 @@ from uuid import UUID
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from touchline import json_body
 from touchline.envelope import Row, envelope_json
 from touchline.errors import RequestError
 from touchline.identity.rows import PersonRow
@@ -286,9 +287,9 @@ def parse_json(data: bytes) -> Any:
     if not data.strip():
         raise ApiError(400, "invalid_json", "request body is empty; send a JSON object")
     try:
-        payload = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+        payload = json_body.loads(data)
+    except json_body.JsonBodyError as exc:
+        raise ApiError(400, "invalid_json", f"request body is {exc}") from None
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_json", "request body must be a JSON object")
     return payload
