@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import pytest
 
 # Tests and benchmarks import handlers the same way (as Lambda does: by file, own module name).
 from bench.common import load_function
@@ -26,8 +29,10 @@ __all__ = [
     "LambdaContextStub",
     "LocalAwsStack",
     "enforcing_stack",
+    "fresh_warehouse",
     "function_of",
     "load_handler_module",
+    "moto_stack",
     "sample_event",
 ]
 
@@ -178,3 +183,51 @@ def load_handler_module(code_dir: str) -> ModuleType:
 
     module.handler = run_as_role
     return module
+
+
+@contextmanager
+def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """moto with the template's tables and queues, each function's role from template.yaml, and
+    IAM enforced: handlers loaded with `load_handler_module` run as their function's role, so a
+    permission the template lacks fails the test with AccessDenied. Env set like the template."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Touchline",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from moto import mock_aws
+
+    from touchline.aws import clients
+
+    with mock_aws():
+        clients.sqs.cache_clear()
+        clients.dynamodb.cache_clear()
+        clients.secretsmanager.cache_clear()
+        stack = LocalAwsStack.create()
+        env = {
+            "TOUCHLINE_CONFIG_TABLE": stack.table("ConfigTable"),
+            "TOUCHLINE_EVENTS_QUEUE_URL": stack.queue_url("EventsQueue"),
+            "TOUCHLINE_SYNC_QUEUE_URL": stack.queue_url("SyncQueue"),
+            "TOUCHLINE_SITE_CACHE_SECONDS": "0",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        with stack.enforcing():
+            yield {**env, "dlq_url": stack.queue_url("EventsDeadLetterQueue")}
+        clients.sqs.cache_clear()
+        clients.dynamodb.cache_clear()
+        clients.secretsmanager.cache_clear()
+
+
+def fresh_warehouse(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, migrated database inside the shared embedded engine, in TOUCHLINE_CLICKHOUSE_URL."""
+    from touchline.warehouse.client import connect
+    from touchline.warehouse.migrate import migrate
+
+    url = f"chdb://{chdb_path}?database=t_{uuid.uuid4().hex[:12]}"
+    migrate(connect(url))
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
+    return url

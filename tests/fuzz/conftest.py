@@ -1,0 +1,86 @@
+"""The fuzz suite's stack: every template route in process, a site with every credential."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from fuzz.inputs import World
+from fuzz.stack import FuzzStack
+from helpers import fresh_warehouse, moto_stack
+from touchline.auth.api_keys import ApiKeyStore
+from touchline.aws import clients
+from touchline.aws.sqs import SqsEventQueue
+from touchline.config.integrations import IntegrationStore
+from touchline.config.sites import SiteStore
+from touchline.config.tokens import TokenStore
+from touchline.config.write_keys import WriteKeyStore
+from touchline.ingest import service as ingest_service
+from touchline.ingest.queue import ListQueue
+from touchline.load import service as load_service
+from touchline.query import service as query_service
+from touchline.revenue import service as revenue_service
+from touchline.tracking import service as tracking_service
+
+TABLE = "touchline-ConfigTable"
+STRIPE_SECRET = "whsec_fuzz_0123456789abcdef"
+SHOPIFY_SECRET = "shpss_fuzz_0123456789abcdef"
+
+
+def _reset_wiring() -> None:
+    """Each function's adapters are built once per container (`functools.cache`): rebuild them
+    against this test's moto and warehouse."""
+    for cached in (
+        ingest_service.collector,
+        ingest_service.trust_rule,
+        tracking_service.tracking_api,
+        revenue_service.intake,
+        revenue_service.deduper,
+        query_service.api,
+        clients.secretsmanager,
+    ):
+        cached.cache_clear()
+    load_service.reset()
+
+
+@pytest.fixture(scope="module")
+def fuzz_stack(chdb_path: Path) -> Iterator[tuple[FuzzStack, World]]:
+    """One stack for a whole module (its setup costs seconds, a fuzzed request milliseconds)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, moto_stack(monkeypatch):
+        fresh_warehouse(chdb_path, monkeypatch)
+        # Caches as deployed: the fuzz sends thousands of requests for one site and key.
+        monkeypatch.setenv("TOUCHLINE_SITE_CACHE_SECONDS", "60")
+        monkeypatch.setenv("TOUCHLINE_KEY_CACHE_SECONDS", "60")
+        _reset_wiring()
+        queue = ListQueue()
+        # SQS itself is tested elsewhere (tests/unit/test_event_queue.py, the e2e suite): here
+        # it would only cost a moto round trip per request, so the queue is kept in memory.
+        monkeypatch.setattr(SqsEventQueue, "send", lambda self, bodies: queue.send(bodies))
+        yield _world(queue)
+        _reset_wiring()
+
+
+def _world(queue: ListQueue) -> tuple[FuzzStack, World]:
+    dynamodb = boto3.client("dynamodb")
+    site = SiteStore(dynamodb, TABLE).add("fuzz.example.com")
+    secrets = boto3.client("secretsmanager")
+    IntegrationStore(dynamodb, TABLE).add(site.site_id, "stripe", STRIPE_SECRET, secrets)
+    IntegrationStore(dynamodb, TABLE).add(site.site_id, "shopify", SHOPIFY_SECRET, secrets)
+    write_key, _ = WriteKeyStore(dynamodb, TABLE).create(site.site_id, site.domain)
+    token, _ = TokenStore(dynamodb, TABLE).create(site.site_id, "fuzz")
+    query_key, _ = ApiKeyStore(dynamodb, TABLE).create([site.site_id], ["stats:read"], rate_limit=1_000_000)
+    world = World(
+        site_id=site.site_id,
+        domain=site.domain,
+        write_key=write_key,
+        payments_token=token,
+        query_key=query_key,
+        stripe_secret=STRIPE_SECRET,
+        shopify_secret=SHOPIFY_SECRET,
+        run=uuid.uuid4().hex[:8],
+    )
+    return FuzzStack.start(queue), world
