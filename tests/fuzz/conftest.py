@@ -48,7 +48,9 @@ def _reset_wiring() -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_stack(chdb_path: Path) -> Iterator[tuple[FuzzStack, World]]:
+def fuzz_stack(
+    chdb_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[FuzzStack, World]]:
     """One stack for a whole module (its setup costs seconds, a fuzzed request milliseconds)."""
     with pytest.MonkeyPatch.context() as monkeypatch, moto_stack(monkeypatch):
         fresh_warehouse(chdb_path, monkeypatch)
@@ -60,7 +62,9 @@ def fuzz_stack(chdb_path: Path) -> Iterator[tuple[FuzzStack, World]]:
         # SQS itself is tested elsewhere (tests/unit/test_event_queue.py, the e2e suite): here
         # it would only cost a moto round trip per request, so the queue is kept in memory.
         monkeypatch.setattr(SqsEventQueue, "send", lambda self, bodies: queue.send(bodies))
-        yield _world(queue)
+        stack, world = _world(queue)
+        _serve_a_built_dashboard(stack, tmp_path_factory.mktemp("dashboard"))
+        yield stack, world
         _reset_wiring()
 
 
@@ -84,3 +88,15 @@ def _world(queue: ListQueue) -> tuple[FuzzStack, World]:
         run=uuid.uuid4().hex[:8],
     )
     return FuzzStack.start(queue), world
+
+
+def _serve_a_built_dashboard(stack: FuzzStack, static: Path) -> None:
+    """`sam build` puts the Vite build beside the dashboard handler; the tests do not build it
+    (tests/e2e does), so the fuzzed dashboard serves a stand-in build of the same shape."""
+    module = stack.modules.get("DashboardFunction")
+    if module is None:
+        return
+    (static / "assets").mkdir()
+    (static / "index.html").write_text('<!doctype html><script src="/assets/app-3f2a9c1d.js"></script>')
+    (static / "assets" / "app-3f2a9c1d.js").write_text("console.log('touchline');")
+    module.STATIC = static
