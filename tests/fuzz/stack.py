@@ -4,7 +4,8 @@ The routes are read from the template (a route added there is fuzzed without tou
 file); requests go through the local stack's own API Gateway translation
 (`touchline_dev.devstack.http_gateway.Gateway`: route matching, the payload 2.0 event with its
 base64 rule, CORS, the response mapping) into the real handlers, each run as its function's IAM
-role in moto. An exception escaping a handler is a 500 here, as it is on API Gateway.
+role in moto. An exception escaping a handler is a 500 here, as it is on API Gateway. Routes
+behind the Cognito JWT authorizer answer 401 at the gateway (no signing key is published).
 
 `FuzzStack.load()` passes what was enqueued (kept in memory: SQS is not what is fuzzed) through
 the real loader into the embedded ClickHouse, so a test can check that the good requests mixed
@@ -23,6 +24,7 @@ from typing import Any
 from helpers import MOTO_SQS, PARAMETERS, TABLE, TEMPLATE, LambdaContextStub, load_handler_module
 from touchline.ingest.queue import ListQueue
 from touchline_dev.devstack.http_gateway import ApiInfo, Gateway, HttpRequest, HttpResponse, RouteTable
+from touchline_dev.devstack.jwt_authorizer import JwtAuthorizer
 from touchline_dev.devstack.lambda_runtime import Invocation, InvocationError
 from touchline_dev.devstack.resources import LocalResources
 from touchline_dev.devstack.template import (
@@ -30,6 +32,7 @@ from touchline_dev.devstack.template import (
     IMPLICIT_HTTP_API,
     SERVERLESS_FUNCTION,
     HttpRoute,
+    JwtAuthorizerSpec,
     cors_config,
     http_routes,
     load_template,
@@ -78,6 +81,10 @@ class _Handler:
         return Invocation(json.loads(json.dumps(result)), 0.0, request_id or "req")
 
 
+def _no_keys(issuer: str) -> dict[str, Any]:
+    return {"keys": []}
+
+
 @dataclass
 class Answer:
     status: int
@@ -111,8 +118,20 @@ class FuzzStack:
         apis = {IMPLICIT_HTTP_API: ApiInfo(resources.api_id(IMPLICIT_HTTP_API))}
         for resource in resources.active.values():
             if resource.type == HTTP_API:
+                auth = resource.properties.get("Auth") or {}
+                # No Cognito pool here, and its issuer publishes no key: the routes behind a JWT
+                # authorizer are fuzzed at the gateway (hostile Authorization headers), not past it.
+                authorizers = {
+                    name: JwtAuthorizer(
+                        JwtAuthorizerSpec(name, "https://issuer.invalid", ("fuzz",)), _no_keys
+                    )
+                    for name in auth.get("Authorizers") or {}
+                }
                 apis[resource.logical_id] = ApiInfo(
-                    resources.api_id(resource.logical_id), cors=cors_config(resource, resources.resolver)
+                    resources.api_id(resource.logical_id),
+                    cors=cors_config(resource, resources.resolver),
+                    authorizers=authorizers,
+                    default_authorizer=auth.get("DefaultAuthorizer"),
                 )
         stack.gateway = Gateway(RouteTable(routes), functions, apis)
         return stack

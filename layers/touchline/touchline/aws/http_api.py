@@ -130,10 +130,17 @@ class HttpFunction:
         ).decode()
         self.app.exception_handler(RequestError)(self._rejected)
         if validation:
-            from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+            from aws_lambda_powertools.event_handler.openapi.exceptions import (
+                RequestUnsupportedContentType,
+                RequestValidationError,
+            )
 
             self.app.exception_handler(RequestValidationError)(self._invalid)
+            self.app.exception_handler(RequestUnsupportedContentType)(self._unsupported_type)
         self.app.exception_handler(ValidationError)(self._invalid_model)
+        # Powertools decodes `json_body` as UTF-8 text: a binary body (gzip, a bad byte) is not JSON.
+        self.app.exception_handler(UnicodeDecodeError)(self._not_text)
+        self.app.exception_handler(binascii.Error)(self._not_base64)
         self.app.exception_handler(Exception)(self._failed)
         self._error_type = error_type
 
@@ -190,6 +197,22 @@ class HttpFunction:
         ]
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
         return self._rejected(RequestError(400, "invalid_request", f"invalid request: {summary}", details))
+
+    def _unsupported_type(self, error: Exception) -> Response[str]:
+        """Powertools' validation reads only JSON bodies: any other content type is a 415."""
+        return self._rejected(
+            self._error_type(415, "unsupported_media_type", "send the body as application/json")
+        )
+
+    def _not_text(self, error: UnicodeDecodeError) -> Response[str]:
+        return self._rejected(
+            self._error_type(400, "invalid_body", f"body: not UTF-8 text (byte {error.start})")
+        )
+
+    def _not_base64(self, error: binascii.Error) -> Response[str]:
+        return self._rejected(
+            self._error_type(400, "invalid_body", "body: marked base64 but is not valid base64")
+        )
 
     def _invalid_model(self, error: ValidationError) -> Response[str]:
         """A row model built from the input refused a value the domain let through: still the
