@@ -52,6 +52,8 @@ ASSUMPTIONS = {
     "inserts_per_s_per_table_guidance": 1.0,
     # Events per site-sharded shard before the plan adds one (a shard node of 16 cores).
     "cores_per_shard": 16,
+    # MergeTree's parts_to_delay_insert (per partition; an insert into events touches one month).
+    "parts_to_delay_insert": 1000,
 }
 
 
@@ -268,6 +270,11 @@ def run() -> list[tuple[str, str]]:
             (
                 f"plan {rate:>9,} ev/s: inserts/s per table per shard (mixed / routed queues)",
                 f"{t.inserts_per_table_per_shard_s:,.1f} / {t.inserts_per_table_per_shard_s_routed:,.2f}",
+            ),
+            (
+                f"plan {rate:>9,} ev/s: parts headroom, s merges may stall (mixed / routed)",
+                f"{ASSUMPTIONS['parts_to_delay_insert'] / t.inserts_per_table_per_shard_s:,.0f} / "
+                f"{ASSUMPTIONS['parts_to_delay_insert'] / t.inserts_per_table_per_shard_s_routed:,.0f}",
             ),
             (f"plan {rate:>9,} ev/s: aggregation run per 15 min, s", f"{t.aggregation_run_s:,.1f}"),
             (

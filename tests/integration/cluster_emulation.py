@@ -23,8 +23,10 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from touchline.identity.gdpr import personal_tables
 from touchline.warehouse.cluster import ClusterTarget
 from touchline.warehouse.migrate import MigrationError, available_migrations, cluster_statements, migrate
+from touchline.warehouse.sql import ClientSql
 
 KEEPER_NODES = ("k1", "k2")
 NODES = ("s1", "s2")
@@ -147,6 +149,10 @@ def main(directory: Path) -> None:
             for name, engine in engines.items()
             if engine == "Distributed"
         }
+    # What the GDPR delete would mutate on this layout (real Distributed engine_full strings).
+    report["gdpr_targets"] = {
+        t.name: t.mutation_target for t in personal_tables(ClientSql(nodes.clients[NODES[0]]))
+    }
     print(json.dumps(report), flush=True)
     _leave()
 

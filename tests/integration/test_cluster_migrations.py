@@ -188,6 +188,11 @@ def test_the_generated_ddl_runs_on_a_keeper_backed_engine(tmp_path: Path) -> Non
     for node in ("s1", "s2"):
         # every Distributed table still has its local table's columns and DEFAULTs
         assert report["columns_match"][node] and all(report["columns_match"][node].values())
+    # A GDPR delete mutates the local tables on every node, never the Distributed table.
+    targets = report["gdpr_targets"]
+    assert targets["events"] == "events_local ON CLUSTER `tl`"
+    assert targets["orders"] == "orders_local ON CLUSTER `tl`"
+    assert not [name for name in targets if name.endswith("_local")]
 
 
 def test_migrate_print_shows_the_cluster_ddl_without_connecting(

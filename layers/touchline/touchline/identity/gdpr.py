@@ -20,11 +20,14 @@ other features are covered without changes here:
 | `source` + `order_id` (tables without person columns) | line items and refunds of their orders |
 
 Deletion is `ALTER TABLE … DELETE` (a mutation), waited for: matching rows are rewritten out of
-their parts before the command returns. See docs/identity.md for when the bytes are gone.
+their parts before the command returns. See docs/identity.md for when the bytes are gone. On a
+self-managed cluster (`touchline migrate --cluster`) a table is a Distributed table over local
+ones, which takes no mutation: the delete goes to `<local> ON CLUSTER <cluster>` instead.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -74,6 +77,11 @@ class Table:
     name: str
     columns: tuple[str, ...]
     replacing: bool
+    mutate: str = ""  # what `ALTER TABLE` names to delete rows: the table, or its cluster's local tables
+
+    @property
+    def mutation_target(self) -> str:
+        return self.mutate or self.name
 
 
 def find_subject(sql: Sql, site_id: str, *, user_id: str | None = None, email: str | None = None) -> Subject:
@@ -183,20 +191,36 @@ def personal_tables(sql: Sql) -> list[Table]:
         "SELECT table, name FROM system.columns WHERE database = currentDatabase() ORDER BY table, position"
     ):
         columns.setdefault(str(table), []).append(str(column))
-    engines = {
-        str(name): str(engine)
-        for name, engine in sql.rows(
-            "SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND NOT is_temporary"
-        )
-    }
+    engines: dict[str, str] = {}
+    mutate: dict[str, str] = {}
+    for name, engine, engine_full in sql.rows(
+        "SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() "
+        "AND NOT is_temporary"
+    ):
+        engines[str(name)] = str(engine)
+        if str(engine) == "Distributed" and (target := _distributed_target(str(engine_full))):
+            mutate[str(name)] = target
+    behind = {target.split(" ")[0] for target in mutate.values()}  # the local tables
     return [
-        Table(name, tuple(cols), "Replacing" in engines.get(name, ""))
+        Table(
+            name,
+            tuple(cols),
+            "Replacing" in engines.get(mutate.get(name, name).split(" ")[0], ""),
+            mutate.get(name, ""),
+        )
         for name, cols in sorted(columns.items())
         if name not in SKIPPED_TABLES
+        and name not in behind
         and not name.startswith("_")
         and "site_id" in cols
         and engines.get(name, "View") not in ("View", "MaterializedView")
     ]
+
+
+def _distributed_target(engine_full: str) -> str:
+    """`events_local ON CLUSTER `tl`` from `Distributed(tl, db, events_local, key)` ('' if not ours)."""
+    match = re.match(r"Distributed\(\s*'?`?([\w-]+)`?'?\s*,\s*[^,]+,\s*'?`?(\w+)`?'?", engine_full)
+    return f"{match[2]} ON CLUSTER `{match[1]}`" if match else ""
 
 
 def row_condition(table: Table, subject: Subject, orders: set[tuple[str, str]], binds: Binds) -> str | None:
@@ -288,7 +312,8 @@ def delete(sql: Sql, subject: Subject) -> dict[str, int]:
         [(count,)] = sql.rows(f"SELECT count() FROM {table.name} WHERE {where}", binds.params)
         if int(count):
             sql.command(
-                f"ALTER TABLE {table.name} DELETE WHERE {where} SETTINGS mutations_sync = 2", binds.params
+                f"ALTER TABLE {table.mutation_target} DELETE WHERE {where} SETTINGS mutations_sync = 2",
+                binds.params,
             )
             deleted[table.name] = int(count)
     return deleted
