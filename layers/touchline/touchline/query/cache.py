@@ -8,6 +8,12 @@ number, and every mutation or merge changes the part list, so any write the resu
 on changes the key; a time-to-live alone could serve stale numbers for its whole lifetime. The
 version is read before the result is computed, so a write that lands meanwhile can only make the
 entry stale under an old key that is never asked for again.
+
+On a self-managed cluster (`touchline migrate --cluster`) the tables the engine reads are
+`Distributed` and own no parts: their rows live in `<table>_local` on every shard, and the
+connected server's `system.parts` sees only its own shard's. No digest it can compute covers
+writes on the other shards, so there the version is `None` and the engine does not cache
+(reading every replica's parts with `clusterAllReplicas` would allow it; not done yet).
 """
 
 from __future__ import annotations
@@ -43,15 +49,28 @@ ORDER BY table, partition_id
 """
 
 
+DISTRIBUTED_SQL = """
+SELECT count() FROM system.tables
+WHERE database = currentDatabase() AND name IN {tables:Array(String)} AND engine = 'Distributed'
+"""
+
+
 class DataVersion:
     """The warehouse's data version (a digest of its active parts) and when the events last changed."""
 
     def __init__(self, warehouse: Warehouse, tables: tuple[str, ...] = WAREHOUSE_TABLES) -> None:
         self._warehouse = warehouse
         self._tables = list(tables)
+        self._distributed: bool | None = None  # asked once per container: migrations decide it
 
-    def current(self) -> tuple[str, Any]:
-        """(digest, newest events part time or None)."""
+    def current(self) -> tuple[str | None, Any]:
+        """(digest, newest events part time), or (None, None) where no digest can cover every
+        write (a cluster's Distributed tables: see the module doc)."""
+        if self._distributed is None:
+            _, found = self._warehouse.select(DISTRIBUTED_SQL, {"tables": self._tables})
+            self._distributed = bool(found and int(found[0][0]))
+        if self._distributed:
+            return None, None
         _, rows = self._warehouse.select(VERSION_SQL, {"tables": self._tables})
         digest = hashlib.sha256(repr(rows).encode()).hexdigest()
         events = [r[5] for r in rows if r[0] == "events"]
