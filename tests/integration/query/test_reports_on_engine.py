@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from query_world import DOMAIN
 
 from touchline.reports import client_runner, engine_runner
@@ -64,6 +65,42 @@ def test_six_model_revenue_query_equals_the_attribution_report(loaded: Any) -> N
     assert {r["dimensions"][0]: r["metrics"] for r in counts["results"] if r["metrics"][0]} == {
         row["channel"]: [row["conversions"], row["orders"]] for row in linear["rows"]
     }
+
+
+@pytest.mark.parametrize(("touches", "basis"), [("clicks_only", "cash"), ("paid_only", "accrual")])
+def test_touches_and_basis_variants_equal_the_attribution_report(
+    loaded: Any, touches: str, basis: str
+) -> None:
+    """`--touches` / `--basis` of the report and the engine's include options: same credits."""
+    api = loaded.run(
+        {
+            "site_id": DOMAIN,
+            "date_range": RANGE,
+            "dimensions": ["visit:channel", "revenue:currency"],
+            "metrics": [f"attributed_revenue:{m}" for m in MODELS],
+            "include": {"attribution_touches": touches, "attribution_basis": basis},
+        }
+    )
+    from_api = {
+        (model, r["dimensions"][0], r["dimensions"][1]): Decimal(r["metrics"][i]["amount"])
+        for r in api["results"]
+        for i, model in enumerate(MODELS)
+        if r["metrics"][i] is not None and Decimal(r["metrics"][i]["amount"])
+    }
+    start = datetime.combine(START, time(), UTC)
+    end = datetime.combine(END + timedelta(days=1), time(), UTC)
+    report = attribution_report(
+        client_runner(loaded.client), loaded.site.site_id, start, end, "all", "channel", touches, basis
+    ).as_dict()
+    from_report = {
+        (m["model"], row["channel"], amount["currency"]): Decimal(amount["amount"])
+        for m in report["models"]
+        if m["model"] in MODELS
+        for row in m["rows"]
+        for amount in row["revenue"]
+        if Decimal(amount["amount"])
+    }
+    assert from_report and from_api == from_report
 
 
 def test_revenue_report_equals_the_api(loaded: Any) -> None:
