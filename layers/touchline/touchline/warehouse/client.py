@@ -29,7 +29,10 @@ def connect(url: str, *, create_database: bool = False, **settings: Any) -> Clie
     if parts.scheme == "chdb":
         return _connect_embedded(parts.path, dict(parse_qsl(parts.query)), create_database, settings)
     if parts.scheme in ("http", "https"):
-        settings = {**dict(parse_qsl(parts.query)), **settings}
+        # On a self-managed cluster every INSERT (the loader's, the aggregation's INSERT … SELECT
+        # and the tombstones that read right after it) goes through a Distributed table: each
+        # shard must have its rows when the insert returns. Harmless on one server and on Cloud.
+        settings = {"insert_distributed_sync": 1, **dict(parse_qsl(parts.query)), **settings}
         database = unquote(parts.path.strip("/")) or DEFAULT_DATABASE
         client = clickhouse_connect.get_client(
             host=parts.hostname or "localhost",
