@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
 from attribution_oracle import DAY_MS, Conversion, Credit, Session, ms
+
+# CI runs few cases (issue budget ~60 s); TOUCHLINE_ORACLE_EXAMPLES=200 for a long run, which also
+# simulates ChannelAttribution's journeys five times longer.
+LONG_RUN = "TOUCHLINE_ORACLE_EXAMPLES" in os.environ
+
+
+def examples(default: int) -> int:
+    """The number of property-test cases: `default`, or TOUCHLINE_ORACLE_EXAMPLES if higher."""
+    return max(default, int(os.environ.get("TOUCHLINE_ORACLE_EXAMPLES", "0")))
+
 
 # ------------------------------------------------------------------------------------ journeys
 

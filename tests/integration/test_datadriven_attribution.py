@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import datadriven_oracle as oracle
@@ -25,14 +26,19 @@ from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import MemoryWatermarks
 from touchline.datadriven import MARKOV_ORDERS, MODELS
 from touchline.warehouse.client import connect
+from touchline.warehouse.migrate import migrate
 from touchline.warehouse.sql import ClientSql
 
 LOW = AttributionSettings(goals=GOALS, min_journeys=1, min_conversions=1)
 
 
-@pytest.fixture
-def client(warehouse_url: str) -> Any:
-    return connect(warehouse_url)
+@pytest.fixture(scope="module")
+def client(chdb_path: Path) -> Any:
+    """One database for the module (migrating one per test cost more than the tests): every test
+    starts from `reset` (the oracle's tables) and an empty `attribution_fits`."""
+    url = f"chdb://{chdb_path}?database=t_{uuid.uuid4().hex[:12]}"
+    migrate(connect(url))
+    return connect(url)
 
 
 Effects = dict[tuple[str, str], dict[str, float]]
@@ -126,7 +132,7 @@ def assert_credits_match(client: Any, journey: dict[str, Any]) -> None:
         assert total == revenue[conversion_id]
 
 
-@settings(hypothesis_settings, max_examples=10)
+@settings(hypothesis_settings, max_examples=oracle.examples(4))
 @given(journey=journeys())
 def test_fits_and_credits_equal_the_oracle(client: Any, journey: dict[str, Any]) -> None:
     reset(client)

@@ -52,7 +52,7 @@ def games(draw: Any) -> list[SetCount]:
     return result
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=oracle.examples(40), deadline=None)
 @given(sets=games())
 def test_exact_and_simplified_equal_the_brute_force_oracle(sets: list[SetCount]) -> None:
     paths = [(tuple(sorted(s.channels)), s.conversions, s.journeys - s.conversions) for s in sets]
