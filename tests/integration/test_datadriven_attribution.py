@@ -427,3 +427,30 @@ def test_query_api_variants_and_the_minimum_sample_warning(client: Any) -> None:
             "(the minimum is 1,000 journeys and 50 conversions)",
         }
     }
+
+
+def test_query_api_variants_decay_with_the_sites_half_life(client: Any) -> None:
+    """Under clicks_only, o1 is Organic Search (24.5 h before) > Email (0.5 h): with a 1-day
+    half-life Organic Search weighs half as much, so $10.00 splits 3.33 / 6.67 (7 days: 4.75 / 5.25)."""
+    from datetime import UTC, datetime
+
+    from touchline.query.engine import QueryEngine
+    from touchline.query.model import SiteContext
+    from touchline.query.sql import ClientWarehouse
+
+    worked_example(client)
+
+    def time_decay(half_life_days: float) -> dict[str, str]:
+        engine = QueryEngine(ClientWarehouse(client), clock=lambda: datetime(2026, 10, 10, tzinfo=UTC))
+        body = {
+            "site_id": SITE,
+            "metrics": ["attributed_revenue:time_decay"],
+            "date_range": ["2026-10-01", "2026-10-05"],
+            "dimensions": ["visit:channel"],
+            "include": {"attribution_touches": "clicks_only"},
+        }
+        site = SiteContext(SITE, "s.test", half_life_days=half_life_days)
+        return {r["dimensions"][0]: r["metrics"][0]["amount"] for r in engine.run(body, site)["results"]}
+
+    assert time_decay(1.0) == {"Organic Search": "3.33", "Email": "11.67"}
+    assert time_decay(7.0) == {"Organic Search": "4.75", "Email": "10.25"}

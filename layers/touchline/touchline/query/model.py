@@ -37,6 +37,8 @@ class SiteContext:
     first_day: date | None = None
     # The organisation that owns the site ("" for one registered before organisations).
     org_id: str = ""
+    # The site's time-decay half-life: the touches variants credit time decay on demand with it.
+    half_life_days: float = 7.0
 
     def goal(self, name: str) -> Goal | None:
         return next((g for g in self.goals if g.name == name), None)

@@ -42,4 +42,12 @@ class SiteContexts:
         goals = tuple(Goal(g.name, g.name, value=g.value, currency=g.currency) for g in settings.goals)
         mark = self._watermarks.get(site.site_id, AGGREGATE_JOB)
         aggregated = datetime.fromtimestamp(mark.position_ms / 1000, UTC) if mark else None
-        return SiteContext(site.site_id, site.domain, site.timezone, goals, org_id=site.org_id), aggregated
+        context = SiteContext(
+            site.site_id,
+            site.domain,
+            site.timezone,
+            goals,
+            org_id=site.org_id,
+            half_life_days=settings.half_life_days,
+        )
+        return context, aggregated

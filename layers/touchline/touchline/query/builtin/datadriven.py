@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from touchline.config.attribution_settings import DEFAULT_HALF_LIFE_DAYS
 from touchline.datadriven import MODELS, TOUCHES
 from touchline.datadriven.credits import credit_parameters, credits_select
 
@@ -93,9 +92,8 @@ class CreditsTable:
             values = {
                 "site": ctx.query.site.site_id,
                 "version": 0,
-                # The site's own half-life is not in the query's context: time decay under a
-                # variant uses the default (docs/attribution.md, "Variants").
-                **credit_parameters(touches, _all_models(), DEFAULT_HALF_LIFE_DAYS * 86_400_000.0),
+                # Time decay under a variant decays with the site's half-life, as its stored credits.
+                **credit_parameters(touches, _all_models(), ctx.query.site.half_life_days * 86_400_000.0),
             }
             # The scope already holds the statement's placeholders: bound after the credits SQL's.
             bound = _bind(ctx, credits_select(touches, "__scope__"), values)
