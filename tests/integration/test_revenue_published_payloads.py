@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -53,8 +55,23 @@ from touchline.reports import client_runner
 from touchline.reports.revenue import CurrencyRevenue, revenue_report
 from touchline.revenue import service
 from touchline.warehouse.client import connect
+from touchline.warehouse.migrate import migrate
 
 Delivery = Callable[[], tuple[int, dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def shared_database(chdb_path: Path) -> str:
+    """One migrated database for the module (a migration per test was most of its time)."""
+    url = f"chdb://{chdb_path}?database=t_{uuid.uuid4().hex[:12]}"
+    migrate(connect(url))
+    return url
+
+
+@pytest.fixture
+def warehouse_url(shared_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", shared_database)
+    return shared_database
 
 
 @pytest.fixture
@@ -97,8 +114,9 @@ def report(warehouse_url: str, site: str) -> dict[str, CurrencyRevenue]:
     return {c.currency: c for c in revenue_report(client_runner(connect(warehouse_url)), site).currencies}
 
 
-def rows(warehouse_url: str, sql: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in connect(warehouse_url).query(sql).result_rows]
+def rows(warehouse_url: str, site: str, sql: str) -> list[tuple[Any, ...]]:
+    """`sql` names `{site:String}`: the module shares one database, each test has its own site."""
+    return [tuple(r) for r in connect(warehouse_url).query(sql, parameters={"site": site}).result_rows]
 
 
 def cents(value: int | str) -> Decimal:
@@ -164,14 +182,20 @@ def test_stripe_fixtures_every_listed_event_once_to_the_cent(
     assert (usd.orders, usd.gross, usd.refunds) == (3, gross, cents(refund["amount"]))
     assert usd.net == gross - cents(700)
     # The invoice line keeps its unit price on both versions (basil: `pricing.unit_amount_decimal`).
-    assert rows(warehouse_url, "SELECT toString(unit_price) FROM order_line_items FINAL") == [("10",)]
+    assert rows(
+        warehouse_url,
+        site,
+        "SELECT toString(unit_price) FROM order_line_items FINAL WHERE site_id = {site:String}",
+    ) == [("10",)]
     # The session's `total_details.amount_shipping` is null in Stripe's newest fixture (and the
     # whole `total_details` in the 2020 one): stored from `shipping_cost` when that has it, else 0.
     totals = session.get("total_details") or {}
     expected = totals.get("amount_shipping") or (session.get("shipping_cost") or {}).get("amount_total") or 0
     shipping = rows(
         warehouse_url,
-        f"SELECT toString(shipping_amount) FROM orders FINAL WHERE order_id = '{session['payment_intent']}'",
+        site,
+        "SELECT toString(shipping_amount) FROM orders FINAL "
+        f"WHERE site_id = {{site:String}} AND order_id = '{session['payment_intent']}'",
     )
     assert [Decimal(s) for (s,) in shipping] == [cents(expected)]
 
@@ -298,17 +322,21 @@ def test_shopify_published_samples_once_in_one_currency_per_order(
     assert eur.net == presented - Decimal("75.00")
     [(currency, shop_currency, shop_amount)] = rows(
         warehouse_url,
+        site,
         "SELECT currency, shop_currency, toString(shop_amount) FROM orders FINAL "
-        f"WHERE order_id = '{multi['id']}'",
+        f"WHERE site_id = {{site:String}} AND order_id = '{multi['id']}'",
     )
     assert (currency, shop_currency, Decimal(shop_amount)) == ("EUR", "CAD", Decimal(multi["total_price"]))
     [(cancelled_flag, discount, shipping)] = rows(
         warehouse_url,
+        site,
         "SELECT cancelled, toString(discount_amount), toString(shipping_amount) FROM orders FINAL "
-        f"WHERE order_id = '{paid['id']}'",
+        f"WHERE site_id = {{site:String}} AND order_id = '{paid['id']}'",
     )
     assert (cancelled_flag, Decimal(discount), Decimal(shipping)) == (1, Decimal("20.00"), Decimal("10.00"))
-    assert rows(warehouse_url, "SELECT count() FROM order_line_items FINAL") == [(4,)]
+    assert rows(
+        warehouse_url, site, "SELECT count() FROM order_line_items FINAL WHERE site_id = {site:String}"
+    ) == [(4,)]
 
 
 def test_shopify_discounts_taxes_gift_cards_and_a_free_order(
@@ -334,15 +362,26 @@ def test_shopify_discounts_taxes_gift_cards_and_a_free_order(
     drain(aws, warehouse_url)
     usd = report(warehouse_url, site)["USD"]
     assert (usd.orders, usd.gross) == (3, Decimal("411.88") + Decimal("199.00") + Decimal("0.00"))
-    stored = dict(rows(warehouse_url, "SELECT order_id, toString(amount) FROM orders FINAL"))
+    stored = dict(
+        rows(
+            warehouse_url,
+            site,
+            "SELECT order_id, toString(amount) FROM orders FINAL WHERE site_id = {site:String}",
+        )
+    )
     assert Decimal(stored["1003"]) == Decimal(0)
     free_lines = rows(
         warehouse_url,
+        site,
         "SELECT toString(discount_amount), toString(line_total) FROM order_line_items FINAL "
-        "WHERE order_id = '1003'",
+        "WHERE site_id = {site:String} AND order_id = '1003'",
     )
     assert [(Decimal(d), Decimal(t)) for d, t in free_lines] == [(Decimal(199), Decimal(0))] * 2
-    [(tax,)] = rows(warehouse_url, "SELECT toString(tax_amount) FROM orders FINAL WHERE order_id = '1001'")
+    [(tax,)] = rows(
+        warehouse_url,
+        site,
+        "SELECT toString(tax_amount) FROM orders FINAL WHERE site_id = {site:String} AND order_id = '1001'",
+    )
     assert Decimal(tax) == Decimal("23.88")
 
 
@@ -363,12 +402,20 @@ def test_shopify_refund_with_no_currency_anywhere_is_kept_until_the_order_names_
     refund.pop("total_duties_set")
     assert shopify_delivery(client, "refunds/create", refund)()[0] == 200
     drain(aws, warehouse_url)
-    assert rows(warehouse_url, "SELECT currency, toString(amount) FROM refunds FINAL") == [("XXX", "30")]
+    assert rows(
+        warehouse_url,
+        site,
+        "SELECT currency, toString(amount) FROM refunds FINAL WHERE site_id = {site:String}",
+    ) == [("XXX", "30")]
     updated = {**order, "refunds": [refund], "financial_status": "partially_refunded"}
     updated["updated_at"] = "2021-12-31T20:00:00-05:00"
     assert shopify_delivery(client, "orders/updated", updated)()[0] == 200
     drain(aws, warehouse_url)
-    assert rows(warehouse_url, "SELECT currency, toString(amount) FROM refunds FINAL") == [("EUR", "30")]
+    assert rows(
+        warehouse_url,
+        site,
+        "SELECT currency, toString(amount) FROM refunds FINAL WHERE site_id = {site:String}",
+    ) == [("EUR", "30")]
     assert report(warehouse_url, site)["EUR"].refunds == Decimal("30.00")
 
 
@@ -410,7 +457,10 @@ def test_lemonsqueezy_documented_payloads(
         cents(order["total"]) + cents(renewal["total"]),
         cents(refunded),
     )
-    assert rows(warehouse_url, "SELECT visitor_id FROM orders FINAL") == [("v-ls-1",), ("v-ls-1",)]
+    assert rows(warehouse_url, site, "SELECT visitor_id FROM orders FINAL WHERE site_id = {site:String}") == [
+        ("v-ls-1",),
+        ("v-ls-1",),
+    ]
 
 
 def test_polar_documented_payloads(
@@ -460,7 +510,9 @@ def test_paddle_documented_payloads(
         refund,
         1,
     )
-    assert rows(warehouse_url, "SELECT count() FROM order_line_items FINAL") == [(3,)]
+    assert rows(
+        warehouse_url, site, "SELECT count() FROM order_line_items FINAL WHERE site_id = {site:String}"
+    ) == [(3,)]
 
 
 # ---------------------------------------------------------------------------- one status per fault
