@@ -296,7 +296,7 @@ def test_revenue_through_the_local_stack(tmp_path: Path, stacks: list[Dev]) -> N
     )
     restarted.wait_for("SELECT count() FROM orders FINAL", 7)
     processors_gross = deliver_processor_samples(restarted, site, data)
-    restarted.wait_for("SELECT count() FROM orders FINAL", 10)
+    restarted.wait_for("SELECT count() FROM orders FINAL", 10, timeout=90)  # loaded CI machines
     report = json.loads(ok(cli("report", "revenue", "--site", site, "--format", "json", data_dir=data)))
     usd = {c["currency"]: c for c in report["currencies"]}["USD"]
     before = Decimal("249.64") + Decimal("7.00") + Decimal("199.65")  # + pi_after_restart + order 42
