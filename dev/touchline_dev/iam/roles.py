@@ -12,7 +12,10 @@ function in the template gets its role, and its tests and `touchline dev` run un
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -66,7 +69,62 @@ def translate(template_path: Path, resolver: Resolver) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _translated(text: str, pseudo: tuple[str, str, str, str]) -> dict[str, Any]:
-    """Cached per template text: the translator takes ~0.2 s, and tests ask once per test."""
+    """Cached per template text: the translator takes ~0.2 s, and tests ask once per test. Also
+    cached on disk across processes (importing the translator costs 1-4 s, every test session
+    and `touchline dev` start paid it): see `_cache_path`."""
+    path = _cache_path(text, pseudo)
+    if path is not None and path.is_file():
+        try:
+            cached: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return cached
+        except (OSError, ValueError):
+            pass  # unreadable or half-written by a crashed process: translate again
+    translated = _translate(text, pseudo)
+    if path is not None:
+        _write_atomically(path, translated)
+    return translated
+
+
+# Set to a directory to keep the translations elsewhere, or to "" to translate every time.
+CACHE_DIR_ENV = "TOUCHLINE_SAM_CACHE_DIR"
+
+
+def _cache_path(text: str, pseudo: tuple[str, str, str, str]) -> Path | None:
+    """Where the translation of `text` for `pseudo` is kept. The key covers every input of the
+    translation: the template, the pseudo parameters, the translator's and moto's versions (the
+    managed policies come from moto) and this module's source (the preprocessing), so a hit is
+    exactly what translating again would give."""
+    from importlib import metadata
+
+    directory = os.environ.get(CACHE_DIR_ENV)
+    if directory == "":
+        return None
+    try:
+        versions = [metadata.version("aws-sam-translator"), metadata.version("moto")]
+    except metadata.PackageNotFoundError:
+        return None
+    digest = hashlib.sha256()
+    for part in (text, *pseudo, *versions, Path(__file__).read_text(encoding="utf-8")):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    root = Path(directory) if directory else Path(tempfile.gettempdir()) / f"touchline-sam-{os.getuid()}"
+    return root / f"{digest.hexdigest()}.json"
+
+
+def _write_atomically(path: Path, translated: dict[str, Any]) -> None:
+    """Concurrent test runs share the cache: write a private file, then rename it into place."""
+    try:
+        text = json.dumps(translated)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except (OSError, TypeError, ValueError):
+        pass  # a cache only: a failed write costs the next process a translation
+
+
+def _translate(text: str, pseudo: tuple[str, str, str, str]) -> dict[str, Any]:
     from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 
     raw = parse_template_text(text)
