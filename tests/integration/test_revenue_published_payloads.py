@@ -51,7 +51,7 @@ from helpers import TABLE, load_handler_module
 from touchline.aws import clients
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
-from touchline.reports import client_runner
+from touchline.reports import engine_runner
 from touchline.reports.revenue import CurrencyRevenue, revenue_report
 from touchline.revenue import service
 from touchline.warehouse.client import connect
@@ -111,7 +111,7 @@ def deliver_all(deliveries: list[Delivery], *, seed: int) -> None:
 
 
 def report(warehouse_url: str, site: str) -> dict[str, CurrencyRevenue]:
-    return {c.currency: c for c in revenue_report(client_runner(connect(warehouse_url)), site).currencies}
+    return {c.currency: c for c in revenue_report(engine_runner(connect(warehouse_url)), site).currencies}
 
 
 def rows(warehouse_url: str, site: str, sql: str) -> list[tuple[Any, ...]]:
