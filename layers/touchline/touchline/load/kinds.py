@@ -18,6 +18,7 @@ from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.rows import EventRow
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 from touchline.syncs import rows as syncs
+from touchline.tracking.devices import DeviceRow
 
 # table name -> row model
 ROW_MODELS: dict[str, type[Row]] = {
@@ -35,6 +36,7 @@ ROW_MODELS: dict[str, type[Row]] = {
     "integration_customers": syncs.IntegrationCustomerRow,
     "customer_events": syncs.CustomerEventRow,
     "audit_log": AuditRow,
+    "devices": DeviceRow,
 }
 
 

@@ -34,6 +34,7 @@ from touchline.identity.suppression import NoSuppressions, SuppressionCheck
 from touchline.ingest.queue import EventQueue
 from touchline.ingest.rows import EventRow
 from touchline.tracking.convert import IdentityLink, MessageConverter, MessageRows, SiteRef, message_id_of
+from touchline.tracking.devices import DeviceRow
 from touchline.tracking.ecommerce import InvalidOrder
 from touchline.tracking.keys import WriteKeyResolver
 from touchline.tracking.messages import (
@@ -200,14 +201,16 @@ class TrackingApi:
 
 
 class _Latest:
-    """Identity links and people rows of one request, one per key: the latest, which is the one
-    the ReplacingMergeTree would keep anyway (a batch repeats the same anonymousId ↔ userId
-    link on every call, and the same person on every identify)."""
+    """Identity links, people and devices rows of one request, one per key: the latest, which is
+    the one the ReplacingMergeTree would keep anyway (a batch repeats the same anonymousId ↔
+    userId link on every call, the same person on every identify, the same device on every
+    mobile call)."""
 
     def __init__(self, site_id: str) -> None:
         self._site_id = site_id
         self._links: dict[tuple[tuple[str, str], tuple[str, str]], IdentityLink] = {}
         self._people: dict[str, PersonRow] = {}
+        self._devices: dict[str, DeviceRow] = {}
 
     def keep(self, converted: MessageRows) -> list[tuple[str, Row]]:
         """Holds back the message's links and people rows; returns its other rows."""
@@ -222,13 +225,18 @@ class _Latest:
                 person = self._people.get(row.person_id)
                 if person is None or row.version >= person.version:
                     self._people[row.person_id] = row
+            elif isinstance(row, DeviceRow):
+                device = self._devices.get(row.device_id)
+                if device is None or row.version >= device.version:
+                    self._devices[row.device_id] = row
             else:
                 others.append((table, row))
         return others
 
     def envelopes(self) -> list[str]:
         links = [envelope_json("identity_links", link.row(self._site_id)) for link in self._links.values()]
-        return links + [envelope_json("people", row) for row in self._people.values()]
+        people = [envelope_json("people", row) for row in self._people.values()]
+        return links + people + [envelope_json("devices", row) for row in self._devices.values()]
 
 
 def _identifiers(event: EventRow, outcome: MessageRows) -> list[tuple[str, str]]:

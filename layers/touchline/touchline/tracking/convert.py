@@ -26,7 +26,7 @@ from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
 from touchline.ingest.enrich import HitContext
 from touchline.ingest.rows import EventRow
-from touchline.tracking import ecommerce
+from touchline.tracking import devices, ecommerce
 from touchline.tracking.clock import event_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
 from touchline.tracking.messages import Context, Message, PageContext
@@ -194,6 +194,19 @@ class MessageConverter:
         event = EventRow.model_validate(columns)
         if kind == "identify":
             rows.append(("people", person_row(message, site.site_id, at)))
+        if context.get("device") or (kind == "track" and columns["event_type"] == devices.DEVICE_EVENT_TYPE):
+            device = devices.device_row(
+                site.site_id,
+                call=kind,
+                event=message.event or "",
+                user_id=message.user_id or "",
+                anonymous_id=message.anonymous_id or "",
+                context=dict(context),
+                properties=properties,
+                at=at,
+            )
+            if device is not None:
+                rows.append(("devices", device))
         return MessageRows(event=event, rows=rows, links=identity_links(message, at))
 
     def _call_columns(
@@ -203,6 +216,10 @@ class MessageConverter:
         properties = message.properties or {}
         if kind == "track":
             name = (message.event or "").strip()
+            if devices.is_device_event(name):
+                # Bookkeeping, not a goal; the device (and its push token) goes to `devices` only.
+                kept = {k: v for k, v in properties.items() if k != "device"}
+                return {"event_type": devices.DEVICE_EVENT_TYPE, "name": name, "props": flatten(kept)}
             columns: dict[str, object] = {"event_type": GOAL, "name": name, "props": flatten(properties)}
             money_kind = ecommerce.event_type_of(name)
             if money_kind == ecommerce.PURCHASE:

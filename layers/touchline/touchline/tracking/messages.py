@@ -91,6 +91,10 @@ class Context(TypedDict, total=False):
     campaign: Campaign | None
     screen: Screen | None
     external_ids: Annotated[list[ExternalId] | None, Field(alias="externalIds")]
+    # The mobile SDKs' device, OS and app (touchline.tracking.devices reads them leniently).
+    device: dict[str, Any] | None
+    os: dict[str, Any] | None
+    app: dict[str, Any] | None
 
 
 class Message(_Lenient):

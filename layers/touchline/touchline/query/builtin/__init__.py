@@ -5,6 +5,7 @@ from touchline.query.builtin import (  # noqa: F401
     commerce,
     commerce_views,
     datadriven,
+    devices,
     money,
     paths,
     tables,

@@ -13,8 +13,9 @@ from touchline.query.compile import CompileContext
 from touchline.query.registry import REGISTRY
 
 # Hits that are not events in Plausible's sense (engagement pings measure time on page; identify
-# is bookkeeping): excluded from visitors, events and pageviews, as the sessions exclude them.
-NON_EVENTS = ("engagement", "identify")
+# and the device events are bookkeeping): excluded from visitors, events and pageviews, as the
+# sessions exclude them.
+NON_EVENTS = ("engagement", "identify", "device")
 # A session starts at most this long before a hit it contains (docs/attribution.md: 24 h cut).
 SESSION_SPAN = timedelta(hours=24)
 
