@@ -322,3 +322,96 @@ def test_phone_then_laptop_journey_is_one_person_and_can_be_erased(stack: tuple[
     )
     assert left == [{"n": 0}]
     assert running.sql("SELECT count() AS n FROM events FINAL WHERE user_id = 'seg-user'") != [{"n": 0}]
+
+
+def test_devices_from_both_sdks_are_queryable(stack: tuple[Stack, str]) -> None:
+    """Customer.io's device semantic events (device in properties, as its docs send it) and a
+    mobile-style `context.device` on Segment calls fill `devices`; the query API counts them."""
+    from customerio.analytics import Client as CustomerIo
+    from segment.analytics import Client as Segment
+
+    running, key = stack
+    cio: list[tuple[str, dict[str, Any]]] = [
+        (
+            "track",
+            {
+                "user_id": "dev-ann",
+                "event": "Device Created or Updated",
+                "properties": {"device": {"token": "apns-ann", "type": "ios"}, "app_version": "4.2"},
+            },
+        ),
+        (
+            "track",
+            {
+                "user_id": "dev-ann",
+                "event": "Device Created or Updated",
+                "properties": {"device": {"token": "fcm-old", "type": "android"}},
+            },
+        ),
+        (
+            "track",
+            {
+                "user_id": "dev-ann",
+                "event": "Device Deleted",
+                "properties": {"device": {"token": "fcm-old", "type": "android"}},
+            },
+        ),
+    ]
+    android = {
+        "id": "dev-bob-pixel",
+        "type": "android",
+        "manufacturer": "Google",
+        "model": "Pixel 8",
+        "token": "fcm-bob",
+    }
+    segment: list[tuple[str, dict[str, Any]]] = [
+        (
+            "screen",
+            {
+                "user_id": "dev-bob",
+                "name": "Home",
+                "context": {
+                    "device": android,
+                    "os": {"name": "Android", "version": "15"},
+                    "app": {"version": "4.1"},
+                },
+            },
+        ),
+        (
+            "track",
+            {
+                "anonymous_id": "dev-cat",
+                "event": "Opened",
+                "context": {"device": {"id": "dev-cat-ipad", "type": "ios"}},
+            },
+        ),
+    ]
+    assert send_python(CustomerIo, key, host(running), cio) == []
+    assert send_python(Segment, key, host(running), segment) == []
+    running.wait_for(
+        "SELECT count() AS n FROM devices FINAL WHERE person_id LIKE '%dev-%'",
+        lambda rows: rows == [{"n": 4}],
+    )
+    raw_tokens = running.sql(
+        "SELECT count() AS n FROM devices WHERE position(toString(tuple(*)), 'fcm-bob') > 0"
+    )
+    assert raw_tokens == [{"n": 0}]
+
+    def query(body: dict[str, Any]) -> list[dict[str, Any]]:
+        done = cli(
+            "query",
+            json.dumps({"site_id": running.site_id, "date_range": "all", **body}),
+            data_dir=running.data_dir,
+        )
+        assert done.returncode == 0, done.stderr
+        results: list[dict[str, Any]] = json.loads(done.stdout)["results"]
+        return results
+
+    # One query (each CLI run costs seconds): per platform, live devices, with a token, their
+    # people, and the devices whose latest call was Device Deleted.
+    metrics = ["devices", "push_devices", "people_with_push_token", "deleted_devices"]
+    per_platform = query({"metrics": metrics, "dimensions": ["device:platform"]})
+    assert sorted((r["dimensions"][0], *r["metrics"]) for r in per_platform) == [
+        ("android", 1, 1, 1, 1),
+        ("ios", 2, 1, 1, 0),
+    ]

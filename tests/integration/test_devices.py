@@ -11,6 +11,7 @@ import base64
 import copy
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,33 +34,43 @@ from touchline.tracking.convert import MessageConverter
 from touchline.tracking.enrich import ContextEnricher
 from touchline.tracking.keys import WriteKeyResolver
 from touchline.warehouse.client import connect
+from touchline.warehouse.migrate import migrate
 
 SPECS = Path(__file__).resolve().parents[1] / "payloads" / "specs"
-KEY, SITE, DOMAIN = "tlwk_devices", "devsite", "app.example.com"
+KEY, DOMAIN = "tlwk_devices", "app.example.com"
 RECEIVED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 class _Keys:
+    def __init__(self, site: str) -> None:
+        self.site = site
+
     def lookup(self, key: str) -> WriteKey | None:
-        return WriteKey("kid", SITE, DOMAIN, "", False) if key == KEY else None
+        return WriteKey("kid", self.site, DOMAIN, "", False) if key == KEY else None
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture
-def loader_app(warehouse_url: str) -> Iterator[ModuleType]:
-    service.reset()
-    yield load_handler_module("loader")
-    service.reset()
+@pytest.fixture(scope="module")
+def warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
+    """One migrated database for the module (a migration costs seconds); each test has its site."""
+    url = f"chdb://{chdb_path}?database=dv_{uuid.uuid4().hex[:12]}"
+    migrate(connect(url))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
+        service.reset()
+        yield load_handler_module("loader"), url
+        service.reset()
 
 
 class Pipeline:
     def __init__(self, loader: ModuleType, url: str, context: LambdaContextStub) -> None:
+        self.site = f"dev{uuid.uuid4().hex[:10]}"
         self.queue = ListQueue()
         self.api = TrackingApi(
-            WriteKeyResolver(_Keys(), ttl_seconds=0, negative_ttl_seconds=0),
+            WriteKeyResolver(_Keys(self.site), ttl_seconds=0, negative_ttl_seconds=0),
             self.queue,
             MessageConverter(ContextEnricher(FullEnricher())),
             clock=lambda: RECEIVED,
@@ -79,25 +90,31 @@ class Pipeline:
         for batch in (bodies, bodies, bodies[::-1]):
             assert self.loader.handler(sqs_event(batch), self.context) == {"batchItemFailures": []}
 
+    def sql(self, query: str, **parameters: Any) -> list[tuple[Any, ...]]:
+        """`query` with `{site:String}` bound to this test's site."""
+        rows: list[tuple[Any, ...]] = self.client.query(
+            query, parameters={"site": self.site, **parameters}
+        ).result_rows
+        return rows
+
     def devices(self) -> list[dict[str, Any]]:
         result = self.client.query(
             "SELECT * FROM devices FINAL WHERE site_id = {site:String} ORDER BY device_id",
-            parameters={"site": SITE},
+            parameters={"site": self.site},
         )
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def query(self, **body: Any) -> list[dict[str, Any]]:
         engine = QueryEngine(ClientWarehouse(self.client), clock=lambda: RECEIVED)
-        site = SiteContext(SITE, DOMAIN, "UTC", ())
-        rows: list[dict[str, Any]] = engine.run({"site_id": SITE, "date_range": "all", **body}, site)[
-            "results"
-        ]
+        site = SiteContext(self.site, DOMAIN, "UTC", ())
+        answer = engine.run({"site_id": self.site, "date_range": "all", **body}, site)
+        rows: list[dict[str, Any]] = answer["results"]
         return rows
 
 
 @pytest.fixture
-def pipeline(loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub) -> Pipeline:
-    return Pipeline(loader_app, warehouse_url, lambda_context)
+def pipeline(warehouse: tuple[ModuleType, str], lambda_context: LambdaContextStub) -> Pipeline:
+    return Pipeline(*warehouse, lambda_context)
 
 
 def segment_example(**changes: Any) -> dict[str, Any]:
@@ -132,17 +149,18 @@ def test_segment_context_device_is_a_device_with_a_hashed_token(pipeline: Pipeli
     )
     assert device["push_token_sha256"] == _sha(token) and device["deleted"] == 0
     # The call's time as the events row has it (clock-skew corrected from sentAt).
-    [[event_time]] = pipeline.client.query("SELECT timestamp FROM events FINAL").result_rows
+    [[event_time]] = pipeline.sql("SELECT timestamp FROM events FINAL WHERE site_id = {site:String}")
     assert device["last_seen"] == event_time
     # The raw token is stored nowhere: not on the device, not in the event's properties.
     for table in ("devices", "events"):
-        hits = pipeline.client.query(
-            f"SELECT count() FROM {table} WHERE position(toString(tuple(*)), {{t:String}}) > 0",
-            parameters={"t": token},
-        ).result_rows[0][0]
+        [[hits]] = pipeline.sql(
+            f"SELECT count() FROM {table} WHERE site_id = {{site:String}}"
+            " AND position(toString(tuple(*)), {t:String}) > 0",
+            t=token,
+        )
         assert hits == 0, table
     # Redelivered three times, still one row even before FINAL merges (insert dedup or same key).
-    assert pipeline.client.query("SELECT count() FROM devices FINAL").result_rows[0][0] == 1
+    assert pipeline.sql("SELECT count() FROM devices FINAL WHERE site_id = {site:String}") == [(1,)]
 
 
 def test_customerio_device_events_register_then_delete(pipeline: Pipeline) -> None:
@@ -153,7 +171,7 @@ def test_customerio_device_events_register_then_delete(pipeline: Pipeline) -> No
     assert device["device_id"] == f"token:{_sha('string')}"
     assert (device["platform"], device["push_token_sha256"], device["deleted"]) == ("ios", _sha("string"), 0)
     assert device["source_event"] == "device_event"
-    [event] = pipeline.client.query("SELECT event_type, props FROM events FINAL").result_rows
+    [event] = pipeline.sql("SELECT event_type, props FROM events FINAL WHERE site_id = {site:String}")
     assert event == ("device", {})  # bookkeeping, not a goal; the device object is not copied
     assert pipeline.query(metrics=["people_with_push_token"]) == [{"metrics": [1], "dimensions": []}]
 
