@@ -55,3 +55,17 @@ def test_platform_falls_back_to_the_os_name(harness: Harness) -> None:
     )
     [row] = harness.rows("devices")
     assert (row["platform"], row["person_id"]) == ("android", "visitor:a1")
+
+
+def test_a_malformed_device_loses_the_device_row_not_the_call(harness: Harness) -> None:
+    calls = [
+        {"type": "track", "event": "A", "userId": "u", "context": {"device": "iPhone", "os": 3}},
+        {
+            "type": "track",
+            "event": "B",
+            "userId": "u",
+            "context": {"device": {"id": ["x"], "token": {"a": 1}}},
+        },
+    ]
+    assert harness.post("batch", {"batch": calls}).accepted == 2
+    assert harness.rows("devices") == []

@@ -194,7 +194,8 @@ class MessageConverter:
         event = EventRow.model_validate(columns)
         if kind == "identify":
             rows.append(("people", person_row(message, site.site_id, at)))
-        if context.get("device") or (kind == "track" and columns["event_type"] == devices.DEVICE_EVENT_TYPE):
+        device_event = kind == "track" and columns["event_type"] == devices.DEVICE_EVENT_TYPE
+        if device_event or isinstance(context.get("device"), dict):
             device = devices.device_row(
                 site.site_id,
                 call=kind,

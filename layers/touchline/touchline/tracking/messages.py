@@ -91,10 +91,11 @@ class Context(TypedDict, total=False):
     campaign: Campaign | None
     screen: Screen | None
     external_ids: Annotated[list[ExternalId] | None, Field(alias="externalIds")]
-    # The mobile SDKs' device, OS and app (touchline.tracking.devices reads them leniently).
-    device: dict[str, Any] | None
-    os: dict[str, Any] | None
-    app: dict[str, Any] | None
+    # The mobile SDKs' device, OS and app: taken as sent, read leniently by
+    # touchline.tracking.devices (a malformed one loses the device row, never the call).
+    device: Any
+    os: Any
+    app: Any
 
 
 class Message(_Lenient):
