@@ -143,7 +143,7 @@ def apply_retention(client: Client, retention_days: int, cluster: ClusterTarget 
         table = name if cluster is None else f"{name}{LOCAL_SUFFIX}"
         wanted = f"{time_expr} + toIntervalDay({retention_days})"
         current = client.command(
-            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = %(t)s",
+            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
             parameters={"t": table},
         )
         if isinstance(current, str) and f"toIntervalDay({retention_days})" in current:
