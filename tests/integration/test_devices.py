@@ -24,6 +24,7 @@ from factories import sqs_event
 from helpers import LambdaContextStub, load_handler_module
 from touchline.config.write_keys import WriteKey
 from touchline.enrichment import FullEnricher
+from touchline.identity.gdpr import delete, export, find_subject
 from touchline.ingest.queue import ListQueue
 from touchline.load import service
 from touchline.query.engine import QueryEngine
@@ -35,6 +36,7 @@ from touchline.tracking.enrich import ContextEnricher
 from touchline.tracking.keys import WriteKeyResolver
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
+from touchline.warehouse.sql import ClientSql
 
 SPECS = Path(__file__).resolve().parents[1] / "payloads" / "specs"
 KEY, DOMAIN = "tlwk_devices", "app.example.com"
@@ -250,3 +252,29 @@ def test_calls_without_a_device_make_no_device_rows(pipeline: Pipeline) -> None:
     assert pipeline.send([web, empty])["accepted"] == 2
     pipeline.deliver()
     assert pipeline.devices() == []
+
+
+def test_people_export_and_delete_cover_their_devices(pipeline: Pipeline) -> None:
+    def screen(user: str, anonymous: str, device_id: str) -> dict[str, Any]:
+        device = {"id": device_id, "type": "ios", "token": f"tok-{device_id}"}
+        return {
+            "type": "screen",
+            "name": "Home",
+            "userId": user,
+            "anonymousId": anonymous,
+            "context": {"device": device},
+        }
+
+    assert (
+        pipeline.send([screen("erase-me", "anon-e", "e-phone"), screen("keep-me", "anon-k", "k-phone")])[
+            "accepted"
+        ]
+        == 2
+    )
+    pipeline.deliver()
+    sql = ClientSql(pipeline.client)
+    subject = find_subject(sql, pipeline.site, user_id="erase-me")
+    exported = export(sql, subject)["tables"]["devices"]
+    assert [d["device_id"] for d in exported] == ["e-phone"]
+    assert delete(sql, subject)["devices"] == 1
+    assert [d["device_id"] for d in pipeline.devices()] == ["k-phone"]
