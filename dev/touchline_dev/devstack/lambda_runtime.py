@@ -5,6 +5,13 @@ with its code directory on `sys.path` (Lambda's task root) and its environment a
 module-level code reads settings at import, as it would on a cold start). Events and results go
 through JSON like they do on the wire, so a handler returning something Lambda could not serialise
 fails here too.
+
+A Lambda container runs one invocation at a time, and handlers rely on it: Powertools' resolver
+keeps the request being routed in `app.current_event`, a module-level object. So concurrent
+requests to one function here get separate "containers" — the handler module imported once per
+container, under its own name, up to `MAX_CONTAINERS` — and each container serves one invocation
+at a time, as in Lambda (without this, a burst of parallel queries could read each other's
+bodies). What handlers import from `touchline` is shared, as the layer is within one container.
 """
 
 from __future__ import annotations
@@ -17,8 +24,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +37,9 @@ from .template import FunctionSpec, TemplateError
 log = logging.getLogger("touchline_dev.devstack")
 
 Handler = Callable[[Any, Any], Any]
+# Containers per function: a browser opens up to 6 connections to one host, so a dashboard's round
+# of queries runs in parallel as it does against API Gateway.
+MAX_CONTAINERS = 6
 
 
 class InvocationError(RuntimeError):
@@ -90,8 +100,12 @@ class LocalFunction:
         # Entered around the import and every invocation: the function's AWS calls sign as its
         # role (touchline_dev.iam.identity), as they would with Lambda's credentials.
         self.identity = identity
-        self._handler: Handler | None = None
+        self._handler: Handler | None = None  # the first container's (imported at startup)
+        self._imported = False  # False when a test put its own handler in `_handler`
         self._import_lock = threading.Lock()
+        self._idle: list[Handler] = []
+        self._containers = 0
+        self._free = threading.Condition()
 
     @property
     def logical_id(self) -> str:
@@ -101,14 +115,48 @@ class LocalFunction:
         """Import the handler (its cold start), applying the function's environment first."""
         with self._import_lock:
             if self._handler is None:
-                os.environ.update(self.environment)
-                with self.identity():
-                    self._handler = load_handler(self.spec.code_dir, self.spec.handler, self.logical_id)
+                self._handler = self._import(0)
+                self._imported = True
             return self._handler
+
+    def _import(self, container: int) -> Handler:
+        os.environ.update(self.environment)
+        name = self.logical_id if container == 0 else f"{self.logical_id}_{container}"
+        with self.identity():
+            return load_handler(self.spec.code_dir, self.spec.handler, name)
+
+    @contextmanager
+    def _container(self) -> Iterator[Handler]:
+        """A container free for one invocation: an idle one, a new one, or the next one freed."""
+        first = self.load()
+        fresh: int | None = None
+        with self._free:
+            if self._containers == 0:
+                self._containers, self._idle = 1, [first]
+            limit = MAX_CONTAINERS if self._imported else 1
+            while not self._idle and self._containers >= limit:
+                self._free.wait()
+            if self._idle:
+                handler = self._idle.pop()
+            else:
+                fresh, self._containers = self._containers, self._containers + 1
+        if fresh is not None:
+            try:
+                handler = self._import(fresh)
+            except BaseException:
+                with self._free:
+                    self._containers -= 1
+                    self._free.notify()
+                raise
+        try:
+            yield handler
+        finally:
+            with self._free:
+                self._idle.append(handler)
+                self._free.notify()
 
     def invoke(self, event: Any, *, request_id: str | None = None) -> Invocation:
         """Run the handler on a JSON round-trip of `event`; raise `InvocationError` on failure."""
-        handler = self.load()
         payload = json.loads(json.dumps(event))
         context = LambdaContext(
             function_name=self.name,
@@ -119,7 +167,7 @@ class LocalFunction:
         )
         started = time.perf_counter()
         try:
-            with self.identity():
+            with self._container() as handler, self.identity():
                 result = handler(payload, context)
         except Exception as exc:
             raise InvocationError(f"{self.logical_id} raised {type(exc).__name__}: {exc}") from exc

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,13 @@ from touchline_dev.devstack.http_gateway import (
     is_text_body,
     translate_response,
 )
-from touchline_dev.devstack.lambda_runtime import InvocationError, LambdaContext, LocalFunction, load_handler
+from touchline_dev.devstack.lambda_runtime import (
+    MAX_CONTAINERS,
+    InvocationError,
+    LambdaContext,
+    LocalFunction,
+    load_handler,
+)
 from touchline_dev.devstack.template import CorsConfig, FunctionSpec, HttpRoute, TemplateError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -310,3 +318,59 @@ def test_unserialisable_results_fail_like_lambda() -> None:
     function._handler = lambda event, context: {"when": datetime.now(UTC)}
     with pytest.raises(InvocationError, match="cannot serialise"):
         function.invoke({})
+
+
+CONTAINER_APP = """
+import threading
+import time
+
+busy = threading.Lock()
+
+
+def handler(event, context):
+    # A container runs one invocation at a time; two at once would share this module's state.
+    if not busy.acquire(blocking=False):
+        raise RuntimeError("two invocations in one container")
+    try:
+        time.sleep(0.05)
+        return {"container": __name__}
+    finally:
+        busy.release()
+"""
+
+
+def test_parallel_invocations_get_a_container_each_up_to_the_limit(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(CONTAINER_APP)
+    spec = FunctionSpec("BusyFunction", tmp_path, "app.handler", "python3.11", 5, 128, {}, [])
+    function = LocalFunction(spec, name="busy", environment={})
+    function.load()
+    with ThreadPoolExecutor(max_workers=MAX_CONTAINERS * 2) as pool:
+        results = list(pool.map(lambda _: function.invoke({}).result, range(MAX_CONTAINERS * 4)))
+    containers = {r["container"] for r in results}
+    assert 1 < len(containers) <= MAX_CONTAINERS
+    # Warm containers are reused: a second burst imports nothing new.
+    with ThreadPoolExecutor(max_workers=MAX_CONTAINERS * 2) as pool:
+        again = {
+            r["container"] for r in pool.map(lambda _: function.invoke({}).result, range(MAX_CONTAINERS * 2))
+        }
+    assert again <= containers
+
+
+def test_a_test_handler_is_one_container(tmp_path: Path) -> None:
+    spec = FunctionSpec("Fn", tmp_path, "app.handler", "python3.11", 5, 128, {}, [])
+    function = LocalFunction(spec, name="fn", environment={})
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def handler(event: Any, context: Any) -> dict[str, int]:
+        assert lock.acquire(blocking=False), "two invocations at once"
+        try:
+            seen.append(1)
+            return {}
+        finally:
+            lock.release()
+
+    function._handler = handler
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: function.invoke({}), range(8)))
+    assert len(seen) == 8
