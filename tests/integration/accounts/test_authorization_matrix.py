@@ -287,4 +287,7 @@ def test_the_template_guards_every_route_of_the_matrix_with_the_authorizer() -> 
         ("GET", "/api/docs"),
         ("POST", "/api/v1/shared-links/session"),
         ("GET", "/api/v1/shared-links/session"),
+        # The OpenAPI document of every route and Swagger UI over it (docs/query-api.md): public.
+        ("GET", "/api/docs/openapi.json"),
+        ("GET", "/api/docs"),
     }
