@@ -195,7 +195,11 @@ def get_site(site_id: str) -> m.SiteOut:
     return site_out(accounts().get_site(caller(), site_id))
 
 
-@app.patch("/api/v1/sites/<site_id>", tags=["sites"], summary="Domain, attribution window, cookieless; move")
+@app.patch(
+    "/api/v1/sites/<site_id>",
+    tags=["sites"],
+    summary="Domain, time zone, attribution window, cookieless; move",
+)
 def update_site(site_id: str, body: m.UpdateSite) -> m.SiteOut:
     return site_out(accounts().update_site(caller(), site_id, **body.model_dump(exclude_none=True)))
 
@@ -289,7 +293,11 @@ def revoke_shared_link(site_id: str, link_id: str) -> Response[None]:
 def open_shared_link(body: m.OpenSharedLink) -> Response[m.SharedLinkSession]:
     session, site = accounts().open_shared_link(request_context(api.event), body.link, body.password)
     out = m.SharedLinkSession(
-        token=session.token, expires_at=session.expires_at, site_id=site.site_id, domain=site.domain
+        token=session.token,
+        expires_at=session.expires_at,
+        site_id=site.site_id,
+        domain=site.domain,
+        timezone=site.timezone,
     )
     return created(out)
 

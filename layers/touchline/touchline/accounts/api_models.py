@@ -222,6 +222,7 @@ class SharedLinkSession(BaseModel):
     expires_at: int
     site_id: str
     domain: str
+    timezone: str
 
 
 class SharedLinkSite(BaseModel):
