@@ -7,8 +7,9 @@ import { defineConfig, type Plugin } from 'vite';
 const ATTRIBUTION_DOC = fileURLToPath(new URL('../docs/attribution.md', import.meta.url));
 
 /**
- * `virtual:model-docs`: the models table of docs/attribution.md (model → its credit rule), so
- * the dashboard's explanations are the documentation's own words and cannot drift from them.
+ * `virtual:model-docs`: the models table of docs/attribution.md (model → its credit rule) and the
+ * **Definition.** paragraph of each data-driven model's section (`### Markov chain (`markov`, …)`),
+ * so the dashboard's explanations are the documentation's own words and cannot drift from them.
  */
 function modelDocs(): Plugin {
   const id = 'virtual:model-docs';
@@ -26,7 +27,19 @@ function modelDocs(): Plugin {
         const m = /^\|\s*`([a-z_]+)`\s*\|\s*(.+?)\s*\|\s*$/.exec(line);
         if (m) models[m[1]] = m[2];
       }
-      if (Object.keys(models).length < 6) this.error(`docs/attribution.md: expected the models table, found ${Object.keys(models)}`);
+      for (const [i, line] of lines.entries()) {
+        const heading = /^### .*\(`([a-z_0-9]+)`/.exec(line);
+        if (!heading) continue;
+        const at = lines.findIndex((l, j) => j > i && l.startsWith('**Definition.**'));
+        if (at < 0) continue;
+        // The definition runs to the next bold-led paragraph (**Assumptions.**).
+        const end = lines.findIndex((l, j) => j > at && (l.startsWith('**') || l.startsWith('#')));
+        const text = lines.slice(at, end < 0 ? undefined : end).filter((l) => l.trim());
+        models[heading[1]] = text.join(' ').replace('**Definition.** ', '');
+      }
+      for (const required of ['first_touch', 'position_based', 'markov', 'shapley']) {
+        if (!models[required]) this.error(`docs/attribution.md: no explanation of ${required} (found ${Object.keys(models)})`);
+      }
       return `export default ${JSON.stringify(models)};`;
     },
   };

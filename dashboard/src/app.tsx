@@ -36,7 +36,8 @@ export function App() {
 
 function Signed({ state }: { state: ViewState }) {
   const [session, setSession] = useState(hasSession());
-  useEffect(() => {
+  // Set while rendering, not in an effect: the children's effects (which send requests) run first.
+  useMemo(() => {
     setCredentials(
       async (): Promise<Record<string, string>> => {
         const token = await idToken();
@@ -46,6 +47,7 @@ function Signed({ state }: { state: ViewState }) {
         signOut();
         setSession(false);
       },
+      '/api/v1/query',
     );
   }, []);
   const config = useAsync(authConfig, 'config');
@@ -90,9 +92,9 @@ function Shared({ state }: { state: ViewState }) {
   const [password, setPassword] = useState('');
   const [attempt, setAttempt] = useState(0);
   const opened = useAsync(() => openSharedLink(state.share, password || undefined), `${state.share}:${attempt}`);
-  useEffect(() => {
+  useMemo(() => {
     const token = opened.data?.token;
-    setCredentials(async (): Promise<Record<string, string>> => (token ? { authorization: `Bearer ${token}` } : {}), () => {});
+    setCredentials(async (): Promise<Record<string, string>> => (token ? { authorization: `Bearer ${token}` } : {}), () => {}, '/api/v2/query');
   }, [opened.data?.token]);
   if (opened.loading && !opened.data) return <Splash />;
   if (opened.error) {
@@ -119,7 +121,7 @@ function Shared({ state }: { state: ViewState }) {
     );
   }
   const s = opened.data!;
-  const site: Site = { site_id: s.site_id, domain: s.domain, timezone: (s as { timezone?: string }).timezone || 'UTC' };
+  const site: Site = { site_id: s.site_id, domain: s.domain, timezone: s.timezone || 'UTC' };
   return <Dashboard state={state} site={site} sites={[site]} access={{ shared: true, permissions: new Set(['stats:read']) }} email="" />;
 }
 

@@ -1,5 +1,7 @@
-// The HTTP client for the stack's APIs: the query API (/api/v2/query) and the management API
-// (/api/v1/*), with the signed-in person's token (or a shared link's) on every request.
+// The HTTP client for the stack's APIs: the query API and the management API (/api/v1/*), with
+// the signed-in person's token (or a shared link's) on every request. People query through
+// POST /api/v1/query (behind the Cognito JWT authorizer: the sites their role reads); a shared
+// link's session token goes to POST /api/v2/query, like an API key (docs/accounts.md).
 import type { Range } from './dates';
 
 export class ApiError extends Error {
@@ -16,11 +18,14 @@ type Credentials = () => Promise<Record<string, string>>;
 
 let credentials: Credentials = async () => ({});
 let onUnauthorized: () => void = () => {};
+let queryPath = '/api/v1/query';
 
-/** Where requests get their Authorization header from (the session, or a shared link). */
-export function setCredentials(provider: Credentials, unauthorized: () => void): void {
+/** Where requests get their Authorization header from (the session, or a shared link), and which
+ * query route that token is for. */
+export function setCredentials(provider: Credentials, unauthorized: () => void, path: '/api/v1/query' | '/api/v2/query'): void {
   credentials = provider;
   onUnauthorized = unauthorized;
+  queryPath = path;
   cache.clear();
 }
 
@@ -83,7 +88,7 @@ export interface QueryBody {
   dimensions?: string[];
   filters?: FilterTree[];
   order_by?: [string, 'asc' | 'desc'][];
-  include?: { time_labels?: boolean; total_rows?: boolean };
+  include?: { time_labels?: boolean; total_rows?: boolean; attribution_touches?: string };
   pagination?: { limit: number; offset?: number };
 }
 
@@ -99,7 +104,12 @@ export type MetricValue = number | Money | null;
 
 export interface QueryResult {
   results: { metrics: MetricValue[]; dimensions: string[] }[];
-  meta: Record<string, unknown> & { time_labels?: string[]; total_rows?: number };
+  meta: Record<string, unknown> & {
+    time_labels?: string[];
+    total_rows?: number;
+    /** Per metric: why a data-driven model credited nothing (`model_not_fitted`). */
+    metric_warnings?: Record<string, { code: string; warning: string }>;
+  };
   query: Record<string, unknown>;
 }
 
@@ -110,12 +120,13 @@ export function dateRange(range: Range | null): string | [string, string] {
 const CACHE_MS = 30_000;
 const cache = new Map<string, { at: number; result: Promise<QueryResult> }>();
 
-/** POST /api/v2/query; identical queries within 30 s share one request. */
+/** POST the query (people: /api/v1/query, shared links: /api/v2/query); identical queries
+ * within 30 s share one request. */
 export function query(body: QueryBody): Promise<QueryResult> {
-  const key = JSON.stringify(body);
+  const key = queryPath + JSON.stringify(body);
   const hit = cache.get(key);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.result;
-  const result = request<QueryResult>('POST', '/api/v2/query', body);
+  const result = request<QueryResult>('POST', queryPath, body);
   cache.set(key, { at: Date.now(), result });
   result.catch(() => cache.delete(key));
   if (cache.size > 300) cache.delete(cache.keys().next().value as string);

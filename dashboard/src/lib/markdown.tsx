@@ -1,8 +1,10 @@
-// The little Markdown the docs' table cells use: `code` spans.
+// The little Markdown the docs' model explanations use: `code` spans and **bold**.
 export function InlineMd({ text }: { text: string }) {
   return (
     <>
-      {text.split(/(`[^`]+`)/).map((part) => (part.startsWith('`') && part.endsWith('`') ? <code>{part.slice(1, -1)}</code> : part))}
+      {text.split(/(`[^`]+`|\*\*[^*]+\*\*)/).map((part) =>
+        part.startsWith('`') && part.endsWith('`') ? <code>{part.slice(1, -1)}</code> : part.startsWith('**') && part.endsWith('**') ? <strong>{part.slice(2, -2)}</strong> : part,
+      )}
     </>
   );
 }

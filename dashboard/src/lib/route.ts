@@ -27,6 +27,8 @@ export interface ViewState {
   interval?: Interval;
   compare: boolean;
   by: string;
+  /** Attribution: which touches the models credit (`include.attribution_touches`). */
+  touches: string;
 }
 
 const OPS: FilterOp[] = ['is', 'is_not', 'contains', 'contains_not'];
@@ -73,6 +75,7 @@ export function parse(location: { pathname: string; search: string }): ViewState
     interval: INTERVALS.has(interval) ? (interval as Interval) : undefined,
     compare: q.get('compare') !== 'off',
     by: q.get('by') ?? 'visit:channel',
+    touches: q.get('touches') ?? 'all',
   };
 }
 
@@ -119,6 +122,7 @@ export function href(state: ViewState, changes: Partial<ViewState> = {}): string
   if (next.interval) q.set('interval', next.interval);
   if (!next.compare) q.set('compare', 'off');
   if (next.by !== 'visit:channel') q.set('by', next.by);
+  if (next.touches && next.touches !== 'all') q.set('touches', next.touches);
   const search = q.toString();
   return '/' + path.map(encodeURIComponent).join('/') + (search ? '?' + search : '');
 }

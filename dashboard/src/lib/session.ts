@@ -176,6 +176,7 @@ export interface SharedSession {
   expires_at: number | string;
   site_id: string;
   domain: string;
+  timezone?: string;
 }
 
 const SHARED_KEY = 'tl.shared.';

@@ -1,6 +1,8 @@
 // Attribution: conversions and net revenue by channel (or source, campaign) under the six
-// models side by side, each model's difference from last touch, the window and half-life the
-// credits were computed with (editable by those allowed), and what each model means.
+// rule-based models and the data-driven ones (Markov chain, Shapley) side by side, each model's
+// difference from last touch, which touches they credit (all, clicks only, paid only), the window
+// and half-life the credits were computed with (editable by those allowed), and what each model
+// means. A data-driven model the site has too few journeys for says so instead of showing zeros.
 import modelDocs from 'virtual:model-docs';
 import { useEffect, useState } from 'preact/hooks';
 import { GroupedBars } from '../components/bars';
@@ -15,7 +17,10 @@ import { markReady } from '../lib/ready';
 import { href, navigate } from '../lib/route';
 import { body, can, type View } from '../lib/view';
 
-export const MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based'] as const;
+export const RULE_BASED = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based'] as const;
+// Markov of order 1 and Shapley; markov_k2/markov_k3 are in the query API for those who want them.
+export const DATA_DRIVEN = ['markov', 'shapley'] as const;
+export const MODELS = [...RULE_BASED, ...DATA_DRIVEN];
 export const MODEL_LABELS: Record<string, string> = {
   first_touch: 'First touch',
   last_touch: 'Last touch',
@@ -23,7 +28,14 @@ export const MODEL_LABELS: Record<string, string> = {
   linear: 'Linear',
   time_decay: 'Time decay',
   position_based: 'Position-based',
+  markov: 'Markov chain',
+  shapley: 'Shapley',
 };
+const TOUCHES: { id: string; label: string }[] = [
+  { id: 'all', label: 'All touches' },
+  { id: 'clicks_only', label: 'Clicks only' },
+  { id: 'paid_only', label: 'Paid only' },
+];
 const GROUPS = ['visit:channel', 'visit:source', 'visit:utm_campaign'];
 type Measure = 'revenue' | 'conversions';
 
@@ -32,10 +44,12 @@ interface AttributionData {
   currency: string;
   table: Record<string, MetricValue | string>[];
   paths: Record<string, MetricValue | string>[];
+  /** Data-driven models that credited nothing, with the API's reason ("orders: not computed, …"). */
+  notFitted: Record<string, string>;
   queries: { body: QueryBody; result?: QueryResult }[];
 }
 
-async function loadAttribution(view: View, by: string, wantedCurrency: string): Promise<AttributionData> {
+async function loadAttribution(view: View, by: string, wantedCurrency: string, touches: string): Promise<AttributionData> {
   const queries: AttributionData['queries'] = [];
   const ask = async (b: QueryBody) => {
     const entry: { body: QueryBody; result?: QueryResult } = { body: b };
@@ -43,12 +57,14 @@ async function loadAttribution(view: View, by: string, wantedCurrency: string): 
     entry.result = await query(b);
     return entry.result;
   };
+  const variant = touches !== 'all' ? { include: { attribution_touches: touches } } : {};
   const currencyBody = body(view, { metrics: ['net_revenue'], dimensions: ['revenue:currency'], order_by: [['net_revenue', 'desc']] });
   const conversionsBody = body(view, {
     metrics: MODELS.map((m) => `attributed_conversions:${m}`),
     dimensions: [by],
     order_by: [['attributed_conversions:last_touch', 'desc']],
     pagination: { limit: 50 },
+    ...variant,
   });
   const revenueBody = (currency: string) =>
     body(view, {
@@ -57,6 +73,7 @@ async function loadAttribution(view: View, by: string, wantedCurrency: string): 
       filters: currency ? [['is', 'revenue:currency', [currency]]] : [],
       order_by: [['attributed_revenue:last_touch', 'desc']],
       pagination: { limit: 50 },
+      ...variant,
     });
   // Revenue is never added across currencies: with several, the table shows one at a time
   // (conversions are counted whatever their currency).
@@ -89,15 +106,23 @@ async function loadAttribution(view: View, by: string, wantedCurrency: string): 
     const name = String(row[by] ?? '');
     table.set(name, { ...(table.get(name) ?? {}), ...row });
   }
-  return { currencies, currency, table: [...table.values()], paths, queries };
+  const notFitted: Record<string, string> = {};
+  for (const r of [conversions, revenue]) {
+    for (const [metric, w] of Object.entries(r.meta.metric_warnings ?? {})) {
+      const model = metric.split(':')[1] ?? '';
+      if (w.code === 'model_not_fitted' && model) notFitted[model] = notFitted[model] ? `${notFitted[model]}; ${w.warning}` : w.warning;
+    }
+  }
+  return { currencies, currency, table: [...table.values()], paths, notFitted, queries };
 }
 
 export function Attribution({ view }: { view: View }) {
   const by = GROUPS.includes(view.state.by) ? view.state.by : 'visit:channel';
   const [currency, setCurrency] = useState('');
   const [measure, setMeasure] = useState<Measure>('revenue');
-  const key = JSON.stringify([view.site.site_id, view.range, view.filters, by, currency]);
-  const loaded = useAsync(() => loadAttribution(view, by, currency), key);
+  const touches = TOUCHES.some((x) => x.id === view.state.touches) ? view.state.touches : 'all';
+  const key = JSON.stringify([view.site.site_id, view.range, view.filters, by, currency, touches]);
+  const loaded = useAsync(() => loadAttribution(view, by, currency, touches), key);
   useEffect(() => {
     if (loaded.data) markReady('attribution', loaded.data.queries);
   }, [loaded.version]);
@@ -106,6 +131,8 @@ export function Attribution({ view }: { view: View }) {
   const value = (row: Record<string, MetricValue | string>, model: string) => numeric(row[metric(model)] as MetricValue) ?? 0;
   const kind = measure === 'revenue' ? 'money' : 'decimal';
   const table = data ? [...data.table].sort((a, b) => value(b, 'last_touch') - value(a, 'last_touch')) : [];
+  const fitted = (m: string) => !data?.notFitted[m];
+  const charted = MODELS.filter(fitted);
 
   return (
     <div class="attribution" data-state={loaded.loading ? 'loading' : 'ready'}>
@@ -124,6 +151,13 @@ export function Attribution({ view }: { view: View }) {
           <button type="button" aria-pressed={measure === 'conversions'} onClick={() => setMeasure('conversions')}>
             Conversions
           </button>
+        </div>
+        <div class="segmented" role="group" aria-label="Touches credited">
+          {TOUCHES.map((x) => (
+            <button type="button" aria-pressed={x.id === touches} onClick={() => navigate(href(view.state, { touches: x.id }), true)}>
+              {x.label}
+            </button>
+          ))}
         </div>
         {data && data.currencies.length > 1 && (
           <label class="inline-select">
@@ -144,8 +178,8 @@ export function Attribution({ view }: { view: View }) {
             {data && data.table.length ? (
               <GroupedBars
                 groups={table.slice(0, 8).map((r) => String(r[by] || '(none)'))}
-                series={MODELS.map((m) => ({ label: MODEL_LABELS[m], values: table.slice(0, 8).map((r) => value(r, m)) }))}
-                ariaLabel={`${measure} by ${dimensionLabel(by)} under six attribution models (the table below has the numbers)`}
+                series={charted.map((m) => ({ label: MODEL_LABELS[m], values: table.slice(0, 8).map((r) => value(r, m)) }))}
+                ariaLabel={`${measure} by ${dimensionLabel(by)} under ${charted.length} attribution models (the table below has the numbers)`}
               />
             ) : data ? (
               <Empty>No conversions in this period.</Empty>
@@ -164,8 +198,9 @@ export function Attribution({ view }: { view: View }) {
                     <tr>
                       <th scope="col">{dimensionLabel(by)}</th>
                       {MODELS.map((m) => (
-                        <th scope="col" class="num">
+                        <th scope="col" class="num" data-model={m}>
                           {MODEL_LABELS[m]}
+                          {(DATA_DRIVEN as readonly string[]).includes(m) && <span class="muted block">data-driven</span>}
                         </th>
                       ))}
                     </tr>
@@ -182,6 +217,13 @@ export function Attribution({ view }: { view: View }) {
                             </button>
                           </th>
                           {MODELS.map((m) => {
+                            if (!fitted(m))
+                              return (
+                                <td class="num muted" data-model={m} title={data?.notFitted[m]}>
+                                  <span class="cell-value">—</span>
+                                  <span class="sr-only"> not computed</span>
+                                </td>
+                              );
                             const v = value(row, m);
                             const diff = v - last;
                             return (
@@ -207,6 +249,15 @@ export function Attribution({ view }: { view: View }) {
             )}
             {data && !data.table.length && <Empty>No conversions in this period.</Empty>}
             {data && data.currency && <p class="muted">Amounts in {data.currency}.</p>}
+            {data && Object.keys(data.notFitted).length > 0 && (
+              <ul class="muted notes" data-testid="not-fitted">
+                {Object.entries(data.notFitted).map(([m, why]) => (
+                  <li>
+                    {MODEL_LABELS[m] ?? m}: {why}
+                  </li>
+                ))}
+              </ul>
+            )}
           </Card>
         </>
       )}
@@ -258,7 +309,7 @@ export function Attribution({ view }: { view: View }) {
               </details>
             ))}
           </div>
-          <p class="muted">Credits per touchpoint sum to 1 for every conversion; see docs/attribution.md.</p>
+          <p class="muted">Credits per conversion sum to 1 under every model; see docs/attribution.md.</p>
         </Card>
       </div>
     </div>

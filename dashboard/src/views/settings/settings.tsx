@@ -375,39 +375,44 @@ function Integrations({ view }: { view: View }) {
 
 interface ApiKey {
   key_id: string;
-  prefix?: string;
+  prefix: string;
   name: string;
   scopes: string[];
-  site_ids?: string[];
+  /** null: every site of the organisation (account-wide). */
+  site_ids: string[] | null;
   created_at: string;
-  expires_at?: string | null;
-  last_used_at?: string | null;
-  status?: string;
-  revoked_at?: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  rate_limit: number;
 }
 
+// Keys belong to the organisation (GET/POST/DELETE /api/v1/orgs/{org}/api-keys): this page lists
+// the ones that can read this site, and makes keys for this site or for every site.
 function ApiKeys({ view }: { view: View }) {
   const [version, setVersion] = useState(0);
-  const base = '/api/v1/api-keys';
-  const keys = useAsync(() => request<ApiKey[]>('GET', `${base}?site_id=${encodeURIComponent(view.site.site_id)}`), `${view.site.site_id}:${version}`);
+  const org = view.site.org_id ?? '';
+  const base = `/api/v1/orgs/${encodeURIComponent(org)}/api-keys`;
+  const keys = useAsync(() => request<ApiKey[]>('GET', base), `${org}:${version}`);
   const [name, setName] = useState('');
   const [days, setDays] = useState('');
+  const [everySite, setEverySite] = useState(false);
   const [created, setCreated] = useState('');
   const [message, run, busy] = useAction();
+  const mine = (keys.data ?? []).filter((k) => !k.revoked_at && (k.site_ids === null || k.site_ids.includes(view.site.site_id)));
   return (
     <>
-      <Card title="API keys" wide>
+      <Card title="API keys that read this site" wide>
         {keys.error && <ErrorNote error={keys.error} />}
-        {keys.data && !keys.data.length && <Empty>No keys yet.</Empty>}
-        {keys.data && keys.data.length > 0 && (
+        {keys.data && !mine.length && <Empty>No keys yet.</Empty>}
+        {mine.length > 0 && (
           <table class="models" data-testid="keys-table">
             <caption class="sr-only">API keys</caption>
             <thead>
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Key</th>
+                <th scope="col">Sites</th>
                 <th scope="col">Scopes</th>
-                <th scope="col">Last used</th>
                 <th scope="col">Expires</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
@@ -415,26 +420,24 @@ function ApiKeys({ view }: { view: View }) {
               </tr>
             </thead>
             <tbody>
-              {keys.data.map((k) => (
+              {mine.map((k) => (
                 <tr data-name={k.name}>
                   <th scope="row">{k.name || '—'}</th>
                   <td>
-                    <code>{k.prefix ?? `tlk_${k.key_id}`}…</code>
+                    <code>{k.prefix}…</code>
                   </td>
+                  <td>{k.site_ids === null ? 'every site' : k.site_ids.length === 1 ? 'this site' : `${k.site_ids.length} sites`}</td>
                   <td>{k.scopes.join(', ')}</td>
-                  <td>{when(k.last_used_at)}</td>
-                  <td>{k.revoked_at ? 'revoked' : when(k.expires_at)}</td>
+                  <td>{k.expires_at ? when(k.expires_at) : 'never'}</td>
                   <td>
-                    {!k.revoked_at && (
-                      <button
-                        type="button"
-                        class="link danger"
-                        aria-label={`Revoke key ${k.name || k.key_id}`}
-                        onClick={() => run(async () => (await request('DELETE', `${base}/${k.key_id}`), setVersion(version + 1), 'Revoked.'))}
-                      >
-                        Revoke
-                      </button>
-                    )}
+                    <button
+                      type="button"
+                      class="link danger"
+                      aria-label={`Revoke key ${k.name || k.prefix}`}
+                      onClick={() => run(async () => (await request('DELETE', `${base}/${encodeURIComponent(k.key_id)}`), setVersion(version + 1), `Revoked ${k.name || k.prefix}.`))}
+                    >
+                      Revoke
+                    </button>
                   </td>
                 </tr>
               ))}
@@ -450,14 +453,14 @@ function ApiKeys({ view }: { view: View }) {
             run(async () => {
               const r = await request<{ key: string }>('POST', base, {
                 name: name.trim(),
-                site_ids: [view.site.site_id],
+                site_ids: everySite ? null : [view.site.site_id],
                 scopes: ['stats:read'],
                 ...(days ? { expires_days: Number(days) } : {}),
               });
               setCreated(r.key);
               setName('');
               setVersion(version + 1);
-              return 'Created a stats:read key for this site.';
+              return `Created a stats:read key for ${everySite ? 'every site of the organisation' : 'this site'}: send it as Authorization: Bearer to /api/v2/query.`;
             });
           }}
         >
@@ -468,6 +471,10 @@ function ApiKeys({ view }: { view: View }) {
           <label>
             Expires after (days, optional)
             <input name="key-days" type="number" value={days} onInput={(e) => setDays(e.currentTarget.value)} />
+          </label>
+          <label class="check">
+            <input name="key-every-site" type="checkbox" checked={everySite} onChange={(e) => setEverySite(e.currentTarget.checked)} />
+            Every site of the organisation, including later ones
           </label>
           <button type="submit" disabled={busy}>
             Create key
