@@ -186,3 +186,49 @@ def test_unknown_person_finds_nothing(warehouse_url: str) -> None:
     subject = find_subject(sql, SITE, user_id="nobody")
     assert delete(sql, subject) == {}
     assert export(sql, subject)["tables"] == {}
+
+
+def test_two_users_of_one_browser_export_and_delete_only_their_own(warehouse_url: str) -> None:
+    """Issue 13: alice and bob both sign in on one browser (one anonymousId); bob buys. Alice's
+    export names neither bob nor his email or order, and deleting alice leaves bob whole."""
+    client = connect(warehouse_url)
+    browser = "shared-browser-1"
+    send(
+        [
+            {
+                "type": "identify",
+                "anonymousId": browser,
+                "userId": "alice",
+                "messageId": "ia",
+                "traits": {"email": "alice@example.com"},
+                "timestamp": "2026-11-01T10:00:00Z",
+            },
+            {
+                "type": "identify",
+                "anonymousId": browser,
+                "userId": "bob",
+                "messageId": "ib",
+                "traits": {"email": "bob@example.com"},
+                "timestamp": "2026-11-01T11:00:00Z",
+            },
+            {
+                "type": "track",
+                "event": "Order Completed",
+                "anonymousId": browser,
+                "userId": "bob",
+                "messageId": "ob",
+                "properties": {"order_id": "ord-bob", "total": 30},
+                "timestamp": "2026-11-01T11:05:00Z",
+            },
+        ],
+        client,
+    )
+    sql = ClientSql(client)
+    alice = find_subject(sql, SITE, user_id="alice")
+    dumped = json.dumps(export(sql, alice))
+    assert "bob" not in dumped and "ord-bob" not in dumped
+    assert alice.values("user") == {"alice"} and alice.emails == {"alice@example.com"}
+    delete(sql, alice)
+    bob = find_subject(sql, SITE, user_id="bob")
+    assert "ord-bob" in json.dumps(export(sql, bob))
+    assert bob.emails == {"bob@example.com"}

@@ -1,9 +1,9 @@
 """GDPR requests: find everything stored about one person, export it, delete it.
 
-The person is found from a user id or an email: their identity component is walked over the
-current `identity_links` (not only the last resolution, which may be stale) by the same rules
-as resolution (visitor/anonymous/user ids share a namespace; a cookieless IP/user-agent hash is
-never walked through, and is included only when resolution mapped it to this person alone).
+The person is found from a user id or an email: resolution is run for the site first (so the
+map is current, not as of the last scheduled run), then the person is every identifier it maps
+to that person, by resolution's own rules: a browser shared by two users, or a kiosk, belongs
+to neither, so one user's export or deletion never reaches another's data (issue 13).
 
 What is theirs is then found in every warehouse table by column, so tables added later by
 other features are covered without changes here:
@@ -35,20 +35,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from touchline.identity.resolve import VISITOR_NAMESPACE, person_id
+from touchline.identity.resolve import VISITOR_NAMESPACE, person_id, resolve
 from touchline.identity.rows import email_sha256, normalize_email
 from touchline.warehouse.sql import Binds, Sql
 
-MAX_WALK = 100
 SKIPPED_TABLES = ("schema_migrations",)
 
 
 class SubjectNotFound(LookupError):
     """Nothing is stored under that user id or email."""
-
-
-def _weak(id_type: str, value: str) -> bool:
-    return id_type == "visitor" and value.isdigit() and len(value) <= 20
 
 
 @dataclass
@@ -93,31 +88,10 @@ def find_subject(sql: Sql, site_id: str, *, user_id: str | None = None, email: s
     if email:
         subject.emails.add(normalize_email(email))
         subject.identifiers.add(("email_sha256", email_sha256(email)))
-    _walk_links(sql, subject)
+    resolve(sql, site_id)
     _add_resolved(sql, subject)
     _add_people(sql, subject)
     return subject
-
-
-def _walk_links(sql: Sql, subject: Subject) -> None:
-    frontier = set(subject.identifiers)
-    for _ in range(MAX_WALK):
-        if not frontier:
-            return
-        found: set[tuple[str, str]] = set()
-        for side, other in (("from", "to"), ("to", "from")):
-            binds = Binds(site=subject.site_id)
-            condition = _identifier_condition(f"{side}_type", f"{side}_id", frontier, binds)
-            for other_type, other_id in sql.rows(
-                f"SELECT {other}_type, {other}_id FROM identity_links FINAL "
-                f"WHERE site_id = {{site:String}} AND is_deleted = 0 AND ({condition})",
-                binds.params,
-            ):
-                found.add((str(other_type), str(other_id)))
-        new = {i for i in found if not _weak(*i)} - subject.identifiers
-        subject.identifiers |= new
-        frontier = new
-    raise RuntimeError(f"identity walk did not finish in {MAX_WALK} steps")
 
 
 def _add_resolved(sql: Sql, subject: Subject) -> None:

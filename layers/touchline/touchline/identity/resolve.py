@@ -144,32 +144,7 @@ def resolve(sql: Sql, site_id: str | None = None, *, now_ms: int | None = None) 
             f"SELECT site_id, {i_node} AS node, min({label}) AS label FROM {ids} "
             f"WHERE NOT {i_weak} GROUP BY site_id, node",
         )
-        rounds = 0
-        while True:
-            rounds += 1
-            if rounds > MAX_ROUNDS:
-                raise RuntimeError(f"identity resolution did not converge in {MAX_ROUNDS} rounds")
-            following = scratch.name(f"labels{rounds}")
-            _create_as(
-                sql,
-                following,
-                "(site_id, node)",
-                "SELECT l.site_id AS site_id, l.node AS node,"
-                " if(empty(n.best) OR l.label <= n.best, l.label, n.best) AS label "
-                f"FROM {labels} AS l LEFT JOIN ("
-                " SELECT e.site_id AS site_id, e.a AS node, min(c.label) AS best"
-                f" FROM {edges} AS e INNER JOIN {labels} AS c ON c.site_id = e.site_id AND c.node = e.b"
-                " GROUP BY e.site_id, e.a"
-                ") AS n ON n.site_id = l.site_id AND n.node = l.node",
-            )
-            [(changed,)] = sql.rows(
-                f"SELECT count() FROM {following} AS x INNER JOIN {labels} AS y "
-                "ON y.site_id = x.site_id AND y.node = x.node WHERE x.label != y.label"
-            )
-            scratch.drop(labels)
-            labels = following
-            if int(changed) == 0:
-                break
+        labels, rounds = _tiered_labels(sql, scratch, edges, labels)
         result = scratch.name("result")
         weak_side = _weak_links(site, labels)
         i_joined = _sql(_NODE, "i.id_type", "i.id_value")
@@ -240,6 +215,109 @@ def _create_as(sql: Sql, table: str, order_by: str, select: str, params: Params 
     (its compatibility guide suggests `CREATE … EMPTY AS SELECT`, then an INSERT)."""
     sql.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY {order_by} EMPTY AS {select}", params)
     sql.command(f"INSERT INTO {table} {select}", params)
+
+
+# Seed tiers, best first: user ids, then email hashes, then customer ids of any provider (the
+# first character of a label is its identifier's rank). Devices (rank 3) are never seeds.
+TIERS = ("0", "1", "2")
+
+
+def _tiered_labels(sql: Sql, scratch: _Scratch, edges: str, labels0: str) -> tuple[str, int]:
+    """Every node's person label by the no-merge rule (docs/identity.md, "Shared devices").
+
+    Tier by tier, each still unassigned node learns the smallest and largest seed label it can
+    reach; anchors (user, email, customer ids) learn only from anchors, devices from anything.
+    One seed reached: that seed's person. Two or more: the node is shared and stays its own
+    person. None: the next tier decides. What no tier reaches (devices linked only to devices)
+    is one person per component, named by its smallest identifier as before."""
+    recv = scratch.name("recv")
+    sql.command(
+        f"CREATE TABLE {recv} ENGINE = MergeTree ORDER BY (site_id, a) AS "
+        "SELECT e.site_id AS site_id, e.a AS a, e.b AS b FROM "
+        f"{edges} AS e INNER JOIN {labels0} AS la ON la.site_id = e.site_id AND la.node = e.a "
+        f"INNER JOIN {labels0} AS lb ON lb.site_id = e.site_id AND lb.node = e.b "
+        "WHERE NOT (substring(la.label, 1, 1) != '3' AND substring(lb.label, 1, 1) = '3')"
+    )
+    assigned = scratch.name("assigned")
+    sql.command(
+        f"CREATE TABLE {assigned} (site_id String, node String, label String) "
+        "ENGINE = MergeTree ORDER BY (site_id, node)"
+    )
+    unassigned = (
+        f"SELECT l.site_id AS site_id, l.node AS node, l.label AS label FROM {labels0} AS l "
+        f"LEFT ANTI JOIN {assigned} AS x ON x.site_id = l.site_id AND x.node = l.node"
+    )
+    rounds = 0
+    for tier in TIERS:
+        state = scratch.name(f"t{tier}_0")
+        sql.command(
+            f"CREATE TABLE {state} ENGINE = MergeTree ORDER BY (site_id, node) AS "
+            f"SELECT site_id, node, label AS own, toUInt8(substring(label, 1, 1) = '{tier}') AS seed, "
+            f"if(seed = 1, label, '') AS lo, lo AS hi FROM ({unassigned})"
+        )
+        [(seeds,)] = sql.rows(f"SELECT count() FROM {state} WHERE seed = 1")
+        step = 0
+        while int(seeds):
+            step += 1
+            rounds += 1
+            if rounds > MAX_ROUNDS:
+                raise RuntimeError(f"identity resolution did not converge in {MAX_ROUNDS} rounds")
+            following = scratch.name(f"t{tier}_{step}")
+            sql.command(
+                f"CREATE TABLE {following} ENGINE = MergeTree ORDER BY (site_id, node) AS "
+                "SELECT s.site_id AS site_id, s.node AS node, s.own AS own, s.seed AS seed,"
+                " if(s.seed = 1 OR empty(n.lo), s.lo, if(empty(s.lo), n.lo, least(s.lo, n.lo))) AS lo,"
+                " if(s.seed = 1, s.hi, greatest(s.hi, n.hi)) AS hi "
+                f"FROM {state} AS s LEFT JOIN ("
+                " SELECT r.site_id AS site_id, r.a AS node, minIf(c.lo, c.lo != '') AS lo, max(c.hi) AS hi"
+                f" FROM {recv} AS r INNER JOIN {state} AS c ON c.site_id = r.site_id AND c.node = r.b"
+                " GROUP BY r.site_id, r.a"
+                ") AS n ON n.site_id = s.site_id AND n.node = s.node"
+            )
+            [(changed,)] = sql.rows(
+                f"SELECT count() FROM {following} AS x INNER JOIN {state} AS y "
+                "ON y.site_id = x.site_id AND y.node = x.node WHERE x.lo != y.lo OR x.hi != y.hi"
+            )
+            scratch.drop(state)
+            state = following
+            if int(changed) == 0:
+                break
+        sql.command(
+            f"INSERT INTO {assigned} (site_id, node, label) "
+            f"SELECT site_id, node, if(lo = hi, lo, own) FROM {state} WHERE lo != ''"
+        )
+        scratch.drop(state)
+    # What no tier reached: devices linked only to devices, one person per component.
+    labels = scratch.name("rest0")
+    sql.command(f"CREATE TABLE {labels} ENGINE = MergeTree ORDER BY (site_id, node) AS {unassigned}")
+    step = 0
+    while True:
+        step += 1
+        rounds += 1
+        if rounds > MAX_ROUNDS:
+            raise RuntimeError(f"identity resolution did not converge in {MAX_ROUNDS} rounds")
+        following = scratch.name(f"rest{step}")
+        sql.command(
+            f"CREATE TABLE {following} ENGINE = MergeTree ORDER BY (site_id, node) AS "
+            "SELECT l.site_id AS site_id, l.node AS node,"
+            " if(empty(n.best) OR l.label <= n.best, l.label, n.best) AS label "
+            f"FROM {labels} AS l LEFT JOIN ("
+            " SELECT e.site_id AS site_id, e.a AS node, min(c.label) AS best"
+            f" FROM {edges} AS e INNER JOIN {labels} AS c ON c.site_id = e.site_id AND c.node = e.b"
+            " GROUP BY e.site_id, e.a"
+            ") AS n ON n.site_id = l.site_id AND n.node = l.node"
+        )
+        [(changed,)] = sql.rows(
+            f"SELECT count() FROM {following} AS x INNER JOIN {labels} AS y "
+            "ON y.site_id = x.site_id AND y.node = x.node WHERE x.label != y.label"
+        )
+        scratch.drop(labels)
+        labels = following
+        if int(changed) == 0:
+            break
+    sql.command(f"INSERT INTO {assigned} (site_id, node, label) SELECT site_id, node, label FROM {labels}")
+    scratch.drop(labels)
+    return assigned, rounds
 
 
 def _weak_links(site: str, labels: str) -> str:
