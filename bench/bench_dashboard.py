@@ -32,6 +32,7 @@ from typing import Any
 
 from bench.common import ROOT
 
+sys.path.insert(0, str(ROOT / "tests"))  # revenue_payloads, fakes (the views tests' fixtures)
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 EVENTS = int(os.environ.get("TOUCHLINE_BENCH_DASHBOARD_EVENTS", "1000000"))
