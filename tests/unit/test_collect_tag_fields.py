@@ -135,3 +135,20 @@ def test_hash_routing_keeps_the_fragment_in_the_path() -> None:
     assert row["pathname"] == "/app/#/orders/7?tab=2"
     [(_, plain)] = collect(hit(u="https://shop.example.com/app/#/orders/7"))
     assert plain["pathname"] == "/app/"
+
+
+def test_a_repeated_domain_is_one_site_and_one_event() -> None:
+    """Issue 13: one 14 KB body naming one domain 1,000 times stored 1,000 pageviews."""
+    rows = collect(hit(d=",".join(["shop.example.com", "www.shop.example.com", "SHOP.example.com "] * 3)))
+    assert [kind for kind, _ in rows] == ["events"]
+    assert [row["site_id"] for _, row in collect(hit(d="shop.example.com,blog.example.com"))] == [
+        "site1",
+        "site2",
+    ]
+
+
+def test_more_than_ten_distinct_domains_is_a_400_naming_the_field() -> None:
+    error = rejected(hit(d=",".join(f"site{i}.example.com" for i in range(11))))
+    assert (error.status, error.code) == (400, "invalid_event")
+    assert [problem["field"] for problem in error.details] in (["d"], ["domain"])
+    assert "at most 10" in error.message

@@ -100,14 +100,14 @@ class Collector:
         return Accepted(event_ids=event_ids)
 
     def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str, bool]]:
-        found = [
-            (site.site_id, domain, site.cookieless)
-            for domain in hit.domains()
-            if (site := self._sites.site(domain))
-        ]
+        found: dict[str, tuple[str, str, bool]] = {}
+        for domain in hit.domains():
+            site = self._sites.site(domain)
+            if site is not None and site.site_id not in found:  # two aliases of one site: once
+                found[site.site_id] = (site.site_id, domain, site.cookieless)
         if not found:
             raise CollectError(404, "unknown_site", f"no site is registered for domain {hit.domain!r}")
-        return found
+        return list(found.values())
 
 
 def _identifiers(hit: PlausibleHit, row: EventRow) -> list[tuple[str, str]]:

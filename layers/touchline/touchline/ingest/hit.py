@@ -31,6 +31,7 @@ MAX_NAME_BYTES = 120
 MAX_URL_BYTES = 2000
 MAX_REVENUE = Decimal("1e13")
 MAX_USER_ID_CHARS = 256
+MAX_DOMAINS = 10
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 EMAIL_SHA256 = re.compile(r"[0-9a-f]{64}")
 IDENTIFY = "identify"
@@ -170,8 +171,20 @@ class PlausibleHit(BaseModel):
                 out[key] = str(item)
         return out
 
+    @field_validator("domain")
+    @classmethod
+    def _few_domains(cls, value: str) -> str:
+        # Each domain costs a site lookup and a stored event: one request's work stays bounded.
+        if len(_domain_list(value)) > MAX_DOMAINS:
+            raise ValueError(f"at most {MAX_DOMAINS} comma-separated domains")
+        return value
+
     def domains(self) -> list[str]:
-        """A comma-separated domain sends the hit to each site (Plausible's roll-up sites)."""
-        return [
-            d for d in (part.strip().lower().removeprefix("www.") for part in self.domain.split(",")) if d
-        ]
+        """A comma-separated domain sends the hit to each site (Plausible's roll-up sites), each
+        distinct domain once, at most `MAX_DOMAINS` (issue 13: 1,000 copies stored 1,000 hits)."""
+        return _domain_list(self.domain)
+
+
+def _domain_list(value: str) -> list[str]:
+    parts = (part.strip().lower().removeprefix("www.") for part in value.split(","))
+    return list(dict.fromkeys(d for d in parts if d))
