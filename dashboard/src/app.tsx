@@ -8,7 +8,7 @@ import { ErrorNote } from './components/card';
 import { ApiError, request, setCredentials } from './lib/api';
 import { useAsync } from './lib/async';
 import { href, navigate, onLinkClick, useRoute, type ViewState } from './lib/route';
-import { authConfig, hasSession, idToken, openSharedLink, signedInEmail, signOut } from './lib/session';
+import { authConfig, hasSession, idToken, openSharedLink, renewSession, signedInEmail, signOut } from './lib/session';
 import { type Access, makeView, type Site, type View, ViewContext } from './lib/view';
 import { PAGES, type PageSpec } from './pages';
 import { SignIn } from './views/signin';
@@ -48,6 +48,7 @@ function Signed({ state }: { state: ViewState }) {
         setSession(false);
       },
       '/api/v1/query',
+      renewSession,
     );
   }, []);
   const config = useAsync(authConfig, 'config');

@@ -19,17 +19,24 @@ type Credentials = () => Promise<Record<string, string>>;
 let credentials: Credentials = async () => ({});
 let onUnauthorized: () => void = () => {};
 let queryPath = '/api/v1/query';
+let renew: () => Promise<boolean> = async () => false;
 
 /** Where requests get their Authorization header from (the session, or a shared link), and which
  * query route that token is for. */
-export function setCredentials(provider: Credentials, unauthorized: () => void, path: '/api/v1/query' | '/api/v2/query'): void {
+export function setCredentials(
+  provider: Credentials,
+  unauthorized: () => void,
+  path: '/api/v1/query' | '/api/v2/query',
+  renewer: () => Promise<boolean> = async () => false,
+): void {
+  renew = renewer;
   credentials = provider;
   onUnauthorized = unauthorized;
   queryPath = path;
   cache.clear();
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function request<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...(await credentials()) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -50,6 +57,8 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     parsed = text;
   }
   if (!response.ok) {
+    // A refused token is renewed once (refresh token) before the session counts as ended.
+    if (response.status === 401 && !retried && (await renew())) return request<T>(method, path, body, true);
     if (response.status === 401) onUnauthorized();
     throw new ApiError(response.status, errorMessage(parsed, response.status), parsed);
   }

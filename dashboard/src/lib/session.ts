@@ -156,6 +156,12 @@ export async function idToken(): Promise<string | null> {
   return (await refreshing)?.id ?? null;
 }
 
+/** A new ID token from the refresh token, whatever the current one's expiry (after a 401). */
+export async function renewSession(): Promise<boolean> {
+  sessionStorage.removeItem(TOKENS_KEY);
+  return (await idToken()) !== null;
+}
+
 export function signedInEmail(): string {
   return tokens()?.email ?? localStorage.getItem(EMAIL_KEY) ?? '';
 }
