@@ -2,7 +2,7 @@
 
 Every column of customer_profiles, products_master, product_relationships,
 account_metrics_daily and campaign_daily_aggregates must equal the oracle's: money to the minor
-unit, rates within 1e-9, the model columns within 1e-9 of the paper's formulas applied to the
+unit, rates within 1e-7, the model columns within 1e-7 of the paper's formulas applied to the
 stored fit. So must an incremental history (late orders, refunds, identity merges, new
 statistics) and a full rebuild after it. TOUCHLINE_ORACLE_EXAMPLES raises the example count.
 """
@@ -465,9 +465,14 @@ def reset(client: Any) -> None:
         client.command(f"TRUNCATE TABLE {table}")
 
 
+# The default run is a fixed sample (derandomized, no example database), so a fresh clone's CI is
+# reproducible; TOUCHLINE_ORACLE_EXAMPLES explores new examples and keeps what it finds.
+EXPLORING = "TOUCHLINE_ORACLE_EXAMPLES" in os.environ
 hypothesis_settings = settings(
     max_examples=EXAMPLES,
     deadline=None,
+    derandomize=not EXPLORING,
+    database=settings.default.database if EXPLORING else None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,

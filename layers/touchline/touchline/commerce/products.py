@@ -8,7 +8,7 @@ product pages (`/products/<handle>`), each counted once per session. Definitions
 
 from __future__ import annotations
 
-from touchline.commerce.money_sql import divide_money, round_money
+from touchline.commerce.money_sql import divide_money
 
 # Days `day` is inside the window of the last `n` days ending on the as-of date.
 _IN = "dateDiff('day', day, toDate(%(as_of)s)) < {n}"
@@ -67,7 +67,8 @@ sales AS (
            argMaxIf(brand, (ordered_at, order_id, line_item_id), brand != '') AS brand,
            argMaxIf(category, (ordered_at, order_id, line_item_id), category != '') AS category,
            arraySort(arrayDistinct(arrayFlatten(groupArray(categories)))) AS collections,
-           sum(unit_price * quantity) AS price_total, sum(quantity) AS units, avg(unit_price) AS mean_price,
+           sum(unit_price * quantity) AS price_total, sum(quantity) AS units,
+           sum(unit_price) AS unit_price_sum,
            min(unit_price) AS min_price, max(unit_price) AS max_price,
            {", ".join(windows)},
            sum(line_total) AS revenue_total, sum(quantity) AS quantity_total,
@@ -91,7 +92,7 @@ rows AS (
            if(s.line_sku != '', s.line_sku, if(empty(c.skus), '', c.skus[1])) AS sku,
            s.brand AS brand, s.category AS category, s.collections AS collections, c.tags AS tags,
            if(s.units > 0, {divide_money("s.price_total", "s.units", "s.currency")},
-              {round_money("toDecimal128(s.mean_price, 8)", "s.currency")}) AS avg_price,
+              {divide_money("s.unit_price_sum", "s.lines", "s.currency")}) AS avg_price,
            toDecimal64(s.min_price, 4) AS min_price, toDecimal64(s.max_price, 4) AS max_price,
            toDecimal64(s.revenue_30d, 4) AS revenue_30d, toDecimal64(s.revenue_60d, 4) AS revenue_60d,
            toDecimal64(s.revenue_90d, 4) AS revenue_90d,
