@@ -60,3 +60,18 @@ def test_an_unknown_time_zone_is_a_400_and_changes_nothing(world: World) -> None
     assert status == 400, answer
     _, listed, _ = world.request("GET", "/api/v1/sites", user=owner)
     assert "tz-bad.example.com" not in {s["domain"] for s in listed}
+
+
+def test_a_taken_domain_is_a_409_and_a_bad_one_a_400_on_create_and_rename(world: World) -> None:
+    owner = world.a.members[Role.OWNER]
+    taken = world.fresh_site(world.a)
+    _, site, _ = world.request("GET", f"/api/v1/sites/{taken}", user=owner)
+    other = world.fresh_site(world.a)
+    for method, path, body in (
+        ("POST", "/api/v1/sites", {"org_id": world.a.org_id}),
+        ("PATCH", f"/api/v1/sites/{other}", {}),
+    ):
+        status, answer, _ = world.request(method, path, user=owner, body={**body, "domain": site["domain"]})
+        assert (status, answer["error"]["code"]) == (409, "conflict"), answer
+        status, answer, _ = world.request(method, path, user=owner, body={**body, "domain": "not a domain"})
+        assert (status, answer["error"]["code"]) == (400, "invalid_request"), answer

@@ -67,6 +67,13 @@ def not_found(what: str = "resource") -> RequestError:
     return RequestError(404, "not_found", f"no such {what}")
 
 
+def site_error(exc: InvalidDomain | SiteExists) -> RequestError:
+    """A refused domain as the API answers it: 409 when another site has it, else 400."""
+    if isinstance(exc, SiteExists):
+        return RequestError(409, "conflict", str(exc))
+    return RequestError(400, "invalid_request", str(exc))
+
+
 @dataclass
 class Accounts:
     orgs: OrgStore
@@ -287,11 +294,7 @@ class Accounts:
         try:
             site = self.sites.add(domain, org_id=org.org_id)
         except (InvalidDomain, SiteExists) as exc:
-            raise RequestError(
-                409 if isinstance(exc, SiteExists) else 400,
-                "conflict" if isinstance(exc, SiteExists) else "invalid_request",
-                str(exc),
-            ) from None
+            raise site_error(exc) from None
         self._apply_settings(site, changes)
         self._record(
             caller,
@@ -316,11 +319,7 @@ class Accounts:
             try:
                 self.sites.change_domain(site.site_id, changes.pop("domain"))
             except (InvalidDomain, SiteExists) as exc:
-                raise RequestError(
-                    409 if isinstance(exc, SiteExists) else 400,
-                    "conflict" if isinstance(exc, SiteExists) else "invalid_request",
-                    str(exc),
-                ) from None
+                raise site_error(exc) from None
         self._apply_settings(site, changes)
         self._record(
             caller,
