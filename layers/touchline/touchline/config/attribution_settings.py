@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from touchline.config.site_settings import settings_key, update_site_settings
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
@@ -96,9 +98,7 @@ class AttributionSettingsStore:
         found = {site_id: (DEFAULT_LOOKBACK_DAYS, DEFAULT_HALF_LIFE_DAYS) for site_id in site_ids}
         wanted = sorted(set(site_ids))
         for start in range(0, len(wanted), 100):
-            keys: Any = [
-                {"pk": {"S": f"SITE#{i}"}, "sk": {"S": "SETTINGS"}} for i in wanted[start : start + 100]
-            ]
+            keys: Any = [settings_key(i) for i in wanted[start : start + 100]]
             request: Any = {self._table: {"Keys": keys}}
             while request:
                 answer = self._client.batch_get_item(RequestItems=request)
@@ -113,24 +113,16 @@ class AttributionSettingsStore:
         return found
 
     def set_windows(self, site_id: str, lookback_days: int | None, half_life_days: float | None) -> None:
-        updates, values = [], {}
+        values: dict[str, Any] = {}
         if lookback_days is not None:
             if not 1 <= lookback_days <= 365:
                 raise ValueError("lookback must be 1-365 days")
-            updates.append("lookback_days = :l")
-            values[":l"] = {"N": str(lookback_days)}
+            values["lookback_days"] = {"N": str(lookback_days)}
         if half_life_days is not None:
             if not 0 < half_life_days <= 365:
                 raise ValueError("half-life must be more than 0 and at most 365 days")
-            updates.append("half_life_days = :h")
-            values[":h"] = {"N": repr(half_life_days)}
-        if updates:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}},
-                UpdateExpression="SET " + ", ".join(updates),
-                ExpressionAttributeValues=values,
-            )
+            values["half_life_days"] = {"N": repr(half_life_days)}
+        update_site_settings(self._client, self._table, site_id, values)
 
     def set_data_driven(
         self,
@@ -153,13 +145,7 @@ class AttributionSettingsStore:
             if not 0 <= refit_hours <= 24 * 31:
                 raise ValueError("the refit interval must be 0 to 744 hours")
             values["refit_hours"] = {"N": repr(float(refit_hours))}
-        if values:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}},
-                UpdateExpression="SET " + ", ".join(f"{name} = :{name}" for name in values),
-                ExpressionAttributeValues={f":{name}": value for name, value in values.items()},
-            )
+        update_site_settings(self._client, self._table, site_id, values)
 
     def add_goal(self, site_id: str, goal: ConversionGoal) -> None:
         item: dict[str, Any] = {

@@ -6,10 +6,11 @@ Stored on the site's `SITE#<id>` / `SETTINGS` item beside the attribution window
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from touchline.commerce.baskets import BasketSettings
 from touchline.commerce.run import CommerceSettings
+from touchline.config.site_settings import settings_key, update_site_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -21,9 +22,7 @@ class CommerceSettingsStore:
         self._table = table_name
 
     def get(self, site_id: str) -> CommerceSettings:
-        item = self._client.get_item(
-            TableName=self._table, Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}}
-        ).get("Item", {})
+        item = self._client.get_item(TableName=self._table, Key=settings_key(site_id)).get("Item", {})
         defaults = BasketSettings()
         baskets = BasketSettings(
             min_co_purchases=int(item["basket_min_co_purchases"]["N"])
@@ -36,21 +35,13 @@ class CommerceSettingsStore:
         return CommerceSettings(baskets=baskets)
 
     def set_baskets(self, site_id: str, min_co_purchases: int | None, lift_threshold: float | None) -> None:
-        updates, values = [], {}
+        values: dict[str, Any] = {}
         if min_co_purchases is not None:
             if not 1 <= min_co_purchases <= 1_000_000:
                 raise ValueError("the minimum co-purchase count must be at least 1")
-            updates.append("basket_min_co_purchases = :m")
-            values[":m"] = {"N": str(min_co_purchases)}
+            values["basket_min_co_purchases"] = {"N": str(min_co_purchases)}
         if lift_threshold is not None:
             if not 0 < lift_threshold <= 1000:
                 raise ValueError("the lift threshold must be more than 0")
-            updates.append("basket_lift_threshold = :l")
-            values[":l"] = {"N": repr(lift_threshold)}
-        if updates:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}},
-                UpdateExpression="SET " + ", ".join(updates),
-                ExpressionAttributeValues=values,
-            )
+            values["basket_lift_threshold"] = {"N": repr(lift_threshold)}
+        update_site_settings(self._client, self._table, site_id, values)
