@@ -22,6 +22,7 @@ from helpers import (
     sample_event,
 )
 from touchline.config.sites import SiteStore
+from touchline.envelope import unpack
 from touchline.ingest import service
 from touchline.ingest.rows import EventRow
 from touchline_dev.devstack.template import parse_template_text
@@ -38,7 +39,7 @@ def collector_app(aws: dict[str, str]) -> Iterator[ModuleType]:
 def queued(aws: dict[str, str]) -> list[EventRow]:
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
-    envelopes = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    envelopes = [json.loads(e) for m in messages.get("Messages", []) for e in unpack(m["Body"])]
     assert all(e["v"] == 1 and e["kind"] == "events" for e in envelopes)
     return [EventRow.model_validate(e["row"]) for e in envelopes]
 

@@ -14,6 +14,7 @@ import pytest
 
 from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
 from touchline.config.sites import SiteStore
+from touchline.envelope import unpack
 from touchline.identity.rows import IdentityLinkRow, email_sha256
 from touchline.ingest import service
 from touchline.ingest.rows import EventRow
@@ -83,7 +84,7 @@ def test_identify_queues_the_event_and_its_links(
     assert response["statusCode"] == 202
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
-    envelopes = [json.loads(m["Body"]) for m in messages["Messages"]]
+    envelopes = [json.loads(e) for m in messages["Messages"] for e in unpack(m["Body"])]
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for envelope in envelopes:
         by_kind.setdefault(envelope["kind"], []).append(envelope["row"])

@@ -1,4 +1,5 @@
-"""The loader handler against the real embedded ClickHouse: partial failure, redelivery, outage."""
+"""The loader handler against the real embedded ClickHouse: packed messages, bad rows kept,
+redelivery, outage."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from factories import envelope_bodies, sqs_event
 from helpers import CLICKHOUSE_SECRET_NAME, LambdaContextStub, load_handler_module
+from touchline.envelope import pack
 from touchline.load import service
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
@@ -29,7 +31,7 @@ def scalar(url: str, sql: str) -> object:
     return connect(url).query(sql).result_rows[0][0]
 
 
-def test_valid_records_load_and_invalid_ones_are_reported(
+def test_valid_records_load_and_invalid_ones_are_kept_with_their_reason(
     loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
 ) -> None:
     bodies = envelope_bodies(20)
@@ -39,10 +41,31 @@ def test_valid_records_load_and_invalid_ones_are_reported(
         json.dumps({"v": 99}),
     ]
     event = sqs_event(bodies[:10] + bad + bodies[10:])
-    response = loader_app.handler(event, lambda_context)
-    failed_ids = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-    assert failed_ids == {r["messageId"] for r in event["Records"][10:13]}
+    assert loader_app.handler(event, lambda_context) == {"batchItemFailures": []}
     assert scalar(warehouse_url, "SELECT count() FROM events") == 20
+    kept = connect(warehouse_url).query("SELECT message_id, body FROM rejected_rows FINAL").result_rows
+    assert sorted(kept) == sorted((r["messageId"], r["body"]) for r in event["Records"][10:13])
+
+
+def test_a_packed_message_loads_its_good_rows_keeps_its_bad_ones_and_redelivery_stores_each_once(
+    loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
+) -> None:
+    good = envelope_bodies(30)
+    out_of_range = good[5].replace('"timestamp":"2026-', '"timestamp":"2199-')
+    packed = pack([*good[:5], out_of_range, *good[6:], '{"v":1,"kind":"events","row":{}}'], 256 * 1024)
+    old = envelope_bodies(3, site_id="old-site")  # single-envelope messages left by the old collector
+    packed_ids = [str(uuid.uuid4()) for _ in packed]
+    event = sqs_event([*packed, *old], [*packed_ids, "o1", "o2", "o3"])
+    for _ in range(2):  # a redelivery in the same batch (a retried invocation)
+        assert loader_app.handler(event, lambda_context) == {"batchItemFailures": []}
+    # ...and in another batch, mixed with new messages (SQS keeps a message's id).
+    again = sqs_event([*packed, *envelope_bodies(1, site_id="new")], [*packed_ids, "n1"])
+    assert loader_app.handler(again, lambda_context) == {"batchItemFailures": []}
+    assert scalar(warehouse_url, "SELECT count() FROM events FINAL") == 29 + 3 + 1
+    assert scalar(warehouse_url, "SELECT count() FROM events WHERE timestamp > '2100-01-01'") == 0
+    assert scalar(warehouse_url, "SELECT count() FROM rejected_rows FINAL") == 2
+    kept = connect(warehouse_url).query("SELECT position, reason FROM rejected_rows FINAL ORDER BY position")
+    assert [p for p, _ in kept.result_rows] == [5, 30] and "timestamp" in kept.result_rows[0][1]
 
 
 def test_rows_keep_every_field(
@@ -110,12 +133,12 @@ def test_clickhouse_down_fails_the_whole_batch_and_a_retry_loads_it(
     assert scalar(warehouse_url, "SELECT count() FROM events") == 25
 
 
-def test_all_invalid_batch_reports_every_record(
+def test_all_invalid_batch_keeps_every_record(
     loader_app: ModuleType, warehouse_url: str, lambda_context: LambdaContextStub
 ) -> None:
     event = sqs_event(["{}", "[]"])
-    response = loader_app.handler(event, lambda_context)
-    assert len(response["batchItemFailures"]) == 2
+    assert loader_app.handler(event, lambda_context) == {"batchItemFailures": []}
+    assert scalar(warehouse_url, "SELECT count() FROM rejected_rows") == 2
 
 
 def test_clickhouse_data_errors_are_told_apart_from_outages(warehouse_url: str) -> None:

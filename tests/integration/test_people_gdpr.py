@@ -44,7 +44,7 @@ def send(batch: list[dict[str, Any]], client: Client) -> None:
     load = LoadBatch(ClickHouseRowSink(client))
     for body in queue.bodies:
         load.add(body)
-    _, rejected = load.flush()
+    _, rejected, _ = load.flush()
     assert rejected == []
 
 

@@ -18,6 +18,7 @@ from touchline.config.sites import SiteStore
 from touchline.config.suppressions import SuppressionStore
 from touchline.config.tokens import TokenStore
 from touchline.config.write_keys import WriteKeyStore
+from touchline.envelope import unpack
 from touchline.identity.rows import email_sha256
 from touchline.ingest import service as collector_service
 from touchline.revenue import service as revenue_service
@@ -44,7 +45,7 @@ def _queued(aws: dict[str, str]) -> list[dict[str, Any]]:
     while messages := sqs.receive_message(
         QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10
     ).get("Messages"):
-        found += [json.loads(m["Body"]) for m in messages]
+        found += [json.loads(e) for m in messages for e in unpack(m["Body"])]
         sqs.delete_message_batch(
             QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"],
             Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],

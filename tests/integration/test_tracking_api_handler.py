@@ -15,6 +15,7 @@ import pytest
 from helpers import TABLE, LambdaContextStub, load_handler_module, sample_event
 from touchline.config.sites import SiteStore
 from touchline.config.write_keys import WriteKeyStore, key_hash
+from touchline.envelope import unpack
 from touchline.tracking import service
 
 
@@ -62,7 +63,7 @@ def queued(aws: dict[str, str]) -> list[dict[str, Any]]:
         got = sqs.receive_message(QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
         if not got.get("Messages"):
             return found
-        found.extend(json.loads(m["Body"]) for m in got["Messages"])
+        found.extend(json.loads(e) for m in got["Messages"] for e in unpack(m["Body"]))
 
 
 def test_batch_lands_on_the_queue(api: tuple[ModuleType, str, str], aws: dict[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""EventBatch: validation per record, dedup tokens, and isolating rows ClickHouse refuses."""
+"""LoadBatch: packed messages unpacked, validation per envelope (bad rows kept, never blocking
+the good ones of their message), dedup tokens, and isolating rows ClickHouse refuses."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import json
 import pytest
 
 from factories import envelope_bodies
-from touchline.envelope import envelope_prefix, row_json
+from touchline.envelope import envelope_prefix, pack, row_json
 from touchline.ingest.rows import EventRow
-from touchline.load.batch import InvalidRecord, LoadBatch, RowsRejected, dedup_token
+from touchline.load.batch import REJECTED_TABLE, LoadBatch, RowsRejected, dedup_token
 
 PREFIX = envelope_prefix("events")
 
@@ -17,12 +18,19 @@ PREFIX = envelope_prefix("events")
 class FakeSink:
     """Refuses any insert containing a poisoned row, like ClickHouse refusing unparsable data."""
 
-    def __init__(self, poison: str = "") -> None:
+    def __init__(self, poison: str = "", refuse_rejected: bool = False) -> None:
         self.poison = poison
+        self.refuse_rejected = refuse_rejected
         self.inserted: list[str] = []
         self.tokens: list[str] = []
+        self.rejected: list[dict[str, object]] = []
 
     def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
+        if table == REJECTED_TABLE:
+            if self.refuse_rejected:
+                raise RowsRejected("Code: 27. cannot parse")
+            self.rejected.extend(json.loads(row) for row in json_rows)
+            return
         assert table == "events"
         if self.poison and any(self.poison in row for row in json_rows):
             raise RowsRejected("Code: 27. cannot parse")
@@ -47,15 +55,56 @@ def test_dedup_token_ignores_order_and_changes_with_content() -> None:
         PREFIX + "{}}",
     ],
 )
-def test_invalid_records_raise(body: str) -> None:
-    with pytest.raises(InvalidRecord):
-        LoadBatch(FakeSink()).add(body)
+def test_invalid_records_are_kept_with_their_reason(body: str) -> None:
+    sink = FakeSink()
+    batch = LoadBatch(sink)
+    batch.add(body, key="m1")
+    flushed = batch.flush()
+    assert flushed.inserted == {} and flushed.failed_messages == [] and sink.inserted == []
+    [kept] = sink.rejected
+    assert kept["message_id"] == "m1" and kept["position"] == 0 and kept["body"] == body
+    assert str(kept["reason"]).startswith("invalid envelope")
 
 
 def test_timestamp_out_of_range_is_invalid() -> None:
     [body] = envelope_bodies(1)
-    with pytest.raises(InvalidRecord, match="timestamp"):
-        LoadBatch(FakeSink()).add(body.replace("2026-11-01T", "1899-11-01T"))
+    batch = LoadBatch(FakeSink())
+    batch.add(body.replace("2026-11-01T", "1899-11-01T"))
+    [rejected] = batch.flush().rejected
+    assert "timestamp" in rejected.reason
+
+
+def test_a_bad_row_never_blocks_the_good_rows_of_its_message() -> None:
+    good = envelope_bodies(5)
+    bad = good[2].replace('"site_id":"site1"', '"site_id":""')
+    [message] = pack([*good[:2], bad, "not json", *good[3:]], 256 * 1024)
+    sink = FakeSink()
+    batch = LoadBatch(sink)
+    batch.add(message, key="m1")
+    flushed = batch.flush()
+    assert flushed.inserted == {"events": 4} and flushed.failed_messages == []
+    assert sorted(sink.inserted) == sorted(b[len(PREFIX) : -1] for b in [*good[:2], *good[3:]])
+    assert [(r["position"], r["body"]) for r in sink.rejected] == [(2, bad), (3, "not json")]
+    assert "site_id" not in sink.rejected[0] and sink.rejected[0]["kind"] == "events"  # "" is the default
+    assert "site_id" in str(sink.rejected[0]["reason"])
+
+
+def test_old_single_envelope_messages_and_indented_ones_still_load() -> None:
+    [body] = envelope_bodies(1)
+    sink = FakeSink()
+    batch = LoadBatch(sink)
+    batch.add(body, key="old")
+    batch.add(json.dumps(json.loads(body), indent=2), key="indented")
+    assert batch.flush().inserted == {"events": 2} and sink.rejected == []
+
+
+def test_rows_that_cannot_be_kept_send_their_message_back_to_the_queue() -> None:
+    good = envelope_bodies(2)
+    batch = LoadBatch(FakeSink(refuse_rejected=True))
+    batch.add("\n".join([good[0], "{}"]), key="m1")
+    batch.add(good[1], key="m2")
+    flushed = batch.flush()
+    assert flushed.inserted == {"events": 2} and flushed.failed_messages == ["m1"]
 
 
 def test_canonical_body_is_passed_through_and_other_forms_reserialised() -> None:
@@ -77,7 +126,9 @@ def test_rows_clickhouse_refuses_are_isolated_and_the_rest_load() -> None:
     batch = LoadBatch(sink)
     for i, body in enumerate(bodies):
         batch.add(body.replace('"pathname":"', '"pathname":"/POISON') if i in poisoned else body, key=f"m{i}")
-    inserted, rejected = batch.flush()
-    assert sorted(rejected) == ["m3", "m7"]
+    inserted, rejected, failed = batch.flush()
+    assert sorted(r.origin.message_id for r in rejected) == ["m3", "m7"] and failed == []
     assert inserted == {"events": 7}
     assert all("POISON" not in row for row in sink.inserted)
+    assert all(str(r["reason"]).startswith("refused by ClickHouse") for r in sink.rejected)
+    assert {r["message_id"] for r in sink.rejected} == {"m3", "m7"}

@@ -1,9 +1,12 @@
 """The SQS message format between every producer (collector, tracking API, webhooks, syncs) and
 the loader, and the `Row` base class of every table's row model.
 
-One message body is one JSON envelope `{"v":1,"kind":"<table>","row":{...}}`: `kind` names the
+One envelope is one JSON object `{"v":1,"kind":"<table>","row":{...}}`: `kind` names the
 ClickHouse table and `row` holds its columns, leaving out those equal to the column default
-(ClickHouse fills them in), which halves the message and the loader's parsing work. Producers
+(ClickHouse fills them in), which halves the message and the loader's parsing work. A message
+body holds one or more envelopes, one per line (JSON Lines: `pack`), so a request's rows travel
+as one SQS message; a message of one envelope, as every producer wrote them before packing, is
+the one-line case, which is why old messages still in a queue load unchanged. Producers
 assign ids once (an event's `event_id` when the collector accepts the hit), so every
 redelivery of a message carries the same row and deduplicates. Versioned so a loader can keep
 reading messages an older producer left in the queue. The kinds the loader accepts are listed
@@ -108,3 +111,30 @@ def row_json(body: str, table: str, row: Row) -> str:
     if text.startswith(prefix) and text.endswith("}") and text.count('"row":') == 1:
         return text[len(prefix) : -1]
     return row.to_json()
+
+
+def pack(envelopes: list[str], max_bytes: int) -> list[str]:
+    """Envelopes joined one per line into as few message bodies of at most `max_bytes` (UTF-8)
+    as their order allows. An envelope longer than `max_bytes` travels alone (the queue refuses
+    it and the producer answers 5xx, as before packing)."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for envelope in envelopes:
+        length = len(envelope) if envelope.isascii() else len(envelope.encode())
+        if current and size + 1 + length > max_bytes:
+            messages.append("\n".join(current))
+            current, size = [], 0
+        size += length + (1 if current else 0)
+        current.append(envelope)
+    if current:
+        messages.append("\n".join(current))
+    return messages
+
+
+def unpack(body: str) -> list[str]:
+    """The envelopes of one message body, in order (blank lines ignored). A body that is one
+    envelope written over several lines (indented JSON) is the caller's fallback to try."""
+    if "\n" not in body:
+        return [body]
+    return [line for line in body.split("\n") if line.strip()] or [body]

@@ -86,7 +86,7 @@ def test_every_sync_table_loads_from_an_envelope(warehouse_url: str) -> None:
     batch = LoadBatch(ClickHouseRowSink(client))
     for index, (table, row) in enumerate(_rows()):
         batch.add(envelope_json(table, row), key=str(index))
-    inserted, rejected = batch.flush()
+    inserted, rejected, _ = batch.flush()
     assert rejected == [] and sum(inserted.values()) == 7
     for table, _row in _rows():
         assert client.query(f"SELECT count() FROM {table} FINAL").result_rows[0][0] == 1, table

@@ -1,4 +1,5 @@
-"""`EventQueue` on SQS: SendMessage and concurrent SendMessageBatch calls."""
+"""`EventQueue` on SQS: one request's envelopes packed into as few messages as fit, sent with
+SendMessage (or concurrent SendMessageBatch calls above one message)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from touchline.envelope import pack
 from touchline.ingest.queue import EnqueueError
 
 if TYPE_CHECKING:
@@ -13,16 +15,20 @@ if TYPE_CHECKING:
 
 SQS_BATCH_ENTRIES = 10
 SQS_BATCH_BYTES = 256 * 1024
-# SendMessageBatch calls in flight at once for one send: a 100-event tracking-API batch is ~14
-# calls, and a Lambda is billed for the wall time of round trips it would otherwise make in turn.
+# SQS's message size limit (262,144 bytes), less room for the attributes SQS counts against it.
+SQS_MESSAGE_BYTES = SQS_BATCH_BYTES - 1024
+# SendMessageBatch calls in flight at once for one send: above 256 KiB a send is several calls,
+# and a Lambda is billed for the wall time of round trips it would otherwise make in turn.
 MAX_CONCURRENT_BATCHES = 8
 
 
 class SqsEventQueue:
-    """SendMessage for one body; SendMessageBatch (≤10 entries, ≤256 KiB) for many, the batches
-    sent concurrently (boto3 clients are thread-safe). Every batch is tried even when one fails,
-    then the first failure is raised: the caller answers 5xx, the sender retries, and the rows
-    already sent deduplicate on their ids."""
+    """One send (one request's envelopes) packed into messages of ≤256 KiB, one envelope per line
+    (`touchline.envelope.pack`): SQS bills and Lambda polls per message, so a 100-event batch is
+    one request where it was 14. SendMessage for one message; SendMessageBatch (≤10 entries,
+    ≤256 KiB) for more, the batches sent concurrently (boto3 clients are thread-safe). Every batch
+    is tried even when one fails, then the first failure is raised: the caller answers 5xx, the
+    sender retries, and the rows already sent deduplicate on their ids."""
 
     def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
@@ -30,6 +36,10 @@ class SqsEventQueue:
         self._pool: ThreadPoolExecutor | None = None
 
     def send(self, bodies: list[str]) -> None:
+        self.send_messages(pack(bodies, SQS_MESSAGE_BYTES))
+
+    def send_messages(self, bodies: list[str]) -> None:
+        """Send each body as its own message (what `send` does once it has packed them)."""
         if len(bodies) == 1:
             self._client.send_message(QueueUrl=self._url, MessageBody=bodies[0])
             return
