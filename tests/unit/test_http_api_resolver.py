@@ -60,3 +60,46 @@ def test_unknown_routes_are_still_powertools_404s() -> None:
     event = sample_event("collector_pageview.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/nope"
     assert resolver().resolve(event, LambdaContextStub())["statusCode"] == 404
+
+
+def test_parallel_threads_each_resolve_their_own_event() -> None:
+    """Powertools keeps the current event on its BaseRouter class: two threads resolving at once
+    (the local stack's containers) read each other's. Ours is per thread: each answers its own."""
+    import threading
+
+    first, second = HttpApiResolver(), HttpApiResolver()
+    both_inside = threading.Barrier(2, timeout=10)
+
+    def route(app: HttpApiResolver) -> dict[str, Any]:
+        before = app.current_event.path
+        both_inside.wait()  # the other thread has begun resolving its own event meanwhile
+        both_inside.wait()
+        return {
+            "before": before,
+            "after": app.current_event.path,
+            "ua": app.current_event.headers["user-agent"],
+        }
+
+    first.get("/one")(lambda: route(first))
+    second.get("/two")(lambda: route(second))
+    answers: dict[str, Any] = {}
+
+    def call(app: HttpApiResolver, path: str) -> None:
+        event = sample_event("collector_tag_script.json")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["routeKey"] = event["requestContext"]["routeKey"] = f"GET {path}"
+        event["headers"]["user-agent"] = f"agent {path}"
+        answers[path] = json.loads(app.resolve(event, LambdaContextStub())["body"])
+
+    threads = [
+        threading.Thread(target=call, args=(first, "/one")),
+        threading.Thread(target=call, args=(second, "/two")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert answers == {
+        "/one": {"before": "/one", "after": "/one", "ua": "agent /one"},
+        "/two": {"before": "/two", "after": "/two", "ua": "agent /two"},
+    }

@@ -57,7 +57,11 @@ export async function request<T>(method: string, path: string, body?: unknown, r
     parsed = text;
   }
   if (!response.ok) {
-    // A refused token is renewed once (refresh token) before the session counts as ended.
+    // A refused token is renewed once (refresh token) before the session counts as ended: with
+    // real Cognito an ID token the browser still thinks valid is refused when this device's clock
+    // runs behind (its expiry is judged here by the local clock) or after a long sleep. (The
+    // local stack's 401s on a fresh session were its threads sharing Powertools' current event,
+    // fixed in touchline.aws.http_api, not tokens.)
     if (response.status === 401 && !retried && (await renew())) return request<T>(method, path, body, true);
     if (response.status === 401) onUnauthorized();
     throw new ApiError(response.status, errorMessage(parsed, response.status), parsed);

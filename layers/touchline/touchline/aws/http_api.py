@@ -26,6 +26,13 @@ commas ("All header names are lowercase",
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
 and the local stack does the same. Routing, middlewares, exception handlers and responses are
 Powertools' own.
+
+It also keeps the event it is resolving per execution context. Powertools stores it on the
+`BaseRouter` class (`BaseRouter.current_event = …` in `resolve`), one slot for every resolver of
+the process: harmless in Lambda (one invocation per process at a time), but a process serving
+requests in parallel threads — the local stack, whose function "containers" are threads —
+routed and answered one request with another's event (a dashboard's first `GET /api/v1/me` read
+the concurrent, unauthenticated `GET /api/v1/auth/config` and answered 401).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -77,10 +85,29 @@ class LowerCaseHeadersEventV2(APIGatewayProxyEventV2):
         return self.headers
 
 
-class HttpApiResolver(APIGatewayHttpResolver):
-    """`APIGatewayHttpResolver` for payload 2.0 events, minus the header copies (see module doc)."""
+# The event being resolved, per thread (each thread has its own context) and per task.
+_current_event: ContextVar[LowerCaseHeadersEventV2] = ContextVar("touchline_current_event")
 
-    current_event: LowerCaseHeadersEventV2
+
+class HttpApiResolver(APIGatewayHttpResolver):
+    """`APIGatewayHttpResolver` for payload 2.0 events, minus the header copies, with the current
+    event kept per context rather than on Powertools' class (see module doc)."""
+
+    @property  # type: ignore[override]
+    def current_event(self) -> LowerCaseHeadersEventV2:
+        return _current_event.get()
+
+    @current_event.setter
+    def current_event(self, value: LowerCaseHeadersEventV2) -> None:
+        _current_event.set(value)
+
+    def resolve(self, event: Any, context: LambdaContext) -> dict[str, Any]:
+        raw = event.raw_event if isinstance(event, APIGatewayProxyEventV2) else event
+        token = _current_event.set(self._to_proxy_event(raw))
+        try:
+            return super().resolve(event, context)
+        finally:
+            _current_event.reset(token)
 
     def _to_proxy_event(self, event: dict[str, Any]) -> LowerCaseHeadersEventV2:
         return LowerCaseHeadersEventV2(event, self._json_body_deserializer)
