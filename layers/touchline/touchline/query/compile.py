@@ -131,8 +131,35 @@ class CompileContext:
         nodes = self.query.filters if nodes is None else nodes
         if variant == NO_GOAL:
             nodes = tuple(n for n in nodes if not _is_goal_or_property_filter(n))
-        conditions = [self._node(node, table) for node in nodes]
+        key = getattr(self.registry.tables[table], "conversion_key", None)
+        visits = [n for n in nodes if self._on_visits(n)] if key else []
+        conditions = [self._node(node, table) for node in nodes if node not in visits]
+        if key and visits:
+            conditions.append(self.journeys_matching(key, visits))
         return " AND ".join(f"({c})" for c in conditions) if conditions else "1"
+
+    def _on_visits(self, node: FilterNode) -> bool:
+        """A filter on visit dimensions only (no behavioural part): a condition on one session."""
+        if _has_behavioural(node):
+            return False
+        return all(
+            self.dimension(d)[0].columns.get("sessions") is not None for d in _filter_dimensions([node])
+        )
+
+    def journeys_matching(self, key: str, nodes: list[FilterNode]) -> str:
+        """Orders (or their refunds), by `key` (`'<source>:<order id>'`), whose journey has a
+        session matching every one of `nodes`: the sessions attribution credits to the order
+        (the linear model's rows, which keep every touchpoint within the lookback window, after
+        identity resolution). docs/query-api.md#revenue-with-visit-filters."""
+        site = self.params.string(self.query.site.site_id)
+        sessions = " AND ".join(f"({self._node(n, 'sessions')})" for n in nodes)
+        return (
+            f"{key} IN (SELECT c.conversion_id FROM attribution_credits AS c FINAL "
+            f"WHERE c.site_id = {site} AND c.conversion_kind = 'order' AND c.model = 'linear' "
+            f"AND c.session_id != '' AND (c.visitor_id, c.session_id) IN ("
+            f"SELECT s.visitor_id, s.session_id FROM sessions AS s FINAL "
+            f"WHERE s.site_id = {site} AND {sessions}))"
+        )
 
     def _node(self, node: FilterNode, table: str) -> str:
         if isinstance(node, SimpleFilter):

@@ -306,5 +306,13 @@ def _check_tables(query: Query, registry: Registry, metric: str, tables: tuple[s
         assert found is not None
         dimension = found[0]
         on_events = "sessions" in tables and "events" in dimension.columns
-        if not on_events and not any(t in dimension.columns or "*" in dimension.columns for t in tables):
+        # Orders and refunds reach visits through the order's journey (CompileContext.where).
+        on_journeys = "sessions" in dimension.columns and all(
+            getattr(registry.tables[t], "conversion_key", None) for t in tables
+        )
+        if (
+            not on_events
+            and not on_journeys
+            and not any(t in dimension.columns or "*" in dimension.columns for t in tables)
+        ):
             raise QueryError(f"Invalid filters. Metric `{metric}` cannot be filtered by `{name}`.")

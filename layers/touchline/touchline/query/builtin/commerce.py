@@ -3,7 +3,9 @@
 Orders, gross, refunds and net revenue count exactly what `touchline report revenue` counts
 (docs/revenue.md): paid, non-test orders by `ordered_at`, refunds by when they happened, per
 currency. They can be grouped by time and `revenue:currency` only: an order has no page or visit
-of its own (its channel is an attribution question: `attributed_revenue:<model>`).
+of its own (its channel is an attribution question: `attributed_revenue:<model>`). A visit
+filter keeps the orders whose journey has a matching session (`CompileContext.where`,
+docs/query-api.md#revenue-with-visit-filters).
 """
 
 from __future__ import annotations

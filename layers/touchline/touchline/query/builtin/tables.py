@@ -119,6 +119,8 @@ class OrdersTable:
     name = "orders"
     alias = "o"
     time_column = "o.ordered_at"
+    # The order as a conversion (attribution_credits.conversion_id): how visit filters reach it.
+    conversion_key = "concat(o.source, ':', o.order_id)"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
         site = _site(ctx)
@@ -159,10 +161,13 @@ class RefundsTable:
     name = "refunds"
     alias = "r"
     time_column = "r.first_refunded_at"
+    # The refunded order's conversion id (its order id, else the payment's, as conversions net them).
+    conversion_key = "concat(r.source, ':', r.order_key)"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
         inner = f"""
             SELECT currency, source, payment_id, min(refunded_at) AS first_refunded_at,
+                   any(if(order_id != '', order_id, payment_id)) AS order_key,
                    greatest(sumIf(amount, kind = 'refund'), maxIf(amount, kind = 'cumulative')) AS refunded
             FROM refunds FINAL
             WHERE {_site(ctx)} AND is_test = 0 AND {_range(ctx, "refunded_at")}
