@@ -28,16 +28,17 @@ function modelDocs(): Plugin {
         if (m) models[m[1]] = m[2];
       }
       for (const [i, line] of lines.entries()) {
-        const heading = /^### .*\(`([a-z_0-9]+)`/.exec(line);
-        if (!heading) continue;
+        // `### Markov chain (`markov`, `markov_k2`, `markov_k3`)`: one definition for each name.
+        if (!/^### .*\(`[a-z_0-9]+`/.test(line)) continue;
+        const names = [...line.matchAll(/`([a-z_0-9]+)`/g)].map((m) => m[1]);
         const at = lines.findIndex((l, j) => j > i && l.startsWith('**Definition.**'));
         if (at < 0) continue;
         // The definition runs to the next bold-led paragraph (**Assumptions.**).
         const end = lines.findIndex((l, j) => j > at && (l.startsWith('**') || l.startsWith('#')));
         const text = lines.slice(at, end < 0 ? undefined : end).filter((l) => l.trim());
-        models[heading[1]] = text.join(' ').replace('**Definition.** ', '');
+        for (const name of names) models[name] = text.join(' ').replace('**Definition.** ', '');
       }
-      for (const required of ['first_touch', 'position_based', 'markov', 'shapley']) {
+      for (const required of ['first_touch', 'position_based', 'markov', 'markov_k2', 'markov_k3', 'shapley']) {
         if (!models[required]) this.error(`docs/attribution.md: no explanation of ${required} (found ${Object.keys(models)})`);
       }
       return `export default ${JSON.stringify(models)};`;

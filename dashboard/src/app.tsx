@@ -1,13 +1,15 @@
 // The shell: who is asking (a signed-in person or a shared link), which site, which page; the
 // header with the site switcher, the navigation and the period; then the page itself.
 import type { FunctionComponent } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { DatePicker } from './components/datepicker';
 import { FilterChips } from './components/filters';
+import { AddSiteForm, type Organisation, writableOrgs } from './components/addsite';
 import { ErrorNote } from './components/card';
 import { ApiError, request, setCredentials } from './lib/api';
 import { useAsync } from './lib/async';
 import { href, navigate, onLinkClick, useRoute, type ViewState } from './lib/route';
+import { onSitesChanged } from './lib/sites';
 import { authConfig, hasSession, idToken, openSharedLink, renewSession, signedInEmail, signOut } from './lib/session';
 import { type Access, makeView, type Site, type View, ViewContext } from './lib/view';
 import { PAGES, type PageSpec } from './pages';
@@ -16,7 +18,7 @@ import { SignIn } from './views/signin';
 interface Me {
   user_id: string;
   email: string;
-  organisations: { org_id: string; name: string; role: string; site_ids: string[] | null; permissions: string[] }[];
+  organisations: (Organisation & { role: string; site_ids: string[] | null })[];
 }
 
 interface Context {
@@ -69,10 +71,28 @@ function Signed({ state }: { state: ViewState }) {
 }
 
 function SignedIn({ state }: { state: ViewState }) {
+  // Loaded again when a form changes the sites (lib/sites.ts); those waiting are told once the
+  // new list is in.
+  const [generation, setGeneration] = useState(0);
+  const waiting = useRef<(() => void)[]>([]);
   const context = useAsync<Context>(async () => {
     const [sites, me] = await Promise.all([request<Site[]>('GET', '/api/v1/sites'), request<Me>('GET', '/api/v1/me').catch(() => null)]);
     return { sites, me };
-  }, 'context');
+  }, `context:${generation}`);
+  useEffect(
+    () =>
+      onSitesChanged(
+        () =>
+          new Promise<void>((resolve) => {
+            waiting.current.push(resolve);
+            setGeneration((g) => g + 1);
+          }),
+      ),
+    [],
+  );
+  useEffect(() => {
+    if (!context.loading) waiting.current.splice(0).forEach((resolve) => resolve());
+  }, [context.version, context.loading]);
   if (context.loading && !context.data) return <Splash />;
   if (context.error) return <Fatal error={context.error} />;
   const { sites, me } = context.data!;
@@ -82,7 +102,7 @@ function SignedIn({ state }: { state: ViewState }) {
       navigate(href(state, { site: sites[0].domain, page: 'overview' }), true);
       return <Splash />;
     }
-    return <NoSite sites={sites} wanted={state.site} email={me?.email ?? signedInEmail()} />;
+    return <NoSite sites={sites} wanted={state.site} email={me?.email ?? signedInEmail()} orgs={writableOrgs(me?.organisations)} />;
   }
   const org = me?.organisations.find((o) => o.org_id === site.org_id);
   const access: Access = { shared: false, permissions: new Set(org?.permissions ?? ['stats:read']) };
@@ -245,7 +265,7 @@ function Account({ email }: { email: string }) {
   );
 }
 
-function NoSite({ sites, wanted, email }: { sites: Site[]; wanted: string; email: string }) {
+function NoSite({ sites, wanted, email, orgs }: { sites: Site[]; wanted: string; email: string; orgs: Organisation[] }) {
   return (
     <main class="signin" id="main">
       <div class="signin-card">
@@ -253,7 +273,9 @@ function NoSite({ sites, wanted, email }: { sites: Site[]; wanted: string; email
         <p>
           {wanted
             ? `${email || 'You'} cannot see ${wanted}, or it does not exist.`
-            : 'Add a site with `touchline sites add DOMAIN --org ORG`, or ask an admin of your organisation to invite you to one.'}
+            : orgs.length
+              ? 'Add your first site: the domain its pages are served from, and the time zone its days are counted in.'
+              : 'Ask an admin of your organisation to add a site or to give you access to one.'}
         </p>
         {sites.length > 0 && (
           <ul>
@@ -264,6 +286,7 @@ function NoSite({ sites, wanted, email }: { sites: Site[]; wanted: string; email
             ))}
           </ul>
         )}
+        {!wanted && <AddSiteForm orgs={orgs} />}
       </div>
     </main>
   );

@@ -1,7 +1,7 @@
 // The time series on uPlot (small, fast, canvas), the previous period dotted. Colours come from
 // CSS variables, so dark mode applies; a visually hidden table carries the same numbers for
 // screen readers (and is what tests read).
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { compact } from '../lib/format';
@@ -26,8 +26,21 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
 
+/** Bumped when the system colour scheme changes: the canvas is drawn again in the new colours. */
+function useScheme(): number {
+  const [scheme, setScheme] = useState(0);
+  useEffect(() => {
+    const query = window.matchMedia('(prefers-color-scheme: dark)');
+    const changed = () => setScheme((n) => n + 1);
+    query.addEventListener('change', changed);
+    return () => query.removeEventListener('change', changed);
+  }, []);
+  return scheme;
+}
+
 export function Chart({ labels, series, height = 260, format = compact, ariaLabel, testid }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const scheme = useScheme();
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -67,7 +80,7 @@ export function Chart({ labels, series, height = 260, format = compact, ariaLabe
       resize.disconnect();
       plot.destroy();
     };
-  }, [JSON.stringify(labels), JSON.stringify(series), height]);
+  }, [JSON.stringify(labels), JSON.stringify(series), height, scheme]);
   return (
     <figure class="chart" data-testid={testid}>
       <div ref={box} class="chart-canvas" role="img" aria-label={ariaLabel} />

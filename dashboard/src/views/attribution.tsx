@@ -7,6 +7,7 @@ import modelDocs from 'virtual:model-docs';
 import { useEffect, useState } from 'preact/hooks';
 import { GroupedBars } from '../components/bars';
 import { Card, Empty, ErrorNote } from '../components/card';
+import { CurrencyPicker } from '../components/metrictable';
 import { addFilter } from '../components/filters';
 import { ApiError, type MetricValue, query, type QueryBody, type QueryResult, request, rows } from '../lib/api';
 import { useAsync } from '../lib/async';
@@ -15,11 +16,12 @@ import { InlineMd } from '../lib/markdown';
 import { dimensionLabel } from '../lib/metrics';
 import { markReady } from '../lib/ready';
 import { href, navigate } from '../lib/route';
+import { sitesChanged } from '../lib/sites';
 import { body, can, type View } from '../lib/view';
 
 export const RULE_BASED = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based'] as const;
-// Markov of order 1 and Shapley; markov_k2/markov_k3 are in the query API for those who want them.
-export const DATA_DRIVEN = ['markov', 'shapley'] as const;
+// Markov chains of order 1, 2 and 3 (docs/attribution.md) and Shapley.
+export const DATA_DRIVEN = ['markov', 'markov_k2', 'markov_k3', 'shapley'] as const;
 export const MODELS = [...RULE_BASED, ...DATA_DRIVEN];
 export const MODEL_LABELS: Record<string, string> = {
   first_touch: 'First touch',
@@ -29,6 +31,8 @@ export const MODEL_LABELS: Record<string, string> = {
   time_decay: 'Time decay',
   position_based: 'Position-based',
   markov: 'Markov chain',
+  markov_k2: 'Markov, order 2',
+  markov_k3: 'Markov, order 3',
   shapley: 'Shapley',
 };
 const TOUCHES: { id: string; label: string }[] = [
@@ -159,16 +163,7 @@ export function Attribution({ view }: { view: View }) {
             </button>
           ))}
         </div>
-        {data && data.currencies.length > 1 && (
-          <label class="inline-select">
-            Currency{' '}
-            <select value={data.currency} onChange={(e) => setCurrency(e.currentTarget.value)}>
-              {data.currencies.map((c) => (
-                <option value={c}>{c}</option>
-              ))}
-            </select>
-          </label>
-        )}
+        {data && <CurrencyPicker currencies={data.currencies} value={data.currency} onChange={setCurrency} />}
       </div>
       {loaded.error ? (
         <ErrorNote error={loaded.error} />
@@ -326,6 +321,7 @@ function Window({ view }: { view: View }) {
     setMessage(null);
     try {
       await request('PATCH', `/api/v1/sites/${encodeURIComponent(view.site.site_id)}`, { lookback_days: Number(lookback), half_life_days: Number(halfLife) });
+      await sitesChanged(); // the shell's copy of the site, which this card and settings read
       setMessage({ ok: true, text: 'Saved. The next aggregation run (every 15 minutes) recomputes the credits.' });
     } catch (e) {
       setMessage({ ok: false, text: e instanceof ApiError ? e.message : String(e) });

@@ -51,9 +51,8 @@ function hasGoalFilter(view: View): boolean {
   return view.state.filters.some((f) => f.dim === 'event:goal');
 }
 
-export function goalFilter(names: string[]): FilterTree {
-  return ['is', 'event:goal', names];
-}
+/** Every goal of the site (`contains ""` matches each name): "completed any goal". */
+export const ANY_GOAL: FilterTree = ['contains', 'event:goal', ['']];
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -93,7 +92,7 @@ export async function loadOverview(view: View, lists: Record<string, ListSpec>):
   const revenue = settle(perCurrency(revenueBody()));
   const previousRevenue = view.previous ? settle(perCurrency(revenueBody(view.previous))) : Promise.resolve({});
   const goals = settle(ask(goalsBody).then((r) => rows(r, goalsBody)));
-  const chart = settle(loadChart(view, view.state.metric, ask, goals));
+  const chart = settle(loadChart(view, view.state.metric, ask));
   const listParts = Object.entries(lists).map(async ([key, spec]) => {
     const b = body(view, {
       metrics: spec.metrics,
@@ -104,14 +103,15 @@ export async function loadOverview(view: View, lists: Record<string, ListSpec>):
     });
     return [key, await settle(ask(b).then((r) => rows(r, b)))] as const;
   });
-  // The conversion rate needs the goal names, so it follows the goals answer.
+  // The conversion rate (visitors who completed any goal) goes in the same round: every goal
+  // name contains "", so that filter selects all the site's goals without knowing their names.
+  // Shown only when the period has goal completions (or a goal chip is on), as before.
+  const extra = hasGoalFilter(view) ? [] : [ANY_GOAL];
+  const currentRate = one(body(view, { metrics: ['conversion_rate'], filters: extra }));
+  const previousRate = view.previous ? one(body(view, { metrics: ['conversion_rate'], filters: extra }, view.previous)) : Promise.resolve(undefined);
   const conversion = settle(
-    goals.then(async (g) => {
-      const names = (g.value ?? []).map((r) => String(r['event:goal']));
-      if (!names.length && !hasGoalFilter(view)) return null;
-      const extra = hasGoalFilter(view) ? [] : [goalFilter(names)];
-      const current = await one(body(view, { metrics: ['conversion_rate'], filters: extra }));
-      const previous = view.previous ? await one(body(view, { metrics: ['conversion_rate'], filters: extra }, view.previous)) : undefined;
+    Promise.all([goals, currentRate, previousRate]).then(([g, current, previous]) => {
+      if (!(g.value ?? []).length && !hasGoalFilter(view)) return null;
       return { current: current.conversion_rate, previous: previous?.conversion_rate };
     }),
   );
@@ -133,14 +133,9 @@ async function loadChart(
   view: View,
   metric: string,
   ask: (b: QueryBody) => Promise<QueryResult>,
-  goals: Promise<Part<Record<string, MetricValue | string>[]>>,
 ): Promise<Series> {
   const dimension = `time:${view.interval}`;
-  let extraFilters: FilterTree[] = [];
-  if (metric === 'conversion_rate' && !hasGoalFilter(view)) {
-    const names = ((await goals).value ?? []).map((r) => String(r['event:goal']));
-    extraFilters = [goalFilter(names)];
-  }
+  const extraFilters: FilterTree[] = metric === 'conversion_rate' && !hasGoalFilter(view) ? [ANY_GOAL] : [];
   const money = metric === 'net_revenue';
   const seriesBody = (range = view.range) =>
     body(

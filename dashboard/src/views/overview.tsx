@@ -112,7 +112,7 @@ export function Overview({ view }: { view: View }) {
     <div class="overview" data-state={busy ? 'loading' : 'ready'}>
       <section class="card wide main-chart" aria-label="Top stats and chart" aria-busy={busy}>
         <TopStats
-          stats={topStats(data)}
+          stats={topStats(data, view.state.filters.some((f) => f.dim.startsWith('visit:')))}
           selected={view.state.metric}
           compareLabel={vs}
           onSelect={(metric) => navigate(href(view.state, { metric }), true)}
@@ -212,7 +212,8 @@ function chartFormat(metric: string): (v: number) => string {
   return compact;
 }
 
-function topStats(data: OverviewData | undefined): Stat[] {
+/** `visitFiltered`: net revenue is then that of orders whose journey has a matching visit. */
+function topStats(data: OverviewData | undefined, visitFiltered: boolean): Stat[] {
   const stats = data?.stats.value ?? {};
   const previous = data?.previousStats.value ?? {};
   const traffic: Stat[] = ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'].map((metric) => ({
@@ -236,7 +237,14 @@ function topStats(data: OverviewData | undefined): Stat[] {
       metric: 'net_revenue',
       value: main ? main.value : data ? null : undefined,
       previous: before?.value,
-      note: revenue.length > 1 ? `+ ${revenue.slice(1).map((r) => formatValue(r.value, 'money')).join(', ')}` : data?.revenue.error ? 'not available with these filters' : undefined,
+      note:
+        revenue.length > 1
+          ? `+ ${revenue.slice(1).map((r) => formatValue(r.value, 'money')).join(', ')}`
+          : data?.revenue.error
+            ? 'not available with these filters'
+            : visitFiltered && data
+              ? 'orders after a matching visit'
+              : undefined,
     },
   ];
 }
