@@ -4,10 +4,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { BarList } from '../components/barlist';
 import { Card, Empty, ErrorNote } from '../components/card';
+import { CurrencyPicker, MetricTable } from '../components/metrictable';
 import { type MetricValue, query, type QueryBody, type QueryResult, rows } from '../lib/api';
 import { useAsync } from '../lib/async';
-import { formatValue, number, numeric } from '../lib/format';
-import { METRICS } from '../lib/metrics';
+import { number, numeric } from '../lib/format';
 import { markReady } from '../lib/ready';
 import type { View } from '../lib/view';
 
@@ -87,20 +87,6 @@ async function loadCustomers(view: View, wanted: string, page: number): Promise<
     churn: rows(churn, churnBody),
     churnTotal: Number(churn.meta.total_rows ?? churn.results.length),
   };
-}
-
-export function CurrencyPicker({ currencies, value, onChange }: { currencies: string[]; value: string; onChange: (c: string) => void }) {
-  if (currencies.length < 2) return null;
-  return (
-    <label class="inline-select">
-      Currency{' '}
-      <select value={value} onChange={(e) => onChange(e.currentTarget.value)} data-testid="currency">
-        {currencies.map((c) => (
-          <option value={c}>{c}</option>
-        ))}
-      </select>
-    </label>
-  );
 }
 
 export function Customers({ view }: { view: View }) {
@@ -200,37 +186,16 @@ export function Customers({ view }: { view: View }) {
         {data && !data.churn.length ? (
           <Empty>No churn risk yet: the model is fitted once a currency has at least 50 customers, 10 of whom came back (docs/commerce.md).</Empty>
         ) : (
-          <div class="table-scroll" tabIndex={0} role="region" aria-label="Customers by churn risk">
-            <table class="models" data-testid="churn-table">
-              <caption class="sr-only">Customers most likely to have stopped buying</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Customer</th>
-                  <th scope="col">Segment</th>
-                  {CHURN_METRICS.map((m) => (
-                    <th scope="col" class="num">
-                      {METRICS[m].label}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {(data?.churn ?? []).map((r) => (
-                  <tr data-name={String(r['customer:id'])}>
-                    <th scope="row" class="ellipsis" title={String(r['customer:id'])}>
-                      {String(r['customer:id'])}
-                    </th>
-                    <td>{String(r['customer:segment'])}</td>
-                    {CHURN_METRICS.map((m) => (
-                      <td class="num" data-metric={m}>
-                        {formatValue(r[m] as MetricValue, METRICS[m].kind)}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <MetricTable
+            testid="churn-table"
+            caption="Customers most likely to have stopped buying"
+            nameHeader="Customer"
+            name={(r) => String(r['customer:id'])}
+            text={[{ header: 'Segment', value: (r) => String(r['customer:segment']) }]}
+            metrics={CHURN_METRICS}
+            rows={data?.churn ?? []}
+            scroll="Customers by churn risk"
+          />
         )}
         {pages > 1 && (
           <nav class="pager" aria-label="Churn risk pages">

@@ -10,7 +10,8 @@ import { compact, formatValue, numeric } from '../lib/format';
 import { METRICS } from '../lib/metrics';
 import { markReady } from '../lib/ready';
 import type { View } from '../lib/view';
-import { asker, CurrencyPicker, type Snapshot, snapshotBody } from './customers';
+import { CurrencyPicker, MetricTable } from '../components/metrictable';
+import { asker, type Snapshot, snapshotBody } from './customers';
 import { timeLabel } from './overview-data';
 
 type Row = Record<string, MetricValue | string>;
@@ -169,31 +170,15 @@ export function Products({ view }: { view: View }) {
         {data && !data.together.length ? (
           <Empty>No product is bought with this one often enough yet (the threshold is a site setting: docs/commerce.md).</Empty>
         ) : (
-          <table class="models" data-testid="together-table">
-            <caption class="sr-only">Products bought in the same order, by lift</caption>
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                {TOGETHER_METRICS.map((m) => (
-                  <th scope="col" class="num">
-                    {METRICS[m].label}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {(data?.together ?? []).map((r) => (
-                <tr data-name={String(r['basket:product_b'])}>
-                  <th scope="row">{String(r['basket:product_b_name'] || r['basket:product_b'])}</th>
-                  {TOGETHER_METRICS.map((m) => (
-                    <td class="num" data-metric={m}>
-                      {formatValue(r[m] as MetricValue, METRICS[m].kind)}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <MetricTable
+            testid="together-table"
+            caption="Products bought in the same order, by lift"
+            nameHeader="Product"
+            name={(r) => String(r['basket:product_b'])}
+            label={(r) => String(r['basket:product_b_name'] || r['basket:product_b'])}
+            metrics={TOGETHER_METRICS}
+            rows={data?.together ?? []}
+          />
         )}
       </Card>
     </div>

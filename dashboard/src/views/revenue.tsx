@@ -3,9 +3,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Card, Empty, ErrorNote } from '../components/card';
 import { Chart } from '../components/chart';
+import { CurrencyPicker, MetricTable } from '../components/metrictable';
 import { type MetricValue, query, type QueryBody, type QueryResult, rows } from '../lib/api';
 import { useAsync } from '../lib/async';
-import { compact, formatValue, numeric } from '../lib/format';
+import { compact, numeric } from '../lib/format';
 import { METRICS } from '../lib/metrics';
 import { markReady } from '../lib/ready';
 import { timeLabel } from './overview-data';
@@ -72,46 +73,19 @@ export function Revenue({ view }: { view: View }) {
         {data && !data.totals.length ? (
           <Empty>No orders in this period. Connect Stripe or Shopify in settings, or send orders to the payments API.</Empty>
         ) : (
-          <div class="table-scroll" tabIndex={0} role="region" aria-label="Scrollable table">
-            <table class="models" data-testid="revenue-table">
-              <caption class="sr-only">Orders and revenue per currency</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Currency</th>
-                  {TOTALS.map((m) => (
-                    <th scope="col" class="num">
-                      {METRICS[m].label}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {(data?.totals ?? []).map((r) => (
-                  <tr data-name={String(r['revenue:currency'])}>
-                    <th scope="row">{String(r['revenue:currency'])}</th>
-                    {TOTALS.map((m) => (
-                      <td class="num" data-metric={m}>
-                        {formatValue(r[m] as MetricValue, METRICS[m].kind)}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <MetricTable
+            testid="revenue-table"
+            caption="Orders and revenue per currency"
+            nameHeader="Currency"
+            name={(r) => String(r['revenue:currency'])}
+            metrics={TOTALS}
+            rows={data?.totals ?? []}
+            scroll="Scrollable table"
+          />
         )}
       </Card>
       <Card title={`Over time${shown ? ` (${shown})` : ''}`} wide busy={loaded.loading} testid="revenue-chart">
-        {currencies.length > 1 && (
-          <label class="inline-select">
-            Currency{' '}
-            <select value={shown} onChange={(e) => setCurrency(e.currentTarget.value)}>
-              {currencies.map((c) => (
-                <option value={c}>{c}</option>
-              ))}
-            </select>
-          </label>
-        )}
+        <CurrencyPicker currencies={currencies} value={shown} onChange={setCurrency} />
         {series && data ? (
           <Chart
             labels={data.series.labels.map((l) => timeLabel(l, view.interval))}

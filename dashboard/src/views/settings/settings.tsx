@@ -3,12 +3,15 @@
 // the management API validates and shows its error message as it is.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
+import { AddSiteForm } from '../../components/addsite';
 import { Card, Empty, ErrorNote } from '../../components/card';
-import { ApiError, request } from '../../lib/api';
+import { request } from '../../lib/api';
 import { useAsync } from '../../lib/async';
 import { number } from '../../lib/format';
-import { href } from '../../lib/route';
+import { href, navigate } from '../../lib/route';
+import { sitesChanged } from '../../lib/sites';
 import { can, type View } from '../../lib/view';
+import { ActionForm, Field, ListCard, Message, RowAction, Secret, useAction, useList } from './parts';
 
 export interface Section {
   id: string;
@@ -26,6 +29,7 @@ export const SECTIONS: Section[] = [
   { id: 'shared-links', label: 'Shared links', permission: 'shared_links:write', render: (v) => <SharedLinks view={v} /> },
   { id: 'audit', label: 'Audit log', permission: 'audit:read', render: (v) => <Audit view={v} /> },
   { id: 'usage', label: 'Usage', permission: 'usage:read', render: (v) => <Usage view={v} /> },
+  { id: 'new-site', label: 'Add a site', permission: 'sites:write', render: (v) => <NewSite view={v} /> },
 ];
 
 export function Settings({ view }: { view: View }) {
@@ -53,55 +57,6 @@ export function Settings({ view }: { view: View }) {
   );
 }
 
-// ------------------------------------------------------------------ shared pieces
-
-function useAction(): [ApiMessage | null, (work: () => Promise<string>) => Promise<boolean>, boolean] {
-  const [message, setMessage] = useState<ApiMessage | null>(null);
-  const [busy, setBusy] = useState(false);
-  const run = async (work: () => Promise<string>) => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      setMessage({ ok: true, text: await work() });
-      return true;
-    } catch (e) {
-      setMessage({ ok: false, text: e instanceof ApiError ? e.message : String(e) });
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
-  return [message, run, busy];
-}
-
-interface ApiMessage {
-  ok: boolean;
-  text: string;
-}
-
-function Message({ message }: { message: ApiMessage | null }) {
-  if (!message) return null;
-  return (
-    <p class={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'} data-testid="form-message">
-      {message.text}
-    </p>
-  );
-}
-
-function Secret({ label, value }: { label: string; value: string }) {
-  return (
-    <div class="secret" data-testid="secret">
-      <p>
-        <strong>{label}</strong> It is shown only now: copy it somewhere safe.
-      </p>
-      <code>{value}</code>{' '}
-      <button type="button" class="link" onClick={() => navigator.clipboard?.writeText(value)}>
-        Copy
-      </button>
-    </div>
-  );
-}
-
 const site = (view: View) => `/api/v1/sites/${encodeURIComponent(view.site.site_id)}`;
 const when = (text: string | null | undefined) => (text ? text.replace('T', ' ').slice(0, 19) : '—');
 
@@ -114,56 +69,44 @@ function SiteForm({ view }: { view: View }) {
   const [lookback, setLookback] = useState(String(s.lookback_days ?? 30));
   const [halfLife, setHalfLife] = useState(String(s.half_life_days ?? 7));
   const [cookieless, setCookieless] = useState(!!s.cookieless);
-  const [message, run, busy] = useAction();
+  const action = useAction();
   const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const save = async () => {
+    const saved = await request<{ domain: string }>('PATCH', site(view), {
+      domain: domain.trim(),
+      timezone,
+      lookback_days: Number(lookback),
+      half_life_days: Number(halfLife),
+      cookieless,
+    });
+    await sitesChanged(); // every page reads the shell's copy of the site
+    if (saved.domain !== view.site.domain) navigate(href(view.state, { site: saved.domain }), true);
+    return 'Saved. Attribution changes apply from the next aggregation run.';
+  };
   return (
-    <Card title="Site settings" wide>
-      <form
-        class="form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          run(async () => {
-            await request('PATCH', site(view), {
-              domain: domain.trim(),
-              timezone,
-              lookback_days: Number(lookback),
-              half_life_days: Number(halfLife),
-              cookieless,
-            });
-            return 'Saved. Attribution changes apply from the next aggregation run.';
-          });
-        }}
-      >
-        <label>
-          Domain
-          <input name="domain" value={domain} onInput={(e) => setDomain(e.currentTarget.value)} required />
-        </label>
-        <label>
-          Time zone
-          <input name="timezone" list="time-zones" value={timezone} onInput={(e) => setTimezone(e.currentTarget.value)} required />
-          <datalist id="time-zones">
-            {['UTC', ...zones].map((z) => (
-              <option value={z} />
-            ))}
-          </datalist>
-        </label>
-        <label>
-          Attribution window (days)
-          <input name="lookback_days" type="number" value={lookback} onInput={(e) => setLookback(e.currentTarget.value)} required />
-        </label>
-        <label>
-          Time-decay half-life (days)
-          <input name="half_life_days" type="number" step="any" value={halfLife} onInput={(e) => setHalfLife(e.currentTarget.value)} required />
-        </label>
-        <label class="check">
-          <input name="cookieless" type="checkbox" checked={cookieless} onChange={(e) => setCookieless(e.currentTarget.checked)} />
-          Cookieless (a daily visitor hash instead of a first-party id)
-        </label>
-        <button type="submit" disabled={busy}>
-          Save
-        </button>
-        <Message message={message} />
-      </form>
+    <ActionForm title="Site settings" submit="Save" onSubmit={save} action={action}>
+      <Field label="Domain" name="domain" value={domain} set={setDomain} required />
+      <Field label="Time zone" name="timezone" list="time-zones" value={timezone} set={setTimezone} required />
+      <datalist id="time-zones">
+        {['UTC', ...zones].map((z) => (
+          <option value={z} />
+        ))}
+      </datalist>
+      <Field label="Attribution window (days)" name="lookback_days" type="number" value={lookback} set={setLookback} required />
+      <Field label="Time-decay half-life (days)" name="half_life_days" type="number" step="any" value={halfLife} set={setHalfLife} required />
+      <label class="check">
+        <input name="cookieless" type="checkbox" checked={cookieless} onChange={(e) => setCookieless(e.currentTarget.checked)} />
+        Cookieless (a daily visitor hash instead of a first-party id)
+      </label>
+    </ActionForm>
+  );
+}
+
+function NewSite({ view }: { view: View }) {
+  const org = { org_id: view.site.org_id ?? '', name: '', permissions: ['sites:write'] };
+  return (
+    <Card title="Add a site to this organisation" wide>
+      <AddSiteForm orgs={[org]} />
     </Card>
   );
 }
@@ -177,88 +120,48 @@ interface Goal {
 }
 
 function Goals({ view }: { view: View }) {
-  const [version, setVersion] = useState(0);
-  const goals = useAsync(() => request<Goal[]>('GET', `${site(view)}/goals`), `${view.site.site_id}:${version}`);
+  const [goals, reload] = useList<Goal[]>(`${site(view)}/goals`, view.site.site_id);
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const [currency, setCurrency] = useState('');
-  const [message, run, busy] = useAction();
-  const reload = () => setVersion(version + 1);
+  const action = useAction();
+  const add = async () => {
+    await request('POST', `${site(view)}/goals`, {
+      name: name.trim(),
+      ...(value ? { value, currency: currency.trim().toUpperCase() || undefined } : {}),
+    });
+    setName('');
+    setValue('');
+    reload();
+    return `Added ${name.trim()}: its events now count as conversions.`;
+  };
   return (
     <>
-      <Card title="Goals" wide>
-        {goals.error && <ErrorNote error={goals.error} />}
-        {goals.data && !goals.data.length && <Empty>No goals yet: add one below.</Empty>}
-        {goals.data && goals.data.length > 0 && (
-          <table class="models" data-testid="goals-table">
-            <caption class="sr-only">Goals</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col" class="num">
-                  Value
-                </th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {goals.data.map((g) => (
-                <tr data-name={g.name}>
-                  <th scope="row">{g.name}</th>
-                  <td class="num">{g.value ? `${g.value} ${g.currency}` : '—'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      class="link danger"
-                      aria-label={`Remove goal ${g.name}`}
-                      onClick={() => run(async () => (await request('DELETE', `${site(view)}/goals/${encodeURIComponent(g.name)}`), reload(), `Removed ${g.name}.`))}
-                    >
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListCard
+        title="Goals"
+        testid="goals-table"
+        caption="Goals"
+        columns={['Name', 'Value']}
+        loaded={goals}
+        empty="No goals yet: add one below."
+        row={(g) => (
+          <tr data-name={g.name}>
+            <th scope="row">{g.name}</th>
+            <td class="num">{g.value ? `${g.value} ${g.currency}` : '—'}</td>
+            <RowAction
+              label={`Remove goal ${g.name}`}
+              text="Remove"
+              run={action[1]}
+              work={async () => (await request('DELETE', `${site(view)}/goals/${encodeURIComponent(g.name)}`), reload(), `Removed ${g.name}.`)}
+            />
+          </tr>
         )}
-      </Card>
-      <Card title="Add a goal" wide>
-        <form
-          class="form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(async () => {
-              await request('POST', `${site(view)}/goals`, {
-                name: name.trim(),
-                ...(value ? { value, currency: currency.trim().toUpperCase() || undefined } : {}),
-              });
-              setName('');
-              setValue('');
-              reload();
-              return `Added ${name.trim()}: its events now count as conversions.`;
-            });
-          }}
-        >
-          <label>
-            Event name
-            <input name="goal-name" value={name} onInput={(e) => setName(e.currentTarget.value)} required />
-          </label>
-          <label>
-            Value per conversion (optional)
-            <input name="goal-value" inputMode="decimal" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
-          </label>
-          <label>
-            Currency (with a value)
-            <input name="goal-currency" maxLength={3} value={currency} onInput={(e) => setCurrency(e.currentTarget.value)} placeholder="EUR" />
-          </label>
-          <button type="submit" disabled={busy}>
-            Add goal
-          </button>
-          <Message message={message} />
-        </form>
-      </Card>
+      />
+      <ActionForm title="Add a goal" submit="Add goal" onSubmit={add} action={action}>
+        <Field label="Event name" name="goal-name" value={name} set={setName} required />
+        <Field label="Value per conversion (optional)" name="goal-value" inputMode="decimal" value={value} set={setValue} />
+        <Field label="Currency (with a value)" name="goal-currency" maxLength={3} value={currency} set={setCurrency} placeholder="EUR" />
+      </ActionForm>
     </>
   );
 }
@@ -276,97 +179,83 @@ interface Integration {
 }
 
 function Integrations({ view }: { view: View }) {
-  const [version, setVersion] = useState(0);
-  const list = useAsync(() => request<Integration[]>('GET', `${site(view)}/integrations`), `${view.site.site_id}:${version}`);
+  const [list, reload] = useList<Integration[]>(`${site(view)}/integrations`, view.site.site_id);
   const [provider, setProvider] = useState('stripe');
   const [secret, setSecret] = useState('');
-  const [message, run, busy] = useAction();
+  const action = useAction();
   const [added, setAdded] = useState<Integration | null>(null);
+  const connect = async () => {
+    const created = await request<Integration>('POST', `${site(view)}/integrations`, { provider, secret: secret.trim() });
+    setAdded(created);
+    setSecret('');
+    reload();
+    return `Connected ${provider}. Paste the URL below into ${provider === 'stripe' ? 'Stripe → Developers → Webhooks' : 'Shopify → Settings → Notifications → Webhooks'}.`;
+  };
   return (
     <>
-      <Card title="Connected" wide>
-        {list.error && <ErrorNote error={list.error} />}
-        {list.data && !list.data.length && <Empty>Nothing connected yet.</Empty>}
-        {list.data && list.data.length > 0 && (
-          <table class="models" data-testid="integrations-table">
-            <caption class="sr-only">Integrations</caption>
-            <thead>
-              <tr>
-                <th scope="col">Provider</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Webhook URL to paste</th>
-                <th scope="col">Sync status</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.map((i) => (
-                <tr data-name={i.provider}>
-                  <th scope="row">{i.provider}</th>
-                  <td>{i.kind}</td>
-                  <td>{i.webhook_url ? <code class="wrap">{i.webhook_url}</code> : '—'}</td>
-                  <td>
-                    {i.status ?? '—'}
-                    {i.status_at && <span class="muted"> ({when(i.status_at)})</span>}
-                    {i.message && <span class={`block ${i.status === 'error' ? 'error' : 'muted'}`}>{i.message}</span>}
-                  </td>
-                  <td>
-                    {i.kind === 'webhook' && (
-                      <button
-                        type="button"
-                        class="link danger"
-                        aria-label={`Remove ${i.provider}`}
-                        onClick={() => run(async () => (await request('DELETE', `${site(view)}/integrations/${i.provider}`), setVersion(version + 1), `Removed ${i.provider}.`))}
-                      >
-                        Remove
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListCard
+        title="Connected"
+        testid="integrations-table"
+        caption="Integrations"
+        columns={['Provider', 'Kind', 'Webhook URL to paste', 'Sync status']}
+        loaded={list}
+        empty="Nothing connected yet."
+        row={(i) => (
+          <tr data-name={i.provider}>
+            <th scope="row">{i.provider}</th>
+            <td>{i.kind}</td>
+            <td>{i.webhook_url ? <code class="wrap">{i.webhook_url}</code> : '—'}</td>
+            <td>
+              {i.status ?? '—'}
+              {i.status_at && <span class="muted"> ({when(i.status_at)})</span>}
+              {i.message && <span class={`block ${i.status === 'error' ? 'error' : 'muted'}`}>{i.message}</span>}
+            </td>
+            {i.kind === 'webhook' ? (
+              <RowAction
+                label={`Remove ${i.provider}`}
+                text="Remove"
+                run={action[1]}
+                work={async () => (await request('DELETE', `${site(view)}/integrations/${i.provider}`), reload(), `Removed ${i.provider}.`)}
+              />
+            ) : (
+              <td />
+            )}
+          </tr>
         )}
+      >
         <p class="muted">Klaviyo, Shopify Admin, HubSpot and Gorgias syncs are connected with `touchline integrations add` (docs/syncs.md).</p>
-      </Card>
-      <Card title="Connect a webhook" wide>
-        <form
-          class="form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(async () => {
-              const created = await request<Integration>('POST', `${site(view)}/integrations`, { provider, secret: secret.trim() });
-              setAdded(created);
-              setSecret('');
-              setVersion(version + 1);
-              return `Connected ${provider}. Paste the URL below into ${provider === 'stripe' ? 'Stripe → Developers → Webhooks' : 'Shopify → Settings → Notifications → Webhooks'}.`;
-            });
-          }}
-        >
-          <label>
-            Provider
-            <select name="provider" value={provider} onChange={(e) => setProvider(e.currentTarget.value)}>
-              <option value="stripe">Stripe</option>
-              <option value="shopify">Shopify</option>
-            </select>
-          </label>
-          <label>
-            Signing secret
-            <input name="secret" type="password" autoComplete="off" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} required placeholder={provider === 'stripe' ? 'whsec_…' : 'app secret'} />
-          </label>
-          <button type="submit" disabled={busy}>
-            Connect
-          </button>
-          <Message message={message} />
-          {added?.webhook_url && (
+      </ListCard>
+      <ActionForm
+        title="Connect a webhook"
+        submit="Connect"
+        onSubmit={connect}
+        action={action}
+        after={
+          added?.webhook_url && (
             <p>
               Webhook URL: <code class="wrap" data-testid="webhook-url">{added.webhook_url}</code>
             </p>
-          )}
-        </form>
-      </Card>
+          )
+        }
+      >
+        <label>
+          Provider
+          <select name="provider" value={provider} onChange={(e) => setProvider(e.currentTarget.value)}>
+            <option value="stripe">Stripe</option>
+            <option value="shopify">Shopify</option>
+          </select>
+        </label>
+        <Field
+          label="Signing secret"
+          name="secret"
+          type="password"
+          autoComplete="off"
+          value={secret}
+          set={setSecret}
+          required
+          placeholder={provider === 'stripe' ? 'whsec_…' : 'app secret'}
+        />
+      </ActionForm>
     </>
   );
 }
@@ -389,100 +278,62 @@ interface ApiKey {
 // Keys belong to the organisation (GET/POST/DELETE /api/v1/orgs/{org}/api-keys): this page lists
 // the ones that can read this site, and makes keys for this site or for every site.
 function ApiKeys({ view }: { view: View }) {
-  const [version, setVersion] = useState(0);
   const org = view.site.org_id ?? '';
   const base = `/api/v1/orgs/${encodeURIComponent(org)}/api-keys`;
-  const keys = useAsync(() => request<ApiKey[]>('GET', base), `${org}:${version}`);
+  const [keys, reload] = useList<ApiKey[]>(base, org);
   const [name, setName] = useState('');
   const [days, setDays] = useState('');
   const [everySite, setEverySite] = useState(false);
   const [created, setCreated] = useState('');
-  const [message, run, busy] = useAction();
-  const mine = (keys.data ?? []).filter((k) => !k.revoked_at && (k.site_ids === null || k.site_ids.includes(view.site.site_id)));
+  const action = useAction();
+  const create = async () => {
+    const r = await request<{ key: string }>('POST', base, {
+      name: name.trim(),
+      site_ids: everySite ? null : [view.site.site_id],
+      scopes: ['stats:read'],
+      ...(days ? { expires_days: Number(days) } : {}),
+    });
+    setCreated(r.key);
+    setName('');
+    reload();
+    return `Created a stats:read key for ${everySite ? 'every site of the organisation' : 'this site'}: send it as Authorization: Bearer to /api/v2/query.`;
+  };
   return (
     <>
-      <Card title="API keys that read this site" wide>
-        {keys.error && <ErrorNote error={keys.error} />}
-        {keys.data && !mine.length && <Empty>No keys yet.</Empty>}
-        {mine.length > 0 && (
-          <table class="models" data-testid="keys-table">
-            <caption class="sr-only">API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Sites</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {mine.map((k) => (
-                <tr data-name={k.name}>
-                  <th scope="row">{k.name || '—'}</th>
-                  <td>
-                    <code>{k.prefix}…</code>
-                  </td>
-                  <td>{k.site_ids === null ? 'every site' : k.site_ids.length === 1 ? 'this site' : `${k.site_ids.length} sites`}</td>
-                  <td>{k.scopes.join(', ')}</td>
-                  <td>{k.expires_at ? when(k.expires_at) : 'never'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      class="link danger"
-                      aria-label={`Revoke key ${k.name || k.prefix}`}
-                      onClick={() => run(async () => (await request('DELETE', `${base}/${encodeURIComponent(k.key_id)}`), setVersion(version + 1), `Revoked ${k.name || k.prefix}.`))}
-                    >
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListCard
+        title="API keys that read this site"
+        testid="keys-table"
+        caption="API keys"
+        columns={['Name', 'Key', 'Sites', 'Scopes', 'Expires']}
+        loaded={keys}
+        shown={(k) => !k.revoked_at && (k.site_ids === null || k.site_ids.includes(view.site.site_id))}
+        empty="No keys yet."
+        row={(k) => (
+          <tr data-name={k.name}>
+            <th scope="row">{k.name || '—'}</th>
+            <td>
+              <code>{k.prefix}…</code>
+            </td>
+            <td>{k.site_ids === null ? 'every site' : k.site_ids.length === 1 ? 'this site' : `${k.site_ids.length} sites`}</td>
+            <td>{k.scopes.join(', ')}</td>
+            <td>{k.expires_at ? when(k.expires_at) : 'never'}</td>
+            <RowAction
+              label={`Revoke key ${k.name || k.prefix}`}
+              text="Revoke"
+              run={action[1]}
+              work={async () => (await request('DELETE', `${base}/${encodeURIComponent(k.key_id)}`), reload(), `Revoked ${k.name || k.prefix}.`)}
+            />
+          </tr>
         )}
-      </Card>
-      <Card title="Create a key" wide>
-        <form
-          class="form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(async () => {
-              const r = await request<{ key: string }>('POST', base, {
-                name: name.trim(),
-                site_ids: everySite ? null : [view.site.site_id],
-                scopes: ['stats:read'],
-                ...(days ? { expires_days: Number(days) } : {}),
-              });
-              setCreated(r.key);
-              setName('');
-              setVersion(version + 1);
-              return `Created a stats:read key for ${everySite ? 'every site of the organisation' : 'this site'}: send it as Authorization: Bearer to /api/v2/query.`;
-            });
-          }}
-        >
-          <label>
-            Name
-            <input name="key-name" value={name} onInput={(e) => setName(e.currentTarget.value)} required />
-          </label>
-          <label>
-            Expires after (days, optional)
-            <input name="key-days" type="number" value={days} onInput={(e) => setDays(e.currentTarget.value)} />
-          </label>
-          <label class="check">
-            <input name="key-every-site" type="checkbox" checked={everySite} onChange={(e) => setEverySite(e.currentTarget.checked)} />
-            Every site of the organisation, including later ones
-          </label>
-          <button type="submit" disabled={busy}>
-            Create key
-          </button>
-          <Message message={message} />
-          {created && <Secret label="Your new key." value={created} />}
-        </form>
-      </Card>
+      />
+      <ActionForm title="Create a key" submit="Create key" onSubmit={create} action={action} after={created && <Secret label="Your new key." value={created} />}>
+        <Field label="Name" name="key-name" value={name} set={setName} required />
+        <Field label="Expires after (days, optional)" name="key-days" type="number" value={days} set={setDays} />
+        <label class="check">
+          <input name="key-every-site" type="checkbox" checked={everySite} onChange={(e) => setEverySite(e.currentTarget.checked)} />
+          Every site of the organisation, including later ones
+        </label>
+      </ActionForm>
     </>
   );
 }
@@ -499,100 +350,76 @@ interface Member {
 
 const ROLES = ['owner', 'admin', 'editor', 'viewer', 'billing'];
 
+function RoleSelect({ label, value, onChange, name }: { label?: string; value: string; onChange: (role: string) => void; name?: string }) {
+  return (
+    <select aria-label={label} name={name} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+      {ROLES.map((r) => (
+        <option value={r}>{r}</option>
+      ))}
+    </select>
+  );
+}
+
 function Members({ view }: { view: View }) {
   const org = view.site.org_id ?? '';
   const base = `/api/v1/orgs/${encodeURIComponent(org)}/members`;
-  const [version, setVersion] = useState(0);
-  const members = useAsync(() => request<Member[]>('GET', base), `${org}:${version}`);
+  const [members, reload] = useList<Member[]>(base, org);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('viewer');
   const [temporary, setTemporary] = useState('');
-  const [message, run, busy] = useAction();
+  const changes = useAction(); // the table's: roles and removals
+  const invite = useAction();
+  const [message, run] = changes;
+  const send = async () => {
+    const r = await request<Member & { new_user: boolean; temporary_password?: string | null }>('POST', base, { email: email.trim(), role });
+    setTemporary(r.temporary_password ?? '');
+    setEmail('');
+    reload();
+    return r.new_user ? `Invited ${r.email}: Cognito sends them a temporary password.` : `Added ${r.email} as ${r.role}.`;
+  };
   return (
     <>
-      <Card title="Members of this organisation" wide>
-        {members.error && <ErrorNote error={members.error} />}
-        {members.data && (
-          <table class="models" data-testid="members-table">
-            <caption class="sr-only">Members and roles</caption>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Sites</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {members.data.map((m) => (
-                <tr data-name={m.email}>
-                  <th scope="row">{m.email}</th>
-                  <td>
-                    <select
-                      aria-label={`Role of ${m.email}`}
-                      value={m.role}
-                      onChange={(e) => {
-                        const next = e.currentTarget.value;
-                        run(async () => (await request('PATCH', `${base}/${encodeURIComponent(m.user_id)}`, { role: next }), setVersion(version + 1), `${m.email} is now ${next}.`));
-                      }}
-                    >
-                      {ROLES.map((r) => (
-                        <option value={r}>{r}</option>
-                      ))}
-                    </select>
-                  </td>
-                  <td>{m.site_ids ? m.site_ids.length : 'all'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      class="link danger"
-                      aria-label={`Remove ${m.email}`}
-                      onClick={() => run(async () => (await request('DELETE', `${base}/${encodeURIComponent(m.user_id)}`), setVersion(version + 1), `Removed ${m.email}.`))}
-                    >
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListCard
+        title="Members of this organisation"
+        testid="members-table"
+        caption="Members and roles"
+        columns={['Email', 'Role', 'Sites']}
+        loaded={members}
+        row={(m) => (
+          <tr data-name={m.email}>
+            <th scope="row">{m.email}</th>
+            <td>
+              <RoleSelect
+                label={`Role of ${m.email}`}
+                value={m.role}
+                onChange={(next) => run(async () => (await request('PATCH', `${base}/${encodeURIComponent(m.user_id)}`, { role: next }), reload(), `${m.email} is now ${next}.`))}
+              />
+            </td>
+            <td>{m.site_ids ? m.site_ids.length : 'all'}</td>
+            <RowAction
+              label={`Remove ${m.email}`}
+              text="Remove"
+              run={run}
+              work={async () => (await request('DELETE', `${base}/${encodeURIComponent(m.user_id)}`), reload(), `Removed ${m.email}.`)}
+            />
+          </tr>
         )}
+      >
         <Message message={message} />
-      </Card>
-      <Card title="Invite someone" wide>
-        <form
-          class="form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(async () => {
-              const r = await request<Member & { new_user: boolean; temporary_password?: string | null }>('POST', base, { email: email.trim(), role });
-              setTemporary(r.temporary_password ?? '');
-              setEmail('');
-              setVersion(version + 1);
-              return r.new_user ? `Invited ${r.email}: Cognito sends them a temporary password.` : `Added ${r.email} as ${r.role}.`;
-            });
-          }}
-        >
-          <label>
-            Email
-            <input name="invite-email" type="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} required />
-          </label>
-          <label>
-            Role
-            <select name="invite-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
-              {ROLES.map((r) => (
-                <option value={r}>{r}</option>
-              ))}
-            </select>
-          </label>
-          <button type="submit" disabled={busy}>
-            Invite
-          </button>
-          {temporary && <Secret label="Temporary password (local stack only; in AWS Cognito emails it)." value={temporary} />}
-        </form>
-      </Card>
+      </ListCard>
+      <ActionForm
+        title="Invite someone"
+        submit="Invite"
+        onSubmit={send}
+        action={invite}
+        after={temporary && <Secret label="Temporary password (local stack only; in AWS Cognito emails it)." value={temporary} />}
+      >
+        <Field label="Email" name="invite-email" type="email" value={email} set={setEmail} required />
+        <label>
+          Role
+          <RoleSelect name="invite-role" value={role} onChange={setRole} />
+        </label>
+      </ActionForm>
     </>
   );
 }
@@ -609,84 +436,47 @@ interface SharedLink {
 
 function SharedLinks({ view }: { view: View }) {
   const base = `${site(view)}/shared-links`;
-  const [version, setVersion] = useState(0);
-  const links = useAsync(() => request<SharedLink[]>('GET', base), `${view.site.site_id}:${version}`);
+  const [links, reload] = useList<SharedLink[]>(base, view.site.site_id);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [created, setCreated] = useState('');
-  const [message, run, busy] = useAction();
+  const action = useAction();
+  const create = async () => {
+    const r = await request<{ link: string }>('POST', base, { name: name.trim(), ...(password ? { password } : {}) });
+    setCreated(`${location.origin}/share/${encodeURIComponent(r.link)}`);
+    setName('');
+    setPassword('');
+    reload();
+    return 'Anyone with the link sees this site read-only; embed it with <iframe src="…">.';
+  };
   return (
     <>
-      <Card title="Shared links" wide>
-        {links.error && <ErrorNote error={links.error} />}
-        {links.data && !links.data.filter((l) => !l.revoked).length && <Empty>No shared links.</Empty>}
-        {links.data && links.data.some((l) => !l.revoked) && (
-          <table class="models" data-testid="links-table">
-            <caption class="sr-only">Shared links</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Password</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {links.data
-                .filter((l) => !l.revoked)
-                .map((l) => (
-                  <tr data-name={l.name}>
-                    <th scope="row">{l.name || l.link_id}</th>
-                    <td>{l.password_protected ? 'yes' : 'no'}</td>
-                    <td>{when(l.created_at)}</td>
-                    <td>
-                      <button
-                        type="button"
-                        class="link danger"
-                        aria-label={`Revoke link ${l.name || l.link_id}`}
-                        onClick={() => run(async () => (await request('DELETE', `${base}/${l.link_id}`), setVersion(version + 1), 'Revoked: the link stops working within a minute.'))}
-                      >
-                        Revoke
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-            </tbody>
-          </table>
+      <ListCard
+        title="Shared links"
+        testid="links-table"
+        caption="Shared links"
+        columns={['Name', 'Password', 'Created']}
+        loaded={links}
+        shown={(l) => !l.revoked}
+        empty="No shared links."
+        row={(l) => (
+          <tr data-name={l.name}>
+            <th scope="row">{l.name || l.link_id}</th>
+            <td>{l.password_protected ? 'yes' : 'no'}</td>
+            <td>{when(l.created_at)}</td>
+            <RowAction
+              label={`Revoke link ${l.name || l.link_id}`}
+              text="Revoke"
+              run={action[1]}
+              work={async () => (await request('DELETE', `${base}/${l.link_id}`), reload(), 'Revoked: the link stops working within a minute.')}
+            />
+          </tr>
         )}
-      </Card>
-      <Card title="Create a shared link" wide>
-        <form
-          class="form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(async () => {
-              const r = await request<{ link: string }>('POST', base, { name: name.trim(), ...(password ? { password } : {}) });
-              setCreated(`${location.origin}/share/${encodeURIComponent(r.link)}`);
-              setName('');
-              setPassword('');
-              setVersion(version + 1);
-              return 'Anyone with the link sees this site read-only; embed it with <iframe src="…">.';
-            });
-          }}
-        >
-          <label>
-            Name
-            <input name="link-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
-          <label>
-            Password (optional, 8+ characters)
-            <input name="link-password" type="password" autoComplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
-          </label>
-          <button type="submit" disabled={busy}>
-            Create link
-          </button>
-          <Message message={message} />
-          {created && <Secret label="The link." value={created} />}
-        </form>
-      </Card>
+      />
+      <ActionForm title="Create a shared link" submit="Create link" onSubmit={create} action={action} after={created && <Secret label="The link." value={created} />}>
+        <Field label="Name" name="link-name" value={name} set={setName} />
+        <Field label="Password (optional, 8+ characters)" name="link-password" type="password" autoComplete="new-password" value={password} set={setPassword} />
+      </ActionForm>
     </>
   );
 }
