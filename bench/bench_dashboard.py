@@ -120,8 +120,8 @@ def run() -> list[tuple[str, str]]:
     launched = tools.launched
     tag_tools = importlib.import_module("tag_tools")
     cli, ensure_chromium, running_stack = tag_tools.cli, tag_tools.ensure_chromium, tag_tools.running_stack
-    views = importlib.import_module("test_dashboard_views")
-    _page, _ready = views._page, views._ready
+    world = importlib.import_module("dashboard_world")
+    _page, _ready = world.signed_in_page, world.wait_ready
 
     figures: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), DOMAIN) as stack:
@@ -145,7 +145,8 @@ def run() -> list[tuple[str, str]]:
         created = cli("orgs", "create", "Bench", "--owner", "owner@bench.test", data_dir=stack.data_dir)
         cli("sites", "move", DOMAIN, "--org", created.stdout.strip(), data_dir=stack.data_dir)
         base = f"http://127.0.0.1:{stack.port}"
-        tokens = tools.cognito_sign_in(base, "owner@bench.test", tools.temporary_password(created.stderr))
+        people = importlib.import_module("people_tools")
+        tokens = people.cognito_sign_in(base, "owner@bench.test", people.temporary_password(created.stderr))
         key = str(tokens["IdToken"])
         time.sleep(1.2)  # memberships are cached for 1 s locally
 

@@ -191,8 +191,9 @@ class Stack:
 
 
 @contextmanager
-def running_stack(tmp: Path, domain: str) -> Iterator[Stack]:
-    """`touchline dev` as a subprocess, with `domain` registered and accepting hits."""
+def running_stack(tmp: Path, domain: str | None) -> Iterator[Stack]:
+    """`touchline dev` as a subprocess, with `domain` registered and accepting hits (None: no
+    site yet; the caller registers its own, e.g. through the management API)."""
     stack = Stack(tmp / "data", free_port())
     out, err = tmp / "dev.out", tmp / "dev.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
@@ -219,10 +220,11 @@ def running_stack(tmp: Path, domain: str) -> Iterator[Stack]:
                         break
             except (OSError, ValueError):
                 time.sleep(0.1)
-        added = cli("sites", "add", domain, data_dir=stack.data_dir)
-        assert added.returncode == 0, added.stderr
-        stack.site_id = added.stdout.strip()
-        time.sleep(1.2)  # the stack caches "unknown site" answers for 1 s
+        if domain is not None:
+            added = cli("sites", "add", domain, data_dir=stack.data_dir)
+            assert added.returncode == 0, added.stderr
+            stack.site_id = added.stdout.strip()
+            time.sleep(1.2)  # the stack caches "unknown site" answers for 1 s
         yield stack
     finally:
         if proc.poll() is None:

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import botocore
 import pytest
+from people_tools import cognito_sign_in, temporary_password
 from tag_tools import ROOT, TOUCHLINE, PageServer, Stack, _env, cli, ensure_chromium, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -52,37 +52,9 @@ def api(
         return error.code, json.loads(raw) if raw else None, error.headers
 
 
-def temporary_password(stderr: str) -> str:
-    marker = "temporary password "
-    assert marker in stderr, stderr
-    return stderr.split(marker, 1)[1].split()[0]
-
-
-def sign_in(stack: Stack, email: str, password: str) -> dict[str, str]:
+def sign_in(stack: Stack, email: str, password: str) -> dict[str, Any]:
     """What a script does: the auth config, then Cognito's own API, unsigned (a public client)."""
-    _, config, _ = api(stack, "GET", "/api/v1/auth/config")
-    cognito = boto3.client(
-        "cognito-idp",
-        region_name=config["region"],
-        endpoint_url=config["cognito_endpoint"],
-        config=botocore.config.Config(signature_version=botocore.UNSIGNED),
-    )
-    step = cognito.initiate_auth(
-        ClientId=config["client_id"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": password},
-    )
-    if step.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
-        step = cognito.respond_to_auth_challenge(
-            ClientId=config["client_id"],
-            ChallengeName="NEW_PASSWORD_REQUIRED",
-            Session=step["Session"],
-            ChallengeResponses={
-                "USERNAME": step["ChallengeParameters"]["USERNAME"],
-                "NEW_PASSWORD": NEW_PASSWORD,
-            },
-        )
-    return dict(step["AuthenticationResult"])  # type: ignore[arg-type]
+    return cognito_sign_in(base(stack), email, password, NEW_PASSWORD)
 
 
 @pytest.fixture(scope="module")

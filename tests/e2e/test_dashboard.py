@@ -10,12 +10,11 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dashboard_tools import DASHBOARD, WIDTHS, PageErrors, axe_violations, launched, screenshot
-from tag_tools import TOUCHLINE, Stack, ensure_chromium, running_stack
+from dashboard_tools import DASHBOARD, WIDTHS, PageErrors, axe_violations, screenshot
+from tag_tools import TOUCHLINE, Stack
 
 pytestmark = [
     pytest.mark.e2e,
@@ -23,22 +22,22 @@ pytestmark = [
     pytest.mark.timeout(900),
 ]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 # Initial JavaScript and CSS, gzipped as served (issue 16's budget).
 BUDGET_BYTES = 150 * 1024
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("dashboard"), "shop.test") as running:
-        yield running
+@pytest.fixture
+def stack(dashboard_site: Any) -> Stack:
+    """The dashboard tests' shared stack (tests/e2e/conftest.py): the same app and headers."""
+    running: Stack = dashboard_site.stack
+    return running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched(playwright_api, ensure_chromium()) as launched_browser:
-        yield launched_browser
+@pytest.fixture
+def browser(dashboard_browser: Any) -> Any:
+    return dashboard_browser
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -55,6 +54,21 @@ def _initial_assets(index: str) -> list[str]:
     scripts = re.findall(r'<script[^>]+type="module"[^>]+src="([^"]+)"', index)
     links = re.findall(r'<link[^>]+rel="(?:stylesheet|modulepreload)"[^>]+href="([^"]+)"', index)
     return scripts + links
+
+
+def test_the_app_typechecks() -> None:
+    """`npm run typecheck` (TypeScript, strict) over dashboard/src and its build config."""
+    npm = shutil.which("npm")
+    assert npm, "npm is needed to build the dashboard"
+    done = subprocess.run(
+        [npm, "run", "--silent", "typecheck"],
+        cwd=DASHBOARD,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_index_revalidates_and_hashed_assets_are_immutable(stack: Stack) -> None:
@@ -105,18 +119,3 @@ def test_sign_in_page_renders_accessibly_in_both_colour_schemes(
         context.close()
     (background,) = backgrounds
     assert (background == "rgb(15, 17, 23)") == (scheme == "dark"), background
-
-
-def test_the_app_typechecks(stack: Stack) -> None:
-    """`npm run typecheck` (TypeScript, strict) over dashboard/src and its build config."""
-    npm = shutil.which("npm")
-    assert npm, "npm is needed to build the dashboard"
-    done = subprocess.run(
-        [npm, "run", "--silent", "typecheck"],
-        cwd=DASHBOARD,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

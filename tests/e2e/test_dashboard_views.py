@@ -1,8 +1,8 @@
 """The dashboard's views on the real query API and the real accounts API, in Chromium, against
-`touchline dev` with known data: hits over HTTP, a goal, orders through the payments API, the
-aggregation run; an organisation owning the site, with an owner, an editor and a viewer invited
-through moto's Cognito. The numbers on screen are read from the DOM and compared with the query
-API's answers to the test's own queries.
+`touchline dev` with known data (tests/e2e/dashboard_world.py: hits over HTTP, a goal, orders
+through the payments API and Shopify, the aggregation run; an organisation owning the site, with
+an owner, an editor and a viewer invited through moto's Cognito). The numbers on screen are read
+from the DOM and compared with the query API's answers to the test's own queries.
 
 People sign in for real: one test through the sign-in page (first sign-in, new password); the
 others start with that person's Cognito tokens where the dashboard keeps them, so every request
@@ -18,26 +18,14 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dashboard_tools import (
-    NEW_PASSWORD,
-    WIDTHS,
-    PageErrors,
-    axe_violations,
-    cognito_sign_in,
-    launched,
-    screenshot,
-    signed_in_script,
-    temporary_password,
-)
-from revenue_payloads import SHOPIFY_SECRET, shopify_headers
-from tag_tools import TOUCHLINE, PageServer, Stack, cli, ensure_chromium, running_stack
-
-from fakes.shopify import order as shopify_order
+from dashboard_tools import WIDTHS, PageErrors, axe_violations, screenshot
+from dashboard_world import DESKTOP, DOMAIN, VISITS, Site, http, ok, signed_in_page, wait_ready
+from people_tools import NEW_PASSWORD, temporary_password
+from tag_tools import TOUCHLINE, PageServer, cli
 
 pytestmark = [
     pytest.mark.e2e,
@@ -45,222 +33,20 @@ pytestmark = [
     pytest.mark.timeout(900),
 ]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-DOMAIN = "shop.test"
-DESKTOP = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-)
-MOBILE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/18.1 Mobile/15E148 Safari/604.1"
-)
-SHOPIFY_ORDERS = 4
-# (visitor, landing url, referrer, user agent, extra pages, goal?)
-VISITS = [
-    *[(f"visitor-g-{i:08d}", "/", "https://www.google.com/", DESKTOP, ["/pricing"], i < 3) for i in range(6)],
-    *[
-        (
-            f"visitor-n-{i:08d}",
-            "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
-            "",
-            MOBILE,
-            [],
-            i < 2,
-        )
-        for i in range(4)
-    ],
-    *[
-        (f"visitor-t-{i:08d}", "/blog/launch", "https://t.co/abc", MOBILE, ["/pricing", "/signup"], False)
-        for i in range(3)
-    ],
-    *[(f"visitor-d-{i:08d}", "/pricing", "", DESKTOP, [], False) for i in range(2)],
-]
+pytest.importorskip("playwright.sync_api")
 
 
-def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        raise AssertionError(f"{url} answered {error.code}: {error.read()[:500]!r}") from None
+@pytest.fixture
+def site(dashboard_site: Site) -> Site:
+    return dashboard_site
 
 
-def _post_raw(url: str, body: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        raise AssertionError(f"{url} answered {error.code}: {error.read()[:500]!r}") from None
+@pytest.fixture
+def browser(dashboard_browser: Any) -> Any:
+    return dashboard_browser
 
 
-def _ok(done: Any) -> str:
-    assert done.returncode == 0, done.stdout + done.stderr
-    return str(done.stdout.strip())
-
-
-class Site:
-    def __init__(self, stack: Stack, key: str) -> None:
-        self.stack, self.key = stack, key
-        self.base = f"http://127.0.0.1:{stack.port}"
-        self.org_id = ""
-        self.other_site = ""  # a second site of the organisation: the switcher's other choice
-        self.people: dict[str, tuple[str, dict[str, Any]]] = {}  # role -> (email, Cognito tokens)
-        self.newcomer = ("", "")  # invited, never signed in: (email, temporary password)
-
-    def query(self, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.base}/api/v2/query",
-            data=json.dumps({"site_id": DOMAIN, **body}).encode(),
-            method="POST",
-            headers={"authorization": f"Bearer {self.key}", "content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-
-    def api(self, method: str, path: str, role: str = "owner", body: Any = None) -> tuple[int, Any]:
-        """The management API as one of the organisation's people."""
-        headers = {"content-type": "application/json"}
-        if role:
-            headers["authorization"] = f"Bearer {self.people[role][1]['IdToken']}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            return error.code, json.loads(raw) if raw else None
-
-
-def _people(site: Site) -> None:
-    """Shop (this site and one more) with an owner, an editor and a viewer; Elsewhere owns a site
-    none of them may see."""
-    data = site.stack.data_dir
-    created = cli("orgs", "create", "Shop", "--owner", "owner@shop.test", data_dir=data)
-    site.org_id = _ok(created)
-    _ok(cli("sites", "move", DOMAIN, "--org", site.org_id, data_dir=data))
-    site.other_site = _ok(cli("sites", "add", "blog.shop.test", "--org", site.org_id, data_dir=data))
-    _ok(cli("orgs", "create", "Elsewhere", "--owner", "zed@elsewhere.test", data_dir=data))
-    _ok(cli("sites", "add", "elsewhere.test", "--org", "Elsewhere", data_dir=data))
-    owner = cognito_sign_in(site.base, "owner@shop.test", temporary_password(created.stderr))
-    site.people["owner"] = ("owner@shop.test", owner)
-    for role in ("editor", "viewer", "admin"):
-        email = f"{role}@shop.test"
-        status, invited = site.api(
-            "POST", f"/api/v1/orgs/{site.org_id}/members", body={"email": email, "role": role}
-        )
-        assert status == 201, invited
-        if role == "admin":  # signs in through the page itself
-            site.newcomer = (email, invited["temporary_password"])
-        else:
-            site.people[role] = (email, cognito_sign_in(site.base, email, invited["temporary_password"]))
-    time.sleep(1.2)  # memberships are cached for 1 s by the local stack
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with running_stack(tmp_path_factory.mktemp("dashboard-views"), DOMAIN) as stack:
-        data = stack.data_dir
-        _ok(cli("goals", "add", stack.site_id, "Signup", data_dir=data))
-        key = _ok(cli("api-keys", "create", stack.site_id, "--name", "dashboard test", data_dir=data))
-        token = _ok(cli("tokens", "create", stack.site_id, data_dir=data))
-        base = f"http://127.0.0.1:{stack.port}"
-        for visitor, landing, referrer, agent, pages, goal in VISITS:
-            headers = {"content-type": "text/plain", "user-agent": agent}
-            hit = {"name": "pageview", "domain": DOMAIN, "url": f"https://{DOMAIN}{landing}"}
-            if referrer:
-                hit["referrer"] = referrer
-            assert _post(base + "/api/event", {**hit, "visitor_id": visitor}, headers) == 202
-            for path in pages:
-                page = {
-                    "name": "pageview",
-                    "domain": DOMAIN,
-                    "url": f"https://{DOMAIN}{path}",
-                    "visitor_id": visitor,
-                }
-                assert _post(base + "/api/event", page, headers) == 202
-            if goal:
-                event = {
-                    "name": "Signup",
-                    "domain": DOMAIN,
-                    "url": f"https://{DOMAIN}/signup",
-                    "visitor_id": visitor,
-                }
-                assert _post(base + "/api/event", event, headers) == 202
-        expected = sum(1 + len(v[4]) + v[5] for v in VISITS)
-        stack.wait_for("SELECT count() AS n FROM events FINAL", lambda rows: rows[0]["n"] >= expected)
-        time.sleep(1.1)  # orders come after the browsing, to the second
-        payments = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-        for i, (amount, currency, visitor) in enumerate(
-            [
-                ("49.00", "EUR", "visitor-g-00000000"),
-                ("20.00", "EUR", "visitor-n-00000000"),
-                ("15.00", "USD", ""),
-            ]
-        ):
-            body = {
-                "amount": amount,
-                "currency": currency,
-                "transaction_id": f"tx_{i}",
-                "visitor_id": visitor,
-            }
-            assert _post(base + "/api/v1/payments", body, payments) == 200
-        # Shopify orders with line items, for the Customers and Products pages: two customers,
-        # products 700 and 701 in every order (bought together), 702 in two of them.
-        _ok(cli("integrations", "add", "shopify", stack.site_id, "--secret", SHOPIFY_SECRET, data_dir=data))
-        now = datetime.now(UTC).replace(microsecond=0)
-        for i in range(SHOPIFY_ORDERS):
-            record = shopify_order(
-                4_000_000 + i,
-                now - timedelta(days=5 - i, hours=1),
-                lines=3 if i < 2 else 2,
-                customer_id=100 + i % 2,
-                email=f"buyer{i % 2}@shop.test",
-            )
-            order = json.dumps(record).encode()
-            status = _post_raw(
-                f"{base}/webhooks/shopify/{stack.site_id}", order, shopify_headers(order, "orders/paid")
-            )
-            assert status == 200
-        stack.wait_for(
-            "SELECT count() AS n FROM orders FINAL",
-            lambda rows: rows[0]["n"] == 3 + SHOPIFY_ORDERS,
-            timeout=60,
-        )
-        # The aggregation runs the commerce jobs after it (all of them on their first run).
-        _ok(cli("aggregate", "run", "--site", stack.site_id, data_dir=data, timeout=300))
-        built = Site(stack, key)
-        _people(built)
-        yield built
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched(playwright_api, ensure_chromium()) as launched_browser:
-        yield launched_browser
-
-
-def _page(browser: Any, site: Site, *, width: int = 1280, scheme: str = "light", role: str = "owner") -> Any:
-    """A page signed in as the organisation's `role` (real Cognito tokens)."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-    email, tokens = site.people[role]
-    context.add_init_script(signed_in_script(tokens, email))
-    return context.new_page()
-
-
-def _ready(page: Any, view: str, after: int = 0) -> int:
-    page.wait_for_function(
-        "([view, after]) => { const r = document.documentElement.dataset.ready || '';"
-        " return r.startsWith(view + ':') && Number(r.split(':')[1]) > after; }",
-        arg=[view, after],
-        timeout=60_000,
-    )
-    return int(page.evaluate("document.documentElement.dataset.ready.split(':')[1]"))
+_page, _ready = signed_in_page, wait_ready
 
 
 def _number(text: str) -> float:
@@ -390,12 +176,12 @@ def test_keyboard_picks_periods_and_tabs(site: Site, browser: Any) -> None:
     _ready(page, "overview", renders)
 
 
-def test_attribution_shows_six_models_as_the_api_credits_them(site: Site, browser: Any) -> None:
+def test_attribution_shows_every_model_as_the_api_credits_them(site: Site, browser: Any) -> None:
     page = _page(browser, site)  # the owner may change the window
     page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}/attribution?period=7d")
     _ready(page, "attribution")
     models = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
-    models += ["markov", "shapley"]  # data-driven: too few journeys here, so not computed
+    models += ["markov", "markov_k2", "markov_k3", "shapley"]  # data-driven: too few journeys here
     answered = site.query(
         {
             "metrics": [f"attributed_conversions:{m}" for m in models],
@@ -415,6 +201,7 @@ def test_attribution_shows_six_models_as_the_api_credits_them(site: Site, browse
     # The models the API could not fit say why, in the API's words, instead of showing zeros.
     notes = page.get_by_test_id("not-fitted").inner_text()
     assert warnings["attributed_conversions:markov"]["warning"] in notes and "Shapley" in notes
+    assert "Markov, order 2" in notes and "Markov, order 3" in notes
     # Only clicks credited: the same table from include.attribution_touches.
     page.get_by_role("button", name="Clicks only").click()
     _ready(page, "attribution", 1)
@@ -437,6 +224,21 @@ def test_attribution_shows_six_models_as_the_api_credits_them(site: Site, browse
     )
     page.get_by_test_id("model-docs").locator("summary", has_text="Time decay").click()
     assert "half-life" in page.get_by_test_id("model-docs").inner_text()
+    page.get_by_test_id("model-docs").locator("summary", has_text="Markov, order 3").click()
+    assert "order k = 1, 2, 3" in page.get_by_test_id("model-docs").inner_text()
+    # A saved window is what the page shows from then on, without a reload (the shell's copy of
+    # the site is loaded again); put back afterwards, the rest of the module reads 30 days.
+    window = page.get_by_test_id("attribution-window")
+    window.get_by_label("Lookback window (days)").fill("45")
+    window.get_by_role("button", name="Save").click()
+    window.get_by_role("status").wait_for()
+    nav = page.get_by_role("navigation", name="Pages")
+    nav.get_by_role("link", name="Overview").click()
+    _ready(page, "overview")
+    nav.get_by_role("link", name="Attribution").click()
+    assert window.get_by_label("Lookback window (days)").input_value() == "45"
+    status, _ = site.api("PATCH", f"/api/v1/sites/{site.stack.site_id}", body={"lookback_days": 30})
+    assert status == 200
 
 
 def test_revenue_per_currency_equals_the_api(site: Site, browser: Any) -> None:
@@ -458,18 +260,24 @@ def test_revenue_per_currency_equals_the_api(site: Site, browser: Any) -> None:
 
 @pytest.mark.parametrize("path", ["", "/attribution", "/revenue", "/customers", "/products"])
 def test_pages_are_accessible_at_both_widths_in_both_schemes(site: Site, browser: Any, path: str) -> None:
+    """One load per page, then each width and colour scheme as a person switches them (the
+    layout and the chart follow both without a reload)."""
     view = path.strip("/") or "overview"
+    page = _page(browser, site, width=WIDTHS[0])
+    errors = PageErrors(page)
+    page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}{path}?period=7d")
+    _ready(page, view)
     for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
         for scheme in ("light", "dark"):
-            page = _page(browser, site, width=width, scheme=scheme)
-            errors = PageErrors(page)
-            page.goto(f"http://127.0.0.1:{site.stack.port}/{DOMAIN}{path}?period=7d")
-            _ready(page, view)
-            page.wait_for_timeout(300)  # the map and charts draw after the data
+            page.emulate_media(color_scheme=scheme)
+            page.wait_for_timeout(300)  # the map and charts draw after the data, and again on a change
+            background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+            assert (background == "rgb(15, 17, 23)") == (scheme == "dark"), (view, width, scheme)
             screenshot(page, f"{view}-{width}-{scheme}")
             assert axe_violations(page) == [], (view, width, scheme)
-            assert errors.errors == []
-            page.context.close()
+    assert errors.errors == []
+    page.context.close()
 
 
 def _snapshot(site: Site, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -644,7 +452,7 @@ def test_a_viewer_sees_no_settings_and_an_editor_sees_only_theirs(site: Site, br
     editor.goto(f"{site.base}/{DOMAIN}/settings")
     editor.get_by_role("navigation", name="Settings").wait_for()
     sections = editor.get_by_role("navigation", name="Settings").get_by_role("link").all_inner_texts()
-    assert sections == ["Site", "Goals", "Integrations", "Shared links"]
+    assert sections == ["Site", "Goals", "Integrations", "Shared links", "Add a site"]
     editor.context.close()
 
 
@@ -774,8 +582,7 @@ def test_every_settings_form_works_through_the_management_api(site: Site, browse
     _message(page, "Created a stats:read key")
     key = page.get_by_test_id("secret").locator("code").inner_text()
     assert key.startswith("tlk_")
-    answer = Site(site.stack, key)
-    answer.query({"site_id": site.other_site, "metrics": ["visitors"], "date_range": "7d"})
+    site.query({"site_id": site.other_site, "metrics": ["visitors"], "date_range": "7d"}, key=key)
     page.get_by_role("button", name="Revoke key wallboard").click()
     _message(page, "Revoked wallboard")
     keys = site.api("GET", f"/api/v1/orgs/{site.org_id}/api-keys")[1]
@@ -829,3 +636,82 @@ def test_every_settings_form_works_through_the_management_api(site: Site, browse
         time.sleep(1)
     assert wanted <= actions, actions
     assert errors.errors == []
+
+
+def test_done_when_a_new_user_adds_a_site_sends_hits_and_a_payment_and_sees_them(
+    site: Site, browser: Any
+) -> None:
+    """The issue's "done when", as a new user goes: invited by `touchline orgs create` on the
+    running `touchline dev` (what `make dev` runs), signs in on the page, adds their first site
+    with the form, sends hits and a payment, runs `touchline aggregate run`, and sees them with
+    the numbers the query API answers."""
+    data, domain = site.stack.data_dir, "newcomer.test"
+    created = cli("orgs", "create", "Newcomer", "--owner", "new@newcomer.test", data_dir=data)
+    assert created.returncode == 0, created.stderr
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = PageErrors(page)
+    page.goto(f"{site.base}/")
+    page.get_by_label("Email").fill("new@newcomer.test")
+    page.get_by_label("Password").fill(temporary_password(created.stderr))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_label("Repeat it").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password and sign in").click()
+    page.get_by_role("heading", name="No sites yet").wait_for()
+    form = page.get_by_test_id("add-site")
+    form.get_by_label("Domain").fill("not a domain")
+    form.get_by_role("button", name="Add site").click()
+    form.get_by_role("alert").wait_for()  # the API's own words
+    form.get_by_label("Domain").fill(domain)
+    form.get_by_label("Time zone").fill("UTC")
+    form.get_by_role("button", name="Add site").click()
+    renders = _ready(page, "overview")
+    assert page.url.startswith(f"{site.base}/{domain}")
+    assert _number(page.get_by_test_id("stat-visitors").inner_text()) == 0
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('tl.tokens')).id")
+    person = {"authorization": f"Bearer {token}"}
+    status, sites = http("GET", f"{site.base}/api/v1/sites", headers=person)
+    assert status == 200 and [s["domain"] for s in sites] == [domain]
+    site_id = sites[0]["site_id"]
+
+    browser_headers = {"content-type": "text/plain", "user-agent": DESKTOP}
+    for i, referrer in enumerate(["https://www.google.com/", "", "https://news.ycombinator.com/"]):
+        for path in ["/", "/pricing"][: 1 + i % 2]:  # 1, 2 and 1 pages
+            hit = {"name": "pageview", "domain": domain, "url": f"https://{domain}{path}"}
+            body = hit | ({"referrer": referrer} if referrer else {}) | {"visitor_id": f"newcomer-{i}"}
+            assert http("POST", f"{site.base}/api/event", body, browser_headers)[0] == 202
+    payments = {"authorization": f"Bearer {ok(cli('tokens', 'create', domain, data_dir=data))}"}
+    payment = {"amount": "30.00", "currency": "EUR", "transaction_id": "first", "visitor_id": "newcomer-0"}
+    assert http("POST", f"{site.base}/api/v1/payments", payment, payments)[0] == 200
+    site.wait_for(
+        f"SELECT (SELECT count() FROM events FINAL WHERE site_id = '{site_id}') AS hits, "
+        f"(SELECT count() FROM orders FINAL WHERE site_id = '{site_id}') AS orders",
+        lambda rows: rows[0]["hits"] == 4 and rows[0]["orders"] == 1,
+    )
+    ok(cli("aggregate", "run", "--site", domain, data_dir=data, timeout=300))
+
+    page.reload()
+    _ready(page, "overview", renders)
+
+    def ask(metrics: list[str], **more: Any) -> list[dict[str, Any]]:
+        body = {"site_id": site_id, "metrics": metrics, "date_range": _days(30), **more}
+        status, answer = http("POST", f"{site.base}/api/v1/query", body, person)
+        assert status == 200, answer
+        results: list[dict[str, Any]] = answer["results"]
+        return results
+
+    visitors, pageviews, bounce = ask(["visitors", "pageviews", "bounce_rate"])[0]["metrics"]
+    assert (visitors, pageviews) == (3, 4)
+    assert _number(page.get_by_test_id("stat-visitors").inner_text()) == visitors
+    assert _number(page.get_by_test_id("stat-pageviews").inner_text()) == pageviews
+    assert page.get_by_test_id("stat-bounce_rate").inner_text() == f"{bounce:g}%"
+    (revenue,) = ask(["net_revenue"])[0]["metrics"]
+    assert page.get_by_test_id("stat-net_revenue").inner_text() == revenue["long"]
+    assert (revenue["value"], revenue["currency"]) == (30, "EUR")
+    sources = ask(["visitors"], dimensions=["visit:source"])
+    page.get_by_role("tab", name="Sources").click()
+    shown = {k: _number(v[0]) for k, v in _list(page, "visit:source").items()}
+    assert shown == {r["dimensions"][0]: r["metrics"][0] for r in sources} and len(shown) == 3
+    assert errors.errors == []
+    context.close()
