@@ -108,6 +108,43 @@ def _round(port: int, token: str, bodies: list[dict[str, Any]]) -> float:
         return (time.perf_counter() - started) * 1000
 
 
+# Where a first render's time goes, from the page's own Resource and Navigation Timing (ms since
+# navigation start): the HTML, the scripts, the shell's sign-in lookups (sites and me, which the
+# overview's queries wait for: they need the site's time zone), the round of queries, the render.
+PHASES_JS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  const end = (test) => Math.max(0, ...res.filter((r) => test(r.name)).map((r) => r.responseEnd));
+  const queries = res.filter((r) => r.name.includes('/api/v1/query'));
+  return {
+    html: nav.responseEnd,
+    scripts: end((n) => n.includes('/assets/') && n.endsWith('.js')),
+    account: end((n) => n.includes('/api/v1/sites') || n.includes('/api/v1/me')),
+    first_query: Math.min(...queries.map((r) => r.startTime)),
+    last_answer: Math.max(...queries.map((r) => r.responseEnd)),
+    ready: performance.getEntriesByName('touchline:overview-ready')[0].startTime,
+  };
+}"""
+
+
+def _phase_rows(label: str, phases: list[dict[str, float]]) -> list[tuple[str, str]]:
+    """Median time since navigation start at which each phase of a first render ended."""
+    if not phases:
+        return []
+    names = {
+        "html": "HTML received",
+        "scripts": "scripts received",
+        "account": "sites and me answered (the queries wait for them)",
+        "first_query": "first query sent",
+        "last_answer": "last query answered",
+        "ready": "everything on screen",
+    }
+    return [
+        (f"  {label} render: {text}", f"{statistics.median(p[key] for p in phases):.0f} ms")
+        for key, text in names.items()
+    ]
+
+
 def _ms(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} ms (median of {len(values)})"
 
@@ -159,6 +196,7 @@ def run() -> list[tuple[str, str]]:
         site: Any = _Site()
         site.stack, site.people = stack, {"owner": ("owner@bench.test", tokens)}
         url = f"http://127.0.0.1:{stack.port}/{DOMAIN}?period=30d"
+        phases: list[dict[str, float]] = []
         with launched(sync_api, ensure_chromium()) as browser:
 
             def load() -> tuple[float, list[dict[str, Any]]]:
@@ -171,6 +209,7 @@ def run() -> list[tuple[str, str]]:
                     raise
                 mark = page.evaluate("performance.getEntriesByName('touchline:overview-ready')[0].startTime")
                 bodies = [q["body"] for q in page.evaluate("window.__touchline.queries")]
+                phases.append(page.evaluate(PHASES_JS))
                 page.context.close()
                 return float(mark), bodies
 
@@ -181,7 +220,9 @@ def run() -> list[tuple[str, str]]:
                 cold.append(load()[0])
                 bust()
                 direct_cold.append(_round(stack.port, key, bodies))
+            cold_phases = phases[1:]
             warm = [load()[0] for _ in range(3)]
+            warm_phases = phases[len(cold_phases) + 1 :]
             direct_warm = [_round(stack.port, key, bodies) for _ in range(3)]
 
             page = _page(browser, site)
@@ -214,6 +255,8 @@ def run() -> list[tuple[str, str]]:
         ("  ratio render / baseline", f"{cold_ms / max(direct_ms, 1):.2f}x"),
         ("overview first complete render, result cache warm", _ms(warm)),
         ("  baseline: the same round straight to the API, cache warm", _ms(direct_warm)),
+        *_phase_rows("cold", cold_phases),
+        *_phase_rows("warm", warm_phases),
         ("filter click to updated overview, cache cold (goal ≤ 500 ms)", _ms(clicks)),
         ("  baseline: the filtered round straight to the API, cache cold", _ms(direct_clicks)),
         ("  ratio click / baseline", f"{click_ms / max(click_direct, 1):.2f}x"),

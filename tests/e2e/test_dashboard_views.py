@@ -679,10 +679,15 @@ def test_done_when_a_new_user_adds_a_site_sends_hits_and_a_payment_and_sees_them
     for i, referrer in enumerate(["https://www.google.com/", "", "https://news.ycombinator.com/"]):
         for path in ["/", "/pricing"][: 1 + i % 2]:  # 1, 2 and 1 pages
             hit = {"name": "pageview", "domain": domain, "url": f"https://{domain}{path}"}
-            body = hit | ({"referrer": referrer} if referrer else {}) | {"visitor_id": f"newcomer-{i}"}
+            body = hit | ({"referrer": referrer} if referrer else {}) | {"visitor_id": f"newcomer-{i:08d}"}
             assert http("POST", f"{site.base}/api/event", body, browser_headers)[0] == 202
     payments = {"authorization": f"Bearer {ok(cli('tokens', 'create', domain, data_dir=data))}"}
-    payment = {"amount": "30.00", "currency": "EUR", "transaction_id": "first", "visitor_id": "newcomer-0"}
+    payment = {
+        "amount": "30.00",
+        "currency": "EUR",
+        "transaction_id": "first",
+        "visitor_id": "newcomer-00000000",
+    }
     assert http("POST", f"{site.base}/api/v1/payments", payment, payments)[0] == 200
     site.wait_for(
         f"SELECT (SELECT count() FROM events FINAL WHERE site_id = '{site_id}') AS hits, "
