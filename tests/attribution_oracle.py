@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -269,7 +270,10 @@ def attribute(
     identity: dict[tuple[str, str], str],
     lookback_days: int = 30,
     half_life_days: float = 7.0,
+    keep: Callable[[list[Session]], list[Session]] = lambda touches: touches,
 ) -> list[Credit]:
+    """Every model's credits; `keep` narrows each conversion's touchpoints first (a touches
+    variant of docs/attribution.md: `clicks_only`, `paid_only`)."""
     lookback_ms = lookback_days * DAY_MS
     half_life_ms = float(half_life_days * DAY_MS)
     by_person: dict[str, list[Session]] = defaultdict(list)
@@ -279,13 +283,15 @@ def attribute(
         )
     credits = []
     for conversion in found:
-        touches = sorted(
-            (
-                s
-                for s in by_person.get(conversion.person_id, [])
-                if ms(s.start) <= ms(conversion.at) and ms(conversion.at) - ms(s.start) <= lookback_ms
-            ),
-            key=lambda s: (ms(s.start), s.session_id),
+        touches = keep(
+            sorted(
+                (
+                    s
+                    for s in by_person.get(conversion.person_id, [])
+                    if ms(s.start) <= ms(conversion.at) and ms(conversion.at) - ms(s.start) <= lookback_ms
+                ),
+                key=lambda s: (ms(s.start), s.session_id),
+            )
         )
         for model in MODELS:
             if not touches:

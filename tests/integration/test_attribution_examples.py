@@ -137,12 +137,12 @@ def test_unlinked_order_is_credited_to_none(worked_example: Any) -> None:
 
 
 def test_reports_agree_with_the_credits(worked_example: Any) -> None:
-    from touchline.reports import client_runner, engine_runner
+    from touchline.reports import engine_runner
     from touchline.reports.attribution import attribution_report
     from touchline.reports.overview import overview_report
 
     report = attribution_report(
-        client_runner(worked_example), SITE, None, None, "linear", "channel"
+        engine_runner(worked_example), SITE, None, None, "linear", "channel"
     ).as_dict()
     [linear] = report["models"]
     by_channel = {row["channel"]: row for row in linear["rows"]}

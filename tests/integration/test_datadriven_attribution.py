@@ -287,14 +287,14 @@ def test_all_touches_variant_equals_the_stored_rule_based_credits(client: Any) -
 
 
 def test_too_few_journeys_credit_nothing_and_say_why(client: Any) -> None:
-    from touchline.reports import client_runner
+    from touchline.reports import engine_runner
     from touchline.reports.attribution import attribution_report
 
     worked_example(client)
     # The default minimum is 1,000 journeys.
     Aggregator(ClientSql(client), MemoryWatermarks()).run(SITE, AttributionSettings(), full=True)
     assert stored_credits(client) == {}
-    report = attribution_report(client_runner(client), SITE, None, None, "markov").as_dict()
+    report = attribution_report(engine_runner(client), SITE, None, None, "markov").as_dict()
     (markov,) = report["models"]
     assert markov["status"] == "too_few_journeys"
     assert markov["note"] == (
@@ -302,29 +302,27 @@ def test_too_few_journeys_credit_nothing_and_say_why(client: Any) -> None:
         "(the minimum is 1,000 journeys and 50 conversions)"
     )
     assert markov["rows"] == []
-    linear = attribution_report(client_runner(client), SITE, None, None, "linear").as_dict()["models"][0]
+    linear = attribution_report(engine_runner(client), SITE, None, None, "linear").as_dict()["models"][0]
     assert linear["status"] == "ok" and linear["total"]["revenue"] == [{"currency": "USD", "amount": "15.00"}]
 
 
 def test_report_cash_and_accrual(client: Any) -> None:
-    from touchline.reports import client_runner
+    from touchline.reports import engine_runner
     from touchline.reports.attribution import attribution_report
 
     worked_example(client)
-    day = BASE.replace(hour=0, minute=0)
+    day = BASE.date()  # the report's days are the site's (UTC here), both ends included
     # o1 converts on day 2; its Organic Search and Direct touches were on day 1.
-    cash = attribution_report(
-        client_runner(client), SITE, day, day + timedelta(days=1), "markov", basis="cash"
-    )
+    cash = attribution_report(engine_runner(client), SITE, day, day, "markov", basis="cash")
     assert cash.as_dict()["models"][0]["rows"] == []
-    accrual = attribution_report(
-        client_runner(client), SITE, day, day + timedelta(days=1), "markov", basis="accrual"
-    ).as_dict()["models"][0]
+    accrual = attribution_report(engine_runner(client), SITE, day, day, "markov", basis="accrual").as_dict()[
+        "models"
+    ][0]
     assert {r["channel"]: r["revenue"] for r in accrual["rows"]} == {
         "Organic Search": [{"currency": "USD", "amount": "2.50"}],
         "Direct": [{"currency": "USD", "amount": "2.50"}],
     }
-    everything = attribution_report(client_runner(client), SITE, None, None, "shapley", touches="clicks_only")
+    everything = attribution_report(engine_runner(client), SITE, None, None, "shapley", touches="clicks_only")
     total = everything.as_dict()["models"][0]["total"]
     assert total["revenue"] == [{"currency": "USD", "amount": "15.00"}]
 

@@ -8,10 +8,9 @@ running local stack, and against a ClickHouse server when TOUCHLINE_CLICKHOUSE_U
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
-from touchline_dev.cli import context
 from touchline_dev.cli.commands import commerce_reports
 from touchline_dev.cli.errors import CliError
 
@@ -27,28 +26,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def period_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--site`, `--from`, `--to` (inclusive days, UTC) and `--format`: shared by every report."""
+    """`--site`, `--from`, `--to` (inclusive days in the site's time zone: every report runs on
+    the query engine) and `--format`: shared by every report."""
     parser.add_argument("--site", required=True, help="site id or domain (touchline sites list)")
-    # revenue and overview run on the query engine: their days are the site's local days
-    parser.add_argument("--from", dest="start", type=_day, default=None, help="first day, YYYY-MM-DD (UTC)")
     parser.add_argument(
-        "--to", dest="end", type=_day, default=None, help="last day, YYYY-MM-DD (UTC), included"
+        "--from", dest="start", type=_day, default=None, help="first day, YYYY-MM-DD (site's time zone)"
+    )
+    parser.add_argument(
+        "--to", dest="end", type=_day, default=None, help="last day, YYYY-MM-DD (site's time zone), included"
     )
     parser.add_argument("--format", choices=["table", "json"], default="table")
-
-
-def period(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
-    start = datetime.combine(args.start, time(), UTC) if args.start else None
-    end = datetime.combine(args.end + timedelta(days=1), time(), UTC) if args.end else None
-    if start and end and end <= start:
-        raise CliError("--to is before --from")
-    return start, end
-
-
-def runner(args: argparse.Namespace) -> Any:
-    directory = context.data_dir(args.data_dir)
-    run_sql = context.querier(directory)
-    return lambda sql, params=None: run_sql(sql, params)
 
 
 def local_days(args: argparse.Namespace) -> tuple[date | None, date | None]:
@@ -145,16 +132,12 @@ def _add_attribution(reports: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_attribution(args: argparse.Namespace) -> int:
-    from touchline.config.attribution_settings import AttributionSettingsStore
     from touchline.reports.attribution import attribution_report
+    from touchline_dev.cli.engine import engine_runner
 
-    start, end = period(args)
-    half_life = 7.0
-    if args.touches != "all":  # time decay over the kept touches needs the site's half-life
-        with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
-            half_life = AttributionSettingsStore(dynamodb, table).get(args.site).half_life_days
-    report = attribution_report(
-        runner(args), args.site, start, end, args.model, args.by, args.touches, args.basis, half_life
-    )
+    start, end = local_days(args)
+    # The engine reads the site's time zone and half-life (time decay under a touches variant).
+    with engine_runner(args) as run:
+        report = attribution_report(run, args.site, start, end, args.model, args.by, args.touches, args.basis)
     print(report.to_json() if args.format == "json" else report.to_table())
     return 0

@@ -112,8 +112,9 @@ class MetricRender:
     metric: str
     warnings: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def warn(self, code: str, warning: str) -> None:
-        self.warnings.setdefault(self.metric, {"code": code, "warning": warning})
+    def warn(self, code: str, warning: str, **details: str) -> None:
+        """Plausible's `{code, warning}`, plus machine-readable `details` (e.g. a fit's status)."""
+        self.warnings.setdefault(self.metric, {"code": code, "warning": warning, **details})
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,36 @@
 """The attribution report: conversions and revenue credited to channels, sources or campaigns.
 
-Reads `attribution_credits FINAL` (written by the scheduled aggregation) for the six rule-based
-and the four data-driven models; the `clicks_only` / `paid_only` touches variants are credited
-on demand from `journeys` and the stored fits (touchline.datadriven.credits). Credits are dated
-by the conversion (`cash`, the default) or by the touch they credit (`accrual`). For each model
-the credited revenue of a currency adds up exactly to the net revenue of the period's orders in
-that currency, `(none)` included (under `cash`), unless a data-driven model could not be fitted:
-its `status` and `note` then say why. The JSON form is the contract the HTTP API serves
-(docs/attribution.md).
+A thin client of the query engine (touchline.query), like the overview and revenue reports: one
+query of `attributed_conversions|orders|revenue|goal_value:<model>` for every model asked, grouped
+by the report's dimension and `revenue:currency`, and, for the data-driven models, one query
+without dimensions whose `meta.metric_warnings` say which could not be fitted and why. The six
+rule-based and four data-driven models read `attribution_credits FINAL` (written by the scheduled
+aggregation); `--touches clicks_only|paid_only` and `--basis accrual` are the engine's
+`include.attribution_touches` / `include.attribution_basis`, so the report gives exactly what
+`POST /api/v2/query` gives. Days are the site's local days (`--from`/`--to` inclusive). For each
+model the credited revenue of a currency adds up exactly to the net revenue of the period's
+orders in that currency, `(none)` included (under `cash`), unless a data-driven model could not
+be fitted: its `status` and `note` then say why. The JSON form is docs/attribution.md's.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from touchline.aggregate.attribution import MODELS as RULE_BASED
 from touchline.datadriven import MODELS as DATA_DRIVEN
 from touchline.datadriven import TOUCHES
-from touchline.datadriven.credits import credit_parameters, credits_select
-from touchline.reports import QueryRunner, period, period_params, render_table
+from touchline.reports import EngineRunner, date_range, render_table
+from touchline.reports.revenue import amount as exact
 from touchline.reports.revenue import money
 
-DIMENSIONS = {"channel": "channel", "source": "source", "campaign": "campaign"}
+DIMENSIONS = {"channel": "visit:channel", "source": "visit:source", "campaign": "visit:utm_campaign"}
+KINDS = ("conversions", "orders", "revenue", "goal_value")
+PAGE = 10_000
 MODELS = (*RULE_BASED, *DATA_DRIVEN)
 BASES = ("cash", "accrual")
 NOT_FITTED = "not_fitted"
@@ -72,8 +77,8 @@ class ModelResult:
 @dataclass
 class AttributionReport:
     site_id: str
-    start: datetime | None
-    end: datetime | None
+    start: date | None
+    end: date | None
     dimension: str
     models: list[ModelResult]
     touches: str = "all"
@@ -127,15 +132,14 @@ class AttributionReport:
 
 
 def attribution_report(
-    run: QueryRunner,
+    run: EngineRunner,
     site_id: str,
-    start: datetime | None,
-    end: datetime | None,
+    start: date | None,
+    end: date | None,
     model: str = "all",
     dimension: str = "channel",
     touches: str = "all",
     basis: str = "cash",
-    half_life_days: float = 7.0,
 ) -> AttributionReport:
     if dimension not in DIMENSIONS:
         raise ValueError(f"--by must be one of {sorted(DIMENSIONS)}")
@@ -146,77 +150,54 @@ def attribution_report(
         raise ValueError(f"--touches must be one of {', '.join(TOUCHES)}")
     if basis not in BASES:
         raise ValueError(f"--basis must be one of {', '.join(BASES)}")
-    dated = "converted_at" if basis == "cash" else "touch_at"
-    parameters: dict[str, Any] = {**period_params(site_id, start, end), "models": models}
-    if touches == "all":
-        source = "(SELECT * FROM attribution_credits FINAL WHERE site_id = {site:String})"
-    else:
-        source = f"({_variant_credits(touches, start, end, basis)})"
-        parameters.update(version=0, **credit_parameters(touches, models, half_life_days * 86_400_000))
-    column = DIMENSIONS[dimension]
-    _, rows = run(
-        f"""SELECT model, if(channel = '(none)', '(none)', {column}) AS value, conversion_kind, currency,
-                   sum(credit), toString(sum(attributed_revenue))
-            FROM {source} WHERE model IN {{models:Array(String)}}{period(dated, start, end)}
-            GROUP BY model, value, conversion_kind, currency""",
-        parameters,
-    )
+    body: dict[str, Any] = {"site_id": site_id, "date_range": date_range(start, end)}
+    if (touches, basis) != ("all", "cash"):
+        body["include"] = {"attribution_touches": touches, "attribution_basis": basis}
+    metrics = [f"attributed_{kind}:{m}" for m in models for kind in KINDS]
     by_model: dict[str, dict[str, AttributionRow]] = {m: {} for m in models}
-    for model_name, value, kind, currency, credit, amount in rows:
-        row = by_model[model_name].setdefault(value, AttributionRow(value))
-        row.conversions += float(credit)
-        if kind == "order":
-            row.orders += float(credit)
-            row.revenue[currency] = row.revenue.get(currency, Decimal(0)) + Decimal(amount)
-        elif Decimal(amount) != 0:
-            row.goal_value[currency] = row.goal_value.get(currency, Decimal(0)) + Decimal(amount)
+    dimensions = [DIMENSIONS[dimension], "revenue:currency"]
+    for values, cells in _rows(run, {**body, "metrics": metrics, "dimensions": dimensions}):
+        value, currency = values
+        for i, model_name in enumerate(models):
+            conversions, orders, revenue, goal_value = cells[4 * i : 4 * i + 4]
+            if not conversions and revenue is None and goal_value is None:
+                continue  # this model credits nothing here (another one does)
+            row = by_model[model_name].setdefault(value, AttributionRow(value))
+            row.conversions += conversions
+            row.orders += orders
+            if revenue is not None:
+                row.revenue[currency] = row.revenue.get(currency, Decimal(0)) + exact(revenue)
+            if goal_value is not None and exact(goal_value):
+                row.goal_value[currency] = row.goal_value.get(currency, Decimal(0)) + exact(goal_value)
     results = [
         ModelResult(m, sorted(by_model[m].values(), key=lambda r: (-r.conversions, r.value))) for m in models
     ]
-    _add_fit_status(run, site_id, touches, [r for r in results if r.model in DATA_DRIVEN])
+    _add_fit_status(run, body, [r for r in results if r.model in DATA_DRIVEN])
     return AttributionReport(site_id, start, end, dimension, results, touches, basis)
 
 
-def _variant_credits(touches: str, start: datetime | None, end: datetime | None, basis: str) -> str:
-    """Credits of a touches variant from journeys, narrowed to the conversions the period can hold
-    (a touch is never after its conversion)."""
-    scope = period("ended_at", start, None) + period(
-        "ended_at" if basis == "cash" else "started_at", None, end
-    )
-    return credits_select(touches, "1" + scope)
+def _rows(run: EngineRunner, body: dict[str, Any]) -> list[tuple[list[str], list[Any]]]:
+    """Every result row of `body` (page by page: a site may have more campaigns than a page)."""
+    rows: list[tuple[list[str], list[Any]]] = []
+    while True:
+        page = run({**body, "pagination": {"limit": PAGE, "offset": len(rows)}})["results"]
+        rows.extend((r["dimensions"], r["metrics"]) for r in page)
+        if len(page) < PAGE:
+            return rows
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def _add_fit_status(run: QueryRunner, site_id: str, touches: str, results: list[ModelResult]) -> None:
-    """Say, for each data-driven model, which conversion kinds it could not be fitted for."""
+def _add_fit_status(run: EngineRunner, body: dict[str, Any], results: list[ModelResult]) -> None:
+    """Say, for each data-driven model, which conversion kinds it could not be fitted for: the
+    engine's `model_not_fitted` warnings of a query without dimensions (one row, always)."""
     if not results:
         return
-    _, rows = run(
-        """SELECT model, conversion_kind, status, journeys, conversions, min_journeys, min_conversions
-           FROM attribution_fits FINAL
-           WHERE site_id = {site:String} AND touches = {touches:String} AND channel = ''""",
-        {"site": site_id, "touches": touches},
-    )
-    fits = {(r[0], r[1]): r[2:] for r in rows}
+    answer = run({**body, "metrics": [f"attributed_conversions:{r.model}" for r in results]})
+    warnings = answer["meta"].get("metric_warnings", {})
     for result in results:
-        notes = []
-        for kind, label in (("order", "orders"), ("goal", "goal conversions")):
-            fit = fits.get((result.model, kind))
-            if fit is None:
-                result.status = NOT_FITTED
-                notes.append(f"{label}: not fitted yet (has `touchline aggregate run` run?)")
-            elif fit[0] != "ok" and int(fit[2]) > 0:  # a kind with no conversions has nothing to credit
-                result.status = str(fit[0])
-                journeys, conversions, min_journeys, min_conversions = (int(v) for v in fit[1:])
-                notes.append(
-                    f"{label}: not computed, {_count(journeys, 'journey')} with "
-                    f"{_count(conversions, 'conversion')} (the minimum is {_count(min_journeys, 'journey')} "
-                    f"and {_count(min_conversions, 'conversion')})"
-                )
-        result.note = "; ".join(notes)
+        warning = warnings.get(f"attributed_conversions:{result.model}")
+        if warning and warning.get("code") == "model_not_fitted":
+            result.status = str(warning.get("status") or NOT_FITTED)
+            result.note = str(warning["warning"])
 
 
 def _amounts(amounts: dict[str, Decimal]) -> list[dict[str, str]]:

@@ -4,7 +4,8 @@
   `…:shapley` read `attribution_credits` like the rule-based models. When a model could not be
   fitted (too few journeys or conversions, docs/attribution.md "Sample-size caveat"), its value is
   what it credited (nothing) and `meta.metric_warnings` says why, per metric:
-  `{"code": "model_not_fitted", "warning": "orders: not computed, 320 journeys with 12 …"}`.
+  `{"code": "model_not_fitted", "warning": "orders: not computed, 320 journeys with 12 …",
+  "status": "too_few_journeys"}` (`status`: the fit's, or `not_fitted`).
 - `include.attribution_touches`: `all` (default) | `clicks_only` | `paid_only` credits every
   model, rule-based or data-driven, from the kept touches only, computed on demand from
   `journeys` and the stored fits (touchline.datadriven.credits).
@@ -131,9 +132,10 @@ def _with_fit_status(metric: Metric) -> Metric:
             return f"tuple({value}, emptyArrayString())"
         touches, _ = options(m.ctx.query)
         site = m.params.string(m.ctx.query.site.site_id)
-        problems = f"""(SELECT groupArray(concat(conversion_kind, '|', status, '|', toString(journeys),
-                           '|', toString(conversions), '|', toString(min_journeys), '|',
-                           toString(min_conversions)))
+        # Orders before goals (reverse order of the kind), whatever order the parts are read in.
+        problems = f"""(SELECT arrayReverseSort(groupArray(concat(conversion_kind, '|', status, '|',
+                           toString(journeys), '|', toString(conversions), '|', toString(min_journeys),
+                           '|', toString(min_conversions))))
                         FROM attribution_fits FINAL
                         WHERE site_id = {site} AND model = {m.params.string(m.argument)}
                           AND touches = {m.params.string(touches)} AND channel = ''
@@ -145,7 +147,10 @@ def _with_fit_status(metric: Metric) -> Metric:
     def render(value: Any, ctx: MetricRender) -> Any:
         inner, problems = value
         if problems:
-            ctx.warn("model_not_fitted", "; ".join(_problem(p) for p in problems))
+            # `status`: the first problem's fit status (`too_few_journeys`, `not_fitted`, …), as
+            # `touchline report attribution` shows it.
+            status = problems[0].split("|")[1]
+            ctx.warn("model_not_fitted", "; ".join(_problem(p) for p in problems), status=status)
         return metric.render(inner, ctx)
 
     return replace(metric, sql=sql, render=render, sort_key=lambda column: metric.sort_key(f"{column}.1"))
