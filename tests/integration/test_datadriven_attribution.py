@@ -423,6 +423,7 @@ def test_query_api_variants_and_the_minimum_sample_warning(client: Any) -> None:
             "code": "model_not_fitted",
             "warning": "orders: not computed, 3 journeys with 2 conversions "
             "(the minimum is 1,000 journeys and 50 conversions)",
+            "status": "too_few_journeys",
         }
     }
 
