@@ -162,9 +162,13 @@ def _problem(encoded: str) -> str:
     if status == "not_fitted":
         return f"{label}: not fitted yet (no aggregation run has fitted the data-driven models)"
     return (
-        f"{label}: not computed, {int(journeys):,} journeys with {int(conversions):,} conversions "
-        f"(the minimum is {int(min_journeys):,} journeys and {int(min_conversions):,} conversions)"
+        f"{label}: not computed, {_count(journeys, 'journey')} with {_count(conversions, 'conversion')} "
+        f"(the minimum is {_count(min_journeys, 'journey')} and {_count(min_conversions, 'conversion')})"
     )
+
+
+def _count(n: str, noun: str) -> str:
+    return f"{int(n):,} {noun}{'' if int(n) == 1 else 's'}"
 
 
 for _name, _metric in list(REGISTRY.prefix_metrics.items()):
