@@ -5,6 +5,7 @@ within the lookback window before it — has a session matching the filter (docs
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -77,3 +78,57 @@ def test_visit_filters_on_one_session_and_event_filters_stay_refused(loaded: Any
             }
         )
     assert "cannot be filtered by `event:page`" in refused.value.message
+
+
+def test_a_refund_counts_under_a_visit_filter_when_its_order_does(loaded: Any) -> None:
+    """Refunds count when the order they refund matches (a channel of its journey), not otherwise."""
+    from touchline.load.clickhouse_sink import ClickHouseRowSink
+    from touchline.revenue.rows import RefundRow
+
+    channels = _journey_channels(loaded)
+    orders = [o for o in loaded.world.orders if START <= o.ordered_at.date().isoformat() <= END]
+    refunded_at = timedelta(hours=2)  # after the order, inside the range
+    order = next(
+        o
+        for o in orders
+        if channels[f"{o.source}:{o.order_id}"] and (o.ordered_at + refunded_at).date().isoformat() <= END
+    )
+    journey = channels[f"{order.source}:{order.order_id}"]
+    matching = sorted(journey)[0]
+    other = next(c for o in orders for c in channels[f"{o.source}:{o.order_id}"] if c not in journey)
+
+    def net(channel: str) -> dict[str, Decimal]:
+        answer = loaded.run(
+            {
+                "site_id": "dummy.site",
+                "metrics": ["net_revenue"],
+                "date_range": [START, END],
+                "dimensions": ["revenue:currency"],
+                "filters": [["is", "visit:channel", [channel]]],
+            }
+        )
+        return {r["dimensions"][0]: Decimal(r["metrics"][0]["amount"]) for r in answer["results"]}
+
+    before = {matching: net(matching), other: net(other)}
+    refund = RefundRow(
+        site_id=loaded.site.site_id,
+        source=order.source,
+        refund_id="re_visit_filter",
+        order_id=order.order_id,
+        payment_id=order.order_id,
+        refunded_at=order.ordered_at + refunded_at,
+        currency=order.currency,
+        amount=Decimal("1.25"),
+        version=1,
+    )
+    sink = ClickHouseRowSink(loaded.client)
+    sink.insert_rows("refunds", [refund.to_json()], "visit-filter-refund")
+    try:
+        after = {matching: net(matching), other: net(other)}
+    finally:  # the rest of the session reads this world without refunds
+        tombstone = refund.model_copy(update={"version": 2, "is_deleted": 1})
+        sink.insert_rows("refunds", [tombstone.to_json()], "visit-filter-refund-undone")
+    expected = dict(before[matching])
+    expected[order.currency] -= Decimal("1.25")
+    assert after[matching] == expected
+    assert after[other] == before[other]  # a channel not in the refunded order's journey
