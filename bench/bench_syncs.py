@@ -5,7 +5,8 @@ transform, Row validation, batched inserts, checkpoints in moto's DynamoDB).
 Each measurement runs in a child process of its own (one embedded ClickHouse per process, and a
 clean peak RSS), with the fake API in a grandchild so its data does not count. Memory must stay
 flat as the backfill grows: the peak RSS growth of a 100,000-order backfill against a 25,000-order
-one. Baselines, measured in the same run: fetching and parsing the same pages without storing
+one (VmHWM after resetting it, less the RSS at the start: bench/common.py says why not
+ru_maxrss). Baselines, measured in the same run: fetching and parsing the same pages without storing
 anything (the ceiling the network and JSON allow), and the same run holding every row until one
 final insert (what streaming in batches saves).
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT
+from bench.common import ROOT, peak_rss_mb, reset_peak_rss
 
 SMALL, LARGE = 25_000, 100_000
 LINES = 3
@@ -40,15 +40,6 @@ with fake.serve() as url:
     print(url, flush=True)
     sys.stdin.read()
 """
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _start_fake(orders: int) -> tuple[subprocess.Popen[str], str]:
@@ -95,14 +86,14 @@ def _fetch_only(url: str) -> dict[str, Any]:
         "page[size]": 1000,
         "include": "profile",
     }
-    before = _rss_mb()
+    before = reset_peak_rss()
     started = time.perf_counter()
     records = sum(len(page.get("data") or []) for page in api.pages("/api/events/", params))
     return {
         "seconds": time.perf_counter() - started,
         "records": records,
         "rows": 0,
-        "growth_mb": _peak_mb() - before,
+        "growth_mb": peak_rss_mb() - before,
     }
 
 
@@ -145,7 +136,7 @@ def _backfill(url: str, batch_rows: int, discard: bool = False) -> dict[str, Any
             _Discard() if discard else ClickHouseRowSink(client),
             batch_rows=batch_rows,
         )
-        before = _rss_mb()
+        before = reset_peak_rss()
         started = time.perf_counter()
         report = run_sync(env, "site1", "klaviyo")
         seconds = time.perf_counter() - started
@@ -156,7 +147,7 @@ def _backfill(url: str, batch_rows: int, discard: bool = False) -> dict[str, Any
             "seconds": seconds,
             "records": report.streams["placed_order:PLACED"].records,
             "rows": rows,
-            "growth_mb": _peak_mb() - before,
+            "growth_mb": peak_rss_mb() - before,
         }
 
 

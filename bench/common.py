@@ -45,3 +45,41 @@ def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def quiet_powertools() -> None:
+    """No "no metrics to publish" warning from the handlers a bench drives (once per call site
+    otherwise, and noise in the figures). Their EMF and log lines still go to stdout, which
+    `python -m bench` discards."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+# Memory: peak RSS growth within this process. `ru_maxrss` cannot say it: Linux keeps a
+# process's high-water mark across fork and exec, so a bench started by a big parent (another
+# bench, pytest) reads the parent's peak. /proc/self/status's VmHWM belongs to the current
+# address space, and writing 5 to /proc/self/clear_refs resets it to the current RSS.
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} missing from /proc/self/status")
+
+
+def rss_mb() -> float:
+    return _status_kb("VmRSS") / 1024
+
+
+def reset_peak_rss() -> float:
+    """Start a peak measurement here; returns the current RSS (MB) it is measured from."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    return rss_mb()
+
+
+def peak_rss_mb() -> float:
+    return _status_kb("VmHWM") / 1024

@@ -1,9 +1,15 @@
-"""The collector handler on the sample API Gateway events, with SQS and DynamoDB in moto."""
+"""The collector handler on the sample API Gateway events, with SQS and DynamoDB in moto.
+
+Behind `CollectorEndpoint=function-url` the same handler receives Lambda Function URL events
+(payload 2.0 too: the `$default` route and stage, the URL's domain, an anonymous caller; see
+events/collector_function_url_pageview.json). The `shape` fixture runs the request tests on
+both, so CORS aside (the URL's own configuration, tests/unit/test_collector_endpoint.py), bodies,
+limits, base64 and the IP trust rule are held to one behaviour."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -11,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from helpers import (
     TABLE,
@@ -36,6 +43,28 @@ def collector_app(aws: dict[str, str]) -> Iterator[ModuleType]:
     service.collector.cache_clear()
 
 
+def as_function_url(event: dict[str, Any]) -> dict[str, Any]:
+    """An HTTP API sample as the same request arrives through the collector's Function URL."""
+    url_id = "abcdefghijklmnopqrstuvwxyz012345"
+    domain = f"{url_id}.lambda-url.us-east-1.on.aws"
+    converted = json.loads(json.dumps(event))
+    converted["routeKey"] = "$default"
+    converted["headers"]["host"] = domain
+    converted["requestContext"].update(
+        accountId="anonymous", apiId=url_id, domainName=domain, domainPrefix=url_id, routeKey="$default"
+    )
+    return converted
+
+
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture(params=["httpapi", "function-url"])
+def shape(request: pytest.FixtureRequest) -> Shape:
+    """A `CollectorEndpoint`'s event shape: HTTP API events as they are, or as Function URL events."""
+    return as_function_url if request.param == "function-url" else (lambda event: event)
+
+
 def queued(aws: dict[str, str]) -> list[EventRow]:
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws["TOUCHLINE_EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)
@@ -50,9 +79,9 @@ def invoke(app: ModuleType, event: dict[str, Any], ctx: LambdaContextStub) -> tu
 
 
 def test_pageview_is_enqueued_with_minimal_enrichment(
-    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+    shape: Shape, collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
 ) -> None:
-    status, body = invoke(collector_app, sample_event("collector_pageview.json"), lambda_context)
+    status, body = invoke(collector_app, shape(sample_event("collector_pageview.json")), lambda_context)
     assert (status, body) == (202, {"ok": True})
     [row] = queued(aws)
     assert row.event_type == "pageview" and row.name == "pageview"
@@ -63,9 +92,10 @@ def test_pageview_is_enqueued_with_minimal_enrichment(
 
 
 def test_compact_keys_sent_as_text_plain(
-    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+    shape: Shape, collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
 ) -> None:
-    status, _ = invoke(collector_app, sample_event("collector_compact_text_plain.json"), lambda_context)
+    event = shape(sample_event("collector_compact_text_plain.json"))
+    status, _ = invoke(collector_app, event, lambda_context)
     assert status == 202
     [row] = queued(aws)
     assert (row.event_type, row.name) == ("goal", "Signup")
@@ -74,9 +104,9 @@ def test_compact_keys_sent_as_text_plain(
 
 
 def test_base64_body_is_decoded(
-    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+    shape: Shape, collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
 ) -> None:
-    status, _ = invoke(collector_app, sample_event("collector_base64_body.json"), lambda_context)
+    status, _ = invoke(collector_app, shape(sample_event("collector_base64_body.json")), lambda_context)
     assert status == 202
     assert queued(aws)[0].pathname == "/"
 
@@ -91,6 +121,7 @@ def test_base64_body_is_decoded(
     ],
 )
 def test_bad_input_is_a_json_4xx_and_nothing_is_enqueued(
+    shape: Shape,
     collector_app: ModuleType,
     aws: dict[str, str],
     lambda_context: LambdaContextStub,
@@ -98,16 +129,16 @@ def test_bad_input_is_a_json_4xx_and_nothing_is_enqueued(
     status: int,
     code: str,
 ) -> None:
-    got_status, body = invoke(collector_app, sample_event(sample), lambda_context)
+    got_status, body = invoke(collector_app, shape(sample_event(sample)), lambda_context)
     assert got_status == status
     assert body["error"]["code"] == code and body["error"]["message"]
     assert queued(aws) == []
 
 
 def test_oversized_body_is_413(
-    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+    shape: Shape, collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
 ) -> None:
-    event = sample_event("collector_pageview.json")
+    event = shape(sample_event("collector_pageview.json"))
     event["body"] = json.dumps(
         {
             "name": "pageview",
@@ -153,24 +184,24 @@ def _with_client_claims(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_spoofed_forwarded_for_changes_nothing_by_default(
-    collector_app: ModuleType, aws: dict[str, str]
+    shape: Shape, collector_app: ModuleType, aws: dict[str, str]
 ) -> None:
-    honest = sample_event("collector_pageview.json")
+    honest = shape(sample_event("collector_pageview.json"))
     del honest["headers"]["x-forwarded-for"]
     plain = _stored(collector_app, aws, honest)
-    spoofed = _stored(collector_app, aws, _with_client_claims(sample_event("collector_pageview.json")))
+    spoofed = _stored(collector_app, aws, _with_client_claims(shape(sample_event("collector_pageview.json"))))
     assert (spoofed.visitor_id, spoofed.country) == (plain.visitor_id, plain.country)
     assert plain.country == ""  # sourceIp 203.0.113.7 is a documentation address: no country
 
 
 def test_behind_cloudfront_the_viewer_address_and_country_are_trusted(
-    collector_app: ModuleType, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    shape: Shape, collector_app: ModuleType, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TOUCHLINE_TRUSTED_PROXY", "cloudfront")
     service.trust_rule.cache_clear()
     try:
-        row = _stored(collector_app, aws, _with_client_claims(sample_event("collector_pageview.json")))
-        bypassed = _stored(collector_app, aws, sample_event("collector_pageview.json"))
+        row = _stored(collector_app, aws, _with_client_claims(shape(sample_event("collector_pageview.json"))))
+        bypassed = _stored(collector_app, aws, shape(sample_event("collector_pageview.json")))
     finally:
         service.trust_rule.cache_clear()
     assert row.country == "GB"
@@ -179,7 +210,7 @@ def test_behind_cloudfront_the_viewer_address_and_country_are_trusted(
 
 
 def test_with_trusted_hops_the_client_is_that_many_hops_left(
-    collector_app: ModuleType, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    shape: Shape, collector_app: ModuleType, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
     real = service.collector()
@@ -193,7 +224,7 @@ def test_with_trusted_hops_the_client_is_that_many_hops_left(
     monkeypatch.setenv("TOUCHLINE_TRUSTED_PROXY", "1")
     service.trust_rule.cache_clear()
     try:
-        event = sample_event("collector_pageview.json")
+        event = shape(sample_event("collector_pageview.json"))
         event["headers"]["x-forwarded-for"] = "6.6.6.6, 198.51.100.9"  # a forgery, then the client
         event["requestContext"]["http"]["sourceIp"] = "10.1.1.1"  # the trusted proxy
         collector_app.handler(event, LambdaContextStub())
@@ -263,3 +294,30 @@ def test_a_cookieless_site_ignores_the_tags_visitor_id(
     kept, hashed = sorted(queued(aws), key=lambda row: row.received_at)
     assert kept.visitor_id == body["vid"]
     assert hashed.visitor_id != body["vid"] and hashed.visitor_id.isdigit()  # the daily hash
+
+
+def test_the_function_url_sample_is_read_as_powertools_reads_it_and_stored_like_its_twin(
+    collector_app: ModuleType, aws: dict[str, str], lambda_context: LambdaContextStub
+) -> None:
+    """events/collector_function_url_pageview.json has the shape AWS documents for Function URL
+    requests; Powertools' own Function URL event class reads the method, path and client IP the
+    handler routes and trusts, and the row equals the HTTP API twin's (same body, agent, IP)."""
+    url_event = sample_event("collector_function_url_pageview.json")
+    seen = LambdaFunctionUrlEvent(url_event)
+    assert (seen.http_method, seen.path, seen.request_context.http.source_ip) == (
+        "POST",
+        "/api/event",
+        "203.0.113.7",
+    )
+    assert invoke(collector_app, url_event, lambda_context) == (202, {"ok": True})
+    twin = sample_event("collector_pageview.json")
+    assert invoke(collector_app, twin, lambda_context) == (202, {"ok": True})
+    via_url, via_api = queued(aws)
+    varying = {"event_id", "timestamp", "received_at"}
+    assert via_url.model_dump(exclude=varying) == via_api.model_dump(exclude=varying)
+
+
+def test_the_tag_is_served_on_both_shapes(shape: Shape, collector_app: ModuleType) -> None:
+    response = collector_app.handler(shape(sample_event("collector_tag_script.json")), LambdaContextStub())
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].startswith("application/javascript")

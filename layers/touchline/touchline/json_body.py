@@ -26,9 +26,16 @@ def loads(data: bytes | str) -> Any:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise JsonBodyError(f"not valid JSON: {exc}") from None
-    if too_deep(value):
+    # Nesting needs an opening bracket per level: a body with few cannot be too deep (most are).
+    if _brackets(data) > MAX_DEPTH and too_deep(value):
         raise JsonBodyError(f"JSON nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+def _brackets(data: bytes | str) -> int:
+    if isinstance(data, str):
+        return data.count("{") + data.count("[")
+    return data.count(b"{") + data.count(b"[")
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
