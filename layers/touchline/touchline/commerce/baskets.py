@@ -32,14 +32,14 @@ names AS (
     FROM {lines} GROUP BY product_key),
 catalogue AS (
     SELECT product_id, argMax(title, version) AS title FROM products FINAL
-    WHERE site_id = %(site)s GROUP BY product_id),
+    WHERE site_id = {{site:String}} GROUP BY product_id),
 pairs AS (
     SELECT a, b, count() AS co, min(toDate(at)) AS first_co, max(toDate(at)) AS last_co
     FROM baskets ARRAY JOIN items AS a ARRAY JOIN items AS b
     WHERE a != b
     GROUP BY a, b
-    HAVING co >= %(min_co_purchases)s)
-SELECT %(site)s AS site_id, p.a AS product_a, p.b AS product_b,
+    HAVING co >= {{min_co_purchases:UInt64}})
+SELECT {{site:String}} AS site_id, p.a AS product_a, p.b AS product_b,
        if(ca.title != '', ca.title, na.line_name) AS product_a_name,
        if(cb.title != '', cb.title, nb.line_name) AS product_b_name,
        toUInt32(p.co) AS co_purchase_count, toUInt32(ia.n) AS orders_with_a, toUInt32(ib.n) AS orders_with_b,
@@ -48,11 +48,11 @@ SELECT %(site)s AS site_id, p.a AS product_a, p.b AS product_b,
        p.co / ia.n AS confidence,
        confidence / (ib.n / baskets) AS lift,
        p.first_co AS first_co_purchase, p.last_co AS last_co_purchase,
-       multiIf(lift >= %(lift_threshold)s, 'frequently_bought',
+       multiIf(lift >= {{lift_threshold:Float64}}, 'frequently_bought',
                toUInt64(p.co) * baskets > toUInt64(ia.n) * ib.n, 'complement',
                toUInt64(p.co) * baskets = toUInt64(ia.n) * ib.n, 'independent',
                'substitute') AS relationship_type,
-       toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM pairs AS p
 INNER JOIN item_counts AS ia ON ia.item = p.a
 INNER JOIN item_counts AS ib ON ib.item = p.b

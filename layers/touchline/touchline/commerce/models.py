@@ -70,7 +70,7 @@ class SqlBgNbdSample:
 
     def histogram(self) -> Mapping[int, int]:
         rows = self.client.query(
-            f"SELECT x, count() FROM {self.table} WHERE currency = %(c)s GROUP BY x",
+            f"SELECT x, count() FROM {self.table} WHERE currency = {{c:String}} GROUP BY x",
             parameters={"c": self.currency},
         ).result_rows
         return {int(x): int(n) for x, n in rows}
@@ -79,18 +79,19 @@ class SqlBgNbdSample:
         row = self.client.query(
             f"""
             SELECT sum(loglik), sum(d_r), sum(d_alpha), sum(s), sum(s_b) FROM (
-                SELECT x, log(%(alpha)s + big_t) AS u, log(%(alpha)s + t_x) AS w, %(r)s + x AS rx,
-                       log(%(a)s) - log(%(b)s + x - 1) + rx * (u - w) AS log_d,
+                SELECT x, {{r:Float64}} AS m_r, {{alpha:Float64}} AS m_alpha,
+                       log(m_alpha + big_t) AS u, log(m_alpha + t_x) AS w, m_r + x AS rx,
+                       log({{a:Float64}}) - log({{b:Float64}} + x - 1) + rx * (u - w) AS log_d,
                        if(x > 0, 1.0 / (1.0 + exp(-log_d)), 0.0) AS s,
-                       %(r)s * log(%(alpha)s) - rx * u
+                       m_r * log(m_alpha) - rx * u
                            + if(x > 0, if(log_d > 0, log_d + log1p(exp(-log_d)), log1p(exp(log_d))), 0.0)
                            AS loglik,
-                       log(%(alpha)s) - u + if(x > 0, s * (u - w), 0.0) AS d_r,
-                       %(r)s / %(alpha)s - rx / (%(alpha)s + big_t)
-                           + if(x > 0, s * rx * (1.0 / (%(alpha)s + big_t) - 1.0 / (%(alpha)s + t_x)), 0.0)
+                       log(m_alpha) - u + if(x > 0, s * (u - w), 0.0) AS d_r,
+                       m_r / m_alpha - rx / (m_alpha + big_t)
+                           + if(x > 0, s * rx * (1.0 / (m_alpha + big_t) - 1.0 / (m_alpha + t_x)), 0.0)
                            AS d_alpha,
-                       if(x > 0, s / (%(b)s + x - 1), 0.0) AS s_b
-                FROM {self.table} WHERE currency = %(c)s)
+                       if(x > 0, s / ({{b:Float64}} + x - 1), 0.0) AS s_b
+                FROM {self.table} WHERE currency = {{c:String}})
             """,
             parameters={"c": self.currency, "r": model.r, "alpha": model.alpha, "a": model.a, "b": model.b},
         ).result_rows[0]
@@ -100,7 +101,7 @@ class SqlBgNbdSample:
 class SqlGammaGammaSample:
     """(x, mean repeat value) of one currency's repeat customers with positive spend."""
 
-    WHERE = "currency = %(c)s AND x > 0 AND mean_repeat_value > 0"
+    WHERE = "currency = {c:String} AND x > 0 AND mean_repeat_value > 0"
 
     def __init__(self, client: Client, table: str, currency: str) -> None:
         self.client, self.table, self.currency = client, table, currency
@@ -123,7 +124,8 @@ class SqlGammaGammaSample:
     def sums(self, gamma: float) -> GammaGammaSums:
         row = self.client.query(
             f"""SELECT sum(log(g)), sum(x * log(g)), sum(1.0 / g), sum(x / g) FROM (
-                    SELECT x, %(gamma)s + x * mean_repeat_value AS g FROM {self.table} WHERE {self.WHERE})""",
+                    SELECT x, {{gamma:Float64}} + x * mean_repeat_value AS g
+                    FROM {self.table} WHERE {self.WHERE})""",
             parameters={"c": self.currency, "gamma": gamma},
         ).result_rows[0]
         return GammaGammaSums(*(float(v) for v in row))
@@ -138,7 +140,8 @@ def _rounded(values: tuple[float, ...]) -> tuple[float, ...]:
 def fit_site(client: Client, customers: str, currency: str, settings: ModelSettings) -> SiteModel:
     counts = client.query(
         f"SELECT count(), countIf(x > 0 AND mean_repeat_value > 0), max(big_t), "
-        f"avgIf(mean_repeat_value, x > 0 AND mean_repeat_value > 0) FROM {customers} WHERE currency = %(c)s",
+        f"avgIf(mean_repeat_value, x > 0 AND mean_repeat_value > 0) FROM {customers} "
+        "WHERE currency = {c:String}",
         parameters={"c": currency},
     ).result_rows[0]
     total, spending, max_t, mean_value = int(counts[0]), int(counts[1]), counts[2], counts[3]
@@ -170,7 +173,7 @@ def _samples(
     if total > IN_MEMORY_CUSTOMERS:
         return SqlBgNbdSample(client, customers, currency), SqlGammaGammaSample(client, customers, currency)
     rows = client.query(
-        f"SELECT x, t_x, big_t, mean_repeat_value FROM {customers} WHERE currency = %(c)s",
+        f"SELECT x, t_x, big_t, mean_repeat_value FROM {customers} WHERE currency = {{c:String}}",
         parameters={"c": currency},
     ).result_rows
     return (
@@ -207,7 +210,7 @@ def prediction_rows(
             kept.append(model)
             continue
         pairs = client.query(
-            f"SELECT DISTINCT x, big_t FROM {customers} WHERE currency = %(c)s",
+            f"SELECT DISTINCT x, big_t FROM {customers} WHERE currency = {{c:String}}",
             parameters={"c": model.currency},
         ).result_rows
         mine = []

@@ -11,7 +11,7 @@ def currency_parameters() -> dict[str, list[str] | list[int]]:
 
 
 def exponent_sql(currency: str) -> str:
-    return f"transform({currency}, %(exp_codes)s, %(exp_values)s, 2)"
+    return f"transform({currency}, {{exp_codes:Array(String)}}, {{exp_values:Array(UInt8)}}, 2)"
 
 
 def round_money(value: str, currency: str) -> str:

@@ -19,13 +19,12 @@ ORDER_COLUMNS = (
     "customer_id_type String, customer_id String"
 )
 
-# Attribution's SQL binds server-side (`{site:String}`); this module's still takes `%(site)s`.
-_NET_REVENUE = ORDER_NET_REVENUE.replace("{order_scope}", "1").replace("{site:String}", "%(site)s")
+_NET_REVENUE = ORDER_NET_REVENUE.replace("{order_scope}", "1")
 
 ORDERS_SELECT = f"""
 WITH
 mapped AS (
-    SELECT id_type, id_value, person_id FROM identity_map FINAL WHERE site_id = %(site)s),
+    SELECT id_type, id_value, person_id FROM identity_map FINAL WHERE site_id = {{site:String}}),
 base AS ({_NET_REVENUE})
 SELECT o.source, o.order_id, o.ordered_at, o.currency, o.amount, o.refunded, o.amount - o.refunded,
        o.discount_amount, o.discount_code,
@@ -44,7 +43,7 @@ LEFT JOIN (SELECT id_value, person_id FROM mapped WHERE id_type = 'email_sha256'
     ON e.id_value = o.email_sha256 AND o.email_sha256 != ''
 LEFT JOIN (SELECT id_value, person_id FROM mapped WHERE id_type = 'visitor') AS v
     ON v.id_value = o.visitor_id AND o.visitor_id != ''
-WHERE toDate(o.ordered_at) <= %(as_of)s
+WHERE toDate(o.ordered_at) <= {{as_of:Date}}
 """
 
 # The product a line item is: its product id, else its SKU, else its name.
@@ -71,10 +70,10 @@ SELECT o.source, o.order_id, li.line_item_id, o.ordered_at, o.currency, o.person
        if(cat.product_type != '', cat.product_type, if(empty(li.categories), '', li.categories[1]))
            AS category,
        li.categories
-FROM (SELECT * FROM order_line_items FINAL WHERE site_id = %(site)s) AS li
+FROM (SELECT * FROM order_line_items FINAL WHERE site_id = {{site:String}}) AS li
 INNER JOIN {orders} AS o ON o.source = li.source AND o.order_id = li.order_id
 LEFT JOIN (SELECT product_id, argMax(vendor, version) AS vendor, argMax(product_type, version) AS product_type
-           FROM products FINAL WHERE site_id = %(site)s GROUP BY product_id) AS cat
+           FROM products FINAL WHERE site_id = {{site:String}} GROUP BY product_id) AS cat
     ON cat.product_id = li.product_id AND li.product_id != ''
 WHERE product_key != ''
 """

@@ -11,14 +11,14 @@ from __future__ import annotations
 from touchline.commerce.money_sql import divide_money
 
 # Days `day` is inside the window of the last `n` days ending on the as-of date.
-_IN = "dateDiff('day', day, toDate(%(as_of)s)) < {n}"
+_IN = "dateDiff('day', day, toDate({{as_of:Date}})) < {n}"
 
 CATALOGUE = """
     SELECT product_id, argMax(title, version) AS title, argMax(vendor, version) AS vendor,
            argMax(product_type, version) AS product_type, argMax(tags, version) AS tags,
            argMax(skus, version) AS skus, argMax(handle, version) AS handle,
            min(toDate(created_at)) AS created
-    FROM products FINAL WHERE site_id = %(site)s GROUP BY product_id
+    FROM products FINAL WHERE site_id = {site:String} GROUP BY product_id
 """
 
 # Sessions (of the last 30 days) in which each product was viewed.
@@ -32,17 +32,18 @@ VIEWS = f"""
         FROM (SELECT visitor_id, timestamp, name, props, event_type,
                      extract(pathname, '^/products/([^/?#]+)') AS handle
               FROM events
-              WHERE site_id = %(site)s
-                AND timestamp >= toDateTime64(toDate(%(as_of)s) - 29, 3, 'UTC')
-                AND timestamp < toDateTime64(toDate(%(as_of)s) + 1, 3, 'UTC')
-                AND (name = 'Product Viewed' OR (event_type = 'pageview' AND pathname LIKE '/products/%%'))
+              WHERE site_id = {{site:String}}
+                AND timestamp >= toDateTime64(toDate({{as_of:Date}}) - 29, 3, 'UTC')
+                AND timestamp < toDateTime64(toDate({{as_of:Date}}) + 1, 3, 'UTC')
+                AND (name = 'Product Viewed' OR (event_type = 'pageview' AND pathname LIKE '/products/%'))
               ) AS e
         LEFT JOIN (SELECT handle, product_id FROM ({CATALOGUE}) WHERE handle != '') AS h
             ON h.handle = e.handle AND e.handle != ''
     ) AS v
     ASOF INNER JOIN (
         SELECT visitor_id, session_id, session_start FROM sessions FINAL
-        WHERE site_id = %(site)s AND session_start >= toDateTime64(toDate(%(as_of)s) - 30, 3, 'UTC')
+        WHERE site_id = {{site:String}}
+          AND session_start >= toDateTime64(toDate({{as_of:Date}}) - 30, 3, 'UTC')
     ) AS s ON s.visitor_id = v.visitor_id AND v.timestamp >= s.session_start
     WHERE product_key != ''
     GROUP BY product_key
@@ -113,8 +114,8 @@ rows AS (
            toUInt32(dateDiff('day',
                if(c.created > toDate('1970-01-01') AND c.created < s.first_sold_date,
                   c.created, s.first_sold_date),
-               toDate(%(as_of)s))) AS days_on_market,
-           s.quantity_30d / least(30, dateDiff('day', s.first_sold_date, toDate(%(as_of)s)) + 1)
+               toDate({{as_of:Date}}))) AS days_on_market,
+           s.quantity_30d / least(30, dateDiff('day', s.first_sold_date, toDate({{as_of:Date}})) + 1)
                AS velocity_score,
            s.discounted_lines / s.lines AS discount_rate,
            {divide_money("s.discount_total", "s.discounted_lines", "s.currency")} AS avg_discount_amount
@@ -122,7 +123,8 @@ rows AS (
     LEFT JOIN repeat AS r ON r.product_key = s.product_key AND r.currency = s.currency
     LEFT JOIN catalogue AS c ON c.product_id = s.product_key
     LEFT JOIN views AS v ON v.product_key = s.product_key)
-SELECT %(site)s AS site_id, product_id, currency, product_name, sku, brand, category, collections, tags,
+SELECT {{site:String}} AS site_id, product_id, currency, product_name, sku, brand, category, collections,
+       tags,
        avg_price, min_price, max_price, revenue_30d, revenue_60d, revenue_90d, quantity_sold_30d,
        quantity_sold_60d, quantity_sold_90d, unique_customers_30d, unique_customers_60d,
        unique_customers_90d, revenue_total, quantity_sold_total, orders_total, unique_customers_total,
@@ -133,6 +135,6 @@ SELECT %(site)s AS site_id, product_id, currency, product_name, sku, brand, cate
        toUInt32(row_number() OVER (PARTITION BY currency ORDER BY quantity_sold_30d DESC, product_id ASC))
            AS quantity_rank,
        discount_rate, avg_discount_amount,
-       toDate(%(as_of)s) AS as_of, toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toDate({{as_of:Date}}) AS as_of, toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM rows
 """

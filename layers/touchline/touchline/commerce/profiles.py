@@ -86,12 +86,12 @@ summary AS (
            a.total_refunds AS total_refunds, a.total_revenue - a.total_refunds AS net_revenue,
            {divide_money("a.total_revenue", "a.total_orders", "a.currency")} AS avg_order_value,
            a.first_order_date AS first_order_date, a.last_order_date AS last_order_date,
-           toUInt32(dateDiff('day', a.last_order_date, toDate(%(as_of)s))) AS days_since_last_order,
+           toUInt32(dateDiff('day', a.last_order_date, toDate({{as_of:Date}}))) AS days_since_last_order,
            if(a.total_orders > 1,
               dateDiff('day', a.first_order_date, a.last_order_date) / (a.total_orders - 1),
               NULL) AS avg_days_between_orders,
            toUInt32(d.purchase_days) AS purchase_days,
-           toUInt32(dateDiff('day', a.first_order_date, toDate(%(as_of)s))) AS customer_age_days,
+           toUInt32(dateDiff('day', a.first_order_date, toDate({{as_of:Date}}))) AS customer_age_days,
            c.favorite_category AS favorite_category, b.favorite_brand AS favorite_brand,
            p.categories AS categories_purchased, p.brands AS brands_purchased,
            toUInt32(p.unique_products) AS unique_products_purchased,
@@ -101,7 +101,7 @@ summary AS (
            toUInt8(h.preferred_order_hour) AS preferred_order_hour,
            toUInt32(d.purchase_days - 1) AS x,
            toFloat64(dateDiff('day', a.first_order_date, a.last_order_date)) AS t_x,
-           toFloat64(dateDiff('day', a.first_order_date, toDate(%(as_of)s))) AS big_t,
+           toFloat64(dateDiff('day', a.first_order_date, toDate({{as_of:Date}}))) AS big_t,
            if(d.purchase_days > 1, toFloat64(d.days_net - d.first_day_net) / (d.purchase_days - 1), 0)
                AS mean_repeat_value
     FROM agg AS a
@@ -154,14 +154,14 @@ def profiles_select(customers: str, models: str, predictions: str) -> str:
         f"toDecimal64(c.{n}, 4) AS {n}" if n in _MONEY_TOTALS else f"c.{n} AS {n}" for n in _PASSTHROUGH
     )
     return f"""
-SELECT %(site)s AS site_id, {passthrough},
+SELECT {{site:String}} AS site_id, {passthrough},
        if(m.bg = 1, {p_alive}, NULL) AS p_alive,
        if(m.bg = 1, 1.0 - {p_alive}, NULL) AS churn_risk_score,
        if(m.bg = 1, e.alive_90 * {p_alive}, NULL) AS predicted_purchases_90d,
        if(m.gg = 1, {round_money(f"toDecimal128({order_value}, 8)", "c.currency")}, NULL)
            AS expected_order_value,
        if(m.bg = 1 AND m.gg = 1, {round_money(clv, "c.currency")}, NULL) AS predicted_clv_12m,
-       toDate(%(as_of)s) AS as_of, toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toDate({{as_of:Date}}) AS as_of, toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM {customers} AS c
 LEFT JOIN {models} AS m ON m.currency = c.currency
 LEFT JOIN {predictions} AS e ON e.currency = c.currency AND e.x = c.x AND e.big_t = c.big_t

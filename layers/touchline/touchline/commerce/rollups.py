@@ -27,7 +27,7 @@ def campaigns_select(dates: str) -> str:
 WITH
 stats AS (
     SELECT * FROM campaign_statistics FINAL
-    WHERE site_id = %(site)s AND date IN (SELECT date FROM {dates})),
+    WHERE site_id = {{site:String}} AND date IN (SELECT date FROM {dates})),
 per_campaign AS (
     SELECT date, send_channel, campaign_id, max(campaign_name) AS name,
            toDecimal128(round(sum(conversion_value), 4), 4) AS revenue
@@ -49,13 +49,13 @@ credited AS (
     FROM (SELECT toDate(converted_at) AS date, {_channel_sql("channel")} AS send_channel, currency,
                  sum(credit) AS orders, toDecimal64(sum(attributed_revenue), 4) AS revenue
           FROM attribution_credits FINAL
-          WHERE site_id = %(site)s AND model = 'last_touch' AND conversion_kind = 'order'
+          WHERE site_id = {{site:String}} AND model = 'last_touch' AND conversion_kind = 'order'
             AND toDate(converted_at) IN (SELECT date FROM {dates})
             AND send_channel != ''
           GROUP BY date, send_channel, currency
           ORDER BY currency)
     GROUP BY date, send_channel)
-SELECT %(site)s AS site_id, t.date AS date, t.send_channel AS send_channel,
+SELECT {{site:String}} AS site_id, t.date AS date, t.send_channel AS send_channel,
        toUInt32(t.campaigns) AS total_campaigns, t.campaign_ids AS campaigns_sent,
        toUInt64(round(t.recipients)) AS total_recipients, toUInt64(round(t.delivered)) AS total_delivered,
        toUInt64(round(t.opens)) AS total_opens, toUInt64(round(t.clicks)) AS total_clicks,
@@ -71,7 +71,7 @@ SELECT %(site)s AS site_id, t.date AS date, t.send_channel AS send_channel,
        e.worst.2 AS worst_campaign_id, e.worst.3 AS worst_campaign_name,
        toDecimal64(e.worst.1, 4) AS worst_campaign_revenue,
        c.orders AS attributed_orders, c.revenue AS attributed_revenue,
-       toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM totals AS t
 INNER JOIN extremes AS e ON e.date = t.date AND e.send_channel = t.send_channel
 LEFT JOIN credited AS c ON c.date = t.date AND c.send_channel = t.send_channel
@@ -86,7 +86,7 @@ def primary_currency_select(condition: str = "1") -> str:
            AS currency
     FROM (SELECT currency, countIf(source = 'klaviyo' OR startsWith(source_event, 'klaviyo:')) AS klaviyo,
                  count() AS orders
-          FROM orders FINAL WHERE site_id = %(site)s AND status = 'paid' AND ({condition})
+          FROM orders FINAL WHERE site_id = {{site:String}} AND status = 'paid' AND ({condition})
           GROUP BY currency)"""
 
 
@@ -99,10 +99,10 @@ def account_select(orders: str, dates: str) -> str:
                sumIf(recipients, send_channel = 'sms') AS sms,
                sum(opens) AS opens, sum(clicks) AS clicks
         FROM (SELECT 'campaign' AS kind, date, send_channel, conversion_value, recipients, opens, clicks
-              FROM campaign_statistics FINAL WHERE site_id = %(site)s AND date IN (SELECT date FROM days)
+              FROM campaign_statistics FINAL WHERE site_id = {site:String} AND date IN (SELECT date FROM days)
               UNION ALL
               SELECT 'flow', date, send_channel, conversion_value, recipients, opens, clicks
-              FROM flow_statistics FINAL WHERE site_id = %(site)s AND date IN (SELECT date FROM days))
+              FROM flow_statistics FINAL WHERE site_id = {site:String} AND date IN (SELECT date FROM days))
         GROUP BY date
     """
     return f"""
@@ -129,7 +129,7 @@ credit_days AS (
            sumIf(attributed_revenue, channel = 'SMS') AS sms_revenue,
            sumIf(credit, channel = 'Email') AS email_orders, sumIf(credit, channel = 'SMS') AS sms_orders
     FROM attribution_credits FINAL
-    WHERE site_id = %(site)s AND model = 'last_touch' AND conversion_kind = 'order'
+    WHERE site_id = {{site:String}} AND model = 'last_touch' AND conversion_kind = 'order'
       AND toDate(converted_at) IN (SELECT date FROM days)
     GROUP BY date, currency),
 klaviyo_days AS ({klaviyo}),
@@ -163,7 +163,7 @@ base AS (
     LEFT JOIN order_days AS o ON o.date = k.date AND o.currency = k.currency
     LEFT JOIN credit_days AS c ON c.date = k.date AND c.currency = k.currency
     LEFT JOIN klaviyo_days AS kl ON kl.date = k.date)
-SELECT %(site)s AS site_id, b.date AS date, b.currency AS currency,
+SELECT {{site:String}} AS site_id, b.date AS date, b.currency AS currency,
        toDecimal64(b.total_revenue, 4) AS total_revenue, toDecimal64(b.email_revenue, 4) AS email_revenue,
        toDecimal64(b.sms_revenue, 4) AS sms_revenue, toDecimal64(b.flow_revenue, 4) AS flow_revenue,
        toDecimal64(b.campaign_revenue, 4) AS campaign_revenue, b.total_orders AS total_orders,
@@ -191,7 +191,7 @@ SELECT %(site)s AS site_id, b.date AS date, b.currency AS currency,
        if(p.unique_customers > 0,
           100 * (toInt64(b.unique_customers) - p.unique_customers) / p.unique_customers, NULL)
            AS customer_growth_pct,
-       toUInt64(%(version)s) AS version, toUInt8(0) AS is_deleted
+       toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM base AS b
 LEFT JOIN base AS p ON p.date = b.date - 7 AND p.currency = b.currency
 WHERE b.date IN (SELECT date FROM {dates})

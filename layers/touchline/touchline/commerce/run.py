@@ -42,7 +42,7 @@ CADENCE_MS = {ROLLUPS: 0, PROFILES: HOUR_MS, PRODUCTS: HOUR_MS, BASKETS: 4 * HOU
 JOBS = (ROLLUPS, PROFILES, PRODUCTS, BASKETS)
 # Rows become visible a little after their inserted_at; re-reading a margin costs nothing.
 SAFETY_MARGIN_MS = 5 * 60 * 1000
-NEWER = "inserted_at > fromUnixTimestamp64Milli(toInt64(%(since_ms)s), 'UTC')"
+NEWER = "inserted_at > fromUnixTimestamp64Milli(toInt64({since_ms:Int64}), 'UTC')"
 
 # What each whole-table job reads: (table, "changed since" condition).
 _INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -51,17 +51,17 @@ _INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("refunds", NEWER),
         ("order_line_items", NEWER),
         ("identity_map", NEWER),
-        ("products", "version > %(since_ms)s"),
+        ("products", "version > {since_ms:Int64}"),
     ),
     PRODUCTS: (
         ("orders", NEWER),
         ("order_line_items", NEWER),
         ("identity_map", NEWER),
-        ("products", "version > %(since_ms)s"),
+        ("products", "version > {since_ms:Int64}"),
         ("events", NEWER),
-        ("sessions", "version > %(since_ms)s"),
+        ("sessions", "version > {since_ms:Int64}"),
     ),
-    BASKETS: (("orders", NEWER), ("order_line_items", NEWER), ("products", "version > %(since_ms)s")),
+    BASKETS: (("orders", NEWER), ("order_line_items", NEWER), ("products", "version > {since_ms:Int64}")),
 }
 
 
@@ -122,8 +122,7 @@ class CommerceRunner:
         now_ms = int(self._client.query("SELECT toUnixTimestamp64Milli(now64(3))").result_rows[0][0])
         day = as_of or datetime.fromtimestamp(now_ms / 1000, UTC).date()
         report = CommerceReport(site_id, day.isoformat())
-        # The scratch tables and scoped replaces run on the `Sql` protocol; this module's SQL still
-        # takes %(name)s parameters, which ClientSql passes to the client as they are.
+        # Every value is a server-side parameter (`{name:Type}` in the SQL, `self.params`).
         with stages(ClientSql(self._client)) as scratch:
             shared = _SharedStage(scratch)
             for job in jobs:
@@ -214,7 +213,7 @@ class _Job:
             return "changed"  # the run itself finds which days changed (maybe none)
         for table, condition in _INPUTS[self.job]:
             found = self.client.query(
-                f"SELECT 1 FROM {table} WHERE site_id = %(site)s AND {condition} LIMIT 1",
+                f"SELECT 1 FROM {table} WHERE site_id = {{site:String}} AND {condition} LIMIT 1",
                 parameters=self.params,
             ).result_rows
             if found:
@@ -369,7 +368,7 @@ class _Job:
         report.detail = {"days": days}
         if days == 0:
             return
-        scope = f"site_id = %(site)s AND date IN (SELECT date FROM {dates})"
+        scope = f"site_id = {{site:String}} AND date IN (SELECT date FROM {dates})"
         for table, select in (
             ("campaign_daily_aggregates", rollups.campaigns_select(dates)),
             ("account_metrics_daily", rollups.account_select(staged, dates)),
@@ -392,18 +391,19 @@ class _Job:
         if reason != "changed":
             select = f"""
                 SELECT DISTINCT toDate(ordered_at) FROM {staged}
-                UNION DISTINCT SELECT toDate(converted_at) FROM attribution_credits WHERE site_id = %(site)s
-                UNION DISTINCT SELECT date FROM campaign_statistics WHERE site_id = %(site)s
-                UNION DISTINCT SELECT date FROM flow_statistics WHERE site_id = %(site)s
-                UNION DISTINCT SELECT date FROM account_metrics_daily WHERE site_id = %(site)s
-                UNION DISTINCT SELECT date FROM campaign_daily_aggregates WHERE site_id = %(site)s"""
+                UNION DISTINCT SELECT toDate(converted_at) FROM attribution_credits
+                WHERE site_id = {{site:String}}
+                UNION DISTINCT SELECT date FROM campaign_statistics WHERE site_id = {{site:String}}
+                UNION DISTINCT SELECT date FROM flow_statistics WHERE site_id = {{site:String}}
+                UNION DISTINCT SELECT date FROM account_metrics_daily WHERE site_id = {{site:String}}
+                UNION DISTINCT SELECT date FROM campaign_daily_aggregates WHERE site_id = {{site:String}}"""
             return scratch.create("dates", "date Date", select, self.params)
-        synced = "synced_at > fromUnixTimestamp64Milli(toInt64(%(since_ms)s), 'UTC')"
+        synced = "synced_at > fromUnixTimestamp64Milli(toInt64({since_ms:Int64}), 'UTC')"
         changed_orders = f"""
-            SELECT source, order_id FROM orders WHERE site_id = %(site)s AND {NEWER}
+            SELECT source, order_id FROM orders WHERE site_id = {{site:String}} AND {NEWER}
             UNION ALL
             SELECT source, if(order_id != '', order_id, payment_id) FROM refunds
-            WHERE site_id = %(site)s AND {NEWER}"""
+            WHERE site_id = {{site:String}} AND {NEWER}"""
         # A changed order moves its customer's new-or-repeat split on one other day at most: the
         # day of their first unchanged order, when the change is not later (it stops being the
         # first). What this misses (a voided first order) the daily full run puts right.
@@ -420,22 +420,22 @@ class _Job:
         # Whose identity changed (every person an identifier was ever mapped to): merged or split,
         # any day they ordered can change.
         persons = f"""
-            SELECT person_id FROM identity_map WHERE site_id = %(site)s AND (id_type, id_value) IN (
-                SELECT id_type, id_value FROM identity_map WHERE site_id = %(site)s AND {NEWER})"""
+            SELECT person_id FROM identity_map WHERE site_id = {{site:String}} AND (id_type, id_value) IN (
+                SELECT id_type, id_value FROM identity_map WHERE site_id = {{site:String}} AND {NEWER})"""
         changed = f"""
             SELECT toDate(ordered_at) AS date FROM orders
-            WHERE site_id = %(site)s AND (source, order_id) IN ({changed_orders})
+            WHERE site_id = {{site:String}} AND (source, order_id) IN ({changed_orders})
             UNION DISTINCT
             {first_days}
             UNION DISTINCT
             SELECT toDate(ordered_at) FROM {staged} WHERE person_id != '' AND person_id IN ({persons})
             UNION DISTINCT
             SELECT toDate(converted_at) FROM attribution_credits
-            WHERE site_id = %(site)s AND version > %(since_ms)s
+            WHERE site_id = {{site:String}} AND version > {{since_ms:Int64}}
             UNION DISTINCT
-            SELECT date FROM campaign_statistics WHERE site_id = %(site)s AND {synced}
+            SELECT date FROM campaign_statistics WHERE site_id = {{site:String}} AND {synced}
             UNION DISTINCT
-            SELECT date FROM flow_statistics WHERE site_id = %(site)s AND {synced}"""
+            SELECT date FROM flow_statistics WHERE site_id = {{site:String}} AND {synced}"""
         # A day's growth compares it with the day a week before: that day's change moves it too.
         return scratch.create(
             "dates",

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def column_types(client: Client, table: str) -> list[tuple[str, str]]:
     rows = client.query(
-        "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = %(t)s "
+        "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String} "
         "ORDER BY position",
         parameters={"t": table},
     ).result_rows
@@ -52,7 +52,7 @@ def write_changed(
         params,
     )
     listed = ", ".join(names)
-    current = f"{table} FINAL WHERE site_id = %(site)s"
+    current = f"{table} FINAL WHERE site_id = {{site:String}}"
     keys = ", ".join(key)
     before = _count(client, table, version, params)
     tombstone = ", ".join(
@@ -79,7 +79,7 @@ def _zero(nullable_type: str) -> str:
 def _count(client: Client, table: str, version: int, params: dict[str, Any]) -> int:
     return int(
         client.query(
-            f"SELECT count() FROM {table} WHERE site_id = %(site)s AND version = {int(version)}",
+            f"SELECT count() FROM {table} WHERE site_id = {{site:String}} AND version = {int(version)}",
             parameters=params,
         ).result_rows[0][0]
     )
