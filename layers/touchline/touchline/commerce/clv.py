@@ -37,14 +37,41 @@ def digamma(value: float) -> float:
 
 def hyp2f1_euler(a: float, b: float, c: float, z: float, max_terms: int = 200_000) -> float:
     """The Gauss series Σ (a)_j (b)_j / ((c)_j j!) zʲ for 0 <= z < 1, summed until terms vanish."""
+    log_value, sign = log_hyp2f1_series(a, b, c, z, max_terms)
+    return sign * math.exp(log_value)
+
+
+# A series whose largest term is this many times its sum has lost 7 of float's 16 digits.
+_CANCELLATION = 1e7
+_RESCALE = 1e200
+
+
+def log_hyp2f1_series(
+    a: float, b: float, c: float, z: float, max_terms: int = 200_000
+) -> tuple[float, float]:
+    """(ln |S|, sign S) of the Gauss series S = Σ (a)_j (b)_j / ((c)_j j!) zʲ, 0 <= z < 1.
+
+    Kept as a scaled sum and a log scale, so a series whose terms grow past float's range before
+    they fall (huge parameters: a fit on a few customers with no spread) is still summed exactly.
+    Raises ArithmeticError when the sum cannot be trusted: no convergence within `max_terms`, or
+    terms of alternating sign so much larger than their sum that cancellation ate the digits.
+    """
     if not 0.0 <= z < 1.0:
         raise ValueError("z must be in [0, 1)")
-    total, term = 1.0, 1.0
+    total, term, scale, largest = 1.0, 1.0, 0.0, 1.0
     for j in range(max_terms):
         term *= (a + j) * (b + j) / ((c + j) * (j + 1)) * z
         total += term
+        largest = max(largest, abs(term))
+        if not math.isfinite(total):
+            raise ArithmeticError("hypergeometric series overflowed")
         if abs(term) <= 1e-17 * abs(total):
-            return total
+            if total == 0.0 or largest > _CANCELLATION * abs(total):
+                raise ArithmeticError("hypergeometric series lost its digits to cancellation")
+            return math.log(abs(total)) + scale, math.copysign(1.0, total)
+        if largest > _RESCALE:
+            total, term, largest = total / _RESCALE, term / _RESCALE, largest / _RESCALE
+            scale += math.log(_RESCALE)
     raise ArithmeticError("hypergeometric series did not converge")
 
 
@@ -72,13 +99,24 @@ class BgNbd:
     def alive_expected_purchases(self, x: int, big_t: float, t: float) -> float:
         """E[purchases in (T, T + t] | alive at T, x]: equation (10)'s numerator.
 
-        Uses Euler's transformation, 2F1(A, B; C; z) = (1 - z)^(C-A-B) 2F1(C-A, C-B; C; z):
-        the transformed series converges in tens of terms where the direct one needs thousands.
+        Its term (1 - z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) is summed first through Euler's
+        transformation, (1 - z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), which converges in tens of
+        terms where the direct series needs thousands; when that form fails (r far above a + b:
+        its terms alternate and cancel; a and b in the millions: they overflow), the direct
+        series, whose terms are all positive, summed in log space. Raises ArithmeticError when
+        neither can be trusted.
         """
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = t / (alpha + big_t + t)
-        series = hyp2f1_euler(a + b - 1 - r, a - 1, a + b + x - 1, z)
-        return float((a + b + x - 1) / (a - 1) * (1.0 - (1.0 - z) ** (a - 1) * series))
+        log_1mz = math.log1p(-z)
+        try:
+            log_series, sign = log_hyp2f1_series(a + b - 1 - r, a - 1, a + b + x - 1, z, 20_000)
+            log_term = (a - 1) * log_1mz + log_series
+        except ArithmeticError:
+            log_series, sign = log_hyp2f1_series(r + x, b + x, a + b + x - 1, z)
+            log_term = (r + x) * log_1mz + log_series
+        term = sign * math.exp(log_term) if log_term < 700 else math.inf
+        return float((a + b + x - 1) / (a - 1) * (1.0 - term))
 
     def expected_purchases(self, x: int, t_x: float, big_t: float, t: float) -> float:
         """E[purchases in the next t | x, t_x, T] (equation 10)."""
