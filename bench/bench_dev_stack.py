@@ -7,7 +7,12 @@ there: the figure is only printed once they all are), and, as the same run's bas
 of a trivial route of the same gateway (`GET /_dev/health`), which is the ceiling the HTTP
 server itself sets.
 
-    .venv/bin/python -m bench.bench_dev_stack [seconds]
+    .venv/bin/python -m bench.bench_dev_stack [seconds] [baseline checkout]
+
+With a second argument (another checkout of the repository, e.g. `/work/main` before a change),
+the same load first runs against that checkout's `touchline` and `touchline_dev` packages (put
+first on PYTHONPATH; the template and functions stay this checkout's, and nothing is written
+there), so a before/after pair comes from one run on one machine.
 """
 
 from __future__ import annotations
@@ -38,19 +43,22 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("TOUCHLINE_", "AWS_"))}
+def _env(code: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOUCHLINE_", "AWS_"))}
+    if code is not None:
+        env["PYTHONPATH"] = f"{code / 'dev'}:{code / 'layers' / 'touchline'}"
+    return env
 
 
 class Stack:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, code: Path | None = None) -> None:
         self.data_dir = data_dir
         self.port = _free_port()
         self.log = open(data_dir.parent / "dev.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [str(TOUCHLINE), "dev", "--port", str(self.port), "--data-dir", str(data_dir)],
             cwd=ROOT,
-            env=_env(),
+            env=_env(code),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -127,19 +135,19 @@ def _load(port: int, seconds: float, method: str, path: str, body: bytes | None)
     return sum(ok), sum(bad)
 
 
-def run(seconds: float = 15.0) -> list[tuple[str, str]]:
+def measure(seconds: float, code: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-dev-") as tmp:
         data_dir = Path(tmp) / "data"
         added = subprocess.run(
             [str(TOUCHLINE), "sites", "add", DOMAIN, "--data-dir", str(data_dir)],
             cwd=ROOT,
-            env=_env(),
+            env=_env(code),
             capture_output=True,
             text=True,
             check=True,
         )
         assert added.stdout.strip()
-        stack = Stack(data_dir)
+        stack = Stack(data_dir, code)
         try:
             stack.wait_ready()
             hit = json.dumps({"name": "pageview", "url": f"https://{DOMAIN}/p", "domain": DOMAIN}).encode()
@@ -156,16 +164,38 @@ def run(seconds: float = 15.0) -> list[tuple[str, str]]:
             stored_s = time.perf_counter() - started
         finally:
             stack.stop()
-    hits_s = accepted / sent_s
-    return [
-        (f"hits accepted (202)/s, {CLIENTS} clients, {seconds:.0f} s (goal >= 1,000)", f"{hits_s:,.0f}"),
-        ("answers other than 202", f"{refused:,}"),
-        ("rows in ClickHouse per second, first hit to last row", f"{accepted / stored_s:,.0f}"),
-        ("baseline: GET /_dev/health per second, same gateway", f"{health / (seconds / 3):,.0f}"),
-        ("hits/s as a share of the gateway's own ceiling", f"{hits_s / (health / (seconds / 3)):.2f}"),
-    ]
+    return {
+        "hits_s": accepted / sent_s,
+        "refused": refused,
+        "stored_s": accepted / stored_s,
+        "health_s": health / (seconds / 3),
+    }
+
+
+def run(seconds: float = 15.0, baseline: Path | None = None) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    before = measure(seconds, baseline) if baseline is not None else None
+    after = measure(seconds)
+    for label, figures in (("before", before), ("this checkout", after)):
+        if figures is None:
+            continue
+        rows += [
+            (
+                f"{label}: hits accepted (202)/s, {CLIENTS} clients, {seconds:.0f} s (goal >= 1,000)",
+                f"{figures['hits_s']:,.0f}",
+            ),
+            (f"{label}: answers other than 202", f"{figures['refused']:,.0f}"),
+            (f"{label}: rows in ClickHouse/s, first hit to last row", f"{figures['stored_s']:,.0f}"),
+            (f"{label}: baseline GET /_dev/health/s, same gateway", f"{figures['health_s']:,.0f}"),
+            (f"{label}: hits/s as a share of that ceiling", f"{figures['hits_s'] / figures['health_s']:.2f}"),
+        ]
+    if before is not None:
+        rows.append(("hits/s, this checkout / before", f"{after['hits_s'] / before['hits_s']:.2f}x"))
+    return rows
 
 
 if __name__ == "__main__":
-    for label, figure in run(float(sys.argv[1]) if len(sys.argv) > 1 else 15.0):
+    arguments = sys.argv[1:]
+    baseline_root = Path(arguments[1]) if len(arguments) > 1 else None
+    for label, figure in run(float(arguments[0]) if arguments else 15.0, baseline_root):
         print(f"{label:<80} {figure}")

@@ -1,7 +1,8 @@
 """`touchline dev` as a developer runs it: a subprocess on template.yaml, driven over HTTP and the CLI.
 
-What must hold: every hit answered 202 ends up in ClickHouse, while the stack runs and after a
-SIGTERM that arrives right behind a burst of hits; a site registered while the stack runs is seen
+What must hold: every hit answered 202 ends up in ClickHouse, while the stack runs, after a
+SIGTERM that arrives right behind a burst of hits, and after a SIGKILL there (the next start
+re-sends what the queue journal held); a site registered while the stack runs is seen
 at once and survives a restart; a taken port and a locked data dir fail fast with clear messages.
 The test prints the startup time and the hit-to-row latency it measured.
 """
@@ -232,6 +233,30 @@ def test_dev_stack_keeps_every_accepted_hit(tmp_path: Path, processes: list[DevP
         f"\ntouchline dev: ready in {startup:.2f} s (process start to healthy); "
         f"hit-to-row {latency * 1000:.0f} ms; SIGTERM to exit {stop_seconds:.2f} s; {accepted} hits"
     )
+
+
+@_needs_script
+def test_a_sigkill_loses_no_accepted_hit(tmp_path: Path, processes: list[DevProcess]) -> None:
+    """SIGKILL right behind a burst: no drain, no save. Every 202 was journaled (queues.db) as it
+    was queued, so the next start re-sends what the loader had not stored yet (issue 13)."""
+    data_dir = tmp_path / "data"
+    added = _cli("sites", "add", DOMAIN, data_dir=data_dir)
+    assert added.returncode == 0, added.stderr
+    dev = DevProcess(data_dir, _free_port(), tmp_path / "killed")
+    processes.append(dev)
+    dev.wait_ready()
+    statuses = _burst(dev.base, 200)
+    assert statuses == [202] * 200, dev.logs()
+    dev.proc.kill()
+    dev.proc.wait()
+    assert (data_dir / "queues.db").exists()
+
+    after_kill = DevProcess(data_dir, _free_port(), tmp_path / "after-kill")
+    processes.append(after_kill)
+    after_kill.wait_ready()
+    _wait_for_count(after_kill, 200, timeout=60)
+    assert after_kill.terminate() == 0, after_kill.logs()
+    assert _count(data_dir) == 200  # once each: re-sent messages deduplicate on their event ids
 
 
 @_needs_script

@@ -49,6 +49,7 @@ from .intrinsics import PseudoParameters, UnresolvableError
 from .jwt_authorizer import JwtAuthorizer
 from .lambda_runtime import InvocationError, LocalFunction
 from .lock import DataDirLock, DataDirLockedError
+from .queue_journal import JOURNAL_FILE, QueueJournal
 from .resources import LocalResources, QueueInfo
 from .scheduler import ScheduleError, Scheduler, parse_schedule, scheduler_event
 from .snapshot import (
@@ -57,6 +58,7 @@ from .snapshot import (
     TABLES_FILE,
     SecretSnapshots,
     TableSnapshots,
+    add_saved_messages,
     restore_messages,
     restore_secrets,
     restore_tables,
@@ -211,6 +213,7 @@ class DevStack:
         self.resources: LocalResources | None = None
         self.info: StackInfo | None = None
         self._sqs: SQSClient | None = None
+        self.journal: QueueJournal | None = None
         self._stop = threading.Event()
         self._forced = threading.Event()
         self._signals = 0
@@ -271,6 +274,13 @@ class DevStack:
         except TemplateError as exc:
             raise StackStartError(str(exc)) from None
         restored_items = restore_tables(dynamodb, tables, self.data_dir / TABLES_FILE)
+        # What a killed run left in the journal joins what a clean stop saved, and is re-sent
+        # (journaled again) with it: queues.json first, so a crash right here loses nothing.
+        self.journal = QueueJournal(self.data_dir / JOURNAL_FILE)
+        if leftovers := self.journal.leftovers():
+            add_saved_messages(self.data_dir / QUEUES_FILE, leftovers)
+            self.journal.clear()
+        self.journal.install((q.name, q.logical_id) for q in queues)
         restored_messages = restore_messages(sqs, queues, self.data_dir / QUEUES_FILE)
         secretsmanager = aws_client("secretsmanager", self.moto.url, pseudo.region)
         restore_secrets(secretsmanager, self.data_dir / SECRETS_FILE)
@@ -606,6 +616,8 @@ class DevStack:
                 self._wait_in_flight(self._sqs, timeout=self.options.retry_delay_seconds + 5)
             messages = {q.logical_id: take_messages(self._sqs, q.url) for q in self.resources.queues()}
             saved = save_messages(self.data_dir / QUEUES_FILE, messages)
+            if self.journal is not None:
+                self.journal.clear()  # what it held is delivered or in queues.json now
             if saved:
                 where = ", ".join(f"{k}: {len(v)}" for k, v in messages.items() if v)
                 print(
@@ -619,6 +631,9 @@ class DevStack:
         (self.data_dir / STACK_FILE).unlink(missing_ok=True)
         if self.server is not None and not self.server.closing:
             self.server.stop_accepting(timeout=0)
+        if self.journal is not None:
+            self.journal.close()  # unsaved (a failed start): what it holds is re-sent next time
+            self.journal = None
         if self.moto is not None:
             relax()
             self.moto.stop()

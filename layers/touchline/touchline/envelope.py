@@ -122,11 +122,31 @@ def row_json(body: str, table: str, row: Row) -> str:
     a single `"row":` key (a quote inside a JSON string is always escaped), the rest of the
     body up to the closing brace is exactly the row object. Anything else is re-serialised.
     """
-    text = body.rstrip()
+    sliced = canonical_row(body, table)
+    return row.to_json() if sliced is None else sliced
+
+
+def canonical_row(body: str, table: str) -> str | None:
+    """The row text of an envelope of `table` in canonical form (see `row_json`), else None."""
     prefix = envelope_prefix(table)
-    if text.startswith(prefix) and text.endswith("}") and text.count('"row":') == 1:
+    if not body.startswith(prefix):
+        return None
+    text = body.rstrip()
+    if text.endswith("}") and text.count('"row":') == 1:
         return text[len(prefix) : -1]
-    return row.to_json()
+    return None
+
+
+_KIND_AT = len(envelope_prefix("")) - len('","row":')
+
+
+def canonical_kind(body: str) -> str | None:
+    """The `kind` of an envelope that starts with the canonical prefix, else None (cheap: the
+    loader picks a compiled schema by it before parsing)."""
+    if not body.startswith('{"v":1,"kind":"'):
+        return None
+    end = body.find('"', _KIND_AT)
+    return body[_KIND_AT:end] if end > 0 else None
 
 
 def pack(envelopes: list[str], max_bytes: int) -> list[str]:
