@@ -257,12 +257,12 @@ def signed_in_page(
     return context.new_page()
 
 
-def wait_ready(page: Any, view: str, after: int = 0) -> int:
+def wait_ready(page: Any, view: str, after: int = 0, timeout_s: float = 60) -> int:
     """Wait until `view` says every answer of a newer round than `after` is on screen."""
     page.wait_for_function(
         "([view, after]) => { const r = document.documentElement.dataset.ready || '';"
         " return r.startsWith(view + ':') && Number(r.split(':')[1]) > after; }",
         arg=[view, after],
-        timeout=60_000,
+        timeout=timeout_s * 1000,
     )
     return int(page.evaluate("document.documentElement.dataset.ready.split(':')[1]"))
