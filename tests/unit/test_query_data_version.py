@@ -55,3 +55,60 @@ def test_on_one_server_identical_queries_are_cached() -> None:
     engine = QueryEngine(warehouse, cache=MemoryCache())
     assert _run(engine) == (1, False)
     assert _run(engine) == (1, True)
+
+
+class SlowParts:
+    """`system.parts` read by read: the first read blocks until released; each read's digest is
+    its number, so a caller can tell which read answered it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.reads = 0
+        self.first_begun = threading.Event()
+        self.release_first = threading.Event()
+
+    def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        if sql == DISTRIBUTED_SQL:
+            return ["count()"], [(0,)]
+        self.reads += 1
+        number = self.reads
+        if number == 1:
+            self.first_begun.set()
+            self.release_first.wait(10)
+        return [], [("events", "all", number, 1, 10, datetime(2026, 11, 1, tzinfo=UTC), 1)]
+
+
+def test_concurrent_requests_share_the_next_version_read_never_one_begun_before_them() -> None:
+    import threading
+    import time
+
+    from touchline.query.cache import DataVersion, SharedReads
+
+    parts = SlowParts()
+    shared = SharedReads(DataVersion(parts))
+    answers: dict[str, Any] = {}
+
+    def ask(name: str) -> None:
+        answers[name] = shared.current()
+
+    first = threading.Thread(target=ask, args=("first",))
+    first.start()
+    assert parts.first_begun.wait(10)
+    # Five requests arrive while the first read is under way: a write may have landed after it
+    # began, so none of them may take its answer; they share one read that begins after it.
+    later = [threading.Thread(target=ask, args=(f"later{i}",)) for i in range(5)]
+    for thread in later:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while not (shared._pending is not None and shared._pending.followers == 4):  # all five in
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    parts.release_first.set()
+    for thread in [first, *later]:
+        thread.join(10)
+    assert parts.reads == 2
+    assert len({answers[f"later{i}"] for i in range(5)}) == 1
+    assert answers["later0"] != answers["first"]
+    assert shared.current() != answers["later0"]  # alone, a request reads for itself
+    assert parts.reads == 3

@@ -77,6 +77,61 @@ class DataVersion:
         return digest, (max(events) if events else None)
 
 
+class _Read:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: tuple[str | None, Any] = (None, None)
+        self.error: BaseException | None = None
+        self.followers = 0
+
+
+class SharedReads:
+    """Concurrent requests of one process share a version read that began after each arrived.
+
+    A dashboard round sends ~13 queries at once; on the embedded engine, which runs one
+    statement at a time, each read of `system.parts` queued behind the others' queries (2.8 s of
+    a 5.7 s uncached query under load, against 2.1 s of execution). Reusing a read already under
+    way would break the guarantee above (a write landing after it began would be missed), so a
+    request joins only the *next* read, which starts once the current one is done: it still
+    began after every request it answers. In Lambda (one request per container) it changes
+    nothing.
+    """
+
+    def __init__(self, versions: DataVersion) -> None:
+        self._versions = versions
+        self._lock = threading.Condition()
+        self._pending: _Read | None = None  # not begun yet: a new request may join it
+        self._running = False
+
+    def current(self) -> tuple[str | None, Any]:
+        with self._lock:
+            read, leader = (self._pending, False) if self._pending else (_Read(), True)
+            if leader:
+                self._pending = read
+            else:
+                read.followers += 1
+        if not leader:
+            read.done.wait()
+            if read.error is not None:
+                raise read.error
+            return read.result
+        with self._lock:
+            while self._running:
+                self._lock.wait()
+            self._pending, self._running = None, True  # from here, arrivals wait for the next read
+        try:
+            read.result = self._versions.current()
+        except BaseException as exc:
+            read.error = exc
+            raise
+        finally:
+            with self._lock:
+                self._running = False
+                self._lock.notify_all()
+            read.done.set()
+        return read.result
+
+
 class ResultCache(Protocol):
     def get(self, key: str) -> Any | None: ...
 

@@ -18,7 +18,7 @@ from touchline.query import (
     builtin,  # noqa: F401  (registers the built-in vocabulary)
     dates,
 )
-from touchline.query.cache import DataVersion, MemoryCache, ResultCache, cache_key
+from touchline.query.cache import DataVersion, MemoryCache, ResultCache, SharedReads, cache_key
 from touchline.query.compile import Compiled, compile_query
 from touchline.query.errors import QueryError
 from touchline.query.model import Query, SiteContext
@@ -54,7 +54,7 @@ class QueryEngine:
         self._warehouse = warehouse
         self._registry = registry
         self._cache = cache if cache is not None else MemoryCache()
-        self._versions = DataVersion(warehouse)
+        self._versions = SharedReads(DataVersion(warehouse))
         self._clock = clock
 
     def parse(self, body: Any, site: SiteContext) -> Query:
