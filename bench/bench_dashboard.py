@@ -71,7 +71,10 @@ VALUES (generateUUIDv4(), 'bench-cache-buster', now64(3, 'UTC'), now64(3, 'UTC')
 def _dev(port: int, path: str, payload: dict[str, Any]) -> None:
     """A dev endpoint of the stack, with room for minutes (the CLI gives these calls 60 s)."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=json.dumps(payload).encode(), method="POST"
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=1800) as response:
         response.read()

@@ -113,6 +113,7 @@ class DevProcess:
                 }
             ).encode(),
             method="POST",
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(json.loads(response.read())["rows"][0][0])

@@ -39,7 +39,10 @@ def insert(dev: Dev, rows: list[str], table: str = "events") -> None:
     for start in range(0, len(rows), 500):
         body = f"INSERT INTO {table} FORMAT JSONEachRow\n" + "\n".join(rows[start : start + 500])
         request = urllib.request.Request(
-            dev.base + "/_dev/sql", data=json.dumps({"query": body}).encode(), method="POST"
+            dev.base + "/_dev/sql",
+            data=json.dumps({"query": body}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200

@@ -145,7 +145,10 @@ class Dev:
 
     def sql(self, query: str) -> list[list[Any]]:
         request = urllib.request.Request(
-            self.base + "/_dev/sql", data=json.dumps({"query": query}).encode(), method="POST"
+            self.base + "/_dev/sql",
+            data=json.dumps({"query": query}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             rows: list[list[Any]] = json.loads(response.read())["rows"]

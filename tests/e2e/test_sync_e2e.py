@@ -170,7 +170,10 @@ class Stack:
         body = json.dumps({"function": "SyncFunction", "event": event}).encode()
         started = time.perf_counter()
         with urllib.request.urlopen(
-            urllib.request.Request(self.base + "/_dev/invoke", data=body), timeout=60
+            urllib.request.Request(
+                self.base + "/_dev/invoke", data=body, headers={"Content-Type": "application/json"}
+            ),
+            timeout=60,
         ) as r:
             return json.loads(r.read())["result"], time.perf_counter() - started
 

@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from .dev_guard import DevRouteGuard
 from .intrinsics import ACCOUNT_ID
 from .jwt_authorizer import Authorized, JwtAuthorizer, Unauthorized
 from .lambda_runtime import InvocationError, LocalFunction
@@ -365,7 +366,8 @@ class ApiInfo:
 
 
 class Gateway:
-    """Routes requests to functions; `dev_routes` (`"POST /_dev/sql"` -> callable) come first."""
+    """Routes requests to functions; `dev_routes` (`"POST /_dev/sql"` -> callable) come first,
+    behind `dev_guard` (no request a web page could forge reaches them)."""
 
     def __init__(
         self,
@@ -373,15 +375,21 @@ class Gateway:
         functions: Mapping[str, LocalFunction],
         apis: Mapping[str, ApiInfo],
         dev_routes: Mapping[str, DevRoute] | None = None,
+        dev_guard: DevRouteGuard | None = None,
     ) -> None:
         self.routes = routes
         self.functions = functions
         self.apis = apis
         self.dev_routes = dict(dev_routes or {})
+        self.dev_guard = dev_guard or DevRouteGuard()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         dev = self.dev_routes.get(f"{request.method.upper()} {request.path}")
         if dev is not None:
+            refused = self.dev_guard.refusal(request)
+            if refused is not None:
+                log.warning("refused %s %s: %s", request.method, request.path, refused)
+                return HttpResponse.json(403, {"error": "forbidden", "message": refused})
             return dev(request)
         if request.path.startswith("/_dev/"):
             return HttpResponse.json(404, NOT_FOUND)

@@ -2,30 +2,93 @@
 
 The server thread shares moto's in-memory backends with the rest of the process; `reset` wipes
 them, so a process that starts a second private server (tests, a CLI command) begins empty.
+
+moto answers any origin's CORS preflight and checks no credentials, so any web page the
+developer visits could read the local Secrets Manager or wipe the stack (`POST /moto-api/reset`
+is a simple request) once it finds the port. `BrowserGuard` lets through what boto3 sends (no
+`Origin`) and the stack's own dashboard (its origin, for Cognito sign-in), and refuses every
+other origin and any Host that is not this machine (DNS rebinding): issue 13, docs/security.md.
 """
 
 from __future__ import annotations
 
 import logging
 import urllib.request
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from .dev_guard import LOOPBACK, hostname, origin_authority
 from .environment import FAKE_CREDENTIALS
 from .intrinsics import REGION
 
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class BrowserGuard:
+    """WSGI middleware: 403 for a foreign `Origin` or a Host that is not a loopback name."""
+
+    def __init__(self, app: WsgiApp, allowed_origins: Iterable[str] = ()) -> None:
+        self._app = app
+        self.allowed_origins = {o.lower().rstrip("/") for o in allowed_origins}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        if hostname(environ.get("HTTP_HOST", "")) not in LOOPBACK or (
+            origin is not None and origin.lower().rstrip("/") not in self.allowed_origins
+        ):
+            start_response("403 Forbidden", [("Content-Type", "application/json")])
+            return [
+                b'{"error":"forbidden","message":"the local AWS endpoint answers this machine\'s tools only"}'
+            ]
+        return self._app(environ, start_response)
+
+
+def stack_origins(http_url: str) -> set[str]:
+    """The origins a browser shows the stack's pages under (`http://127.0.0.1:3000`, and the
+    loopback aliases of it with the same port)."""
+    port = origin_authority(http_url).rsplit(":", 1)[-1]
+    return {f"http://{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")} | {http_url.rstrip("/")}
+
 
 class MotoServer:
-    """A started `ThreadedMotoServer`; `url` is its endpoint (`http://127.0.0.1:<port>`)."""
+    """A started `ThreadedMotoServer`; `url` is its endpoint (`http://127.0.0.1:<port>`), behind a
+    `BrowserGuard` that admits the pages of `allowed_origins` (the stack's own)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, allowed_origins: Iterable[str] = ()) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
         from moto.server import ThreadedMotoServer
+        from werkzeug.serving import make_server
+
+        self._guard = BrowserGuard(DomainDispatcherApplication(create_backend_app), allowed_origins)
+        guard = self._guard
+
+        class _Guarded(ThreadedMotoServer):
+            def _server_entry(inner) -> None:
+                app = guard
+                inner._server = make_server(
+                    inner._ip_address, inner._port, app, True, request_handler=MotoRequestHandler
+                )
+                inner._server_ready_event.set()
+                inner._server.serve_forever()
 
         # werkzeug logs every request moto serves at INFO; the handlers' logs matter more.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server = _Guarded(ip_address=host, port=port, verbose=False)
         self._server.start()
         bound_host, bound_port = self._server.get_host_and_port()
         self.url = f"http://{bound_host}:{bound_port}"
+
+    @property
+    def allowed_origins(self) -> set[str]:
+        return self._guard.allowed_origins
+
+    @allowed_origins.setter
+    def allowed_origins(self, origins: Iterable[str]) -> None:
+        self._guard.allowed_origins = {o.lower().rstrip("/") for o in origins}
 
     def reset(self) -> None:
         """Drop every resource in moto's (process-wide) backends."""

@@ -35,6 +35,7 @@ from touchline_dev.iam.roles import function_roles
 
 from .builder import build_function, needs_build
 from .cognito import COGNITO_FILE, CognitoSnapshots, jwks_fetcher, restore_users
+from .dev_guard import DevRouteGuard
 from .environment import apply_process_environment, aws_environment, function_environment
 from .http_gateway import (
     ApiInfo,
@@ -250,7 +251,9 @@ class DevStack:
             ) from None
         http_url = f"http://{opts.host}:{self.server.port}"
 
-        self.moto = MotoServer()
+        from .moto_backend import stack_origins
+
+        self.moto = MotoServer(allowed_origins=stack_origins(http_url))
         self.moto.reset()  # moto's backends are per process; start from nothing
         pseudo = PseudoParameters(stack_name=opts.stack_name)
         try:
@@ -316,7 +319,9 @@ class DevStack:
         missing = sorted({r.api for r in routes} - set(apis))
         if missing:
             raise StackStartError(f"HttpApi events refer to APIs the template does not declare: {missing}")
-        self.server.gateway = Gateway(table, self.functions, apis, self._dev_routes())
+        self.server.gateway = Gateway(
+            table, self.functions, apis, self._dev_routes(), DevRouteGuard(opts.host)
+        )
 
         self._start_pollers(resources, sqs)
         schedules = self._start_schedules(resources)

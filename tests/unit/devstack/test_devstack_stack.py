@@ -108,12 +108,16 @@ def test_chunked_bodies_and_keep_alive(stack: DevStack) -> None:
 
 def test_dev_invoke_endpoint(stack: DevStack) -> None:
     assert stack.info is not None
+    url, as_json = stack.info.http_url + "/_dev/invoke", {"content-type": "application/json"}
     status, body = _post(
-        stack.info.http_url + "/_dev/invoke",
-        json.dumps({"function": "TickFunction", "event": {"at": "t", "job": "j"}}),
+        url, json.dumps({"function": "TickFunction", "event": {"at": "t", "job": "j"}}), as_json
     )
     assert (status, json.loads(body)) == (200, {"result": {"ok": True}})
-    assert _post(stack.info.http_url + "/_dev/invoke", json.dumps({"function": "Nope"}))[0] == 400
+    assert _post(url, json.dumps({"function": "Nope"}), as_json)[0] == 400
+    # Issue 13: what a web page can send (a text/plain POST, or JSON from a foreign origin) is refused.
+    forged = _post(url, json.dumps({"function": "TickFunction", "event": {}}))
+    assert forged[0] == 403 and json.loads(forged[1])["error"] == "forbidden"
+    assert _post(url, "{}", {**as_json, "origin": "https://evil.example"})[0] == 403
 
 
 def test_state_survives_a_restart_and_undelivered_messages_are_kept(
