@@ -284,6 +284,14 @@ def test_payments_api_token_idempotency_and_unattributed_orders(
     assert client.post("/api/v1/payments", refunded, auth)[0] == 200
     status, answer = client.post("/api/v1/payments", paid, {"Authorization": "Bearer tl_wrong"})
     assert (status, answer["error"]["code"]) == (401, "unauthorized")
+    # Issue 13: a revoked token is refused (this test's cache time is 0), and stores nothing.
+    revoked, record = TokenStore(boto3.client("dynamodb"), TABLE).create(site)
+    revoked_auth = {**auth, "Authorization": f"Bearer {revoked}"}
+    assert client.post("/api/v1/payments", unlinked, revoked_auth)[0] == 200
+    TokenStore(boto3.client("dynamodb"), TABLE).revoke(record.token_id)
+    late = json.dumps({"amount": "5.00", "currency": "EUR", "transaction_id": "tx_late"}).encode()
+    status, answer = client.post("/api/v1/payments", late, revoked_auth)
+    assert (status, answer["error"]["code"]) == (401, "unauthorized")
     status, answer = client.post(
         "/api/v1/payments", b'{"amount": 1.5, "currency": "JPY", "transaction_id": "x"}', auth
     )
