@@ -321,3 +321,44 @@ def test_the_tag_is_served_on_both_shapes(shape: Shape, collector_app: ModuleTyp
     response = collector_app.handler(shape(sample_event("collector_tag_script.json")), LambdaContextStub())
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"].startswith("application/javascript")
+
+
+def test_one_requests_site_lookups_are_bounded(
+    collector_app: ModuleType,
+    aws: dict[str, str],
+    lambda_context: LambdaContextStub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13: ten domains this container has not seen cost two DynamoDB round trips (not one
+    or two reads each), an unknown domain asked again costs none (cached 5 s), and a value that
+    is not a hostname is never looked up."""
+    from touchline.aws import clients
+
+    monkeypatch.setenv("TOUCHLINE_SITE_CACHE_SECONDS", "60")  # as deployed (the tests' default is 0)
+    service.collector.cache_clear()
+    lookups: list[str] = []
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in {"GetItem", "BatchGetItem"} and (
+            "DOMAIN#" in json.dumps(params) or "SITE#" in json.dumps(params)
+        ):
+            lookups.append(model.name)
+
+    clients.dynamodb().meta.events.register("provide-client-params.dynamodb", count)
+    try:
+        event = sample_event("collector_pageview.json")
+        body = json.loads(event["body"])
+        unknown = [f"unknown-{i}.example" for i in range(9)]
+        event["body"] = json.dumps(body | {"domain": ",".join(["shop.example.com", *unknown])})
+        assert invoke(collector_app, event, lambda_context)[0] == 202
+        assert lookups == ["BatchGetItem", "BatchGetItem"]  # the pointers, then the one site found
+        lookups.clear()
+        assert invoke(collector_app, event, lambda_context)[0] == 202
+        assert lookups == []  # every domain cached, the unknown ones too
+        event["body"] = json.dumps(body | {"domain": "not a domain,%%%,a..b,-x-.example"})
+        status, answer = invoke(collector_app, event, lambda_context)
+        assert (status, answer["error"]["code"]) == (404, "unknown_site")
+        assert lookups == []
+    finally:
+        clients.dynamodb().meta.events.unregister("provide-client-params.dynamodb", count)
+    assert len(queued(aws)) == 2

@@ -35,7 +35,28 @@ class TtlCache(Generic[K, V]):
         if cached and cached[0] > now:
             return cached[1]
         value = load(key)
+        self._remember(now, key, value)
+        return value
+
+    def get_many(self, keys: list[K], load_many: Callable[[list[K]], dict[K, V | None]]) -> dict[K, V | None]:
+        """`get` for several keys, loading all the uncached ones with one `load_many` call."""
+        now = self._clock()
+        values: dict[K, V | None] = {}
+        missing: list[K] = []
+        for key in keys:
+            cached = self._entries.get(key)
+            if cached and cached[0] > now:
+                values[key] = cached[1]
+            else:
+                missing.append(key)
+        if missing:
+            loaded = load_many(missing)
+            for key in missing:
+                values[key] = loaded.get(key)
+                self._remember(now, key, values[key])
+        return values
+
+    def _remember(self, now: float, key: K, value: V | None) -> None:
         if len(self._entries) >= self._max:
             self._entries.clear()
         self._entries[key] = (now + (self._ttl if value is not None else self._negative_ttl), value)
-        return value

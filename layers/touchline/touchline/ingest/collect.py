@@ -105,8 +105,10 @@ class Collector:
 
     def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str, bool]]:
         found: dict[str, tuple[str, str, bool]] = {}
-        for domain in hit.domains():
-            site = self._sites.site(domain)
+        domains = hit.domains()
+        sites = self._sites.sites(domains)
+        for domain in domains:
+            site = sites[domain]
             if site is not None and site.site_id not in found:  # two aliases of one site: once
                 found[site.site_id] = (site.site_id, domain, site.cookieless)
         if not found:

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from touchline import json_body
+from touchline.revenue.money import InvalidAmount, iso_currency
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_PROPS = 30
@@ -71,10 +72,12 @@ class Revenue(BaseModel):
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
-        code = value.strip().upper()
-        if len(code) != 3 or not code.isascii() or not code.isalpha():
-            raise ValueError("revenue currency must be an ISO 4217 code such as USD")
-        return code
+        try:
+            return iso_currency(value)
+        except InvalidAmount:
+            raise ValueError(
+                f"revenue currency must be an ISO 4217 code such as USD, not {value!r}"
+            ) from None
 
 
 class PlausibleHit(BaseModel):

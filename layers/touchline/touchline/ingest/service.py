@@ -28,12 +28,16 @@ def trust_rule() -> TrustRule:
     return TrustRule.parse(CollectorSettings.from_env().trusted_proxy)
 
 
+def site_resolver(store: SiteStore, ttl_seconds: float) -> SiteResolver:
+    return SiteResolver(store, ttl_seconds=ttl_seconds, batch_lookup=store.by_domains)
+
+
 @cache
 def collector() -> Collector:
     settings = CollectorSettings.from_env()
     return Collector(
-        sites=SiteResolver(
-            SiteStore(clients.dynamodb(), settings.config_table), ttl_seconds=settings.site_cache_seconds
+        sites=site_resolver(
+            SiteStore(clients.dynamodb(), settings.config_table), settings.site_cache_seconds
         ),
         queue=SqsEventQueue(clients.sqs(), settings.events_queue_url),
         enricher=default_enricher(settings.config_table),
