@@ -9,12 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from touchline.revenue.money import (
+    NOT_MONEY,
+    WITHDRAWN,
     InvalidAmount,
     exponent,
     from_major,
     from_minor,
     from_minor_decimal,
     from_stripe,
+    is_listed,
+    iso_currency,
+    listed_currencies,
 )
 
 
@@ -94,3 +99,19 @@ def test_fractional_minor_units_beyond_decimal_precision_are_refused(amount: str
     """Past Decimal's 28 digits a quantize raises InvalidOperation (a 5xx), not InvalidAmount."""
     with pytest.raises(InvalidAmount):
         from_minor_decimal(amount, "USD")
+
+
+def test_the_iso_4217_list_is_pycountrys_plus_withdrawn_codes_less_non_money() -> None:
+    """Issue 13: "NAN" is three letters, not a currency. The list is the maintained one
+    (pycountry's ISO 4217 data, read without importing pycountry), not a hand-kept copy."""
+    import pycountry
+
+    active = {currency.alpha_3 for currency in pycountry.currencies}
+    assert listed_currencies() == (active | WITHDRAWN) - NOT_MONEY
+    assert {"USD", "EUR", "JPY", "KWD", "CLF", "XOF", "HRK", "SLL"} <= listed_currencies()
+    for code in ("NAN", "XXX", "XTS", "ABC", "USX"):
+        assert not is_listed(code)
+        with pytest.raises(InvalidAmount, match="not an ISO 4217"):
+            iso_currency(code)
+    assert iso_currency(" usd ") == "USD"
+    assert exponent("BYR") == 0  # a withdrawn zero-decimal code keeps its places

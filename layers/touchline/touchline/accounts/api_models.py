@@ -9,9 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from touchline.accounts.permissions import Permission, Role
+from touchline.revenue.money import InvalidAmount, iso_currency
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -63,6 +64,14 @@ class CreateGoal(_Request):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     value: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), description="value per conversion")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else iso_currency(value)
+        except InvalidAmount as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _value_has_a_currency(self) -> CreateGoal:

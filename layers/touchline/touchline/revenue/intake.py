@@ -10,6 +10,7 @@ the provider retries, the dedupe record is released).
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -23,7 +24,11 @@ from touchline.identity.suppression import NoSuppressions, SuppressionCheck, scr
 from touchline.ingest.queue import EventQueue
 from touchline.revenue import payments_api, shopify_events
 from touchline.revenue.dedupe import Deduper, DeliveryInProgress
+from touchline.revenue.money import is_listed
+from touchline.revenue.rows import OrderRow, RefundRow
 from touchline.revenue.translation import Translation
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 # How far a signed timestamp (Stripe, Paddle, Polar) may be from now: older is a replay.
@@ -187,12 +192,21 @@ class RevenueIntake:
 
         # A deleted person's order is kept for accounting, without their identifiers (GDPR).
         translation.rows = scrub_personal(key["site"], translation.rows, self._suppressions)
+        unlisted = flag_unlisted_currencies(translation)
+        if unlisted:
+            log.warning(
+                "stored %s delivery %s with currency %s, not in ISO 4217 (currency_unlisted = 1)",
+                key["provider"],
+                key["id"],
+                ",".join(unlisted),
+            )
 
         def enqueue() -> dict[str, Any]:
             bodies = translation.bodies()
             if bodies:
                 self._queue.send(bodies)
-            return {"ok": True, "rows": len(bodies)}
+            answer: dict[str, Any] = {"ok": True, "rows": len(bodies)}
+            return {**answer, "unlisted_currencies": unlisted} if unlisted else answer
 
         try:
             result = self._deduper.once(key, enqueue)
@@ -291,3 +305,15 @@ class KnownSites:
             self._cache.clear()
         self._cache[site_id] = (now + (self._ttl if found else self._negative_ttl), found)
         return found
+
+
+def flag_unlisted_currencies(translation: Translation) -> list[str]:
+    """Flag the orders and refunds whose currency is not in ISO 4217 (`currency_unlisted`), and
+    say which codes: a signed provider's money is stored as sent, never refused or lost (the
+    payments API refuses such a code before it gets here). Issue 13, docs/revenue.md."""
+    unlisted: set[str] = set()
+    for index, (table, row) in enumerate(translation.rows):
+        if isinstance(row, OrderRow | RefundRow) and not is_listed(row.currency):
+            unlisted.add(row.currency)
+            translation.rows[index] = (table, row.model_copy(update={"currency_unlisted": 1}))
+    return sorted(unlisted)

@@ -9,10 +9,14 @@ numbers, which must not carry more places than the currency has. Floats never to
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import cache
 
 # ISO 4217 currencies whose minor unit is not 1/100 (everything else has exponent 2).
-_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_ZERO = "BIF BYR CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 _THREE = "BHD IQD JOD KWD LYD OMR TND"
 ISO_EXPONENTS: dict[str, int] = {
     **{code: 0 for code in _ZERO.split()},
@@ -31,10 +35,44 @@ class InvalidAmount(ValueError):
     """An amount or currency that cannot be stored exactly."""
 
 
+# Withdrawn since 2008 but still in processors' and shops' order history (backfills, old
+# refunds): accepted so such money is not refused. XXX ("no currency") and XTS (testing) are
+# ISO 4217 codes that are not money.
+WITHDRAWN = frozenset("BYR CUC CYP EEK HRK LTL LVL MRO MTL SIT SKK SLL STD VEF ZMK ZWL".split())  # noqa: SIM905
+NOT_MONEY = frozenset({"XXX", "XTS"})
+
+
 def normalize_currency(code: str) -> str:
+    """Three ASCII letters, upper-cased: the shape only (see `iso_currency` for the list)."""
     currency = code.strip().upper()
     if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
         raise InvalidAmount(f"not an ISO 4217 currency code: {code!r}")
+    return currency
+
+
+@cache
+def listed_currencies() -> frozenset[str]:
+    """ISO 4217's active codes as pycountry ships them (its data file, read without importing
+    the package: 1 ms, not 250), plus `WITHDRAWN`, less `NOT_MONEY`."""
+    spec = importlib.util.find_spec("pycountry")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not locations:  # pragma: no cover - pycountry is a requirement of the layer
+        raise RuntimeError("pycountry is not installed: it holds the ISO 4217 list")
+    with open(os.path.join(locations[0], "databases", "iso4217.json"), "rb") as data:
+        active = {entry["alpha_3"] for entry in json.load(data)["4217"]}
+    return frozenset((active | WITHDRAWN) - NOT_MONEY)
+
+
+def is_listed(currency: str) -> bool:
+    return currency in listed_currencies()
+
+
+def iso_currency(code: str) -> str:
+    """A currency code where money enters (hits, the tracking and payments APIs, syncs): upper
+    case and in ISO 4217 (`listed_currencies`), else `InvalidAmount`. "NAN" is three letters."""
+    currency = normalize_currency(code)
+    if not is_listed(currency):
+        raise InvalidAmount(f"{currency!r} is not an ISO 4217 currency code")
     return currency
 
 

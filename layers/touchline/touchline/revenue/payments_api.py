@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from touchline.envelope import EARLIEST, LATEST
 from touchline.identity.rows import email_sha256
-from touchline.revenue.money import InvalidAmount, from_major, normalize_currency
+from touchline.revenue.money import InvalidAmount, from_major, iso_currency
 from touchline.revenue.rows import OrderRow, RefundRow, time_version
 from touchline.revenue.translation import Translation
 
@@ -54,7 +54,7 @@ class PaymentIn(BaseModel):
     @classmethod
     def _currency(cls, value: str) -> str:
         try:
-            return normalize_currency(value)
+            return iso_currency(value)
         except InvalidAmount as exc:
             raise ValueError(str(exc)) from None
 

@@ -52,6 +52,8 @@ class OrderRow(Row):
     is_test: int = Field(0, ge=0, le=1)
     ordered_at: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
     currency: str = Field(min_length=3, max_length=3)
+    # 1: a signed provider event's code that is not in ISO 4217, stored as sent (0014).
+    currency_unlisted: int = Field(0, ge=0, le=1)
     amount: Money = Field(ge=0)
     subtotal: Money = Decimal(0)
     discount_amount: Money = Decimal(0)
@@ -108,6 +110,7 @@ class RefundRow(Row):
     kind: Literal["refund", "cumulative"] = "refund"
     refunded_at: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
     currency: str = Field(min_length=3, max_length=3)
+    currency_unlisted: int = Field(0, ge=0, le=1)  # as on orders (0014)
     amount: Money = Field(ge=0)
     reason: str = Field("", max_length=1024)
     is_test: int = Field(0, ge=0, le=1)

@@ -13,7 +13,7 @@ import orjson
 from touchline.envelope import EARLIEST, LATEST
 from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email
-from touchline.revenue.money import MAX_AMOUNT, InvalidAmount, exponent, normalize_currency
+from touchline.revenue.money import MAX_AMOUNT, InvalidAmount, exponent, iso_currency
 from touchline.syncs.rows import IntegrationCustomerRow
 from touchline.syncs.streams import Batch
 
@@ -141,10 +141,10 @@ def _quantum(currency: str) -> Decimal:
 
 
 def currency_code(*candidates: Any, default: str) -> str:
+    """The first currency the record names, else the account's: an ISO 4217 code, or
+    `InvalidAmount` (the record is skipped and listed in the run's `skipped`, never stored under
+    the account's currency by mistake)."""
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip():
-            try:
-                return normalize_currency(candidate)
-            except InvalidAmount:
-                continue
-    return normalize_currency(default)
+            return iso_currency(candidate)
+    return iso_currency(default)
