@@ -47,11 +47,11 @@ def _reset_wiring() -> None:
     load_service.reset()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def fuzz_stack(
     chdb_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[FuzzStack, World]]:
-    """One stack for a whole module (its setup costs seconds, a fuzzed request milliseconds)."""
+    """One stack for the whole fuzz package (its setup costs seconds, a request milliseconds)."""
     with pytest.MonkeyPatch.context() as monkeypatch, moto_stack(monkeypatch):
         fresh_warehouse(chdb_path, monkeypatch)
         # Caches as deployed: the fuzz sends thousands of requests for one site and key.

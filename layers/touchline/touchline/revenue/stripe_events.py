@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from touchline.envelope import EARLIEST, LATEST
 from touchline.identity.rows import email_sha256
 from touchline.revenue.money import STRIPE_EXPONENTS, from_minor_decimal, from_stripe, normalize_currency
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow, order_version, time_version
@@ -58,6 +59,11 @@ Amount = Annotated[int, BeforeValidator(_zero_if_null)]
 Metadata = dict[str, str] | None
 
 
+# Stripe's times are Unix seconds; a signed `created: 2**63` overflowed `datetime` into a 500
+# (issue 13). Outside what the warehouse stores (2000-2099) it is a 400 naming the field.
+Epoch = Annotated[int, Field(ge=int(EARLIEST.timestamp()), lt=int(LATEST.timestamp()))]
+
+
 class _Obj(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -65,7 +71,7 @@ class _Obj(BaseModel):
 class StripeEvent(_Obj):
     id: str = Field(min_length=1, max_length=255)
     type: str
-    created: int
+    created: Epoch
     livemode: bool = True
     data: dict[str, Any]
 
@@ -95,7 +101,7 @@ class _ShippingCost(_Obj):
 
 class CheckoutSession(_Obj):
     id: str
-    created: int | None = None  # absent before 2022 (not in the 2020-08-27 objects): the event's time
+    created: Epoch | None = None  # absent before 2022 (not in the 2020-08-27 objects): the event's time
     mode: str = "payment"
     amount_total: int | None = None
     amount_subtotal: int | None = None
@@ -122,7 +128,7 @@ class CheckoutSession(_Obj):
 
 class PaymentIntent(_Obj):
     id: str
-    created: int
+    created: Epoch
     amount: Amount = 0
     amount_received: Amount = 0
     currency: str
@@ -184,7 +190,7 @@ class _InvoiceParent(_Obj):
 
 
 class _StatusTransitions(_Obj):
-    paid_at: int | None = None
+    paid_at: Epoch | None = None
 
 
 class _DiscountAmount(_Obj):
@@ -193,7 +199,7 @@ class _DiscountAmount(_Obj):
 
 class Invoice(_Obj):
     id: str
-    created: int
+    created: Epoch
     amount_paid: Amount = 0
     amount_shipping: Amount = 0
     subtotal: Amount = 0
@@ -239,7 +245,7 @@ class Invoice(_Obj):
 
 class Refund(_Obj):
     id: str
-    created: int
+    created: Epoch
     amount: Amount
     currency: str
     charge: Ref = None
@@ -250,7 +256,7 @@ class Refund(_Obj):
 
 class Charge(_Obj):
     id: str
-    created: int
+    created: Epoch
     amount_refunded: Amount = 0
     currency: str
     customer: Ref = None
@@ -274,7 +280,7 @@ class InvoicePayment(_Obj):
     """basil's link between an invoice and the PaymentIntent that paid it (`invoice_payment.paid`)."""
 
     id: str
-    created: int
+    created: Epoch
     invoice: Ref = None
     amount_paid: Amount = 0
     currency: str | None = None

@@ -44,6 +44,7 @@ from touchline.tracking.messages import (
     MAX_MESSAGE_BYTES,
     Message,
     Timestamp,
+    storable,
     utc,
 )
 
@@ -324,9 +325,13 @@ def parse_sent_at(value: Any) -> datetime | None:
     if value is None:
         return None
     try:
-        return utc(_SENT_AT.validate_python(value))
+        sent_at = utc(_SENT_AT.validate_python(value))
+        storable("sentAt", sent_at)
     except ValidationError:
         raise ApiError(400, "invalid_batch", f"sentAt is not an ISO 8601 time: {value!r}") from None
+    except ValueError as exc:
+        raise ApiError(400, "invalid_batch", str(exc)) from None
+    return sent_at
 
 
 def _rejection(index: int, message_id: str | None, code: str, message: str) -> dict[str, object]:

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from touchline.envelope import Row
-from touchline.revenue.money import MAX_AMOUNT, InvalidAmount, exponent, normalize_currency
+from touchline.revenue.money import MAX_AMOUNT, InvalidAmount, exponent, iso_currency
 from touchline.revenue.rows import (
     OrderLineItemRow,
     OrderRow,
@@ -80,7 +80,7 @@ def money(value: Any, currency: str, field: str) -> Decimal:
 def currency_of(properties: dict[str, Any]) -> str:
     raw = properties.get("currency") or DEFAULT_CURRENCY
     try:
-        return normalize_currency(str(raw))
+        return iso_currency(str(raw))
     except InvalidAmount as exc:
         raise InvalidOrder(f"properties.currency: {exc}") from None
 
@@ -119,7 +119,10 @@ def order_rows(
     if total < 0:
         raise InvalidOrder("properties.total must not be negative")
     version = _version(source, at)
-    products = [p for p in properties.get("products") or [] if isinstance(p, dict)]
+    listed = properties.get("products") or []
+    if not isinstance(listed, list):
+        raise InvalidOrder(f"properties.products must be a list of products, not {type(listed).__name__}")
+    products = [p for p in listed if isinstance(p, dict)]
     items = [_line_item(site_id, source, order_id, i, p, currency, version) for i, p in enumerate(products)]
     order = OrderRow(
         site_id=site_id,
@@ -159,7 +162,10 @@ def refund_row(site_id: str, properties: dict[str, Any], at: datetime, message_i
     amount = order_total(properties, currency)
     if amount is None:
         raise InvalidOrder("Order Refunded needs properties.total: the amount refunded")
-    products = [p for p in properties.get("products") or [] if isinstance(p, dict)]
+    listed = properties.get("products") or []
+    if not isinstance(listed, list):
+        raise InvalidOrder(f"properties.products must be a list of products, not {type(listed).__name__}")
+    products = [p for p in listed if isinstance(p, dict)]
     return RefundRow(
         site_id=site_id,
         source=SOURCE,

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator, with_config
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from touchline.envelope import EARLIEST, LATEST
+
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_MESSAGES = 2500
@@ -34,6 +36,13 @@ Timestamp = datetime | None
 
 def present(value: str | None) -> str | None:
     return value or None
+
+
+def storable(name: str, value: datetime | None) -> None:
+    """A time the warehouse can hold (2000-2099): year 1 or 9999 is a client's bug, refused with
+    the field's name, not clamped or overflowed into a 5xx (issue 13)."""
+    if value is not None and not EARLIEST <= value < LATEST:
+        raise ValueError(f"{name} {value.isoformat()} is outside {EARLIEST.year}-{LATEST.year - 1}")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -127,6 +136,9 @@ class Message(_Lenient):
             original_timestamp=utc(self.original_timestamp),
             sent_at=utc(self.sent_at),
         )
+        storable("timestamp", self.timestamp)
+        storable("originalTimestamp", self.original_timestamp)
+        storable("sentAt", self.sent_at)
         if self.type == "alias":
             if not self.user_id or not self.previous_id:
                 raise ValueError("alias needs userId and previousId")
