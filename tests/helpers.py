@@ -186,10 +186,11 @@ def load_handler_module(code_dir: str) -> ModuleType:
 
 
 @contextmanager
-def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def moto_stack(monkeypatch: pytest.MonkeyPatch, *, user_pools: bool = False) -> Iterator[dict[str, str]]:
     """moto with the template's tables and queues, each function's role from template.yaml, and
     IAM enforced: handlers loaded with `load_handler_module` run as their function's role, so a
-    permission the template lacks fails the test with AccessDenied. Env set like the template."""
+    permission the template lacks fails the test with AccessDenied. Env set like the template
+    (with `user_pools`, the template's Cognito pool too, invitations handed back)."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -206,13 +207,18 @@ def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         clients.sqs.cache_clear()
         clients.dynamodb.cache_clear()
         clients.secretsmanager.cache_clear()
-        stack = LocalAwsStack.create()
+        clients.cognito.cache_clear()
+        stack = LocalAwsStack.create(user_pools=user_pools)
         env = {
             "TOUCHLINE_CONFIG_TABLE": stack.table("ConfigTable"),
             "TOUCHLINE_EVENTS_QUEUE_URL": stack.queue_url("EventsQueue"),
             "TOUCHLINE_SYNC_QUEUE_URL": stack.queue_url("SyncQueue"),
             "TOUCHLINE_SITE_CACHE_SECONDS": "0",
         }
+        if user_pools:
+            env["TOUCHLINE_USER_POOL_ID"] = stack.user_pools["UserPool"]
+            env["TOUCHLINE_USER_POOL_CLIENT_ID"] = stack.user_pool_clients["UserPoolClient"]
+            env["TOUCHLINE_INVITE_DELIVERY"] = "return"
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         with stack.enforcing():
@@ -220,6 +226,7 @@ def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         clients.sqs.cache_clear()
         clients.dynamodb.cache_clear()
         clients.secretsmanager.cache_clear()
+        clients.cognito.cache_clear()
 
 
 # One migrated template database per engine directory; each fresh database copies its tables.

@@ -46,6 +46,11 @@ class World:
     stripe_secret: str
     shopify_secret: str
     run: str  # makes this run's markers unique
+    # The people routes (Cognito): an owner's ID token, their organisation and its site.
+    session: str = ""
+    org_id: str = ""
+    owned_site_id: str = ""
+    spare_site_id: str = ""  # the one `DELETE /api/v1/sites/{site_id}` may delete
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,24 @@ class Request:
     label: str = ""
 
 
+def signed_in(route: HttpRoute) -> bool:
+    """Behind the Cognito authorizer: the people routes."""
+    return route.authorizer == "CognitoAuthorizer"
+
+
 def target_of(route: HttpRoute, world: World) -> str:
-    """The route's path with its parameters filled in (a site id for `{site_id}`)."""
+    """The route's path with its parameters filled in: a site id for `{site_id}` (the owner's
+    own site on the people routes), the owner's organisation for `{org_id}`."""
     parts = []
     for segment in route.path.split("/"):
-        if segment.startswith("{") and segment.endswith("}"):
-            parts.append(world.site_id if "site" in segment else "x")
+        if segment == "{site_id}" and route.route_key == "DELETE /api/v1/sites/{site_id}":
+            parts.append(world.spare_site_id or "x")
+        elif segment == "{site_id}":
+            parts.append(world.owned_site_id if signed_in(route) else world.site_id)
+        elif segment == "{org_id}":
+            parts.append(world.org_id or "x")
+        elif segment.startswith("{") and segment.endswith("}"):
+            parts.append("x")
         else:
             parts.append(segment)
     return "/".join(parts)
@@ -504,6 +521,8 @@ def hostile(draw: st.DrawFn, route: HttpRoute, world: World) -> Request:
         data, base_headers, _ = builder(world, draw(st.integers(0, 10**6)))
     else:
         data, base_headers = _default_body(route), [("content-type", "application/json")]
+    if signed_in(route) and world.session:
+        base_headers = [*base_headers, ("authorization", f"Bearer {world.session}")]
     base = _json(data)
     shape = draw(st.sampled_from(["mutated", "mutated", "mutated", "raw", "generic"]))
     if shape == "mutated":

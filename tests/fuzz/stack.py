@@ -5,7 +5,9 @@ file); requests go through the local stack's own API Gateway translation
 (`touchline_dev.devstack.http_gateway.Gateway`: route matching, the payload 2.0 event with its
 base64 rule, CORS, the response mapping) into the real handlers, each run as its function's IAM
 role in moto. An exception escaping a handler is a 500 here, as it is on API Gateway. Routes
-behind the Cognito JWT authorizer answer 401 at the gateway (no signing key is published).
+behind the Cognito JWT authorizer are checked by the local stack's authorizer against a key of
+the suite's own (`session_token` signs an ID token with it), so hostile bodies with a valid
+session reach the accounts and query handlers, and hostile tokens are refused at the gateway.
 
 `FuzzStack.load()` passes what was enqueued (kept in memory: SQS is not what is fuzzed) through
 the real loader into the embedded ClickHouse, so a test can check that the good requests mixed
@@ -81,8 +83,39 @@ class _Handler:
         return Invocation(json.loads(json.dumps(result)), 0.0, request_id or "req")
 
 
-def _no_keys(issuer: str) -> dict[str, Any]:
-    return {"keys": []}
+ISSUER = "https://issuer.invalid"
+AUDIENCE = "fuzz"
+
+
+@functools.cache
+def _signing_key() -> Any:
+    from joserfc import jwk
+
+    return jwk.RSAKey.generate_key(2048, parameters={"kid": "fuzz"})
+
+
+def _jwks(issuer: str) -> dict[str, Any]:
+    return {"keys": [_signing_key().as_dict(private=False)]}
+
+
+def session_token(subject: str, email: str, lifetime: int = 86_400) -> str:
+    """A Cognito-shaped ID token for `subject`, as the user pool would sign it after sign-in."""
+    import time
+
+    from joserfc import jwt
+
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        "email": email,
+        "aud": AUDIENCE,
+        "iss": ISSUER,
+        "token_use": "id",
+        "auth_time": now,
+        "iat": now,
+        "exp": now + lifetime,
+    }
+    return str(jwt.encode({"alg": "RS256", "kid": "fuzz"}, claims, _signing_key()))
 
 
 @dataclass
@@ -119,12 +152,10 @@ class FuzzStack:
         for resource in resources.active.values():
             if resource.type == HTTP_API:
                 auth = resource.properties.get("Auth") or {}
-                # No Cognito pool here, and its issuer publishes no key: the routes behind a JWT
-                # authorizer are fuzzed at the gateway (hostile Authorization headers), not past it.
+                # The routes behind a JWT authorizer: hostile Authorization headers are refused
+                # at the gateway, `session_token`'s tokens get the handlers fuzzed past it.
                 authorizers = {
-                    name: JwtAuthorizer(
-                        JwtAuthorizerSpec(name, "https://issuer.invalid", ("fuzz",)), _no_keys
-                    )
+                    name: JwtAuthorizer(JwtAuthorizerSpec(name, ISSUER, (AUDIENCE,)), _jwks)
                     for name in auth.get("Authorizers") or {}
                 }
                 apis[resource.logical_id] = ApiInfo(
@@ -177,4 +208,4 @@ class FuzzStack:
         return len(bodies)
 
 
-__all__ = ["TABLE", "Answer", "FuzzStack", "code_dir_of", "template_routes"]
+__all__ = ["TABLE", "Answer", "FuzzStack", "code_dir_of", "session_token", "template_routes"]

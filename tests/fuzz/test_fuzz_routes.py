@@ -2,7 +2,8 @@
 error, and the good requests sent between the bad ones all stored.
 
 `TOUCHLINE_FUZZ_EXAMPLES` sets the hostile examples per route (default 150, plus a good request
-after every third: `make test`'s budget); `TOUCHLINE_FUZZ_RANDOM=1` draws fresh examples instead
+after every third: `make test`'s budget; 25 on the 29 people routes, whose handlers run with a
+signed-in owner's session); `TOUCHLINE_FUZZ_RANDOM=1` draws fresh examples instead
 of the fixed sequence; `TOUCHLINE_FUZZ_REPORT=<file>` appends each route's status counts as JSON
 lines. `python -m bench.bench_fuzz [examples]` runs them all that way and prints the counts.
 """
@@ -17,12 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from fuzz.checks import check_answer, stored_markers
-from fuzz.inputs import Marker, Request, World, good, hostile
+from fuzz.inputs import Marker, Request, World, good, hostile, signed_in
 from fuzz.stack import FuzzStack, template_routes
 from touchline_dev.devstack.template import HttpRoute
 
 ROUTES = template_routes()
 EXAMPLES = int(os.environ.get("TOUCHLINE_FUZZ_EXAMPLES", "150"))
+# The people routes (29, behind Cognito) run their handlers with a valid session, each call a few
+# DynamoDB round trips: fewer examples in `make test`, as many as asked otherwise.
+SIGNED_EXAMPLES = int(os.environ.get("TOUCHLINE_FUZZ_EXAMPLES", "25"))
 # One good request after every GOOD_EVERY hostile ones (a read-only route's, a query costing
 # ClickHouse work, after every READ_EVERY).
 GOOD_EVERY = 3
@@ -43,7 +47,7 @@ def test_route_survives_hostile_input(route: HttpRoute, fuzz_stack: tuple[FuzzSt
     statuses: Counter[int] = Counter()
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=SIGNED_EXAMPLES if signed_in(route) else EXAMPLES,
         deadline=None,
         derandomize=os.environ.get("TOUCHLINE_FUZZ_RANDOM") is None,
         database=None,
