@@ -131,3 +131,13 @@ def test_unusable_events_are_skipped_and_reported() -> None:
     notes = [r for r in found if isinstance(r, str)]
     assert [o.order_id for o in orders] == ["ok"]
     assert len(notes) == 2 and "bad-amount" in notes[1]
+
+
+def test_an_order_in_a_code_that_is_not_iso_4217_is_skipped_and_listed_not_stored_in_the_default() -> None:
+    """Issue 13: "NAN" used to fall through to the account's currency (EUR) and be stored as such."""
+    bad = event("e1", {"$event_id": "N-1", "$value": 10, "$currency_code": "NAN"})
+    good = event("e2", {"$event_id": "G-1", "$value": 10, "$currency_code": "hrk"})  # withdrawn, still ISO
+    found, _ = rows(Metric("M", "Placed Order", "api"), bad, good)
+    orders = [r for r in found if isinstance(r, OrderRow)]
+    assert [(o.order_id, o.currency) for o in orders] == [("G-1", "HRK")]
+    assert [s for s in found if isinstance(s, str) and "NAN" in s and "ISO 4217" in s]
