@@ -169,6 +169,30 @@ def _wait_for_count(dev: DevProcess, expected: int, timeout: float) -> float:
     raise AssertionError(f"events: {seen} rows, expected {expected} after {timeout} s\n{dev.logs()}")
 
 
+def _cross_site_posts_are_refused(dev: DevProcess, data_dir: Path) -> None:
+    """Issue 13: what any web page can send (a `text/plain` POST with its Origin) runs nothing on
+    `/_dev/*`, and moto's endpoint (local secrets, `/moto-api/reset`) refuses the page too."""
+    forged = json.dumps({"query": "INSERT INTO events (site_id) VALUES ('forged')"}).encode()
+    for path in ("/_dev/sql", "/_dev/invoke", "/_dev/snapshot"):
+        request = urllib.request.Request(
+            dev.base + path,
+            data=forged,
+            method="POST",
+            headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": "https://evil.example"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 403 and json.loads(refused.value.read())["error"] == "forbidden"
+    moto = json.loads((data_dir / "stack.json").read_text())["moto_endpoint"]
+    reset = urllib.request.Request(
+        moto + "/moto-api/reset", data=b"", method="POST", headers={"Origin": "https://evil.example"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(reset, timeout=10)
+    assert refused.value.code == 403
+    assert dev.sql_count() >= 1  # the warehouse answered the CLI's way and kept its rows
+
+
 @_needs_script
 def test_dev_stack_keeps_every_accepted_hit(tmp_path: Path, processes: list[DevProcess]) -> None:
     data_dir = tmp_path / "data"
@@ -201,6 +225,7 @@ def test_dev_stack_keeps_every_accepted_hit(tmp_path: Path, processes: list[DevP
 
     _wait_for_count(dev, accepted, timeout=30)
     assert _count(data_dir) == accepted  # the CLI goes through the running stack (chdb is single-process)
+    _cross_site_posts_are_refused(dev, data_dir)
 
     # Hit-to-row latency: one hit, then poll until its row is visible.
     assert _post(dev.base, HIT)[0] == 202

@@ -153,3 +153,17 @@ def test_a_signed_stripe_event_in_an_unlisted_currency_is_stored_flagged(
         .result_rows
     )
     assert [(c, int(f), str(a)) for c, f, a in rows] == [("ZZZ", 1, "49.0000")]
+
+
+@pytest.mark.parametrize("depth", [40, 10_000])
+def test_deep_json_to_the_accounts_api_with_a_session_is_a_400(
+    depth: int, fuzz_stack: tuple[FuzzStack, World]
+) -> None:
+    """Powertools' own body parsing (the accounts API validates with it) recursed into a 500 on a
+    body 10,000 arrays deep; found once the fuzz reached the handlers with a signed-in owner."""
+    stack, world = fuzz_stack
+    body = b'{"name": ' + b"[" * depth + b"]" * depth + b"}"
+    headers = [("content-type", "application/json"), ("authorization", f"Bearer {world.session}")]
+    answer = stack.request("POST", "/api/v1/orgs", headers, body)
+    assert answer.status == 400, answer.body[:300]
+    assert re.search("deeper|depth", json.dumps(answer.json()))
