@@ -92,7 +92,8 @@ def _query(port: int, token: str, body: dict[str, Any]) -> float:
         headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        # A hang guard: a visit-filtered query at 1M events on a loaded machine takes minutes.
+        with urllib.request.urlopen(request, timeout=600) as response:
             response.read()
     except urllib.error.HTTPError as error:
         # The page got the same answer (a query the API refuses, such as revenue filtered by a
