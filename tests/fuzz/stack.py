@@ -189,6 +189,12 @@ class FuzzStack:
     def load(self) -> int:
         """Every message enqueued so far through the real loader into ClickHouse; how many."""
         loader = load_handler_module("loader")
+        from touchline.load.service import warehouse_client
+
+        def rejected() -> int:
+            return int(warehouse_client().query("SELECT count() FROM rejected_rows").result_rows[0][0])
+
+        rejected_before = rejected()
         bodies, self.queue.bodies = self.queue.bodies, []
         for start in range(0, len(bodies), 1000):
             records = [
@@ -205,6 +211,9 @@ class FuzzStack:
             response = loader.handler({"Records": records}, LambdaContextStub())
             failed = response["batchItemFailures"]
             assert not failed, f"the loader refused {len(failed)} messages the handlers accepted"
+        # A bad row no longer fails its message: it is kept in rejected_rows (issue 20).
+        kept = warehouse_client().query("SELECT reason, body FROM rejected_rows").result_rows
+        assert rejected() == rejected_before, f"the loader rejected rows the handlers accepted: {kept[:3]}"
         return len(bodies)
 
 
