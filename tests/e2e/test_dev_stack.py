@@ -190,6 +190,19 @@ def _cross_site_posts_are_refused(dev: DevProcess, data_dir: Path) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(reset, timeout=10)
     assert refused.value.code == 403
+    # The stack's own dashboard still reaches moto's Cognito (its sign-in preflight), as a browser would.
+    preflight = urllib.request.Request(
+        moto + "/",
+        method="OPTIONS",
+        headers={
+            "Origin": dev.base,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-amz-target",
+        },
+    )
+    with urllib.request.urlopen(preflight, timeout=10) as allowed:
+        assert allowed.status == 200
+        assert allowed.headers.get("access-control-allow-origin") in {dev.base, "*"}
     assert dev.sql_count() >= 1  # the warehouse answered the CLI's way and kept its rows
 
 

@@ -122,6 +122,13 @@ def test_moto_refuses_foreign_pages_and_admits_boto3_and_the_stacks_own(moto: Mo
     """moto answers any origin's preflight and checks no credentials: a page that found its port
     could read the local secrets or wipe the stack. Only the stack's own pages get through."""
     moto.allowed_origins = stack_origins("http://127.0.0.1:3000")
+    try:
+        _moto_checks(moto)
+    finally:
+        moto.allowed_origins = ()  # the shared server, as the other tests expect it
+
+
+def _moto_checks(moto: MotoServer) -> None:
     secrets = aws_client("secretsmanager", moto.url)
     secrets.create_secret(Name="touchline/clickhouse-url", SecretString="chdb:///x")  # boto3: no Origin
     read = {"X-Amz-Target": "secretsmanager.GetSecretValue", "Content-Type": "application/x-amz-json-1.1"}
