@@ -26,7 +26,7 @@ from touchline.commerce import baskets, models, orders, products, profiles, roll
 from touchline.commerce.baskets import BasketSettings
 from touchline.commerce.models import ModelSettings
 from touchline.commerce.money_sql import currency_parameters
-from touchline.commerce.writes import column_types, write_changed
+from touchline.commerce.writes import column_types, rows_select, write_changed
 from touchline.config.watermarks import Watermark, WatermarkStore
 from touchline.warehouse.sql import ClientSql
 
@@ -63,6 +63,16 @@ _INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     BASKETS: (("orders", NEWER), ("order_line_items", NEWER), ("products", "version > {since_ms:Int64}")),
 }
+
+
+_PREDICTION_COLUMNS = [
+    ("currency", "String"), ("x", "UInt32"), ("big_t", "Float64"), ("alive_90", "Float64"),
+    ("alive_365", "Float64"),
+]  # fmt: skip
+_MODEL_COLUMNS = [
+    ("currency", "String"), ("bg", "UInt8"), ("gg", "UInt8"), ("r", "Float64"), ("alpha", "Float64"),
+    ("a", "Float64"), ("b", "Float64"), ("p", "Float64"), ("q", "Float64"), ("gamma", "Float64"),
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -258,22 +268,10 @@ class _Job:
                 models.fit_site(self.client, customers, c, self.settings.models) for c in sorted(currencies)
             ],
         )
-        predictions = scratch.create(
-            "predictions",
-            "currency String, x UInt32, big_t Float64, alive_90 Float64, alive_365 Float64",
-            "SELECT '', 0, 0, 0, 0 WHERE 0",
-        )
         prediction_rows, fits = self._step(
             report, "predict", lambda: models.prediction_rows(self.client, customers, fits)
         )
-        if prediction_rows:
-            self.client.insert(predictions, prediction_rows)
-        model_table = scratch.create(
-            "models",
-            "currency String, bg UInt8, gg UInt8, r Float64, alpha Float64, a Float64, b Float64, "
-            "p Float64, q Float64, gamma Float64",
-            "SELECT '', 0, 0, 0, 0, 0, 0, 0, 0, 0 WHERE 0",
-        )
+        predictions, prediction_params = rows_select("pred", _PREDICTION_COLUMNS, prediction_rows)
         model_rows = [
             [
                 m.currency, int(m.bgnbd is not None), int(m.gamma_gamma is not None),
@@ -282,8 +280,8 @@ class _Job:
             ]
             for m in fits
         ]  # fmt: skip
-        if model_rows:
-            self.client.insert(model_table, model_rows)
+        model_table, model_params = rows_select("model", _MODEL_COLUMNS, model_rows)
+        params = {**self.params, **prediction_params, **model_params}
         report.rows_written = self._step(
             report,
             "write",
@@ -294,18 +292,23 @@ class _Job:
                 profiles.profiles_select(customers, model_table, predictions),
                 ("person_id", "currency"),
                 self.version,
-                self.params,
+                params,
             ),
         )
-        fitted = scratch.create(
-            "model_rows", _columns_of(self.client, "customer_models"), "SELECT * FROM customer_models WHERE 0"
-        )
-        if fits:
-            self.client.insert(
-                fitted,
-                [models.model_row(self.site_id, m, self.as_of, self.version) for m in fits],
-                column_names=models.MODEL_COLUMNS,
+        model_columns = column_types(self.client, "customer_models")
+        stored = [
+            dict(
+                zip(
+                    models.MODEL_COLUMNS,
+                    models.model_row(self.site_id, m, self.as_of, self.version),
+                    strict=True,
+                )
             )
+            for m in fits
+        ]
+        fitted, fitted_params = rows_select(
+            "fitted", model_columns, [[row[name] for name, _ in model_columns] for row in stored]
+        )
         write_changed(
             self.client,
             scratch,
@@ -313,7 +316,7 @@ class _Job:
             f"SELECT * FROM {fitted}",
             ("currency",),
             self.version,
-            self.params,
+            {**self.params, **fitted_params},
         )
         report.detail = {
             "customers": int(self.client.query(f"SELECT count() FROM {customers}").result_rows[0][0]),
@@ -443,7 +446,3 @@ class _Job:
             f"SELECT DISTINCT day FROM ({changed}) ARRAY JOIN [date, date + 7] AS day",
             self.params,
         )
-
-
-def _columns_of(client: Client, table: str) -> str:
-    return ", ".join(f"`{n}` {t}" for n, t in column_types(client, table))

@@ -71,6 +71,21 @@ def write_changed(
     return _count(client, table, version, params) - before
 
 
+def rows_select(
+    prefix: str, columns: list[tuple[str, str]], rows: list[list[Any]]
+) -> tuple[str, dict[str, Any]]:
+    """A subquery yielding `rows` (values in the order of `columns`: name, ClickHouse type), every
+    value a bound parameter (one array per column, zipped by ARRAY JOIN), and its parameters.
+
+    For the few rows a job computes in Python (fits, predictions per distinct (x, T)): a scratch
+    table would cost a CREATE, which on a loaded disk (or a cluster's coordinator) takes seconds.
+    """
+    arrays = ", ".join(f"{{{prefix}{i}:Array({kind})}} AS {name}" for i, (name, kind) in enumerate(columns))
+    names = ", ".join(name for name, _ in columns)
+    params = {f"{prefix}{i}": [row[i] for row in rows] for i in range(len(columns))}
+    return f"(SELECT {names} FROM system.one ARRAY JOIN {arrays})", params
+
+
 def _zero(nullable_type: str) -> str:
     inner = nullable_type[len("Nullable(") : -1]
     return "''" if inner == "String" else f"CAST(0 AS {inner})"
