@@ -192,7 +192,7 @@ def run() -> list[tuple[str, str]]:
     figures: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         client = connect(f"chdb://{Path(tmp) / 'clickhouse'}?database=bench")
-        migrate(client, retention_days=3650)
+        migrate(client, retention=3650)
         build = _build(client)
         rows = client.query(
             "SELECT count(), uniqExact(visitor_id) FROM events WHERE site_id = {s:String}",

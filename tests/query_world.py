@@ -331,7 +331,7 @@ def load_world(
     url = f"chdb://{chdb_path}?database=q_{uuid.uuid4().hex[:12]}"
     client = connect(url)
     # Retention long enough for 2024 data whatever today is (the TTL counts from the real now).
-    migrate(client, retention_days=3650)
+    migrate(client, retention=3650)
     sink = ClickHouseRowSink(client)
     sink.insert_rows("events", world.rows(site_id), "events")
     sink.insert_rows("orders", world.order_rows(site_id), "orders")

@@ -62,7 +62,7 @@ def databases(chdb_path: Path) -> dict[str, Any]:
     names = {"whole": f"w_{tag}", 0: f"s0_{tag}", 1: f"s1_{tag}", "merged": f"m_{tag}"}
     clients = {key: connect(f"chdb://{chdb_path}?database={name}") for key, name in names.items()}
     for key in ("whole", 0, 1):
-        migrate(clients[key], retention_days=3650)
+        migrate(clients[key], retention=3650)
     world = World.build(TODAY)
     settings = AttributionSettings(goals=tuple(ConversionGoal(g) for g in GOALS))
     sites = _site_ids(clients["whole"])

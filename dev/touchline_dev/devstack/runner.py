@@ -89,6 +89,8 @@ from .template import (
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
+    from touchline.warehouse.retention import Retention
+
     from .moto_backend import MotoServer
 
 log = logging.getLogger("touchline_dev.devstack")
@@ -131,14 +133,14 @@ class _TouchlineWarehouse:
     """The embedded ClickHouse: migrated at start, shared with the loader, queried by `/_dev/sql`
     (a query and its server-side parameters, `touchline_dev.sql_params`)."""
 
-    def __init__(self, data_dir: Path, retention_days: int) -> None:
+    def __init__(self, data_dir: Path, retention: Retention) -> None:
         from touchline.warehouse.client import connect
         from touchline.warehouse.migrate import migrate
 
         self.url = clickhouse_url(data_dir)
         (data_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
         self.client = connect(self.url)
-        self.applied = migrate(self.client, retention_days)
+        self.applied = migrate(self.client, retention)
         self._lock = threading.Lock()
 
     def sql(self, request: HttpRequest) -> HttpResponse:
@@ -303,7 +305,7 @@ class DevStack:
         # Browsers sign in against moto's Cognito (GET /api/v1/auth/config says where).
         overrides["TOUCHLINE_COGNITO_ENDPOINT"] = self.moto.url + "/"
         if opts.clickhouse:
-            self.warehouse = _TouchlineWarehouse(self.data_dir, _retention_days(specs, resources))
+            self.warehouse = _TouchlineWarehouse(self.data_dir, _retention(specs, resources))
             overrides["TOUCHLINE_CLICKHOUSE_URL"] = self.warehouse.url
         skipped = self._load_functions(specs, resources, overrides)
 
@@ -675,15 +677,21 @@ def _schedule_firing(
     return fire
 
 
-def _retention_days(specs: dict[str, Any], resources: LocalResources) -> int:
+def _retention(specs: dict[str, Any], resources: LocalResources) -> Retention:
+    """The retention the template gives its functions (TOUCHLINE_*RETENTION_DAYS)."""
+    from touchline.settings import WarehouseSettings
+
+    names = [f"TOUCHLINE_{family}RETENTION_DAYS" for family in ("", "SESSION_", "METRICS_")]
+    found: dict[str, str] = {}
     for spec in specs.values():
-        raw = spec.environment.get("TOUCHLINE_RETENTION_DAYS")
-        if raw is not None:
-            try:
-                return int(resources.resolver.resolve(raw))
-            except (UnresolvableError, ValueError):
-                break
-    return 730
+        for name in names:
+            raw = spec.environment.get(name)
+            if raw is not None and name not in found:
+                try:
+                    found[name] = str(resources.resolver.resolve(raw))
+                except UnresolvableError:
+                    continue
+    return WarehouseSettings.from_env(found).retention()
 
 
 class _NoRoutes(Gateway):

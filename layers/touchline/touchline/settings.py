@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from touchline.warehouse.retention import Retention
 
 
 class _EnvModel(BaseModel):
@@ -32,7 +35,11 @@ class WarehouseSettings(_EnvModel):
 
     clickhouse_url: str | None = Field(None, alias="TOUCHLINE_CLICKHOUSE_URL")
     clickhouse_url_secret: str | None = Field(None, alias="TOUCHLINE_CLICKHOUSE_URL_SECRET")
+    # Days kept per table family (touchline.warehouse.retention); 0 or unset: follow the family
+    # below (sessions as events, metrics at least five years).
     retention_days: int = Field(730, alias="TOUCHLINE_RETENTION_DAYS", ge=1, le=3650)
+    session_retention_days: int = Field(0, alias="TOUCHLINE_SESSION_RETENTION_DAYS", ge=0, le=3650)
+    metrics_retention_days: int = Field(0, alias="TOUCHLINE_METRICS_RETENTION_DAYS", ge=0, le=3650)
     # The secret is read again after this long; a rotated URL (password) is used from then on.
     secret_cache_seconds: int = Field(300, alias="TOUCHLINE_SECRET_CACHE_SECONDS", ge=0)
 
@@ -40,6 +47,14 @@ class WarehouseSettings(_EnvModel):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    def retention(self) -> Retention:
+        """Raises RetentionError when the families' days contradict each other."""
+        from touchline.warehouse.retention import Retention  # the warehouse's, not every Lambda's
+
+        return Retention(
+            self.retention_days, self.session_retention_days or None, self.metrics_retention_days or None
+        )
 
 
 class WebhooksSettings(_EnvModel):

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from touchline_dev.cli import context
 from touchline_dev.cli.errors import CliError
 
+if TYPE_CHECKING:
+    from touchline.settings import WarehouseSettings
+    from touchline.warehouse.retention import Retention
+
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     migrate = commands.add_parser("migrate", parents=[common], help="apply ClickHouse migrations")
-    migrate.add_argument("--retention-days", type=int, default=None, help="raw event TTL (default 730)")
+    migrate.add_argument(
+        "--retention-days", type=int, default=None, help="days raw events are kept (default 730)"
+    )
+    migrate.add_argument(
+        "--session-retention-days",
+        type=int,
+        default=None,
+        help="days sessions and journeys are kept (default: as raw events)",
+    )
+    migrate.add_argument(
+        "--metrics-retention-days",
+        type=int,
+        default=None,
+        help="days daily metrics are kept (default 1825, never less than sessions)",
+    )
     migrate.add_argument(
         "--cluster",
         metavar="NAME",
@@ -49,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     directory = context.data_dir(args.data_dir)
     url = context.warehouse_url(directory)
-    retention = args.retention_days or WarehouseSettings.from_env().retention_days
+    retention = _retention(args, WarehouseSettings)
     cluster = None
     if args.cluster:
         try:
@@ -65,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"-- {migration.version:04d}_{migration.name}")
             try:
                 statements = (
-                    migration.statements(retention)
+                    migration.statements(retention.events_days)
                     if cluster is None
-                    else cluster_statements(migration, cluster, retention)
+                    else cluster_statements(migration, cluster, retention.events_days)
                 )
             except ClusterDDLError as exc:
                 raise CliError(str(exc)) from None
@@ -79,4 +97,25 @@ def run(args: argparse.Namespace) -> int:
     except (MigrationError, ClusterDDLError) as exc:
         raise CliError(str(exc)) from None
     print("\n".join(f"applied {name}" for name in applied) or "schema is up to date")
+    print(
+        f"retention: events {retention.events_days} days, sessions {retention.sessions} days, "
+        f"daily metrics {retention.metrics} days"
+    )
     return 0
+
+
+def _retention(args: argparse.Namespace, settings: type[WarehouseSettings]) -> Retention:
+    """Flags over TOUCHLINE_*RETENTION_DAYS; a contradiction is the operator's error, not a crash."""
+    from pydantic import ValidationError
+
+    from touchline.warehouse.retention import Retention, RetentionError
+
+    try:
+        env = settings.from_env()
+        return Retention(
+            args.retention_days or env.retention_days,
+            args.session_retention_days or env.session_retention_days or None,
+            args.metrics_retention_days or env.metrics_retention_days or None,
+        )
+    except (RetentionError, ValidationError) as exc:
+        raise CliError(str(exc)) from None

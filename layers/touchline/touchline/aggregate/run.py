@@ -6,6 +6,10 @@ the sessions of visitors with new hits, the conversions of every person those vi
 changed orders, refunds and identities) belong to or belonged to, and every day those touch.
 A full run is the same code with every scope set to "everything", so a rebuild reproduces the
 incremental history row for row (under FINAL). Both are idempotent.
+
+Neither rewrites what can no longer be recomputed: once raw events age out (their TTL,
+touchline.warehouse.retention), sessions, credits, journeys and daily rollups older than the
+retention horizon (`Horizon`) stay as they were computed while their events were stored.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from touchline.datadriven import MODELS as DATA_DRIVEN_MODELS
 from touchline.datadriven import TOUCHES
 from touchline.datadriven import credits as datadriven_credits
 from touchline.datadriven import fit as datadriven_fit
+from touchline.warehouse.retention import kept_days
 from touchline.warehouse.sql import Sql
 
 JOB = "aggregate"
@@ -43,6 +48,45 @@ CONVERSION_COLUMNS = (
     "conversion_id String, conversion_kind String, conversion_name String, "
     "converted_at DateTime64(3, 'UTC'), currency String, revenue Decimal(38, 4), person_id String"
 )
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The earliest times from which each derived table can be recomputed from stored events.
+
+    Events younger than the events TTL are all there; older ones may be partly merged away. A
+    day's margin covers a session that began before that point, and a conversion needs every
+    touch of its lookback window. `kept_days` None (no TTL): everything can be recomputed.
+    """
+
+    sessions_ms: int
+    credits_ms: int
+
+    @classmethod
+    def of(cls, now_ms: int, events_kept_days: int | None, lookback_ms: int) -> Horizon:
+        if events_kept_days is None:
+            return cls(0, 0)
+        sessions_ms = max(0, now_ms - events_kept_days * DAY_MS + DAY_MS)
+        return cls(sessions_ms, sessions_ms + lookback_ms)
+
+    def parameters(self) -> dict[str, int]:
+        # Rollups of a day read its sessions and its conversions: the later bound, next midnight.
+        return {
+            "kept_sessions_ms": self.sessions_ms,
+            "kept_credits_ms": self.credits_ms,
+            "kept_days_ms": (self.credits_ms // DAY_MS + 1) * DAY_MS if self.credits_ms else 0,
+        }
+
+
+def _since(parameter: str) -> str:
+    return f"fromUnixTimestamp64Milli(toInt64({{{parameter}:Int64}}), 'UTC')"
+
+
+KEPT_SESSIONS = f"session_start >= {_since('kept_sessions_ms')}"
+KEPT_CREDITS = f"converted_at >= {_since('kept_credits_ms')}"
+KEPT_JOURNEYS = f"ended_at >= {_since('kept_credits_ms')}"
+KEPT_DAYS = f"date >= toDate({_since('kept_days_ms')})"
 _site_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -121,7 +165,11 @@ class _Run:
         self.full = full or previous is None
         self.since_ms = None if self.full or previous is None else previous.position_ms - margin_ms
         self.report = RunReport(site_id, self.full, self.version, self.since_ms)
+        self.horizon = Horizon.of(
+            self.now_ms, _events_kept_days(sql), settings.lookback_days * attribution.DAY_MS
+        )
         self.params: dict[str, Any] = {
+            **self.horizon.parameters(),
             "site": site_id,
             "version": self.version,
             "lookback_ms": settings.lookback_days * attribution.DAY_MS,
@@ -215,6 +263,7 @@ class _Run:
             scope,
             select,
             "session_start",
+            kept=KEPT_SESSIONS,
         )
         written = "sessions WHERE site_id = {site:String} AND version = {version:UInt64} AND is_deleted = 0"
         self.report.sessions = self._count(f"SELECT count() FROM {written}")
@@ -283,6 +332,7 @@ class _Run:
             credit_scope,
             attribution.credits_select(in_scope, touch_visitors),
             "converted_at",
+            kept=KEPT_CREDITS,
         )
         written = (
             "attribution_credits WHERE site_id = {site:String} AND version = {version:UInt64} "
@@ -315,8 +365,8 @@ class _Run:
         replace_scope(
             self.sql,
             "journeys",
-            journeys.journeys_select(person_scope, touch_visitors),
-            f"site_id = {{site:String}} AND {person_scope}",
+            f"SELECT * FROM ({journeys.journeys_select(person_scope, touch_visitors)}) WHERE {KEPT_JOURNEYS}",
+            f"site_id = {{site:String}} AND {person_scope} AND {KEPT_JOURNEYS}",
             self.version,
             self.params,
         )
@@ -369,6 +419,7 @@ class _Run:
             datadriven_credits.credits_select("all", journey_scope),
             "converted_at",
             label="data_driven_credits",
+            kept=KEPT_CREDITS,
         )
 
     def _fit_due(self) -> bool:
@@ -426,10 +477,11 @@ class _Run:
         if dates is not None:
             self.report.days = self._count(f"SELECT uniqExact(date) FROM {dates}")
         for table, select in rollups.ROLLUPS.items():
-            scope = "site_id = {site:String}" + (f" AND date IN (SELECT date FROM {dates})" if dates else "")
-            replace_scope(
-                self.sql, table, rollups.rollup_select(select, dates), scope, self.version, self.params
+            scope = f"site_id = {{site:String}} AND {KEPT_DAYS}" + (
+                f" AND date IN (SELECT date FROM {dates})" if dates else ""
             )
+            kept_select = f"SELECT * FROM ({rollups.rollup_select(select, dates)}) WHERE {KEPT_DAYS}"
+            replace_scope(self.sql, table, kept_select, scope, self.version, self.params)
         if dates is None:
             self.report.days = self._count(
                 "SELECT uniqExact(date) FROM daily_metrics FINAL WHERE site_id = {site:String}"
@@ -445,12 +497,16 @@ class _Run:
         select: str,
         date_column: str,
         label: str = "",
+        *,
+        kept: str,
     ) -> None:
-        """Replace `scope` of `table` with `select`; note the days whose rows actually changed.
+        """Replace `scope` of `table` with `select`, both limited to the `kept` horizon; note the
+        days whose rows actually changed.
 
         A returning visitor's old sessions are recomputed but usually come out the same; only
         days with a row added, removed or different need their rollups redone.
         """
+        scope, select = f"({scope}) AND {kept}", f"SELECT * FROM ({select}) WHERE {kept}"
         if dates is None:
             replace_scope(self.sql, table, select, scope, self.version, self.params)
             return
@@ -479,3 +535,12 @@ class _Run:
 
     def _add_dates(self, dates: str, select: str) -> None:
         self.sql.command(f"INSERT INTO {dates} SELECT DISTINCT * FROM ({select})", self.params)
+
+
+def _events_kept_days(sql: Sql) -> int | None:
+    """The events table's TTL in days (its local table's on a cluster), as migrate set it."""
+    [(engine_full,)] = sql.rows(
+        "SELECT any(engine_full) FROM system.tables WHERE database = currentDatabase() "
+        "AND name IN ('events', 'events_local') AND position(engine_full, ' TTL ') > 0"
+    )
+    return kept_days(str(engine_full or ""))

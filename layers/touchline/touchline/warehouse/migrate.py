@@ -2,8 +2,9 @@
 
 Applied versions are recorded in `schema_migrations` with the file's checksum, so re-running is a
 no-op and an edited, already-applied file is reported instead of silently diverging. Migration
-files may use `{retention_days}`; the retention setting is also re-applied to existing tables on
-every run (`MODIFY TTL` only touches metadata), so changing it needs no new migration.
+files may use `{retention_days}` (the events retention); every family's retention is re-applied
+to existing tables on every run (touchline.warehouse.retention: `MODIFY TTL` only touches
+metadata), so changing it needs no new migration.
 
 The same files apply unchanged to ClickHouse Cloud, a single server and the embedded engine
 (docs/deploy.md, "ClickHouse Cloud"). For a self-managed cluster, `migrate(…, cluster=…)` rewrites
@@ -21,13 +22,11 @@ from importlib import resources
 
 from clickhouse_connect.driver.client import Client
 
-from touchline.warehouse.cluster import LOCAL_SUFFIX, ClusterTarget
+from touchline.warehouse.cluster import ClusterTarget
+from touchline.warehouse.retention import DEFAULT_EVENTS_DAYS, Retention, apply_retention, as_retention
 
 MIGRATIONS_PACKAGE = "touchline.warehouse.migrations"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-# Tables whose raw rows expire after the retention period: table -> TTL time expression.
-RETENTION_TTL = {"events": "toDateTime(timestamp)"}
 
 
 class MigrationError(RuntimeError):
@@ -109,8 +108,14 @@ def cluster_statements(migration: Migration, cluster: ClusterTarget, retention_d
     ]
 
 
-def migrate(client: Client, retention_days: int = 730, cluster: ClusterTarget | None = None) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when up to date)."""
+def migrate(
+    client: Client, retention: Retention | int = DEFAULT_EVENTS_DAYS, cluster: ClusterTarget | None = None
+) -> list[str]:
+    """Apply pending migrations, then the retention TTLs; return the names applied.
+
+    `retention` as an int is the events retention in days (the others follow it)."""
+    retention = as_retention(retention)
+    retention_days = retention.events_days
     applied = applied_versions(client, cluster)
     done: list[str] = []
     for migration in available_migrations():
@@ -133,23 +138,5 @@ def migrate(client: Client, retention_days: int = 730, cluster: ClusterTarget | 
             column_names=["version", "name", "checksum"],
         )
         done.append(label)
-    apply_retention(client, retention_days, cluster)
+    apply_retention(client, retention, cluster)
     return done
-
-
-def apply_retention(client: Client, retention_days: int, cluster: ClusterTarget | None = None) -> None:
-    """Make each raw table's TTL match the retention setting, without rewriting existing parts."""
-    for name, time_expr in RETENTION_TTL.items():
-        table = name if cluster is None else f"{name}{LOCAL_SUFFIX}"
-        wanted = f"{time_expr} + toIntervalDay({retention_days})"
-        current = client.command(
-            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
-            parameters={"t": table},
-        )
-        if isinstance(current, str) and f"toIntervalDay({retention_days})" in current:
-            continue
-        on_cluster = "" if cluster is None else f" {cluster.on_cluster}"
-        client.command(
-            f"ALTER TABLE {table}{on_cluster} MODIFY TTL {wanted}",
-            settings={"materialize_ttl_after_modify": 0},
-        )
