@@ -164,6 +164,14 @@ def assert_every_call_landed(stack: Stack, prefix: str) -> None:
         f"SELECT person_id, email FROM people FINAL WHERE user_id = '{user}'", lambda rows: len(rows) == 1
     )
     assert person == {"person_id": f"user:{user}", "email": f"{prefix}@example.com"}
+    [relationship] = stack.wait_for(
+        "SELECT object_type, object_id, member_kind FROM relationships FINAL"
+        f" WHERE member_id = '{user}' AND deleted = 0",
+        lambda rows: len(rows) == 1,
+    )
+    assert relationship == {"object_type": "1", "object_id": "acme", "member_kind": "user"}
+    [account] = stack.sql("SELECT traits FROM objects FINAL WHERE object_id = 'acme'")
+    assert account["traits"] == {"employees": "5"}
 
 
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])

@@ -7,111 +7,24 @@ Fed with the spec's published examples (tests/payloads/specs): Segment's common-
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import json
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from tracking_pipeline import DOMAIN, SPECS, Pipeline, module_warehouse, sha256_hex
 
-from factories import sqs_event
-from helpers import LambdaContextStub, load_handler_module
-from touchline.config.write_keys import WriteKey
-from touchline.enrichment import FullEnricher
+from helpers import LambdaContextStub
 from touchline.identity.gdpr import delete, export, find_subject
-from touchline.ingest.queue import ListQueue
-from touchline.load import service
-from touchline.query.engine import QueryEngine
-from touchline.query.model import SiteContext
-from touchline.query.sql import ClientWarehouse
-from touchline.tracking.api import ApiRequest, TrackingApi
-from touchline.tracking.convert import MessageConverter
-from touchline.tracking.enrich import ContextEnricher
-from touchline.tracking.keys import WriteKeyResolver
-from touchline.warehouse.client import connect
-from touchline.warehouse.migrate import migrate
 from touchline.warehouse.sql import ClientSql
-
-SPECS = Path(__file__).resolve().parents[1] / "payloads" / "specs"
-KEY, DOMAIN = "tlwk_devices", "app.example.com"
-RECEIVED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-class _Keys:
-    def __init__(self, site: str) -> None:
-        self.site = site
-
-    def lookup(self, key: str) -> WriteKey | None:
-        return WriteKey("kid", self.site, DOMAIN, "", False) if key == KEY else None
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @pytest.fixture(scope="module")
 def warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
-    """One migrated database for the module (a migration costs seconds); each test has its site."""
-    url = f"chdb://{chdb_path}?database=dv_{uuid.uuid4().hex[:12]}"
-    migrate(connect(url))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
-        service.reset()
-        yield load_handler_module("loader"), url
-        service.reset()
-
-
-class Pipeline:
-    def __init__(self, loader: ModuleType, url: str, context: LambdaContextStub) -> None:
-        self.site = f"dev{uuid.uuid4().hex[:10]}"
-        self.queue = ListQueue()
-        self.api = TrackingApi(
-            WriteKeyResolver(_Keys(self.site), ttl_seconds=0, negative_ttl_seconds=0),
-            self.queue,
-            MessageConverter(ContextEnricher(FullEnricher())),
-            clock=lambda: RECEIVED,
-        )
-        self.loader, self.url, self.context = loader, url, context
-        self.client = connect(url)
-
-    def send(self, messages: list[dict[str, Any]]) -> dict[str, object]:
-        auth = {"authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}
-        body = json.dumps({"batch": messages}).encode()
-        return self.api.handle(ApiRequest("batch", body, auth)).body()
-
-    def deliver(self) -> None:
-        """Every queued envelope, three times: once alone, twice more in another batch."""
-        bodies = list(self.queue.bodies)
-        self.queue.bodies.clear()
-        for batch in (bodies, bodies, bodies[::-1]):
-            assert self.loader.handler(sqs_event(batch), self.context) == {"batchItemFailures": []}
-
-    def sql(self, query: str, **parameters: Any) -> list[tuple[Any, ...]]:
-        """`query` with `{site:String}` bound to this test's site."""
-        rows: list[tuple[Any, ...]] = self.client.query(
-            query, parameters={"site": self.site, **parameters}
-        ).result_rows
-        return rows
-
-    def devices(self) -> list[dict[str, Any]]:
-        result = self.client.query(
-            "SELECT * FROM devices FINAL WHERE site_id = {site:String} ORDER BY device_id",
-            parameters={"site": self.site},
-        )
-        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
-
-    def query(self, **body: Any) -> list[dict[str, Any]]:
-        engine = QueryEngine(ClientWarehouse(self.client), clock=lambda: RECEIVED)
-        site = SiteContext(self.site, DOMAIN, "UTC", ())
-        answer = engine.run({"site_id": self.site, "date_range": "all", **body}, site)
-        rows: list[dict[str, Any]] = answer["results"]
-        return rows
+    yield from module_warehouse(chdb_path)
 
 
 @pytest.fixture
@@ -149,7 +62,7 @@ def test_segment_context_device_is_a_device_with_a_hashed_token(pipeline: Pipeli
         "545",
         "3.0.1.545",
     )
-    assert device["push_token_sha256"] == _sha(token) and device["deleted"] == 0
+    assert device["push_token_sha256"] == sha256_hex(token) and device["deleted"] == 0
     # The call's time as the events row has it (clock-skew corrected from sentAt).
     [[event_time]] = pipeline.sql("SELECT timestamp FROM events FINAL WHERE site_id = {site:String}")
     assert device["last_seen"] == event_time
@@ -170,8 +83,12 @@ def test_customerio_device_events_register_then_delete(pipeline: Pipeline) -> No
     assert pipeline.send([created])["accepted"] == 1
     pipeline.deliver()
     [device] = pipeline.devices()
-    assert device["device_id"] == f"token:{_sha('string')}"
-    assert (device["platform"], device["push_token_sha256"], device["deleted"]) == ("ios", _sha("string"), 0)
+    assert device["device_id"] == f"token:{sha256_hex('string')}"
+    assert (device["platform"], device["push_token_sha256"], device["deleted"]) == (
+        "ios",
+        sha256_hex("string"),
+        0,
+    )
     assert device["source_event"] == "device_event"
     [event] = pipeline.sql("SELECT event_type, props FROM events FINAL WHERE site_id = {site:String}")
     assert event == ("device", {})  # bookkeeping, not a goal; the device object is not copied
@@ -198,7 +115,7 @@ def test_the_latest_call_wins_whatever_the_arrival_order(pipeline: Pipeline) -> 
     pipeline.send([older])
     pipeline.deliver()
     [row] = pipeline.devices()
-    assert (row["app_version"], row["push_token_sha256"]) == ("2.0", _sha("tok-new"))
+    assert (row["app_version"], row["push_token_sha256"]) == ("2.0", sha256_hex("tok-new"))
 
 
 def test_active_devices_per_platform_and_people_with_a_push_token(pipeline: Pipeline) -> None:

@@ -19,6 +19,7 @@ from touchline.ingest.rows import EventRow
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 from touchline.syncs import rows as syncs
 from touchline.tracking.devices import DeviceRow
+from touchline.tracking.objects import ObjectEventRow, ObjectRow, RelationshipRow
 
 # table name -> row model
 ROW_MODELS: dict[str, type[Row]] = {
@@ -37,6 +38,9 @@ ROW_MODELS: dict[str, type[Row]] = {
     "customer_events": syncs.CustomerEventRow,
     "audit_log": AuditRow,
     "devices": DeviceRow,
+    "objects": ObjectRow,
+    "relationships": RelationshipRow,
+    "object_events": ObjectEventRow,
 }
 
 

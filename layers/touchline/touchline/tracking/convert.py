@@ -26,7 +26,7 @@ from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
 from touchline.ingest.enrich import HitContext
 from touchline.ingest.rows import EventRow
-from touchline.tracking import devices, ecommerce
+from touchline.tracking import devices, ecommerce, objects
 from touchline.tracking.clock import event_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
 from touchline.tracking.messages import Context, Message, PageContext
@@ -208,6 +208,22 @@ class MessageConverter:
             )
             if device is not None:
                 rows.append(("devices", device))
+        if kind == "group" or columns["event_type"] == objects.OBJECT_EVENT_TYPE:
+            rows.extend(
+                objects.object_rows(
+                    site.site_id,
+                    call=kind,
+                    event=message.event or "",
+                    group_id=message.group_id or "",
+                    user_id=message.user_id or "",
+                    anonymous_id=message.anonymous_id or "",
+                    traits=message.traits or {},
+                    properties=properties,
+                    message_id=message_id,
+                    at=at,
+                    flatten=flatten,
+                )
+            )
         return MessageRows(event=event, rows=rows, links=identity_links(message, at))
 
     def _call_columns(
@@ -217,6 +233,9 @@ class MessageConverter:
         properties = message.properties or {}
         if kind == "track":
             name = (message.event or "").strip()
+            if objects.is_object_event(name):
+                # Bookkeeping: the deletion goes to `objects` / `relationships` (docs/objects.md).
+                return {"event_type": objects.OBJECT_EVENT_TYPE, "name": name, "props": flatten(properties)}
             if devices.is_device_event(name):
                 # Bookkeeping, not a goal; the device (and its push token) goes to `devices` only.
                 kept = {k: v for k, v in properties.items() if k != "device"}

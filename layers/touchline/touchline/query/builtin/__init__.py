@@ -7,6 +7,7 @@ from touchline.query.builtin import (  # noqa: F401
     datadriven,
     devices,
     money,
+    objects,
     paths,
     tables,
     traffic,

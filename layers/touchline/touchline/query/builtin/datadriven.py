@@ -25,6 +25,7 @@ from touchline.datadriven.credits import credit_parameters, credits_select
 
 # Imported first: this module wraps the attribution metrics and replaces the credits table.
 from touchline.query.builtin import attribution as _attribution  # noqa: F401
+from touchline.query.builtin import objects
 from touchline.query.builtin import tables as _tables  # noqa: F401
 from touchline.query.builtin.attribution import register_model
 from touchline.query.compile import CompileContext, MetricContext
@@ -68,7 +69,8 @@ REGISTRY.include(IncludeOption(BASIS_OPTION, _echo, _check_basis, "Date credits 
 
 class CreditsTable:
     """Attribution credits in the query's range: stored (`all` touches) or computed now from
-    journeys (a touches variant); dated by the conversion (cash) or by the touch (accrual)."""
+    journeys (a touches variant); dated by the conversion (cash) or by the touch (accrual); once
+    per object of the conversion's person when an `object:*` dimension is used."""
 
     name = "credits"
     alias = "c"
@@ -102,7 +104,8 @@ class CreditsTable:
         inner = (
             f"SELECT *, {dated} AS credited_at FROM ({source}) WHERE {dated} >= {start} AND {dated} < {end}"
         )
-        return f"FROM ({inner}) AS c WHERE {where}"
+        # Revenue by account: once per object of the conversion's person (docs/objects.md).
+        return f"FROM ({objects.with_objects(ctx, inner)}) AS c WHERE {where}"
 
 
 def _all_models() -> list[str]:

@@ -12,10 +12,10 @@ from datetime import timedelta
 from touchline.query.compile import CompileContext
 from touchline.query.registry import REGISTRY
 
-# Hits that are not events in Plausible's sense (engagement pings measure time on page; identify
-# and the device events are bookkeeping): excluded from visitors, events and pageviews, as the
-# sessions exclude them.
-NON_EVENTS = ("engagement", "identify", "device")
+# Hits that are not events in Plausible's sense (engagement pings measure time on page; identify,
+# group and the device and object events are bookkeeping): excluded from visitors, events and
+# pageviews, as the sessions exclude them.
+NON_EVENTS = ("engagement", "identify", "device", "group", "object")
 # A session starts at most this long before a hit it contains (docs/attribution.md: 24 h cut).
 SESSION_SPAN = timedelta(hours=24)
 

@@ -1,0 +1,109 @@
+"""The tracking API → envelopes → loader handler → warehouse → query engine, in process.
+
+Shared by the tests of the tables the tracking API fills beside `events` (devices, objects):
+every envelope is delivered three times, as SQS may.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from factories import sqs_event
+from helpers import LambdaContextStub, load_handler_module
+from touchline.config.write_keys import WriteKey
+from touchline.enrichment import FullEnricher
+from touchline.ingest.queue import ListQueue
+from touchline.load import service
+from touchline.query.engine import QueryEngine
+from touchline.query.model import SiteContext
+from touchline.query.sql import ClientWarehouse
+from touchline.tracking.api import ApiRequest, TrackingApi
+from touchline.tracking.convert import MessageConverter
+from touchline.tracking.enrich import ContextEnricher
+from touchline.tracking.keys import WriteKeyResolver
+from touchline.warehouse.client import connect
+from touchline.warehouse.migrate import migrate
+
+SPECS = Path(__file__).resolve().parent / "payloads" / "specs"
+KEY, DOMAIN = "tlwk_pipeline", "app.example.com"
+RECEIVED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+class _Keys:
+    def __init__(self, site: str) -> None:
+        self.site = site
+
+    def lookup(self, key: str) -> WriteKey | None:
+        return WriteKey("kid", self.site, DOMAIN, "", False) if key == KEY else None
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def module_warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
+    """One migrated database for the module (a migration costs seconds); each test has its site."""
+    url = f"chdb://{chdb_path}?database=tp_{uuid.uuid4().hex[:12]}"
+    migrate(connect(url))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
+        service.reset()
+        yield load_handler_module("loader"), url
+        service.reset()
+
+
+class Pipeline:
+    def __init__(self, loader: ModuleType, url: str, context: LambdaContextStub) -> None:
+        self.site = f"dev{uuid.uuid4().hex[:10]}"
+        self.queue = ListQueue()
+        self.api = TrackingApi(
+            WriteKeyResolver(_Keys(self.site), ttl_seconds=0, negative_ttl_seconds=0),
+            self.queue,
+            MessageConverter(ContextEnricher(FullEnricher())),
+            clock=lambda: RECEIVED,
+        )
+        self.loader, self.url, self.context = loader, url, context
+        self.client = connect(url)
+
+    def send(self, messages: list[dict[str, Any]]) -> dict[str, object]:
+        auth = {"authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}
+        body = json.dumps({"batch": messages}).encode()
+        return self.api.handle(ApiRequest("batch", body, auth)).body()
+
+    def deliver(self) -> None:
+        """Every queued envelope, three times: once alone, twice more in another batch."""
+        bodies = list(self.queue.bodies)
+        self.queue.bodies.clear()
+        for batch in (bodies, bodies, bodies[::-1]):
+            assert self.loader.handler(sqs_event(batch), self.context) == {"batchItemFailures": []}
+
+    def sql(self, query: str, **parameters: Any) -> list[tuple[Any, ...]]:
+        """`query` with `{site:String}` bound to this test's site."""
+        rows: list[tuple[Any, ...]] = self.client.query(
+            query, parameters={"site": self.site, **parameters}
+        ).result_rows
+        return rows
+
+    def devices(self) -> list[dict[str, Any]]:
+        result = self.client.query(
+            "SELECT * FROM devices FINAL WHERE site_id = {site:String} ORDER BY device_id",
+            parameters={"site": self.site},
+        )
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def query(self, **body: Any) -> list[dict[str, Any]]:
+        engine = QueryEngine(ClientWarehouse(self.client), clock=lambda: RECEIVED)
+        site = SiteContext(self.site, DOMAIN, "UTC", ())
+        answer = engine.run({"site_id": self.site, "date_range": "all", **body}, site)
+        rows: list[dict[str, Any]] = answer["results"]
+        return rows
