@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from clickhouse_connect.driver.client import Client
+from touchline.warehouse.cluster import LOCAL_SUFFIX
 
-from touchline.warehouse.cluster import LOCAL_SUFFIX, ClusterTarget
+if TYPE_CHECKING:  # the settings import this module; the collector never loads the client
+    from clickhouse_connect.driver.client import Client
+
+    from touchline.warehouse.cluster import ClusterTarget
 
 MIN_DAYS, MAX_DAYS = 1, 3650
 DEFAULT_EVENTS_DAYS = 730
