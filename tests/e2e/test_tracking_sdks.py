@@ -64,6 +64,19 @@ def python_calls(prefix: str) -> list[tuple[str, dict[str, Any]]]:
             "track",
             {
                 "user_id": user,
+                "event": "Video Content Started",
+                "properties": {
+                    "session_id": f"{prefix}-play",
+                    "asset_id": "ep-1",
+                    "position": 0,
+                    "total_length": 60,
+                },
+            },
+        ),
+        (
+            "track",
+            {
+                "user_id": user,
                 "event": "Order Completed",
                 "properties": {"order_id": f"{prefix}-order", "total": 19.99, "currency": "EUR"},
             },
@@ -140,7 +153,7 @@ def events_of(stack: Stack, prefix: str, expected: int) -> dict[str, dict[str, A
 
 
 def assert_every_call_landed(stack: Stack, prefix: str) -> None:
-    found = events_of(stack, prefix, 7)
+    found = events_of(stack, prefix, 8)
     user, anon = f"{prefix}-user", f"{prefix}-anon"
     assert {r["ingest_source"] for r in found.values()} == {"api"}
     assert (found["identify/identify"]["user_id"], found["identify/identify"]["visitor_id"]) == (user, anon)
@@ -170,6 +183,17 @@ def assert_every_call_landed(stack: Stack, prefix: str) -> None:
         lambda rows: len(rows) == 1,
     )
     assert relationship == {"object_type": "1", "object_id": "acme", "member_kind": "user"}
+    [play] = stack.wait_for(
+        "SELECT category, action, content_asset_id, total_length FROM video_events FINAL"
+        f" WHERE video_session_id = '{prefix}-play'",
+        lambda rows: len(rows) == 1,
+    )
+    assert play == {
+        "category": "content",
+        "action": "started",
+        "content_asset_id": "ep-1",
+        "total_length": 60,
+    }
     [account] = stack.sql("SELECT traits FROM objects FINAL WHERE object_id = 'acme'")
     assert account["traits"] == {"employees": "5"}
 

@@ -164,6 +164,8 @@ def test_a_rebuild_after_events_expired_keeps_what_it_cannot_recompute(warehouse
         "events",
         "customer_events",
         "devices",
+        "video_events",
+        "object_events",
         "sessions",
         "journeys",
     ]

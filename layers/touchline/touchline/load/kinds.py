@@ -20,6 +20,7 @@ from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 from touchline.syncs import rows as syncs
 from touchline.tracking.devices import DeviceRow
 from touchline.tracking.objects import ObjectEventRow, ObjectRow, RelationshipRow
+from touchline.tracking.video import VideoEventRow
 
 # table name -> row model
 ROW_MODELS: dict[str, type[Row]] = {
@@ -41,6 +42,7 @@ ROW_MODELS: dict[str, type[Row]] = {
     "objects": ObjectRow,
     "relationships": RelationshipRow,
     "object_events": ObjectEventRow,
+    "video_events": VideoEventRow,
 }
 
 

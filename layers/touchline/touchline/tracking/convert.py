@@ -26,7 +26,7 @@ from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
 from touchline.ingest.enrich import HitContext
 from touchline.ingest.rows import EventRow
-from touchline.tracking import devices, ecommerce, objects
+from touchline.tracking import devices, ecommerce, objects, video
 from touchline.tracking.clock import event_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
 from touchline.tracking.messages import Context, Message, PageContext
@@ -208,6 +208,18 @@ class MessageConverter:
             )
             if device is not None:
                 rows.append(("devices", device))
+        if kind == "track" and (
+            watched := video.video_row(
+                site.site_id,
+                event=message.event or "",
+                properties=properties,
+                visitor_id=visitor,
+                user_id=message.user_id or "",
+                message_id=message_id,
+                at=at,
+            )
+        ):
+            rows.append(("video_events", watched))
         if kind == "group" or columns["event_type"] == objects.OBJECT_EVENT_TYPE:
             rows.extend(
                 objects.object_rows(

@@ -34,6 +34,8 @@ FAMILIES: dict[str, dict[str, str]] = {
         "events": "toDateTime(timestamp)",
         "customer_events": "toDateTime(occurred_at)",
         "devices": "toDateTime(last_seen)",
+        "video_events": "toDateTime(at)",
+        "object_events": "toDateTime(at)",
     },
     "sessions": {
         "sessions": "toDateTime(session_start)",

@@ -11,4 +11,5 @@ from touchline.query.builtin import (  # noqa: F401
     paths,
     tables,
     traffic,
+    video,
 )
