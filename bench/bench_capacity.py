@@ -71,7 +71,7 @@ def measure(workdir: Path) -> Costs:
     sys.path.insert(0, str(ROOT / "tests"))
     import factories
     from bench.bench_aggregate import SITE, _events
-    from bench.bench_ingest import collector_seconds_per_hit
+    from bench.bench_collector import collector_seconds_per_hit
     from touchline.aggregate.run import Aggregator
     from touchline.config.attribution_settings import AttributionSettings
     from touchline.config.watermarks import MemoryWatermarks

@@ -259,6 +259,29 @@ def cpu_us_per_hit(app: Any, batch: list[dict[str, Any]]) -> float:
     return min(runs) / len(batch) * 1e6
 
 
+def collector_seconds_per_hit() -> float:
+    """The pipeline's CPU seconds per hit (`Collector.collect`, full enrichment, no handler) on
+    varied hits after a warm-up pass: bench_capacity's input."""
+    from touchline.ingest import service
+    from touchline.ingest.collect import IncomingHit
+
+    collector_app(CountingSqs())
+    built = service.collector()
+    incoming = [
+        IncomingHit(e["body"].encode(), e["headers"]["user-agent"], e["requestContext"]["http"]["sourceIp"])
+        for e in events(REQUESTS)
+    ]
+    for hit in incoming:
+        built.collect(hit)
+    runs = []
+    for _ in range(3):
+        start = time.process_time()
+        for hit in incoming:
+            built.collect(hit)
+        runs.append(time.process_time() - start)
+    return min(runs) / len(incoming)
+
+
 def baseline_us_per_hit(count: int) -> float:
     """Validate each hit's events row and serialise its envelope, nothing else."""
     from touchline.envelope import envelope_json
