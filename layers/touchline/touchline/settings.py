@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 class _EnvModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # defer_build: every function imports every function's settings; each builds its validator
+    # when first read (~15 ms of a cold import otherwise).
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -7,15 +7,22 @@ Resolving links into people is the identity service's job, not the collector's.
 
 from __future__ import annotations
 
-from touchline.identity.rows import IdentityLinkRow
+from typing import TYPE_CHECKING
+
 from touchline.ingest.hit import PlausibleHit
 from touchline.ingest.rows import EventRow
+
+if TYPE_CHECKING:
+    from touchline.identity.rows import IdentityLinkRow
 
 SOURCE = "tag"
 
 
 def identity_links(hit: PlausibleHit, row: EventRow) -> list[IdentityLinkRow]:
     """Visitor ↔ user, visitor ↔ email hash, and user ↔ email hash when the site gave both."""
+    # Imported on the first identify: the identity rows' models cost a cold start ~20 ms.
+    from touchline.identity.rows import IdentityLinkRow
+
     ids = [
         (kind, value)
         for kind, value in (
