@@ -341,6 +341,25 @@ def callgrind_instructions(count: int = CALLGRIND_REQUESTS) -> int:
     return int(found.group(1))
 
 
+def import_instructions(code: str) -> int:
+    """Instructions callgrind counts for `python -c code`, less those of an empty interpreter."""
+
+    def total(source: str) -> int:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", source],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+        if not found:
+            raise RuntimeError(f"no callgrind total in: {done.stderr[-500:]}")
+        return int(found.group(1))
+
+    return total(code) - total("pass")
+
+
 def instructions_per_hit(count: int = CALLGRIND_REQUESTS) -> float | None:
     """A warm pass's instructions per hit, or None without valgrind (or when skipped)."""
     if os.environ.get("TOUCHLINE_BENCH_CALLGRIND") == "0" or not shutil.which("callgrind_control"):
@@ -362,8 +381,18 @@ def _callgrind_pass(count: int) -> None:
     functools.reduce(lambda _, event: app.handler(event, ctx), batch, None)
 
 
+def lambda_environment() -> dict[str, str]:
+    """The literal environment template.yaml gives every function (what its cold start sees)."""
+    from touchline_dev.devstack.template import parse_template_text
+
+    template = parse_template_text((ROOT / "template.yaml").read_text())
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    return {name: value for name, value in variables.items() if isinstance(value, str)}
+
+
 IMPORT_COLLECTOR = """
-import time, importlib.util, sys
+import time, importlib.util, sys, os
+os.environ.update(ENVIRONMENT)
 t = time.perf_counter()
 spec = importlib.util.spec_from_file_location('app', 'functions/collector/app.py')
 m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
@@ -381,15 +410,25 @@ IMPORT_BOTO3 = "import time; t = time.perf_counter(); import boto3; print((time.
 
 
 def bench_cold_start() -> list[tuple[str, str]]:
-    collector_ms = fresh_interpreter_ms(IMPORT_COLLECTOR)
+    environment = repr(lambda_environment())
+    collector_ms = fresh_interpreter_ms(IMPORT_COLLECTOR.replace("ENVIRONMENT", environment))
     boto3_ms = fresh_interpreter_ms(IMPORT_BOTO3)
-    ready_ms = fresh_interpreter_ms(FIRST_HIT_READY)
-    return [
+    ready_ms = fresh_interpreter_ms(FIRST_HIT_READY.replace("ENVIRONMENT", environment))
+    rows = [
         ("collector cold import ms, median of 5 (goal <= 200)", f"{collector_ms:.0f}"),
         ("collector import + boto3 SQS/DynamoDB clients created ms", f"{ready_ms:.0f}"),
         ("`import boto3` alone ms (baseline)", f"{boto3_ms:.0f}"),
         ("collector import / boto3 import", f"{collector_ms / boto3_ms:.2f}x"),
     ]
+    if os.environ.get("TOUCHLINE_BENCH_CALLGRIND") != "0" and shutil.which("valgrind"):
+        collector = import_instructions(IMPORT_COLLECTOR.replace("ENVIRONMENT", environment))
+        boto3 = import_instructions("import boto3")
+        rows += [
+            ("collector import, millions of instructions under callgrind", f"{collector / 1e6:,.0f}"),
+            ("  `import boto3`, millions of instructions (baseline)", f"{boto3 / 1e6:,.0f}"),
+            ("  collector import / boto3 import, instructions", f"{collector / boto3:.2f}x"),
+        ]
+    return rows
 
 
 def fresh_cpu_us_per_hit(app: Any, seeds: tuple[int, ...] = (21, 22, 23)) -> float:
