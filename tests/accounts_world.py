@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +28,7 @@ from moto import mock_aws
 from factories import sqs_event
 from helpers import LambdaContextStub, LocalAwsStack, load_handler_module
 from touchline.accounts import wiring
+from touchline.accounts.annotations import Annotations, AnnotationStore
 from touchline.accounts.audit import ListAuditSink
 from touchline.accounts.orgs import OrgStore
 from touchline.accounts.permissions import Principal, Role
@@ -106,6 +108,11 @@ class World:
 
     def fresh_key(self, org: Org) -> str:
         return self.ops.create_api_key(operator(), org.org_id, name="fresh")[1].key_id
+
+    def fresh_annotation(self, org: Org) -> str:
+        assert self.ops.annotation_store is not None
+        notes = Annotations(self.ops, self.ops.annotation_store)
+        return notes.create(operator(), org.site_id, date(2026, 11, 3), "launch", ["release"]).annotation_id
 
     def fresh_integration(self, org: Org) -> str:
         site = self.fresh_site(org)
@@ -190,6 +197,7 @@ def build_accounts(table: str, pool_id: str, warehouse_url: str, sink: Any = Non
         usage_records=UsageRecords(ddb, table),
         api_base_url="https://api.example.com",
         api_keys=ApiKeyStore(ddb, table),
+        annotation_store=AnnotationStore(ddb, table),
     )
 
 

@@ -22,6 +22,7 @@ export const SETTINGS_PERMISSIONS = ['sites:write', 'goals:write', 'integrations
 
 export const PAGES: PageSpec[] = [
   { id: 'overview', label: 'Overview', load: async () => Overview, shared: true, dated: true },
+  { id: 'realtime', label: 'Realtime', load: () => import('./views/realtime').then((m) => m.Realtime), shared: true, dated: false },
   { id: 'attribution', label: 'Attribution', load: () => import('./views/attribution').then((m) => m.Attribution), shared: true, dated: true },
   { id: 'revenue', label: 'Revenue', load: () => import('./views/revenue').then((m) => m.Revenue), shared: true, dated: true },
   { id: 'customers', label: 'Customers', load: () => import('./views/customers').then((m) => m.Customers), shared: false, dated: false },

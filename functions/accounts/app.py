@@ -5,7 +5,7 @@ turns the verified claims into a caller and calls one domain function (docs/acco
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -35,7 +35,7 @@ from touchline.accounts.api import (
 from touchline.accounts.audit import AuditQuery
 from touchline.accounts.service import Caller
 from touchline.accounts.usage import parse_month
-from touchline.accounts.wiring import accounts
+from touchline.accounts.wiring import accounts, annotation_service
 from touchline.aws.http_api import HttpFunction
 from touchline.openapi import document, swagger_html
 
@@ -309,6 +309,40 @@ def open_shared_link(body: m.OpenSharedLink) -> Response[m.SharedLinkSession]:
 )
 def shared_link_session() -> m.SharedLinkSite:
     return shared_link_site(api.headers().get("authorization"))
+
+
+# ---------------------------------------------------------------------- annotations
+
+
+@app.get("/api/v1/annotations", tags=["annotations"], summary="A site's dated notes, oldest first")
+def list_annotations(
+    site_id: Annotated[str, Query(min_length=1, max_length=64)],
+    since: Annotated[date | None, Query(description="first day (inclusive)")] = None,
+    until: Annotated[date | None, Query(description="last day (inclusive)")] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+) -> list[m.AnnotationOut]:
+    found = annotation_service().list(caller(), site_id, since, until, tag)
+    return [m.AnnotationOut.model_validate(a.as_dict()) for a in found]
+
+
+@app.post("/api/v1/annotations", tags=["annotations"], summary="Note something on a site's timeline")
+def create_annotation(body: m.CreateAnnotation) -> Response[m.AnnotationOut]:
+    found = annotation_service().create(caller(), body.site_id, body.date, body.content, body.tags)
+    return created(m.AnnotationOut.model_validate(found.as_dict()))
+
+
+@app.patch("/api/v1/annotations/<annotation_id>", tags=["annotations"], summary="Change a note")
+def update_annotation(annotation_id: str, body: m.UpdateAnnotation) -> m.AnnotationOut:
+    found = annotation_service().update(
+        caller(), annotation_id, note_date=body.date, content=body.content, tags=body.tags
+    )
+    return m.AnnotationOut.model_validate(found.as_dict())
+
+
+@app.delete("/api/v1/annotations/<annotation_id>", tags=["annotations"])
+def delete_annotation(annotation_id: str) -> Response[None]:
+    annotation_service().delete(caller(), annotation_id)
+    return no_content()
 
 
 # ---------------------------------------------------------------------- audit and usage

@@ -1,5 +1,6 @@
 """QueryFunction: `POST /api/v2/query` (Plausible's Stats API v2, plus revenue and attribution) for
-API keys and shared links, and `POST /api/v1/query`, the same for people signed in through Cognito.
+API keys and shared links, and `POST /api/v1/query`, the same for people signed in through Cognito;
+`GET /api/v2/realtime` and `GET /api/v1/realtime` likewise (who is on the site now, docs/realtime.md).
 
 Authentication, rate limits, the engine and its cache live in `touchline.query`
 (docs/query-api.md); warehouse or DynamoDB trouble is the shared adapter's 503, in Plausible's
@@ -16,6 +17,7 @@ from touchline.query.api import ApiResponse
 from touchline.query.errors import PlausibleError
 from touchline.query.service import api as query_api
 from touchline.query.service import people_query as person_query
+from touchline.query.service import people_realtime as person_realtime
 
 api = HttpFunction("query", error_type=PlausibleError)
 app = api.app
@@ -29,6 +31,18 @@ def query() -> Response[str]:
 @app.post("/api/v1/query")
 def people_query() -> Response[str]:
     return _answer(person_query(api.jwt_claims(), api.body(), api.event))
+
+
+@app.get("/api/v2/realtime")
+def realtime() -> Response[str]:
+    site = (api.event.get("queryStringParameters") or {}).get("site_id")
+    return _answer(query_api().realtime(api.headers().get("authorization"), site))
+
+
+@app.get("/api/v1/realtime")
+def people_realtime() -> Response[str]:
+    site = (api.event.get("queryStringParameters") or {}).get("site_id")
+    return _answer(person_realtime(api.jwt_claims(), site, api.event))
 
 
 def _answer(result: ApiResponse) -> Response[str]:

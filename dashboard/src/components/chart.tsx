@@ -13,8 +13,17 @@ export interface Series {
   color?: string;
 }
 
+export interface Mark {
+  index: number;
+  date: string;
+  text: string;
+  tags: string[];
+}
+
 interface ChartProps {
   labels: string[];
+  /** Annotations: a dashed vertical line at each index, listed under the chart. */
+  marks?: Mark[];
   series: Series[];
   height?: number;
   format?: (v: number) => string;
@@ -38,7 +47,36 @@ function useScheme(): number {
   return scheme;
 }
 
-export function Chart({ labels, series, height = 260, format = compact, ariaLabel, testid }: ChartProps) {
+
+/** Draws each mark as a dashed line with a flag on top (uPlot's draw hook, under the cursor). */
+function marksPlugin(marks: Mark[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u: uPlot) => {
+        const ctx = u.ctx;
+        const color = cssVar('--annotation');
+        ctx.save();
+        ctx.strokeStyle = color;
+        ctx.fillStyle = color;
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+        const top = u.bbox.top;
+        const bottom = u.bbox.top + u.bbox.height;
+        for (const mark of marks) {
+          const x = Math.round(u.valToPos(mark.index, 'x', true));
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, bottom);
+          ctx.stroke();
+          ctx.fillRect(x - 4 * devicePixelRatio, top, 8 * devicePixelRatio, 8 * devicePixelRatio);
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+export function Chart({ labels, series, marks = [], height = 260, format = compact, ariaLabel, testid }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const scheme = useScheme();
   useEffect(() => {
@@ -51,6 +89,7 @@ export function Chart({ labels, series, height = 260, format = compact, ariaLabe
       width: Math.max(200, el.clientWidth),
       height,
       legend: { show: false },
+      plugins: marks.length ? [marksPlugin(marks)] : [],
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
@@ -80,7 +119,7 @@ export function Chart({ labels, series, height = 260, format = compact, ariaLabe
       resize.disconnect();
       plot.destroy();
     };
-  }, [JSON.stringify(labels), JSON.stringify(series), height, scheme]);
+  }, [JSON.stringify(labels), JSON.stringify(series), JSON.stringify(marks), height, scheme]);
   return (
     <figure class="chart" data-testid={testid}>
       <div ref={box} class="chart-canvas" role="img" aria-label={ariaLabel} />
@@ -93,6 +132,19 @@ export function Chart({ labels, series, height = 260, format = compact, ariaLabe
             </span>
           ))}
         </figcaption>
+      )}
+      {marks.length > 0 && (
+        <ul class="chart-notes" data-testid="chart-annotations">
+          {marks.map((m) => (
+            <li data-date={m.date}>
+              <i class="swatch note" aria-hidden="true" />
+              <time dateTime={m.date}>{labels[m.index] ?? m.date}</time> {m.text}
+              {m.tags.map((t) => (
+                <span class="tag">{t}</span>
+              ))}
+            </li>
+          ))}
+        </ul>
       )}
       <table class="sr-only">
         <caption>{ariaLabel}</caption>

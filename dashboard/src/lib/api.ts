@@ -101,7 +101,7 @@ export interface QueryBody {
   dimensions?: string[];
   filters?: FilterTree[];
   order_by?: [string, 'asc' | 'desc'][];
-  include?: { time_labels?: boolean; total_rows?: boolean; attribution_touches?: string };
+  include?: { time_labels?: boolean; total_rows?: boolean; attribution_touches?: string; annotations?: boolean };
   pagination?: { limit: number; offset?: number };
 }
 
@@ -144,6 +144,28 @@ export function query(body: QueryBody): Promise<QueryResult> {
   result.catch(() => cache.delete(key));
   if (cache.size > 300) cache.delete(cache.keys().next().value as string);
   return result;
+}
+
+// ------------------------------------------------------------------ realtime
+
+export interface RealtimeResult {
+  site_id: string;
+  as_of: string;
+  active_minutes: number;
+  visitors: number;
+  pages: { page: string; visitors: number }[];
+  sources: { source: string; visitors: number }[];
+  countries: { country: string; visitors: number }[];
+  minutes: { minute: string; visitors: number; pageviews: number }[];
+  newest_event_at: string | null;
+  newest_stored_at: string | null;
+}
+
+/** Who is on the site now: GET /api/v1/realtime (people) or /api/v2/realtime (shared links);
+ * never cached (the page polls it). */
+export function realtime(siteId: string): Promise<RealtimeResult> {
+  const path = queryPath.replace(/query$/, 'realtime');
+  return request<RealtimeResult>('GET', `${path}?site_id=${encodeURIComponent(siteId)}`);
 }
 
 export function clearQueryCache(): void {

@@ -19,11 +19,31 @@ export interface Part<T> {
   error?: Error;
 }
 
+export interface Note {
+  id: string;
+  date: string;
+  content: string;
+  tags: string[];
+}
+
 export interface Series {
   labels: string[];
   current: (number | null)[];
   previous: (number | null)[] | null;
   currency?: string;
+  /** The site's annotations in the period (`include.annotations`), each at its bucket. */
+  notes: { index: number; note: Note }[];
+}
+
+/** The bucket a note's day falls in: the last label that starts on or before it (hours: the
+ * day's first hour; weeks and months: the bucket's first day). */
+export function noteIndex(rawLabels: string[], day: string): number {
+  if (rawLabels.some((label) => label.length > 10)) return rawLabels.findIndex((label) => label.slice(0, 10) === day);
+  let found = -1;
+  rawLabels.forEach((label, i) => {
+    if (label.slice(0, 10) <= day) found = i;
+  });
+  return found;
 }
 
 export interface OverviewData {
@@ -137,14 +157,14 @@ async function loadChart(
   const dimension = `time:${view.interval}`;
   const extraFilters: FilterTree[] = metric === 'conversion_rate' && !hasGoalFilter(view) ? [ANY_GOAL] : [];
   const money = metric === 'net_revenue';
-  const seriesBody = (range = view.range) =>
+  const seriesBody = (range = view.range, annotations = false) =>
     body(
       view,
       {
         metrics: [metric],
         dimensions: money ? [dimension, 'revenue:currency'] : [dimension],
         filters: extraFilters,
-        include: { time_labels: true },
+        include: annotations ? { time_labels: true, annotations: true } : { time_labels: true },
         order_by: [[dimension, 'asc']],
         pagination: { limit: 10_000 },
       },
@@ -160,7 +180,7 @@ async function loadChart(
     }
     return { labels, values: labels.map((l) => byLabel.get(l) ?? 0) };
   };
-  const [current, previous] = await Promise.all([ask(seriesBody()), view.previous ? ask(seriesBody(view.previous)) : Promise.resolve(null)]);
+  const [current, previous] = await Promise.all([ask(seriesBody(view.range, true)), view.previous ? ask(seriesBody(view.previous)) : Promise.resolve(null)]);
   // A money chart draws the currency with the most revenue.
   let currency: string | undefined;
   if (money) {
@@ -174,11 +194,15 @@ async function loadChart(
   }
   const cur = read(current, currency);
   const prev = previous ? read(previous, currency) : null;
+  const notes = ((current.meta.annotations ?? []) as Note[])
+    .map((note) => ({ index: noteIndex(cur.labels, note.date), note }))
+    .filter((n) => n.index >= 0);
   return {
     labels: cur.labels.map((l) => timeLabel(l, view.interval)),
     current: cur.values,
     previous: prev ? cur.labels.map((_, i) => prev.values[i] ?? null) : null,
     currency,
+    notes,
   };
 }
 

@@ -140,6 +140,7 @@ export function Overview({ view }: { view: View }) {
               { label: 'This period', values: data.chart.value.current },
               ...(data.chart.value.previous ? [{ label: 'Previous period', values: data.chart.value.previous, dashed: true }] : []),
             ]}
+            marks={data.chart.value.notes.map((n) => ({ index: n.index, date: n.note.date, text: n.note.content, tags: n.note.tags }))}
             format={chartFormat(view.state.metric)}
             ariaLabel={`${METRICS[view.state.metric]?.label ?? view.state.metric} by ${view.interval}`}
             testid="main-chart"

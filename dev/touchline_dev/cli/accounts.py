@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from touchline.accounts.annotations import AnnotationStore
 from touchline.accounts.audit import AUDIT_COLUMNS, AuditRow, AuditSink, ListAuditSink, QueueAuditSink
 from touchline.accounts.orgs import OrgStore
 from touchline.accounts.permissions import Principal
@@ -140,6 +141,7 @@ def _build(
         warehouse=lambda: warehouse_sql(data_dir),
         usage_records=UsageRecords(dynamodb, table),
         api_keys=ApiKeyStore(dynamodb, table),
+        annotation_store=AnnotationStore(dynamodb, table),
     )
 
 

@@ -22,12 +22,14 @@ Runner = Callable[[dict[str, Any]], dict[str, Any]]
 def engine_runner(args: argparse.Namespace) -> Iterator[Runner]:
     """A function running Stats API v2 queries (a CliError with the API's message if refused),
     with the config table open for as long as the block runs."""
+    from touchline.accounts.annotations import AnnotationStore
     from touchline.auth.principal import OPERATOR
     from touchline.config.attribution_settings import AttributionSettingsStore
     from touchline.config.sites import SiteStore
     from touchline.config.watermarks import DynamoWatermarks
     from touchline.query.api import QueryApi
     from touchline.query.engine import QueryEngine
+    from touchline.query.realtime import Realtime
     from touchline.query.sites import SiteContexts
     from touchline.query.sql import CallableWarehouse
 
@@ -40,7 +42,15 @@ def engine_runner(args: argparse.Namespace) -> Iterator[Runner]:
         sites = SiteContexts(
             SiteStore(client, table), AttributionSettingsStore(client, table), DynamoWatermarks(client, table)
         )
-        api = QueryApi(QueryEngine(warehouse), authenticator=_NoKeys(), sites=sites, limiter=None)
+        api = QueryApi(
+            QueryEngine(warehouse),
+            authenticator=_NoKeys(),
+            sites=sites,
+            limiter=None,
+            annotations=AnnotationStore(client, table),
+            realtime=Realtime(warehouse),
+        )
+        args._api = api
 
         def run(payload: dict[str, Any]) -> dict[str, Any]:
             response = api.run_as(OPERATOR, payload)
@@ -59,6 +69,20 @@ def run_query(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, An
     """Run one Stats API v2 query."""
     with engine_runner(args) as run:
         return run(payload)
+
+
+def run_realtime(args: argparse.Namespace, site: str) -> dict[str, Any]:
+    """`GET /api/v1/realtime`'s answer for `site`, as the operator."""
+    from touchline.auth.principal import OPERATOR
+
+    with engine_runner(args):
+        response = args._api.realtime_as(OPERATOR, site)
+    if response.status == 401:
+        raise CliError(f"no site {site!r}: touchline sites list shows the registered ones")
+    if response.status != 200:
+        raise CliError(str(response.body.get("error", response.body)))
+    body: dict[str, Any] = response.body
+    return body
 
 
 class _NoKeys:

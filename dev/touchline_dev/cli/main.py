@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from touchline_dev.cli.commands import (
     aggregate,
+    annotate,
     api_keys,
     audit,
     commerce,
@@ -20,6 +21,7 @@ from touchline_dev.cli.commands import (
     orgs,
     people,
     query,
+    realtime,
     report,
     shared_links,
     sites,
@@ -34,6 +36,7 @@ from touchline_dev.cli.errors import CliError
 # Each command group registers its own subcommands; add new groups here.
 COMMAND_GROUPS = (
     aggregate,
+    annotate,
     api_keys,
     audit,
     commerce,
@@ -46,6 +49,7 @@ COMMAND_GROUPS = (
     orgs,
     people,
     query,
+    realtime,
     report,
     shared_links,
     sites,

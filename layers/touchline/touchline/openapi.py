@@ -111,6 +111,21 @@ class QueryResponse(BaseModel):
     query: dict[str, Any]
 
 
+class RealtimeResponse(BaseModel):
+    """Who is on the site now (docs/realtime.md)."""
+
+    site_id: str
+    as_of: str
+    active_minutes: int
+    visitors: int
+    pages: list[dict[str, Any]]
+    sources: list[dict[str, Any]]
+    countries: list[dict[str, Any]]
+    minutes: list[dict[str, Any]]
+    newest_event_at: str | None
+    newest_stored_at: str | None
+
+
 class EventAccepted(BaseModel):
     """`202`: the hit is queued (the body is empty or `ok`)."""
 
@@ -130,7 +145,7 @@ def document(management: Any = None) -> dict[str, Any]:
     import orjson
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.event_handler.openapi.models import Server
-    from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+    from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
     hit_model, message_model, payment_model = _collector_models()
     query_model = _query_request()
@@ -180,6 +195,35 @@ def document(management: Any = None) -> dict[str, Any]:
         },
     )
     def people_query(body: Annotated[query_model, Body()]) -> QueryResponse:  # type: ignore[valid-type]
+        raise NotImplementedError
+
+    realtime_responses: Any = {
+        200: {"description": "Visitors now", "content": {"application/json": {"model": RealtimeResponse}}},
+        400: {"description": "No site_id", "content": {"application/json": {"model": ErrorBody}}},
+        401: {
+            "description": "Missing or invalid credential, or a site it may not read",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+    }
+
+    @docs.get(
+        "/api/v2/realtime",
+        summary="Visitors in the last 5 minutes, their pages, sources, countries; the last 30 minutes",
+        tags=["query"],
+        security=[{"bearerAuth": []}],
+        responses=realtime_responses,
+    )
+    def realtime(site_id: Annotated[str, Query()]) -> RealtimeResponse:
+        raise NotImplementedError
+
+    @docs.get(
+        "/api/v1/realtime",
+        summary="The same for people signed in through Cognito (the dashboard)",
+        tags=["query"],
+        security=[{"cognito": []}],
+        responses=realtime_responses,
+    )
+    def people_realtime(site_id: Annotated[str, Query()]) -> RealtimeResponse:
         raise NotImplementedError
 
     @docs.post(

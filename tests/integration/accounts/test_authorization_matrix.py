@@ -175,6 +175,38 @@ ROUTES = [
         lambda w, o: (f"/api/v1/sites/{o.site_id}/shared-links/{w.fresh_link(o)}", None, None),
     ),
     Route(
+        "GET",
+        "/api/v1/annotations",
+        P.ANNOTATIONS_READ,
+        200,
+        lambda w, o: ("/api/v1/annotations", {"site_id": o.site_id}, None),
+    ),
+    Route(
+        "POST",
+        "/api/v1/annotations",
+        P.ANNOTATIONS_WRITE,
+        201,
+        lambda w, o: (
+            "/api/v1/annotations",
+            None,
+            {"site_id": o.site_id, "date": "2026-11-20", "content": "Black Friday", "tags": ["promo"]},
+        ),
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/annotations/{annotation_id}",
+        P.ANNOTATIONS_WRITE,
+        200,
+        lambda w, o: (f"/api/v1/annotations/{w.fresh_annotation(o)}", None, {"content": "changed"}),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/annotations/{annotation_id}",
+        P.ANNOTATIONS_WRITE,
+        204,
+        lambda w, o: (f"/api/v1/annotations/{w.fresh_annotation(o)}", None, None),
+    ),
+    Route(
         "GET", "/api/v1/audit", P.AUDIT_READ, 200, lambda w, o: ("/api/v1/audit", {"org_id": o.org_id}, None)
     ),
     Route(

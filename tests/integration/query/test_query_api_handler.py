@@ -310,3 +310,139 @@ def test_freshness_states_the_last_aggregation(stack: dict[str, Any]) -> None:
     body = {"site_id": DOMAIN, "metrics": ["visits"], "date_range": "7d"}
     answer = call(stack["app"], body, stack["key"])[1]
     assert answer["meta"]["freshness"]["aggregated_at"] == "2023-11-14T22:13:20+00:00"
+
+
+# ---------------------------------------------------------------------- realtime
+
+
+def get_event(path: str, query: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
+    from urllib.parse import urlencode
+
+    return {
+        "version": "2.0",
+        "routeKey": f"GET {path}",
+        "rawPath": path,
+        "rawQueryString": urlencode(query),
+        "queryStringParameters": query or None,
+        "headers": headers,
+        "requestContext": {
+            "http": {"method": "GET", "path": path, "sourceIp": "203.0.113.9", "protocol": "HTTP/1.1"},
+            "requestId": "r2",
+            "routeKey": f"GET {path}",
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def realtime(
+    app: ModuleType, site: str | None, key: str | None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    query = {"site_id": site} if site else {}
+    response = app.handler(get_event("/api/v2/realtime", query, headers), LambdaContextStub())
+    return response["statusCode"], json.loads(response["body"]), response.get("headers") or {}
+
+
+def test_realtime_reads_the_last_minutes_of_raw_events(stack: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    other, loaded = stack["other"], stack["loaded"]
+    now = datetime.now(UTC)
+
+    def hit(visitor: str, ago: timedelta, path: str, **extra: Any) -> str:
+        at = now - ago
+        fields: dict[str, Any] = {"event_type": "pageview", "name": "pageview", **extra}
+        return EventRow(
+            event_id=uuid.uuid4(),
+            site_id=other.site_id,
+            timestamp=at,
+            received_at=at,
+            visitor_id=visitor,
+            pathname=path,
+            **fields,
+        ).to_json()
+
+    duplicate = hit("b", timedelta(minutes=2), "/", country="US")
+    rows = [
+        hit("a", timedelta(minutes=1), "/pricing", referrer_source="Google", country="DE"),
+        hit("a", timedelta(seconds=5), "/pricing", event_type="engagement", name="engagement", country="DE"),
+        duplicate,
+        duplicate,  # a redelivery not merged yet: one pageview
+        hit("b", timedelta(seconds=30), "/docs", country="US"),
+        hit("c", timedelta(minutes=10), "/", referrer_source="Newsletter", country="FR"),
+        hit("d", timedelta(minutes=45), "/old", country="GB"),  # before the chart
+        hit("e", timedelta(minutes=-10), "/future", country="GB"),  # a clock in the future
+    ]
+    ClickHouseRowSink(loaded.client).insert_rows("events", rows, "events")
+    status, body, headers = realtime(stack["app"], "other.example.com", stack["other_key"])
+    assert status == 200, body
+    assert headers["Cache-Control"] == "no-store"
+    assert body["visitors"] == 2
+    assert body["pages"] == [{"page": "/docs", "visitors": 1}, {"page": "/pricing", "visitors": 1}]
+    assert body["sources"] == [
+        {"source": "Direct / None", "visitors": 1},
+        {"source": "Google", "visitors": 1},
+    ]
+    assert body["countries"] == [{"country": "DE", "visitors": 1}, {"country": "US", "visitors": 1}]
+    minutes = body["minutes"]
+    assert len(minutes) == 30 and minutes[-1]["minute"] == now.strftime("%Y-%m-%dT%H:%M:00Z")
+    assert sum(m["pageviews"] for m in minutes) == 4  # a: 1, b: 2 (the duplicate once), c: 1
+    assert max(m["visitors"] for m in minutes) <= 2
+    assert body["newest_event_at"] is not None and body["newest_stored_at"] is not None
+
+
+def test_realtime_is_authorised_like_a_query(stack: dict[str, Any]) -> None:
+    app = stack["app"]
+    assert realtime(app, "other.example.com", None)[0] == 401
+    assert realtime(app, "other.example.com", "tlk_nope")[1] == {"error": "Invalid API key or site ID."}
+    # The loaded site's key on the other site: what an unknown site gets.
+    assert realtime(app, "other.example.com", stack["key"])[:2] == (
+        401,
+        {"error": "Invalid API key or site ID."},
+    )
+    assert realtime(app, None, stack["key"])[0] == 400
+    status, body, _ = realtime(app, DOMAIN, stack["key"])
+    assert status == 200 and body["visitors"] == 0 and len(body["minutes"]) == 30
+
+
+# ---------------------------------------------------------------------- annotations
+
+
+def test_annotations_come_with_a_query_that_asks_for_them(stack: dict[str, Any]) -> None:
+    from datetime import date
+
+    from touchline.accounts.annotations import Annotation, AnnotationStore
+
+    site_id = stack["loaded"].site.site_id
+    notes = AnnotationStore(stack["ddb"], TABLE)
+    inside = Annotation(f"ann_{uuid.uuid4().hex[:16]}", site_id, date(2024, 9, 9), "Newsletter", ("email",))
+    outside = Annotation(f"ann_{uuid.uuid4().hex[:16]}", site_id, date(2024, 1, 2), "Old", ())
+    for note in (inside, outside):
+        notes.put(note)
+    body = {
+        "site_id": DOMAIN,
+        "metrics": ["visitors"],
+        "date_range": ["2024-09-01", "2024-09-11"],
+        "dimensions": ["time:day"],
+    }
+    try:
+        plain = call(stack["app"], body, stack["key"])[1]
+        assert "annotations" not in plain["meta"]
+        status, asked, _ = call(stack["app"], {**body, "include": {"annotations": True}}, stack["key"])
+        assert status == 200, asked
+        assert [(a["id"], a["date"], a["content"], a["tags"]) for a in asked["meta"]["annotations"]] == [
+            (inside.annotation_id, "2024-09-09", "Newsletter", ["email"])
+        ]
+        assert asked["results"] == plain["results"]
+        # The engine's cached answer was not changed by adding the notes to a copy.
+        assert "annotations" not in call(stack["app"], body, stack["key"])[1]["meta"]
+        # A note added now shows at once (not behind the engine's cache).
+        notes.put(Annotation(f"ann_{uuid.uuid4().hex[:16]}", site_id, date(2024, 9, 1), "Launch", ()))
+        again = call(stack["app"], {**body, "include": {"annotations": True}}, stack["key"])[1]
+        assert [a["content"] for a in again["meta"]["annotations"]] == ["Launch", "Newsletter"]
+        bad = call(stack["app"], {**body, "include": {"annotations": "yes"}}, stack["key"])
+        assert bad[0] == 400
+    finally:
+        for note in notes.all(site_id):
+            notes.delete(site_id, note.annotation_id)

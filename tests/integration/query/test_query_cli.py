@@ -106,3 +106,45 @@ def test_sites_set_timezone(aws: dict[str, str], capsys: pytest.CaptureFixture[s
     assert SiteStore(boto3.client("dynamodb"), TABLE).by_id(site.site_id).timezone == "Europe/Berlin"  # type: ignore[union-attr]
     assert main(["sites", "set", site.site_id, "--timezone", "Mars/Olympus"]) == 2
     assert "unknown time zone" in capsys.readouterr().err
+
+
+def test_annotations_add_list_edit_remove_and_the_query_returns_them(
+    registered: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["annotations", "add", DOMAIN, "2024-09-10", "Newsletter sent", "--tag", "Email"]) == 0
+    note_id = capsys.readouterr().out.strip()
+    assert note_id.startswith("ann_")
+    with pytest.raises(SystemExit):  # argparse refuses the day
+        main(["annotations", "add", DOMAIN, "2024-13-01", "bad day"])
+    assert "not a YYYY-MM-DD date" in capsys.readouterr().err
+    assert (
+        main(["annotations", "edit", note_id, "--content", "Newsletter sent (40% off)", "--tag", "promo"])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["annotations", "list", DOMAIN, "--from", "2024-09-01", "--format", "json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert (listed["id"], listed["date"], listed["content"], listed["tags"]) == (
+        note_id,
+        "2024-09-10",
+        "Newsletter sent (40% off)",
+        ["promo"],
+    )
+    query = {"site_id": DOMAIN, "metrics": ["visitors"], "date_range": ["2024-09-01", "2024-09-11"]}
+    assert main(["query", json.dumps({**query, "include": {"annotations": True}}), "--compact"]) == 0
+    assert [a["id"] for a in json.loads(capsys.readouterr().out)["meta"]["annotations"]] == [note_id]
+    assert main(["annotations", "remove", note_id]) == 0
+    capsys.readouterr()
+    assert main(["annotations", "list", DOMAIN, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["annotations", "remove", note_id]) == 2
+    assert "no such annotation" in capsys.readouterr().err
+
+
+def test_realtime_from_the_cli(registered: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["realtime", DOMAIN, "--format", "json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["visitors"] == 0 and len(answer["minutes"]) == 30
+    assert main(["realtime", DOMAIN]) == 0
+    assert "current visitors" in capsys.readouterr().out
+    assert main(["realtime", "nowhere.example.com"]) == 2

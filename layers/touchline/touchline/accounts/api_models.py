@@ -6,6 +6,7 @@ documented is what is enforced. Requests forbid unknown fields: a typo is a 400,
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -271,3 +272,33 @@ class UsageOut(BaseModel):
     over_limit: bool
     share_of_limit: float | None
     by_site: dict[str, int]
+
+
+# ---------------------------------------------------------------------- annotations
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+NoteContent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class CreateAnnotation(_Request):
+    site_id: Id
+    date: dt.date = Field(description="the day the note is about (the site's local day)")
+    content: NoteContent
+    tags: list[Tag] = Field(default_factory=list, max_length=10)
+
+
+class UpdateAnnotation(_Request):
+    date: dt.date | None = None
+    content: NoteContent | None = None
+    tags: list[Tag] | None = Field(None, max_length=10)
+
+
+class AnnotationOut(BaseModel):
+    id: str
+    site_id: str
+    date: dt.date
+    content: str
+    tags: list[str]
+    created_by: str
+    created_at: str
+    updated_at: str

@@ -48,6 +48,10 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     USAGE_READ = "usage:read"
     USAGE_WRITE = "usage:write"
+    ANNOTATIONS_READ = "annotations:read"
+    ANNOTATIONS_WRITE = "annotations:write"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
 
 P = Permission
@@ -64,6 +68,10 @@ _EDITOR = frozenset(
         P.SHARED_LINKS_READ,
         P.SHARED_LINKS_WRITE,
         P.STATS_READ,
+        P.ANNOTATIONS_READ,
+        P.ANNOTATIONS_WRITE,
+        P.WEBHOOKS_READ,
+        P.WEBHOOKS_WRITE,
     }
 )
 _ADMIN = _EDITOR | {
@@ -82,7 +90,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: frozenset(_ADMIN),
     Role.EDITOR: _EDITOR,
-    Role.VIEWER: frozenset({P.ORG_READ, P.SITES_READ, P.GOALS_READ, P.STATS_READ}),
+    Role.VIEWER: frozenset({P.ORG_READ, P.SITES_READ, P.GOALS_READ, P.STATS_READ, P.ANNOTATIONS_READ}),
     Role.BILLING: frozenset({P.ORG_READ, P.USAGE_READ, P.USAGE_WRITE}),
 }
 
@@ -99,6 +107,10 @@ SITE_PERMISSIONS = frozenset(
         P.SHARED_LINKS_READ,
         P.SHARED_LINKS_WRITE,
         P.STATS_READ,
+        P.ANNOTATIONS_READ,
+        P.ANNOTATIONS_WRITE,
+        P.WEBHOOKS_READ,
+        P.WEBHOOKS_WRITE,
     }
 )
 

@@ -53,6 +53,8 @@ from touchline.warehouse.sql import Sql
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
+    from touchline.accounts.annotations import AnnotationStore
+
 P = Permission
 WebhookProvider = Literal["stripe", "shopify"]
 
@@ -89,6 +91,7 @@ class Accounts:
     usage_records: UsageRecords | None = None
     api_base_url: str = ""
     api_keys: ApiKeyStore | None = None
+    annotation_store: AnnotationStore | None = None
 
     # ------------------------------------------------------------------ authorization
 
@@ -130,6 +133,20 @@ class Accounts:
             raise not_found("organisation")
         self.require(caller, permission, org.org_id, None, action)
         return org
+
+    def record(
+        self,
+        caller: Caller,
+        action: str,
+        *,
+        org_id: str,
+        site_id: str = "",
+        target: tuple[str, str] = ("", ""),
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append a successful change to the audit log (for the domain modules beside this one:
+        annotations, webhooks)."""
+        self._record(caller, action, org_id=org_id, site_id=site_id, target=target, details=details)
 
     def _record(
         self,
@@ -363,6 +380,8 @@ class Accounts:
                 self.syncs.remove(site.site_id, sync.provider, self.secrets)
         for integration in self.integrations.list(site.site_id):
             self._delete_secret(integration.secret_name)
+        if self.annotation_store is not None:
+            self.annotation_store.delete_site(site.site_id)
         self.sites.delete(site.site_id)
         self._record(
             caller,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from touchline.accounts.annotations import Annotations, AnnotationStore
 from touchline.accounts.audit import QueueAuditSink
 from touchline.accounts.orgs import OrgStore
 from touchline.accounts.people import PeopleResolver
@@ -46,7 +47,15 @@ def accounts() -> Accounts:
         usage_records=UsageRecords(dynamodb, table),
         api_base_url=config.public_url,
         api_keys=ApiKeyStore(dynamodb, table),
+        annotation_store=AnnotationStore(dynamodb, table),
     )
+
+
+@cache
+def annotation_service() -> Annotations:
+    service = accounts()
+    assert service.annotation_store is not None
+    return Annotations(service, service.annotation_store)
 
 
 def _warehouse() -> ClientSql:
@@ -81,5 +90,6 @@ def reset() -> None:
     """Forget the built parts (tests change the environment between cases)."""
     settings.cache_clear()
     accounts.cache_clear()
+    annotation_service.cache_clear()
     people.cache_clear()
     shared_links.cache_clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -25,6 +26,7 @@ from touchline.query.sites import SiteContexts
 MISSING_KEY = "Missing API key. Use a Touchline API key (touchline api-keys create) as a Bearer token."
 TOO_MANY = "Too many API requests: this key's limit is {limit} per hour. Retry after {retry} seconds."
 MAX_BODY_BYTES = 256 * 1024
+ANNOTATIONS = "annotations"
 
 
 class Authenticator(Protocol):
@@ -34,6 +36,18 @@ class Authenticator(Protocol):
 class DenialLog(Protocol):
     def denied(self, principal: Principal | None, authorization: str | None, site: Any, reason: str) -> None:
         """Record a refused use of a credential (the audit log, docs/accounts.md)."""
+        ...
+
+
+class AnnotationReader(Protocol):
+    def between(self, site_id: str, since: date | None = None, until: date | None = None) -> list[Any]:
+        """A site's annotations (`touchline.accounts.annotations.Annotation`) within the days."""
+        ...
+
+
+class RealtimeSource(Protocol):
+    def now(self, site_id: str) -> dict[str, Any]:
+        """The site's realtime answer (`touchline.query.realtime.Realtime`)."""
         ...
 
 
@@ -61,6 +75,8 @@ class QueryApi:
         limiter: Limiter | None,
         default_rate_limit: int = 600,
         denials: DenialLog | None = None,
+        annotations: AnnotationReader | None = None,
+        realtime: RealtimeSource | None = None,
     ) -> None:
         self._engine = engine
         self._authenticator = authenticator
@@ -68,8 +84,30 @@ class QueryApi:
         self._limiter = limiter
         self._default_limit = default_rate_limit
         self._denials = denials
+        self._annotations = annotations
+        self._realtime_source = realtime
 
     def query(self, authorization: str | None, body: bytes) -> ApiResponse:
+        found = self._authenticate(authorization)
+        if isinstance(found, ApiResponse):
+            return found
+        principal, headers = found
+        return self._run(principal, body, headers)
+
+    def realtime(self, authorization: str | None, site_ref: str | None) -> ApiResponse:
+        """`GET /api/v2/realtime?site_id=…`: a key or a shared link, as for a query."""
+        found = self._authenticate(authorization)
+        if isinstance(found, ApiResponse):
+            return found
+        principal, headers = found
+        return self._realtime(principal, site_ref, headers)
+
+    def realtime_as(self, principal: Principal, site_ref: str | None) -> ApiResponse:
+        """`GET /api/v1/realtime?site_id=…`: a person the gateway authenticated."""
+        return self._realtime(principal, site_ref, {})
+
+    def _authenticate(self, authorization: str | None) -> tuple[Principal, dict[str, str]] | ApiResponse:
+        """The credential's principal and its rate-limit headers, or the refusal."""
         principal = self._authenticator.authenticate(authorization)
         if principal is None:
             if authorization and self._denials is not None:
@@ -82,7 +120,40 @@ class QueryApi:
             if not decision.allowed:
                 message = TOO_MANY.format(limit=decision.limit, retry=headers["Retry-After"])
                 return ApiResponse(429, {"error": message}, headers)
-        return self._run(principal, body, headers)
+        return principal, headers
+
+    def _site(
+        self, principal: Principal, site_ref: Any, headers: dict[str, str]
+    ) -> tuple[Any, datetime | None] | ApiResponse:
+        """The site a principal may read stats of, or the answer a missing one gets."""
+        if not isinstance(site_ref, str) or not site_ref:
+            return ApiResponse(400, {"error": "#: Required property site_id was not present."}, headers)
+        found = self._sites.load(site_ref)
+        try:
+            authorize(
+                principal,
+                STATS_READ,
+                found[0].site_id if found else None,
+                found[0].org_id or None if found else None,
+            )
+        except Forbidden as exc:
+            if self._denials is not None and principal.kind != "operator":
+                self._denials.denied(principal, None, found[0] if found else None, exc.message)
+            return ApiResponse(exc.status, {"error": exc.message}, headers)
+        assert found is not None
+        return found
+
+    def _realtime(self, principal: Principal, site_ref: str | None, headers: dict[str, str]) -> ApiResponse:
+        found = self._site(principal, site_ref, headers)
+        if isinstance(found, ApiResponse):
+            return found
+        if self._realtime_source is None:
+            return ApiResponse(503, {"error": "Realtime is not configured."}, headers)
+        info = RunInfo()
+        started = time.perf_counter()
+        body = self._realtime_source.now(found[0].site_id)
+        info.seconds = {"total": time.perf_counter() - started}
+        return ApiResponse(200, body, {**headers, "Cache-Control": "no-store"}, info)
 
     def query_as(self, principal: Principal, body: bytes) -> ApiResponse:
         """A query by a caller the gateway already authenticated (a person, through the JWT
@@ -106,26 +177,25 @@ class QueryApi:
             return ApiResponse(
                 400, {"error": "The body must be a JSON object (a Stats API v2 query)."}, headers
             )
-        site_ref = payload.get("site_id")
-        if not isinstance(site_ref, str) or not site_ref:
-            return ApiResponse(400, {"error": "#: Required property site_id was not present."}, headers)
-        found = self._sites.load(site_ref)
-        try:
-            authorize(
-                principal,
-                STATS_READ,
-                found[0].site_id if found else None,
-                found[0].org_id or None if found else None,
-            )
-        except Forbidden as exc:
-            if self._denials is not None and principal.kind != "operator":
-                self._denials.denied(principal, None, found[0] if found else None, exc.message)
-            return ApiResponse(exc.status, {"error": exc.message}, headers)
-        assert found is not None
+        found = self._site(principal, payload.get("site_id"), headers)
+        if isinstance(found, ApiResponse):
+            return found
         site, aggregated_at = found
         info = RunInfo()
         try:
             result = self._engine.run(payload, site, aggregated_at=aggregated_at, info=info)
         except QueryError as exc:
             return ApiResponse(exc.status, exc.body(), headers, info)
+        include = payload.get("include")
+        if isinstance(include, dict) and include.get(ANNOTATIONS) is True:
+            result = self._with_annotations(result, site.site_id)
         return ApiResponse(200, result, headers, info)
+
+    def _with_annotations(self, result: dict[str, Any], site_id: str) -> dict[str, Any]:
+        """`include: {"annotations": true}`: the site's notes on the queried days in `meta`.
+        Added after the engine (its cache keys on the warehouse's data version, which a note
+        does not change), to a copy: the cached answer stays as it was."""
+        first, last = (date.fromisoformat(str(end)[:10]) for end in result["query"]["date_range"])
+        notes = self._annotations.between(site_id, first, last) if self._annotations is not None else []
+        meta = {**result.get("meta", {}), ANNOTATIONS: [note.as_dict() for note in notes]}
+        return {**result, "meta": meta}

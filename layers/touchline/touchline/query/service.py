@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from touchline.accounts.annotations import AnnotationStore
 from touchline.accounts.audit import AuditSink, QueueAuditSink, RequestContext, sign_in_rows
 from touchline.accounts.orgs import OrgStore
 from touchline.accounts.people import PeopleResolver
@@ -28,6 +29,7 @@ from touchline.config.watermarks import DynamoWatermarks
 from touchline.query.api import ApiResponse, QueryApi
 from touchline.query.cache import MemoryCache
 from touchline.query.engine import QueryEngine
+from touchline.query.realtime import Realtime
 from touchline.query.sites import SiteContexts
 from touchline.query.sql import ClientWarehouse
 from touchline.settings import QuerySettings
@@ -43,8 +45,9 @@ def api() -> QueryApi:
     settings = QuerySettings.from_env()
     dynamodb = clients.dynamodb()
     table = settings.config_table
+    warehouse = ClientWarehouse(warehouse_client(), QUERY_SETTINGS)
     engine = QueryEngine(
-        ClientWarehouse(warehouse_client(), QUERY_SETTINGS),
+        warehouse,
         cache=MemoryCache(max_entries=settings.cache_entries, ttl_seconds=settings.cache_seconds),
     )
     sites = SiteContexts(
@@ -66,6 +69,8 @@ def api() -> QueryApi:
         RateLimiter(dynamodb, table),
         default_rate_limit=settings.default_rate_limit,
         denials=denials,
+        annotations=AnnotationStore(dynamodb, table),
+        realtime=Realtime(warehouse),
     )
 
 
@@ -90,6 +95,18 @@ def people_query(
         return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
     note_sign_in(person, claims, event or {})
     return api().query_as(reader.principal(person), body)
+
+
+def people_realtime(
+    claims: Mapping[str, Any], site_ref: str | None, event: Mapping[str, Any] | None = None
+) -> ApiResponse:
+    """`GET /api/v1/realtime`: a signed-in person, on the sites their role reads stats of."""
+    resolver, reader = people()
+    person = resolver.principal(claims)
+    if person is None:
+        return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
+    note_sign_in(person, claims, event or {})
+    return api().realtime_as(reader.principal(person), site_ref)
 
 
 @cache

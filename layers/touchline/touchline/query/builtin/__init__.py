@@ -1,6 +1,7 @@
 """The built-in vocabulary: importing this package registers every table, dimension and metric."""
 
 from touchline.query.builtin import (  # noqa: F401
+    annotations,
     attribution,
     commerce,
     commerce_views,
