@@ -35,6 +35,7 @@ from touchline.accounts.permissions import Principal, Role
 from touchline.accounts.service import Accounts, Caller
 from touchline.accounts.shared_links import SharedLinkStore
 from touchline.accounts.usage import UsageRecords
+from touchline.accounts.webhooks import Webhooks
 from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws import clients
 from touchline.aws.cognito import CognitoDirectory
@@ -43,6 +44,7 @@ from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
 from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.load import service as load_service
+from touchline.outgoing_webhooks.subscriptions import SubscriptionStore
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
 from touchline.warehouse.sql import ClientSql
@@ -50,6 +52,10 @@ from touchline.warehouse.sql import ClientSql
 ROLES = list(Role)
 # A cheap Argon2id for the many links the matrix makes; the real profile is tested on its own.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+
+
+# A public address literal: saved without a DNS lookup (none is possible here).
+PUBLIC_HOOK = "https://93.184.216.34/hooks/touchline"
 
 
 @dataclass
@@ -113,6 +119,12 @@ class World:
         assert self.ops.annotation_store is not None
         notes = Annotations(self.ops, self.ops.annotation_store)
         return notes.create(operator(), org.site_id, date(2026, 11, 3), "launch", ["release"]).annotation_id
+
+    def fresh_webhook(self, org: Org) -> str:
+        assert self.ops.webhook_store is not None
+        hooks = Webhooks(self.ops, self.ops.webhook_store)
+        # On a site of its own: a site keeps at most 20 webhooks.
+        return hooks.create(operator(), self.fresh_site(org), PUBLIC_HOOK, ["purchase.created"])[0].webhook_id
 
     def fresh_integration(self, org: Org) -> str:
         site = self.fresh_site(org)
@@ -198,6 +210,7 @@ def build_accounts(table: str, pool_id: str, warehouse_url: str, sink: Any = Non
         api_base_url="https://api.example.com",
         api_keys=ApiKeyStore(ddb, table),
         annotation_store=AnnotationStore(ddb, table),
+        webhook_store=SubscriptionStore(ddb, table),
     )
 
 
@@ -245,6 +258,7 @@ def make_world(chdb_path: Path) -> Iterator[World]:
             "TOUCHLINE_USER_POOL_CLIENT_ID": stack.user_pool_clients["UserPoolClient"],
             "TOUCHLINE_INVITE_DELIVERY": "return",
             "TOUCHLINE_CLICKHOUSE_URL": warehouse_url,
+            "TOUCHLINE_OUTGOING_WEBHOOKS_QUEUE_URL": stack.queue_url("OutgoingWebhooksQueue"),
         }
         for key, value in env.items():
             patch.setenv(key, value)

@@ -18,7 +18,7 @@ export interface PageSpec {
 }
 
 // The settings page is there for anyone who may use one of its sections (views/settings).
-export const SETTINGS_PERMISSIONS = ['sites:write', 'goals:write', 'integrations:write', 'api_keys:write', 'members:write', 'shared_links:write', 'audit:read', 'usage:read'];
+export const SETTINGS_PERMISSIONS = ['sites:write', 'goals:write', 'integrations:write', 'api_keys:write', 'members:write', 'shared_links:write', 'annotations:write', 'webhooks:write', 'audit:read', 'usage:read'];
 
 export const PAGES: PageSpec[] = [
   { id: 'overview', label: 'Overview', load: async () => Overview, shared: true, dated: true },

@@ -35,7 +35,7 @@ from touchline.accounts.api import (
 from touchline.accounts.audit import AuditQuery
 from touchline.accounts.service import Caller
 from touchline.accounts.usage import parse_month
-from touchline.accounts.wiring import accounts, annotation_service
+from touchline.accounts.wiring import accounts, annotation_service, webhook_service
 from touchline.aws.http_api import HttpFunction
 from touchline.openapi import document, swagger_html
 
@@ -343,6 +343,74 @@ def update_annotation(annotation_id: str, body: m.UpdateAnnotation) -> m.Annotat
 def delete_annotation(annotation_id: str) -> Response[None]:
     annotation_service().delete(caller(), annotation_id)
     return no_content()
+
+
+# ---------------------------------------------------------------------- outgoing webhooks
+
+
+@app.get("/api/v1/webhooks", tags=["webhooks"], summary="A site's webhook subscribers")
+def list_webhooks(site_id: Annotated[str, Query(min_length=1, max_length=64)]) -> list[m.WebhookOut]:
+    return [m.WebhookOut.model_validate(w.as_dict()) for w in webhook_service().of_site(caller(), site_id)]
+
+
+@app.post(
+    "/api/v1/webhooks",
+    tags=["webhooks"],
+    summary="Subscribe a URL to a site's events; answers the signing secret (shown once)",
+)
+def create_webhook(body: m.CreateWebhook) -> Response[m.CreatedWebhook]:
+    found, secret = webhook_service().create(caller(), body.site_id, body.url, body.events, body.description)
+    return created(m.CreatedWebhook(**found.as_dict(), secret=secret))
+
+
+@app.get("/api/v1/webhooks/<webhook_id>", tags=["webhooks"])
+def get_webhook(webhook_id: str) -> m.WebhookOut:
+    return m.WebhookOut.model_validate(webhook_service().get(caller(), webhook_id).as_dict())
+
+
+@app.patch(
+    "/api/v1/webhooks/<webhook_id>", tags=["webhooks"], summary="Change the URL or events; pause or resume"
+)
+def update_webhook(webhook_id: str, body: m.UpdateWebhook) -> m.WebhookOut:
+    found = webhook_service().update(
+        caller(),
+        webhook_id,
+        url=body.url,
+        events=body.events,
+        description=body.description,
+        active=body.active,
+    )
+    return m.WebhookOut.model_validate(found.as_dict())
+
+
+@app.delete("/api/v1/webhooks/<webhook_id>", tags=["webhooks"])
+def delete_webhook(webhook_id: str) -> Response[None]:
+    webhook_service().delete(caller(), webhook_id)
+    return no_content()
+
+
+@app.post(
+    "/api/v1/webhooks/<webhook_id>/test",
+    tags=["webhooks"],
+    summary="Send a webhook.test event now, through the same signed, retried delivery",
+)
+def test_webhook(webhook_id: str) -> Response[m.TestEventOut]:
+    event = webhook_service().send_test(caller(), webhook_id)
+    return Response(202, JSON, m.TestEventOut(event_id=event.id, type=event.type))
+
+
+@app.get(
+    "/api/v1/webhooks/<webhook_id>/deliveries",
+    tags=["webhooks"],
+    summary="The delivery log: every attempt, newest first",
+)
+def webhook_deliveries(
+    webhook_id: str,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    event_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[m.DeliveryOut]:
+    found = webhook_service().deliveries(caller(), webhook_id, limit, event_id)
+    return [m.DeliveryOut.model_validate(d) for d in found]
 
 
 # ---------------------------------------------------------------------- audit and usage

@@ -260,3 +260,149 @@ def subprocess_with_input(args: list[str], text: str, stack: Stack) -> subproces
         timeout=120,
         check=False,
     )
+
+
+# ---------------------------------------------------------------------- issue 18: annotations,
+# realtime and outgoing webhooks, through the running stack as the signed-in owner.
+
+
+class _Receiver:
+    """A webhook endpoint on this machine (the dev stack allows loopback targets)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[tuple[bytes, dict[str, str]]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(
+                    (
+                        self.rfile.read(int(self.headers["content-length"])),
+                        {k.lower(): v for k, v in self.headers.items()},
+                    )
+                )
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self, secret: str) -> list[dict[str, Any]]:
+        from touchline.outgoing_webhooks import signing
+
+        out = []
+        for body, headers in list(self.received):
+            signing.verify(secret, body, headers.get("touchline-signature"))
+            out.append(json.loads(body))
+        return out
+
+
+def wait_until(check: Any, seconds: float = 120) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def test_annotations_realtime_and_webhooks_through_the_local_stack(
+    stack: Stack, acme: dict[str, Any]
+) -> None:
+    token, site = acme["token"], stack.site_id
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    # Annotations: written and listed by the owner, returned with a time series query.
+    status, note, _ = api(
+        stack,
+        "POST",
+        "/api/v1/annotations",
+        token,
+        {"site_id": site, "date": today, "content": "Launch", "tags": ["Release"]},
+    )
+    assert status == 201 and note["tags"] == ["release"], note
+    status, series, _ = api(
+        stack,
+        "POST",
+        "/api/v1/query",
+        token,
+        {
+            "site_id": site,
+            "metrics": ["visitors"],
+            "date_range": "7d",
+            "dimensions": ["time:day"],
+            "include": {"annotations": True},
+        },
+    )
+    assert status == 200 and [a["id"] for a in series["meta"]["annotations"]] == [note["id"]], series
+    # Realtime: a hit the collector accepted is counted once the loader stored it.
+    request = urllib.request.Request(
+        base(stack) + "/api/event",
+        data=json.dumps({"name": "pageview", "url": f"https://{LEGACY}/pricing", "domain": LEGACY}).encode(),
+        headers={
+            "content-type": "application/json",
+            "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as accepted:
+        assert accepted.status == 202
+    now = wait_until(
+        lambda: (r := api(stack, "GET", f"/api/v1/realtime?site_id={site}", token)[1])["visitors"] and r
+    )
+    assert now and {"page": "/pricing", "visitors": 1} in now["pages"], now
+    # Outgoing webhooks: subscribe, a test event, then a purchase through the payments API.
+    receiver = _Receiver()
+    try:
+        status, hook, _ = api(
+            stack,
+            "POST",
+            "/api/v1/webhooks",
+            token,
+            {"site_id": site, "url": receiver.url, "events": ["purchase.created"]},
+        )
+        assert status == 201 and hook["secret"].startswith("whsec_"), hook
+        secret = hook["secret"]
+        assert api(stack, "POST", f"/api/v1/webhooks/{hook['id']}/test", token)[0] == 202
+        assert wait_until(lambda: any(e["type"] == "webhook.test" for e in receiver.events(secret)))
+        made = cli("tokens", "create", LEGACY, data_dir=stack.data_dir)
+        assert made.returncode == 0, made.stderr
+        payment = urllib.request.Request(
+            base(stack) + "/api/v1/payments",
+            data=json.dumps({"amount": "29.99", "currency": "eur", "transaction_id": "pay-e2e-1"}).encode(),
+            headers={"content-type": "application/json", "authorization": f"Bearer {made.stdout.strip()}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(payment, timeout=30) as paid:
+            assert paid.status in (200, 202)
+
+        def purchase() -> dict[str, Any] | None:
+            dispatched = cli("webhooks", "dispatch", data_dir=stack.data_dir)
+            assert dispatched.returncode == 0, dispatched.stderr
+            found = [e for e in receiver.events(secret) if e["type"] == "purchase.created"]
+            return found[0] if found else None
+
+        event = wait_until(purchase)
+        assert event and event["data"]["order"]["order_id"] == "pay-e2e-1", receiver.received
+        assert event["data"]["order"]["amount"] == "29.99" and event["data"]["order"]["currency"] == "EUR"
+        log = wait_until(
+            lambda: [
+                d
+                for d in api(stack, "GET", f"/api/v1/webhooks/{hook['id']}/deliveries", token)[1]
+                if d["outcome"] == "delivered"
+            ]
+        )
+        assert {d["event_type"] for d in log} >= {"webhook.test"}, log
+        listed = json.loads(
+            cli("webhooks", "list", LEGACY, "--format", "json", data_dir=stack.data_dir).stdout
+        )
+        assert listed[0]["failure_count"] == 0 and listed[0]["last_status"] == 200
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

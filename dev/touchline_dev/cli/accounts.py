@@ -33,6 +33,7 @@ from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import InvalidDomain, Site, SiteStore, normalize_domain
 from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.errors import RequestError
+from touchline.outgoing_webhooks.subscriptions import SubscriptionStore
 from touchline_dev.cli import context
 from touchline_dev.cli.errors import CliError
 from touchline_dev.cli.warehouse_sql import warehouse_sql
@@ -142,6 +143,7 @@ def _build(
         usage_records=UsageRecords(dynamodb, table),
         api_keys=ApiKeyStore(dynamodb, table),
         annotation_store=AnnotationStore(dynamodb, table),
+        webhook_store=SubscriptionStore(dynamodb, table),
     )
 
 

@@ -29,6 +29,7 @@ from touchline_dev.cli.commands import (
     sync,
     tokens,
     usage,
+    webhooks,
 )
 from touchline_dev.cli.context import resolve_site_argument
 from touchline_dev.cli.errors import CliError
@@ -57,6 +58,7 @@ COMMAND_GROUPS = (
     sync,
     tokens,
     usage,
+    webhooks,
 )
 
 

@@ -104,6 +104,8 @@ DEV_OVERRIDES = {
     # No email locally: invitations hand the temporary password back to be printed.
     "TOUCHLINE_INVITE_DELIVERY": "return",
     "POWERTOOLS_METRICS_DISABLED": "true",
+    # Outgoing webhooks may reach receivers on this machine (never in AWS: docs/webhooks.md).
+    "TOUCHLINE_WEBHOOKS_ALLOW_LOOPBACK": "true",
 }
 # Set only where the template does not set them.
 DEV_DEFAULTS = {"POWERTOOLS_METRICS_NAMESPACE": "TouchlineDev", "POWERTOOLS_SERVICE_NAME": "touchline-dev"}

@@ -121,6 +121,25 @@ class SyncSettings(_EnvModel):
     secret_cache_seconds: int = Field(60, alias="TOUCHLINE_SECRET_CACHE_SECONDS", ge=0)
 
 
+class OutgoingWebhooksSettings(_EnvModel):
+    """The outgoing webhooks function: dispatch and delivery (docs/webhooks.md)."""
+
+    config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+    events_queue_url: str = Field("", alias="TOUCHLINE_EVENTS_QUEUE_URL")
+    queue_url: str = Field("", alias="TOUCHLINE_OUTGOING_WEBHOOKS_QUEUE_URL")
+    dead_letter_queue_url: str = Field("", alias="TOUCHLINE_OUTGOING_WEBHOOKS_DLQ_URL")
+    # Loopback targets (and http to them): the local stack and tests only (docs/webhooks.md).
+    allow_loopback: bool = Field(False, alias="TOUCHLINE_WEBHOOKS_ALLOW_LOOPBACK")
+    timeout_seconds: float = Field(10.0, alias="TOUCHLINE_WEBHOOKS_TIMEOUT_SECONDS", gt=0, le=30)
+    max_attempts: int = Field(12, alias="TOUCHLINE_WEBHOOKS_MAX_ATTEMPTS", ge=1, le=100)
+    # The n-th retry waits base x 2^(n-1) seconds (at most 900, SQS's longest delay), ±10 %.
+    retry_base_seconds: float = Field(30.0, alias="TOUCHLINE_WEBHOOKS_RETRY_BASE_SECONDS", ge=0)
+    disable_after: int = Field(50, alias="TOUCHLINE_WEBHOOKS_DISABLE_AFTER", ge=1)
+    # Rows become visible a little after their inserted_at: the dispatcher reads up to this far back.
+    settle_ms: int = Field(5000, alias="TOUCHLINE_WEBHOOKS_SETTLE_MS", ge=0)
+    secret_cache_seconds: int = Field(300, alias="TOUCHLINE_SECRET_CACHE_SECONDS", ge=0)
+
+
 class DashboardSettings(_EnvModel):
     """The dashboard function: serves the built browser app (docs/dashboard.md)."""
 
@@ -144,3 +163,6 @@ class AccountsSettings(_EnvModel):
     cache_seconds: float = Field(60.0, alias="TOUCHLINE_SITE_CACHE_SECONDS", ge=0)
     # The public base URL webhook URLs are shown with; empty: the request's own host.
     public_url: str = Field("", alias="TOUCHLINE_PUBLIC_URL")
+    # Outgoing webhooks: where "send test event" queues its delivery; loopback URLs (dev only).
+    outgoing_webhooks_queue_url: str = Field("", alias="TOUCHLINE_OUTGOING_WEBHOOKS_QUEUE_URL")
+    webhooks_allow_loopback: bool = Field(False, alias="TOUCHLINE_WEBHOOKS_ALLOW_LOOPBACK")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from accounts_world import ROLES, Org, World, operator
+from accounts_world import PUBLIC_HOOK, ROLES, Org, World, operator
 from helpers import ROOT
 from touchline.accounts.permissions import ROLE_PERMISSIONS, Permission, Role
 from touchline_dev.devstack.template import load_template
@@ -205,6 +205,59 @@ ROUTES = [
         P.ANNOTATIONS_WRITE,
         204,
         lambda w, o: (f"/api/v1/annotations/{w.fresh_annotation(o)}", None, None),
+    ),
+    Route(
+        "GET",
+        "/api/v1/webhooks",
+        P.WEBHOOKS_READ,
+        200,
+        lambda w, o: ("/api/v1/webhooks", {"site_id": o.site_id}, None),
+    ),
+    Route(
+        "POST",
+        "/api/v1/webhooks",
+        P.WEBHOOKS_WRITE,
+        201,
+        lambda w, o: (
+            "/api/v1/webhooks",
+            None,
+            {"site_id": o.site_id, "url": PUBLIC_HOOK, "events": ["purchase.created", "attribution.updated"]},
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/webhooks/{webhook_id}",
+        P.WEBHOOKS_READ,
+        200,
+        lambda w, o: (f"/api/v1/webhooks/{w.fresh_webhook(o)}", None, None),
+    ),
+    Route(
+        "PATCH",
+        "/api/v1/webhooks/{webhook_id}",
+        P.WEBHOOKS_WRITE,
+        200,
+        lambda w, o: (f"/api/v1/webhooks/{w.fresh_webhook(o)}", None, {"active": False}),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/webhooks/{webhook_id}",
+        P.WEBHOOKS_WRITE,
+        204,
+        lambda w, o: (f"/api/v1/webhooks/{w.fresh_webhook(o)}", None, None),
+    ),
+    Route(
+        "POST",
+        "/api/v1/webhooks/{webhook_id}/test",
+        P.WEBHOOKS_WRITE,
+        202,
+        lambda w, o: (f"/api/v1/webhooks/{w.fresh_webhook(o)}/test", None, None),
+    ),
+    Route(
+        "GET",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
+        P.WEBHOOKS_READ,
+        200,
+        lambda w, o: (f"/api/v1/webhooks/{w.fresh_webhook(o)}/deliveries", None, None),
     ),
     Route(
         "GET", "/api/v1/audit", P.AUDIT_READ, 200, lambda w, o: ("/api/v1/audit", {"org_id": o.org_id}, None)

@@ -27,6 +27,8 @@ export const SECTIONS: Section[] = [
   { id: 'api-keys', label: 'API keys', permission: 'api_keys:write', render: (v) => <ApiKeys view={v} /> },
   { id: 'members', label: 'Members', permission: 'members:write', render: (v) => <Members view={v} /> },
   { id: 'shared-links', label: 'Shared links', permission: 'shared_links:write', render: (v) => <SharedLinks view={v} /> },
+  { id: 'annotations', label: 'Annotations', permission: 'annotations:write', render: (v) => <Annotations view={v} /> },
+  { id: 'webhooks', label: 'Webhooks', permission: 'webhooks:write', render: (v) => <Webhooks view={v} /> },
   { id: 'audit', label: 'Audit log', permission: 'audit:read', render: (v) => <Audit view={v} /> },
   { id: 'usage', label: 'Usage', permission: 'usage:read', render: (v) => <Usage view={v} /> },
   { id: 'new-site', label: 'Add a site', permission: 'sites:write', render: (v) => <NewSite view={v} /> },
@@ -477,6 +479,272 @@ function SharedLinks({ view }: { view: View }) {
         <Field label="Name" name="link-name" value={name} set={setName} />
         <Field label="Password (optional, 8+ characters)" name="link-password" type="password" autoComplete="new-password" value={password} set={setPassword} />
       </ActionForm>
+    </>
+  );
+}
+
+// ------------------------------------------------------------------ annotations
+
+interface Annotation {
+  id: string;
+  date: string;
+  content: string;
+  tags: string[];
+  created_by: string;
+}
+
+function Annotations({ view }: { view: View }) {
+  const base = `/api/v1/annotations?site_id=${encodeURIComponent(view.site.site_id)}`;
+  const [version, setVersion] = useState(0);
+  const notes = useAsync(() => request<Annotation[]>('GET', base), `${view.site.site_id}:${version}`);
+  const [day, setDay] = useState(new Date().toISOString().slice(0, 10));
+  const [content, setContent] = useState('');
+  const [tags, setTags] = useState('');
+  const [message, run, busy] = useAction();
+  return (
+    <>
+      <Card title="Annotations" wide>
+        {notes.error && <ErrorNote error={notes.error} />}
+        {notes.data && !notes.data.length && <Empty>No annotations: they are drawn on the overview's chart.</Empty>}
+        {notes.data && notes.data.length > 0 && (
+          <table class="models" data-testid="annotations-table">
+            <caption class="sr-only">Annotations</caption>
+            <thead>
+              <tr>
+                <th scope="col">Date</th>
+                <th scope="col">Note</th>
+                <th scope="col">Tags</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {notes.data.map((n) => (
+                <tr data-id={n.id}>
+                  <th scope="row">{n.date}</th>
+                  <td>{n.content}</td>
+                  <td>{n.tags.join(', ')}</td>
+                  <td>
+                    <button
+                      type="button"
+                      class="link danger"
+                      aria-label={`Delete the note of ${n.date}`}
+                      onClick={() => run(async () => (await request('DELETE', `/api/v1/annotations/${n.id}`), setVersion(version + 1), 'Deleted.'))}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+      <Card title="Add an annotation" wide>
+        <form
+          class="form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            run(async () => {
+              const list = tags
+                .split(',')
+                .map((t) => t.trim())
+                .filter(Boolean);
+              await request('POST', '/api/v1/annotations', { site_id: view.site.site_id, date: day, content: content.trim(), tags: list });
+              setContent('');
+              setTags('');
+              setVersion(version + 1);
+              return 'Added: it shows on the overview chart for that day.';
+            });
+          }}
+        >
+          <label>
+            Date
+            <input name="note-date" type="date" required value={day} onInput={(e) => setDay(e.currentTarget.value)} />
+          </label>
+          <label>
+            Note
+            <input name="note-content" required maxLength={2000} value={content} onInput={(e) => setContent(e.currentTarget.value)} />
+          </label>
+          <label>
+            Tags (comma separated)
+            <input name="note-tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} />
+          </label>
+          <button type="submit" disabled={busy}>
+            Add annotation
+          </button>
+          <Message message={message} />
+        </form>
+      </Card>
+    </>
+  );
+}
+
+// ------------------------------------------------------------------ outgoing webhooks
+
+const WEBHOOK_EVENTS = ['purchase.created', 'purchase.refunded', 'goal.completed', 'visitor.identified', 'attribution.updated'];
+
+interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  active: boolean;
+  disabled_reason: string;
+  failure_count: number;
+  last_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string;
+}
+
+interface Delivery {
+  delivery_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  attempted_at: string;
+  outcome: string;
+  http_status: number;
+  error: string;
+  duration_ms: number;
+}
+
+function Webhooks({ view }: { view: View }) {
+  const [version, setVersion] = useState(0);
+  const hooks = useAsync(() => request<Webhook[]>('GET', `/api/v1/webhooks?site_id=${encodeURIComponent(view.site.site_id)}`), `${view.site.site_id}:${version}`);
+  const [url, setUrl] = useState('');
+  const [events, setEvents] = useState<string[]>(['purchase.created']);
+  const [secret, setSecret] = useState('');
+  const [shown, setShown] = useState('');
+  const [message, run, busy] = useAction();
+  const log = useAsync(() => (shown ? request<Delivery[]>('GET', `/api/v1/webhooks/${shown}/deliveries?limit=20`) : Promise.resolve([])), `${shown}:${version}`);
+  const refresh = () => setVersion(version + 1);
+  return (
+    <>
+      <Card title="Webhooks" wide>
+        {hooks.error && <ErrorNote error={hooks.error} />}
+        {hooks.data && !hooks.data.length && <Empty>No webhooks. Add one below: it is told of purchases, refunds, identified visitors and attribution changes (docs/webhooks.md).</Empty>}
+        {hooks.data && hooks.data.length > 0 && (
+          <table class="models" data-testid="webhooks-table">
+            <caption class="sr-only">Webhooks</caption>
+            <thead>
+              <tr>
+                <th scope="col">URL</th>
+                <th scope="col">Events</th>
+                <th scope="col">State</th>
+                <th scope="col">Last attempt</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {hooks.data.map((w) => (
+                <tr data-id={w.id}>
+                  <th scope="row">{w.url}</th>
+                  <td>{w.events.join(', ')}</td>
+                  <td>{w.active ? (w.failure_count ? `active, ${w.failure_count} failures in a row` : 'active') : `paused: ${w.disabled_reason}`}</td>
+                  <td>
+                    {when(w.last_attempt_at)} {w.last_status ? `(${w.last_status})` : ''} {w.last_error}
+                  </td>
+                  <td class="actions">
+                    <button type="button" class="link" onClick={() => run(async () => (await request('POST', `/api/v1/webhooks/${w.id}/test`), setShown(w.id), refresh(), 'Test event queued: it shows in the deliveries below within seconds.'))}>
+                      Send test event
+                    </button>{' '}
+                    <button type="button" class="link" onClick={() => run(async () => (await request('PATCH', `/api/v1/webhooks/${w.id}`, { active: !w.active }), refresh(), w.active ? 'Paused.' : 'Resumed: redrive the dead-letter queue for what waited.'))}>
+                      {w.active ? 'Pause' : 'Resume'}
+                    </button>{' '}
+                    <button type="button" class="link" onClick={() => (setShown(w.id), refresh())}>
+                      Deliveries
+                    </button>{' '}
+                    <button type="button" class="link danger" aria-label={`Delete the webhook to ${w.url}`} onClick={() => run(async () => (await request('DELETE', `/api/v1/webhooks/${w.id}`), refresh(), 'Deleted.'))}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Message message={message} />
+      </Card>
+      {shown && (
+        <Card title="Last deliveries" wide testid="webhook-deliveries">
+          {log.error && <ErrorNote error={log.error} />}
+          {log.data && !log.data.length && <Empty>No attempts yet (the log fills within seconds of each attempt).</Empty>}
+          {log.data && log.data.length > 0 && (
+            <table class="models">
+              <caption class="sr-only">Delivery attempts, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Event</th>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {log.data.map((d) => (
+                  <tr data-outcome={d.outcome}>
+                    <th scope="row">{when(d.attempted_at)}</th>
+                    <td>
+                      {d.event_type} <code>{d.event_id}</code>
+                    </td>
+                    <td>{d.attempt}</td>
+                    <td>{d.outcome}</td>
+                    <td>{d.http_status || '—'}</td>
+                    <td>{d.error}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <button type="button" class="link" onClick={refresh}>
+            Refresh
+          </button>
+        </Card>
+      )}
+      <Card title="Add a webhook" wide>
+        <form
+          class="form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            run(async () => {
+              const r = await request<{ secret: string }>('POST', '/api/v1/webhooks', { site_id: view.site.site_id, url: url.trim(), events });
+              setSecret(r.secret);
+              setUrl('');
+              refresh();
+              return 'Added. Verify each request\'s Touchline-Signature with the secret below (docs/webhooks.md).';
+            });
+          }}
+        >
+          <label>
+            URL (https)
+            <input name="webhook-url" type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+          </label>
+          <fieldset>
+            <legend>Events</legend>
+            {WEBHOOK_EVENTS.map((name) => (
+              <label class="inline">
+                <input
+                  type="checkbox"
+                  name="webhook-event"
+                  value={name}
+                  checked={events.includes(name)}
+                  onChange={(e) => setEvents(e.currentTarget.checked ? [...events, name] : events.filter((x) => x !== name))}
+                />{' '}
+                {name}
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit" disabled={busy || !events.length}>
+            Add webhook
+          </button>
+          {secret && <Secret label="The signing secret." value={secret} />}
+        </form>
+      </Card>
     </>
   );
 }

@@ -302,3 +302,68 @@ class AnnotationOut(BaseModel):
     created_by: str
     created_at: str
     updated_at: str
+
+
+# ---------------------------------------------------------------------- outgoing webhooks
+
+WebhookEvent = Literal[
+    "purchase.created", "purchase.refunded", "goal.completed", "visitor.identified", "attribution.updated"
+]
+WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class CreateWebhook(_Request):
+    site_id: Id
+    url: WebhookUrl = Field(description="https URL that receives the signed POSTs (docs/webhooks.md)")
+    events: list[WebhookEvent] = Field(min_length=1, max_length=5)
+    description: Description = ""
+
+
+class UpdateWebhook(_Request):
+    url: WebhookUrl | None = None
+    events: list[WebhookEvent] | None = Field(None, min_length=1, max_length=5)
+    description: Description | None = None
+    active: bool | None = Field(None, description="false: stop; true: resume (the failure count restarts)")
+
+
+class WebhookOut(BaseModel):
+    id: str
+    site_id: str
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+    disabled_reason: str
+    failure_count: int
+    created_at: str
+    updated_at: str
+    created_by: str
+    last_attempt_at: str | None
+    last_success_at: str | None
+    last_status: int | None
+    last_error: str
+
+
+class CreatedWebhook(WebhookOut):
+    secret: str = Field(description="the signing secret (whsec_…): shown this once")
+
+
+class TestEventOut(BaseModel):
+    event_id: str
+    type: str
+    queued: bool = True
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: str
+    outcome: str
+    http_status: int
+    error: str
+    duration_ms: int
+    response_body: str
+    retry_in_seconds: int

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
     from touchline.accounts.annotations import AnnotationStore
+    from touchline.outgoing_webhooks.subscriptions import SubscriptionStore
 
 P = Permission
 WebhookProvider = Literal["stripe", "shopify"]
@@ -92,6 +93,7 @@ class Accounts:
     api_base_url: str = ""
     api_keys: ApiKeyStore | None = None
     annotation_store: AnnotationStore | None = None
+    webhook_store: SubscriptionStore | None = None
 
     # ------------------------------------------------------------------ authorization
 
@@ -382,6 +384,8 @@ class Accounts:
             self._delete_secret(integration.secret_name)
         if self.annotation_store is not None:
             self.annotation_store.delete_site(site.site_id)
+        if self.webhook_store is not None:
+            self.webhook_store.delete_site(site.site_id, self.secrets)
         self.sites.delete(site.site_id)
         self._record(
             caller,

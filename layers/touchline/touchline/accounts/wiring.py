@@ -12,6 +12,7 @@ from touchline.accounts.people import PeopleResolver
 from touchline.accounts.service import Accounts
 from touchline.accounts.shared_links import SharedLinkPrincipals, SharedLinkStore
 from touchline.accounts.usage import UsageRecords
+from touchline.accounts.webhooks import Webhooks
 from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws import clients
 from touchline.aws.cognito import CognitoDirectory
@@ -20,6 +21,7 @@ from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
 from touchline.config.sync_integrations import SyncIntegrationStore
+from touchline.outgoing_webhooks.subscriptions import SubscriptionStore
 from touchline.settings import AccountsSettings
 from touchline.warehouse.sql import ClientSql
 
@@ -48,6 +50,21 @@ def accounts() -> Accounts:
         api_base_url=config.public_url,
         api_keys=ApiKeyStore(dynamodb, table),
         annotation_store=AnnotationStore(dynamodb, table),
+        webhook_store=SubscriptionStore(dynamodb, table),
+    )
+
+
+@cache
+def webhook_service() -> Webhooks:
+    service, config = accounts(), settings()
+    assert service.webhook_store is not None
+    queue = config.outgoing_webhooks_queue_url
+    return Webhooks(
+        service,
+        service.webhook_store,
+        SqsEventQueue(clients.sqs(), queue) if queue else None,
+        allow_loopback=config.webhooks_allow_loopback,
+        warehouse=_warehouse,
     )
 
 
@@ -91,5 +108,6 @@ def reset() -> None:
     settings.cache_clear()
     accounts.cache_clear()
     annotation_service.cache_clear()
+    webhook_service.cache_clear()
     people.cache_clear()
     shared_links.cache_clear()

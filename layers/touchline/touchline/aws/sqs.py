@@ -90,3 +90,17 @@ def _chunks(bodies: list[str]) -> list[list[str]]:
         chunks[-1].append(body)
         size += body_size
     return chunks
+
+
+class SqsDelayedQueue:
+    """One message at a time, each with its own delay (SQS `DelaySeconds`, 0-900): the outgoing
+    webhooks' retries and dead letters (docs/webhooks.md)."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def send_later(self, body: str, delay_seconds: int) -> None:
+        self._client.send_message(
+            QueueUrl=self._url, MessageBody=body, DelaySeconds=max(0, min(900, int(delay_seconds)))
+        )

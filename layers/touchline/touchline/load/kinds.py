@@ -16,6 +16,7 @@ from touchline.accounts.audit import AuditRow
 from touchline.envelope import Row
 from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.rows import EventRow
+from touchline.outgoing_webhooks.log import DeliveryRow
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 from touchline.syncs import rows as syncs
 from touchline.tracking.devices import DeviceRow
@@ -43,6 +44,7 @@ ROW_MODELS: dict[str, type[Row]] = {
     "relationships": RelationshipRow,
     "object_events": ObjectEventRow,
     "video_events": VideoEventRow,
+    "webhook_deliveries": DeliveryRow,
 }
 
 

@@ -1,0 +1,73 @@
+"""The outgoing webhooks function's parts, built once per container from its settings."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from touchline.aws import clients
+from touchline.aws.secrets import powertools_fetcher
+from touchline.aws.sqs import SqsDelayedQueue, SqsEventQueue
+from touchline.config.watermarks import DynamoWatermarks
+from touchline.outgoing_webhooks.deliver import Deliverer, DeliverySettings
+from touchline.outgoing_webhooks.dispatch import Dispatcher
+from touchline.outgoing_webhooks.sender import Urllib3Sender
+from touchline.outgoing_webhooks.sources import sources
+from touchline.outgoing_webhooks.subscriptions import SecretCache, SubscriptionStore
+from touchline.settings import OutgoingWebhooksSettings
+from touchline.warehouse.sql import ClientSql
+
+
+@cache
+def settings() -> OutgoingWebhooksSettings:
+    return OutgoingWebhooksSettings.from_env()
+
+
+@cache
+def subscriptions() -> SubscriptionStore:
+    return SubscriptionStore(clients.dynamodb(), settings().config_table)
+
+
+def dispatcher() -> Dispatcher:
+    """Built per run: the warehouse client in force (its URL comes from a cached secret)."""
+    from touchline.load.service import warehouse_client
+
+    current = settings()
+    watermarks = DynamoWatermarks(clients.dynamodb(), current.config_table)
+
+    def completed_version(site_id: str) -> int | None:
+        mark = watermarks.get(site_id, "aggregate")
+        return mark.version if mark else None
+
+    return Dispatcher(
+        ClientSql(warehouse_client()),
+        subscriptions(),
+        watermarks,
+        SqsEventQueue(clients.sqs(), current.queue_url),
+        sources(completed_version, current.settle_ms),
+    )
+
+
+@cache
+def deliverer() -> Deliverer:
+    current = settings()
+    return Deliverer(
+        subscriptions(),
+        SecretCache(powertools_fetcher(clients.secretsmanager(), current.secret_cache_seconds)),
+        Urllib3Sender(),
+        SqsEventQueue(clients.sqs(), current.events_queue_url),
+        SqsDelayedQueue(clients.sqs(), current.queue_url),
+        SqsDelayedQueue(clients.sqs(), current.dead_letter_queue_url),
+        DeliverySettings(
+            timeout_seconds=current.timeout_seconds,
+            max_attempts=current.max_attempts,
+            retry_base_seconds=current.retry_base_seconds,
+            disable_after=current.disable_after,
+            allow_loopback=current.allow_loopback,
+        ),
+    )
+
+
+def reset() -> None:
+    settings.cache_clear()
+    subscriptions.cache_clear()
+    deliverer.cache_clear()
