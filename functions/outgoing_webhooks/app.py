@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchline.aws.metrics import count
+from touchline.envelope import unpack
 from touchline.outgoing_webhooks import wiring
 from touchline.outgoing_webhooks.dispatch import DeliveryMessage
 
@@ -55,4 +56,8 @@ def _deliver(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _one(body: str) -> str:
-    return wiring.deliverer().deliver(DeliveryMessage.model_validate_json(body))
+    """One delivery per message; a packed body (several, one per line) is taken line by line."""
+    outcomes = [
+        wiring.deliverer().deliver(DeliveryMessage.model_validate_json(line)) for line in unpack(body)
+    ]
+    return outcomes[-1]

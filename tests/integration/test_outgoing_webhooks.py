@@ -36,7 +36,7 @@ from touchline.accounts.service import Accounts, Caller
 from touchline.accounts.shared_links import SharedLinkStore
 from touchline.accounts.webhooks import Webhooks
 from touchline.aws.cognito import CognitoDirectory
-from touchline.aws.sqs import SqsEventQueue
+from touchline.aws.sqs import SqsMessageQueue
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
@@ -217,7 +217,7 @@ def world(aws: dict[str, str], database: str, monkeypatch: pytest.MonkeyPatch) -
     hooks = Webhooks(
         accounts,
         SubscriptionStore(ddb, TABLE),
-        SqsEventQueue(boto3.client("sqs"), env["TOUCHLINE_OUTGOING_WEBHOOKS_QUEUE_URL"]),
+        SqsMessageQueue(boto3.client("sqs"), env["TOUCHLINE_OUTGOING_WEBHOOKS_QUEUE_URL"]),
         allow_loopback=True,
         warehouse=lambda: ClientSql(connect(database)),
     )

@@ -81,7 +81,7 @@ def _webhooks(args: argparse.Namespace) -> Iterator[Webhooks]:
 
 def _queue(directory: Any) -> Any:
     """The outgoing webhooks queue: the deployed stack's, or the running local stack's."""
-    from touchline.aws.sqs import SqsEventQueue
+    from touchline.aws.sqs import SqsMessageQueue
 
     deployed = os.environ.get("TOUCHLINE_OUTGOING_WEBHOOKS_QUEUE_URL")
     if os.environ.get("TOUCHLINE_CONFIG_TABLE"):
@@ -89,13 +89,13 @@ def _queue(directory: Any) -> Any:
             return None
         import boto3
 
-        return SqsEventQueue(boto3.client("sqs"), deployed)
+        return SqsMessageQueue(boto3.client("sqs"), deployed)
     if context.running_stack(directory) is None:
         return None
     from touchline_dev.devstack.state import local_aws
 
     with local_aws(directory) as aws:
-        return SqsEventQueue(aws.client("sqs"), aws.queue_url("OutgoingWebhooksQueue"))
+        return SqsMessageQueue(aws.client("sqs"), aws.queue_url("OutgoingWebhooksQueue"))
 
 
 def _fail(exc: RequestError) -> CliError:

@@ -16,7 +16,7 @@ from touchline.accounts.webhooks import Webhooks
 from touchline.auth.api_keys import ApiKeyStore
 from touchline.aws import clients
 from touchline.aws.cognito import CognitoDirectory
-from touchline.aws.sqs import SqsEventQueue
+from touchline.aws.sqs import SqsEventQueue, SqsMessageQueue
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
@@ -62,7 +62,7 @@ def webhook_service() -> Webhooks:
     return Webhooks(
         service,
         service.webhook_store,
-        SqsEventQueue(clients.sqs(), queue) if queue else None,
+        SqsMessageQueue(clients.sqs(), queue) if queue else None,
         allow_loopback=config.webhooks_allow_loopback,
         warehouse=_warehouse,
     )

@@ -92,6 +92,15 @@ def _chunks(bodies: list[str]) -> list[list[str]]:
     return chunks
 
 
+class SqsMessageQueue(SqsEventQueue):
+    """Each body its own message, never packed: an outgoing webhook delivery is one attempt of
+    one event, retried, delayed and dead-lettered on its own (docs/webhooks.md)."""
+
+    def send(self, bodies: list[str]) -> None:
+        if bodies:
+            self.send_messages(bodies)
+
+
 class SqsDelayedQueue:
     """One message at a time, each with its own delay (SQS `DelaySeconds`, 0-900): the outgoing
     webhooks' retries and dead letters (docs/webhooks.md)."""

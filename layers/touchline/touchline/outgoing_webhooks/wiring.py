@@ -6,7 +6,7 @@ from functools import cache
 
 from touchline.aws import clients
 from touchline.aws.secrets import powertools_fetcher
-from touchline.aws.sqs import SqsDelayedQueue, SqsEventQueue
+from touchline.aws.sqs import SqsDelayedQueue, SqsEventQueue, SqsMessageQueue
 from touchline.config.watermarks import DynamoWatermarks
 from touchline.outgoing_webhooks.deliver import Deliverer, DeliverySettings
 from touchline.outgoing_webhooks.dispatch import Dispatcher
@@ -42,7 +42,7 @@ def dispatcher() -> Dispatcher:
         ClientSql(warehouse_client()),
         subscriptions(),
         watermarks,
-        SqsEventQueue(clients.sqs(), current.queue_url),
+        SqsMessageQueue(clients.sqs(), current.queue_url),
         sources(completed_version, current.settle_ms),
     )
 
