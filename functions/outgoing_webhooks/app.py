@@ -15,9 +15,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from touchline.aws.metrics import count
-from touchline.envelope import unpack
-from touchline.outgoing_webhooks import wiring
-from touchline.outgoing_webhooks.dispatch import DeliveryMessage
+from touchline.outgoing_webhooks.dispatch import delivery_messages
+from touchline.outgoing_webhooks.wiring import deliverer, dispatcher
 
 logger = Logger(service="outgoing-webhooks")
 metrics = Metrics(namespace="Touchline", service="outgoing-webhooks")
@@ -29,7 +28,7 @@ _pool = ThreadPoolExecutor(10, thread_name_prefix="webhook")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
         return _deliver(event["Records"])
-    report = wiring.dispatcher().run((event or {}).get("site") or None)
+    report = dispatcher().run((event or {}).get("site") or None)
     if report.queued:
         logger.info("dispatched", extra=report.as_dict())
         count(metrics, "WebhookEventsQueued", report.queued)
@@ -57,7 +56,5 @@ def _deliver(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _one(body: str) -> str:
     """One delivery per message; a packed body (several, one per line) is taken line by line."""
-    outcomes = [
-        wiring.deliverer().deliver(DeliveryMessage.model_validate_json(line)) for line in unpack(body)
-    ]
+    outcomes = [deliverer().deliver(message) for message in delivery_messages(body)]
     return outcomes[-1]

@@ -335,7 +335,7 @@ def test_annotations_realtime_and_webhooks_through_the_local_stack(
         {
             "site_id": site,
             "metrics": ["visitors"],
-            "date_range": "7d",
+            "date_range": [today, today],
             "dimensions": ["time:day"],
             "include": {"annotations": True},
         },

@@ -24,6 +24,7 @@ OWN_PACKAGE = {
     "query": ("query",),
     "dashboard": ("dashboard",),
     "accounts": ("accounts", "openapi"),  # it serves the OpenAPI document of every route, too
+    "outgoing_webhooks": ("outgoing_webhooks",),
 }
 
 

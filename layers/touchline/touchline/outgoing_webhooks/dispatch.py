@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from touchline.config.watermarks import Watermark, WatermarkStore
+from touchline.envelope import unpack
 from touchline.ingest.queue import EventQueue
 from touchline.outgoing_webhooks.events import OutgoingEvent
 from touchline.outgoing_webhooks.sources import Source
@@ -108,6 +109,11 @@ class Dispatcher:
                 report.queued += len(events) * len(wanted)
             source.sent(self._sql, site_id, events, until)
             self._watermarks.put(site_id, job, Watermark(until, 0))
+
+
+def delivery_messages(body: str) -> list[DeliveryMessage]:
+    """The deliveries of one queue message: one, or several one per line if it was packed."""
+    return [DeliveryMessage.model_validate_json(line) for line in unpack(body)]
 
 
 def queued_event(event: OutgoingEvent, webhook_id: str, site_id: str) -> str:
