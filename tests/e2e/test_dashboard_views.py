@@ -435,11 +435,17 @@ def test_a_viewer_sees_no_settings_and_an_editor_sees_only_theirs(site: Site, br
     nav = viewer.get_by_role("navigation", name="Pages")
     assert nav.get_by_role("link").all_inner_texts() == [
         "Overview",
+        "Realtime",
         "Attribution",
         "Revenue",
         "Customers",
         "Products",
     ]
+    # Realtime: what GET /api/v1/realtime answers for the viewer, on the page.
+    viewer.goto(f"{site.base}/{DOMAIN}/realtime")
+    _ready(viewer, "realtime")
+    shown = viewer.get_by_test_id("realtime-visitors").inner_text()
+    assert shown.isdigit() and viewer.get_by_test_id("realtime-chart").count() == 1
     viewer.goto(f"{site.base}/{DOMAIN}/settings")
     viewer.get_by_text("not available to you").wait_for()
     # Nor can the window be edited from the attribution page.
@@ -452,7 +458,7 @@ def test_a_viewer_sees_no_settings_and_an_editor_sees_only_theirs(site: Site, br
     editor.goto(f"{site.base}/{DOMAIN}/settings")
     editor.get_by_role("navigation", name="Settings").wait_for()
     sections = editor.get_by_role("navigation", name="Settings").get_by_role("link").all_inner_texts()
-    assert sections == ["Site", "Goals", "Integrations", "Shared links", "Add a site"]
+    assert sections == ["Site", "Goals", "Integrations", "Shared links", "Annotations", "Webhooks", "Add a site"]
     editor.context.close()
 
 
@@ -472,6 +478,7 @@ def test_a_shared_link_shows_one_site_read_only_and_embeds_in_an_iframe(site: Si
     # Products, not Customers: a link anyone may hold shows no customer-level rows.
     assert page.get_by_role("navigation", name="Pages").get_by_role("link").all_inner_texts() == [
         "Overview",
+        "Realtime",
         "Attribution",
         "Revenue",
         "Products",
