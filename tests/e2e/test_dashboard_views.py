@@ -458,7 +458,15 @@ def test_a_viewer_sees_no_settings_and_an_editor_sees_only_theirs(site: Site, br
     editor.goto(f"{site.base}/{DOMAIN}/settings")
     editor.get_by_role("navigation", name="Settings").wait_for()
     sections = editor.get_by_role("navigation", name="Settings").get_by_role("link").all_inner_texts()
-    assert sections == ["Site", "Goals", "Integrations", "Shared links", "Annotations", "Webhooks", "Add a site"]
+    assert sections == [
+        "Site",
+        "Goals",
+        "Integrations",
+        "Shared links",
+        "Annotations",
+        "Webhooks",
+        "Add a site",
+    ]
     editor.context.close()
 
 
