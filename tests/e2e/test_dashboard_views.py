@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from dashboard_tools import WIDTHS, PageErrors, axe_violations, screenshot
@@ -633,6 +634,37 @@ def test_every_settings_form_works_through_the_management_api(site: Site, browse
     visitor.close()
     page.get_by_role("button", name="Revoke link wall").click()
     _message(page, "Revoked")
+
+    # Annotations: added here, drawn on the overview's chart (the site's local yesterday, in 7d).
+    day = (datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(days=1)).date().isoformat()
+    page.goto(f"{settings}/annotations")
+    page.get_by_label("Date").fill(day)
+    page.get_by_label("Note", exact=True).fill("Newsletter sent")
+    page.get_by_label("Tags (comma separated)").fill("Email, promo")
+    page.get_by_role("button", name="Add annotation").click()
+    _message(page, "Added")
+    [note] = site.api("GET", f"/api/v1/annotations?site_id={site.other_site}")[1]
+    assert (note["date"], note["content"], note["tags"]) == (day, "Newsletter sent", ["email", "promo"])
+    page.goto(f"{site.base}/blog.shop.test?period=7d")
+    _ready(page, "overview")
+    drawn = page.get_by_test_id("chart-annotations").locator(f'li[data-date="{day}"]')
+    assert "Newsletter sent" in drawn.inner_text()
+
+    # Webhooks: subscribed (the secret shown once), a test event queued, paused.
+    page.goto(f"{settings}/webhooks")
+    page.get_by_label("URL (https)").fill("http://127.0.0.1:9/hook")  # loopback: the dev stack allows it
+    page.get_by_role("button", name="Add webhook").click()
+    _message(page, "Added")
+    assert page.get_by_test_id("secret").locator("code").inner_text().startswith("whsec_")
+    [hook] = site.api("GET", f"/api/v1/webhooks?site_id={site.other_site}")[1]
+    assert hook["events"] == ["purchase.created"] and hook["active"]
+    row = page.get_by_test_id("webhooks-table").locator(f'tr[data-id="{hook["id"]}"]')
+    row.get_by_role("button", name="Send test event").click()
+    _message(page, "Test event queued")
+    page.get_by_test_id("webhook-deliveries").wait_for()
+    row.get_by_role("button", name="Pause").click()
+    _message(page, "Paused")
+    assert site.api("GET", f"/api/v1/webhooks/{hook['id']}")[1]["active"] is False
 
     page.goto(f"{settings}/usage")
     usage = site.api("GET", f"/api/v1/usage?org_id={site.org_id}")[1]

@@ -494,89 +494,48 @@ interface Annotation {
 }
 
 function Annotations({ view }: { view: View }) {
-  const base = `/api/v1/annotations?site_id=${encodeURIComponent(view.site.site_id)}`;
-  const [version, setVersion] = useState(0);
-  const notes = useAsync(() => request<Annotation[]>('GET', base), `${view.site.site_id}:${version}`);
+  const [notes, reload] = useList<Annotation[]>(`/api/v1/annotations?site_id=${encodeURIComponent(view.site.site_id)}`, view.site.site_id);
   const [day, setDay] = useState(new Date().toISOString().slice(0, 10));
   const [content, setContent] = useState('');
   const [tags, setTags] = useState('');
-  const [message, run, busy] = useAction();
+  const action = useAction();
+  const add = async () => {
+    const list = tags
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    await request('POST', '/api/v1/annotations', { site_id: view.site.site_id, date: day, content: content.trim(), tags: list });
+    setContent('');
+    setTags('');
+    reload();
+    return 'Added: it shows on the overview chart for that day.';
+  };
   return (
     <>
-      <Card title="Annotations" wide>
-        {notes.error && <ErrorNote error={notes.error} />}
-        {notes.data && !notes.data.length && <Empty>No annotations: they are drawn on the overview's chart.</Empty>}
-        {notes.data && notes.data.length > 0 && (
-          <table class="models" data-testid="annotations-table">
-            <caption class="sr-only">Annotations</caption>
-            <thead>
-              <tr>
-                <th scope="col">Date</th>
-                <th scope="col">Note</th>
-                <th scope="col">Tags</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {notes.data.map((n) => (
-                <tr data-id={n.id}>
-                  <th scope="row">{n.date}</th>
-                  <td>{n.content}</td>
-                  <td>{n.tags.join(', ')}</td>
-                  <td>
-                    <button
-                      type="button"
-                      class="link danger"
-                      aria-label={`Delete the note of ${n.date}`}
-                      onClick={() => run(async () => (await request('DELETE', `/api/v1/annotations/${n.id}`), setVersion(version + 1), 'Deleted.'))}
-                    >
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListCard
+        title="Annotations"
+        testid="annotations-table"
+        caption="Annotations"
+        columns={['Date', 'Note', 'Tags']}
+        loaded={notes}
+        empty="No annotations: they are drawn on the overview's chart."
+        row={(n) => (
+          <tr data-id={n.id}>
+            <th scope="row">{n.date}</th>
+            <td>{n.content}</td>
+            <td>{n.tags.join(', ')}</td>
+            <RowAction label={`Delete the note of ${n.date}`} text="Delete" run={action[1]} work={async () => (await request('DELETE', `/api/v1/annotations/${n.id}`), reload(), 'Deleted.')} />
+          </tr>
         )}
-      </Card>
-      <Card title="Add an annotation" wide>
-        <form
-          class="form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(async () => {
-              const list = tags
-                .split(',')
-                .map((t) => t.trim())
-                .filter(Boolean);
-              await request('POST', '/api/v1/annotations', { site_id: view.site.site_id, date: day, content: content.trim(), tags: list });
-              setContent('');
-              setTags('');
-              setVersion(version + 1);
-              return 'Added: it shows on the overview chart for that day.';
-            });
-          }}
-        >
-          <label>
-            Date
-            <input name="note-date" type="date" required value={day} onInput={(e) => setDay(e.currentTarget.value)} />
-          </label>
-          <label>
-            Note
-            <input name="note-content" required maxLength={2000} value={content} onInput={(e) => setContent(e.currentTarget.value)} />
-          </label>
-          <label>
-            Tags (comma separated)
-            <input name="note-tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} />
-          </label>
-          <button type="submit" disabled={busy}>
-            Add annotation
-          </button>
-          <Message message={message} />
-        </form>
-      </Card>
+      />
+      <ActionForm title="Add an annotation" submit="Add annotation" onSubmit={add} action={action}>
+        <label>
+          Date
+          <input name="note-date" type="date" required value={day} onInput={(e) => setDay(e.currentTarget.value)} />
+        </label>
+        <Field label="Note" name="note-content" value={content} set={setContent} required maxLength={2000} />
+        <Field label="Tags (comma separated)" name="note-tags" value={tags} set={setTags} />
+      </ActionForm>
     </>
   );
 }
@@ -610,142 +569,108 @@ interface Delivery {
 }
 
 function Webhooks({ view }: { view: View }) {
-  const [version, setVersion] = useState(0);
-  const hooks = useAsync(() => request<Webhook[]>('GET', `/api/v1/webhooks?site_id=${encodeURIComponent(view.site.site_id)}`), `${view.site.site_id}:${version}`);
+  const [hooks, reload] = useList<Webhook[]>(`/api/v1/webhooks?site_id=${encodeURIComponent(view.site.site_id)}`, view.site.site_id);
+  const [shown, setShown] = useState('');
+  const [round, setRound] = useState(0);
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState<string[]>(['purchase.created']);
   const [secret, setSecret] = useState('');
-  const [shown, setShown] = useState('');
-  const [message, run, busy] = useAction();
-  const log = useAsync(() => (shown ? request<Delivery[]>('GET', `/api/v1/webhooks/${shown}/deliveries?limit=20`) : Promise.resolve([])), `${shown}:${version}`);
-  const refresh = () => setVersion(version + 1);
+  const rows = useAction();
+  const form = useAction();
+  const act = (work: () => Promise<string>) => rows[1](async () => {
+    const text = await work();
+    reload();
+    setRound((n) => n + 1);
+    return text;
+  });
+  const add = async () => {
+    const r = await request<{ secret: string }>('POST', '/api/v1/webhooks', { site_id: view.site.site_id, url: url.trim(), events });
+    setSecret(r.secret);
+    setUrl('');
+    reload();
+    return "Added. Verify each request's Touchline-Signature with the secret below (docs/webhooks.md).";
+  };
   return (
     <>
-      <Card title="Webhooks" wide>
-        {hooks.error && <ErrorNote error={hooks.error} />}
-        {hooks.data && !hooks.data.length && <Empty>No webhooks. Add one below: it is told of purchases, refunds, identified visitors and attribution changes (docs/webhooks.md).</Empty>}
-        {hooks.data && hooks.data.length > 0 && (
-          <table class="models" data-testid="webhooks-table">
-            <caption class="sr-only">Webhooks</caption>
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">State</th>
-                <th scope="col">Last attempt</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {hooks.data.map((w) => (
-                <tr data-id={w.id}>
-                  <th scope="row">{w.url}</th>
-                  <td>{w.events.join(', ')}</td>
-                  <td>{w.active ? (w.failure_count ? `active, ${w.failure_count} failures in a row` : 'active') : `paused: ${w.disabled_reason}`}</td>
-                  <td>
-                    {when(w.last_attempt_at)} {w.last_status ? `(${w.last_status})` : ''} {w.last_error}
-                  </td>
-                  <td class="actions">
-                    <button type="button" class="link" onClick={() => run(async () => (await request('POST', `/api/v1/webhooks/${w.id}/test`), setShown(w.id), refresh(), 'Test event queued: it shows in the deliveries below within seconds.'))}>
-                      Send test event
-                    </button>{' '}
-                    <button type="button" class="link" onClick={() => run(async () => (await request('PATCH', `/api/v1/webhooks/${w.id}`, { active: !w.active }), refresh(), w.active ? 'Paused.' : 'Resumed: redrive the dead-letter queue for what waited.'))}>
-                      {w.active ? 'Pause' : 'Resume'}
-                    </button>{' '}
-                    <button type="button" class="link" onClick={() => (setShown(w.id), refresh())}>
-                      Deliveries
-                    </button>{' '}
-                    <button type="button" class="link danger" aria-label={`Delete the webhook to ${w.url}`} onClick={() => run(async () => (await request('DELETE', `/api/v1/webhooks/${w.id}`), refresh(), 'Deleted.'))}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <ListCard
+        title="Webhooks"
+        testid="webhooks-table"
+        caption="Webhooks"
+        columns={['URL', 'Events', 'State', 'Last attempt']}
+        loaded={hooks}
+        empty="No webhooks. Add one below: it is told of purchases, refunds, identified visitors and attribution changes (docs/webhooks.md)."
+        row={(w) => (
+          <tr data-id={w.id}>
+            <th scope="row">{w.url}</th>
+            <td>{w.events.join(', ')}</td>
+            <td>{w.active ? (w.failure_count ? `active, ${w.failure_count} failures in a row` : 'active') : `paused: ${w.disabled_reason}`}</td>
+            <td>
+              {when(w.last_attempt_at)} {w.last_status ? `(${w.last_status})` : ''} {w.last_error}
+            </td>
+            <td class="actions">
+              <button type="button" class="link" onClick={() => act(async () => (await request('POST', `/api/v1/webhooks/${w.id}/test`), setShown(w.id), 'Test event queued: it shows in the deliveries below within seconds.'))}>
+                Send test event
+              </button>{' '}
+              <button type="button" class="link" onClick={() => act(async () => (await request('PATCH', `/api/v1/webhooks/${w.id}`, { active: !w.active }), w.active ? 'Paused.' : 'Resumed: redrive the dead-letter queue for what waited.'))}>
+                {w.active ? 'Pause' : 'Resume'}
+              </button>{' '}
+              <button type="button" class="link" onClick={() => setShown(w.id)}>
+                Deliveries
+              </button>{' '}
+              <button type="button" class="link danger" aria-label={`Delete the webhook to ${w.url}`} onClick={() => act(async () => (await request('DELETE', `/api/v1/webhooks/${w.id}`), 'Deleted.'))}>
+                Delete
+              </button>
+            </td>
+          </tr>
         )}
-        <Message message={message} />
-      </Card>
-      {shown && (
-        <Card title="Last deliveries" wide testid="webhook-deliveries">
-          {log.error && <ErrorNote error={log.error} />}
-          {log.data && !log.data.length && <Empty>No attempts yet (the log fills within seconds of each attempt).</Empty>}
-          {log.data && log.data.length > 0 && (
-            <table class="models">
-              <caption class="sr-only">Delivery attempts, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Attempt</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {log.data.map((d) => (
-                  <tr data-outcome={d.outcome}>
-                    <th scope="row">{when(d.attempted_at)}</th>
-                    <td>
-                      {d.event_type} <code>{d.event_id}</code>
-                    </td>
-                    <td>{d.attempt}</td>
-                    <td>{d.outcome}</td>
-                    <td>{d.http_status || '—'}</td>
-                    <td>{d.error}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-          <button type="button" class="link" onClick={refresh}>
-            Refresh
-          </button>
-        </Card>
-      )}
-      <Card title="Add a webhook" wide>
-        <form
-          class="form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            run(async () => {
-              const r = await request<{ secret: string }>('POST', '/api/v1/webhooks', { site_id: view.site.site_id, url: url.trim(), events });
-              setSecret(r.secret);
-              setUrl('');
-              refresh();
-              return 'Added. Verify each request\'s Touchline-Signature with the secret below (docs/webhooks.md).';
-            });
-          }}
-        >
-          <label>
-            URL (https)
-            <input name="webhook-url" type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
-          </label>
-          <fieldset>
-            <legend>Events</legend>
-            {WEBHOOK_EVENTS.map((name) => (
-              <label class="inline">
-                <input
-                  type="checkbox"
-                  name="webhook-event"
-                  value={name}
-                  checked={events.includes(name)}
-                  onChange={(e) => setEvents(e.currentTarget.checked ? [...events, name] : events.filter((x) => x !== name))}
-                />{' '}
-                {name}
-              </label>
-            ))}
-          </fieldset>
-          <button type="submit" disabled={busy || !events.length}>
-            Add webhook
-          </button>
-          {secret && <Secret label="The signing secret." value={secret} />}
-        </form>
-      </Card>
+      >
+        <Message message={rows[0]} />
+      </ListCard>
+      {shown && <Deliveries id={shown} round={round} />}
+      <ActionForm title="Add a webhook" submit="Add webhook" onSubmit={add} action={form} after={secret && <Secret label="The signing secret." value={secret} />}>
+        <Field label="URL (https)" name="webhook-url" value={url} set={setUrl} required />
+        <fieldset>
+          <legend>Events</legend>
+          {WEBHOOK_EVENTS.map((name) => (
+            <label class="inline">
+              <input type="checkbox" name="webhook-event" value={name} checked={events.includes(name)} onChange={(e) => setEvents(e.currentTarget.checked ? [...events, name] : events.filter((x) => x !== name))} /> {name}
+            </label>
+          ))}
+        </fieldset>
+      </ActionForm>
     </>
+  );
+}
+
+/** A webhook's last attempts, newest first (read again after each action on it). */
+function Deliveries({ id, round }: { id: string; round: number }) {
+  const [log, reload] = useList<Delivery[]>(`/api/v1/webhooks/${id}/deliveries?limit=20`, `${id}:${round}`);
+  return (
+    <ListCard
+      title="Last deliveries"
+      testid="webhook-deliveries"
+      caption="Delivery attempts, newest first"
+      columns={['When', 'Event', 'Attempt', 'Outcome', 'Status', 'Error']}
+      loaded={log}
+      empty="No attempts yet (the log fills within seconds of each attempt)."
+      row={(d) => (
+        <tr data-outcome={d.outcome}>
+          <th scope="row">{when(d.attempted_at)}</th>
+          <td>
+            {d.event_type} <code>{d.event_id}</code>
+          </td>
+          <td>{d.attempt}</td>
+          <td>{d.outcome}</td>
+          <td>{d.http_status || '—'}</td>
+          <td>{d.error}</td>
+          <td />
+        </tr>
+      )}
+    >
+      <button type="button" class="link" onClick={reload}>
+        Refresh
+      </button>
+    </ListCard>
   );
 }
 
