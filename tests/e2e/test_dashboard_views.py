@@ -661,7 +661,7 @@ def test_every_settings_form_works_through_the_management_api(site: Site, browse
     row = page.get_by_test_id("webhooks-table").locator(f'tr[data-id="{hook["id"]}"]')
     row.get_by_role("button", name="Send test event").click()
     _message(page, "Test event queued")
-    page.get_by_test_id("webhook-deliveries").wait_for()
+    page.get_by_role("heading", name="Last deliveries").wait_for()
     row.get_by_role("button", name="Pause").click()
     _message(page, "Paused")
     assert site.api("GET", f"/api/v1/webhooks/{hook['id']}")[1]["active"] is False
