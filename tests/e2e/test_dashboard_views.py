@@ -744,7 +744,7 @@ def test_done_when_a_new_user_adds_a_site_sends_hits_and_a_payment_and_sees_them
     ok(cli("aggregate", "run", "--site", domain, data_dir=data, timeout=300))
 
     page.reload()
-    _ready(page, "overview")  # a new document: its renders count from 1
+    renders = _ready(page, "overview")  # a new document: its renders count from 1
 
     def ask(metrics: list[str], **more: Any) -> list[dict[str, Any]]:
         body = {"site_id": site_id, "metrics": metrics, "date_range": _days(30), **more}
@@ -763,6 +763,7 @@ def test_done_when_a_new_user_adds_a_site_sends_hits_and_a_payment_and_sees_them
     assert (revenue["value"], revenue["currency"]) == (30, "EUR")
     sources = ask(["visitors"], dimensions=["visit:source"])
     page.get_by_role("tab", name="Sources").click()
+    _ready(page, "overview", renders)  # the tab's own query answered and drawn
     shown = {k: _number(v[0]) for k, v in _list(page, "visit:source").items()}
     assert shown == {r["dimensions"][0]: r["metrics"][0] for r in sources} and len(shown) == 3
     assert errors.errors == []
