@@ -58,7 +58,14 @@ def test_every_table_gets_a_replicated_local_and_a_distributed_table(warehouse_u
         str(name)
         for (name,) in client.query(
             "SELECT name FROM system.tables WHERE database = currentDatabase() "
-            "AND name != 'schema_migrations'"
+            "AND name != 'schema_migrations' AND engine != 'MaterializedView'"
+        ).result_rows
+    }
+    views = {
+        str(name)
+        for (name,) in client.query(
+            "SELECT name FROM system.tables "
+            "WHERE database = currentDatabase() AND engine = 'MaterializedView'"
         ).result_rows
     }
     statements = _all_cluster_statements(_target("visitor"))
@@ -96,6 +103,23 @@ def test_every_table_gets_a_replicated_local_and_a_distributed_table(warehouse_u
     assert {key for t, key in distributed.items() if t not in ("events", "sessions")} == {
         "cityHash64(site_id)"
     }
+    # The data-version views watch each node's local tables and write its local data_versions.
+    created = {
+        m[1]: (m[2], m[3])
+        for s in statements
+        if (
+            m := re.match(
+                r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) ON CLUSTER `tl` TO (\w+)\n.*FROM (\w+) ",
+                s,
+                re.DOTALL,
+            )
+        )
+    }
+    assert set(created) == views and len(views) >= 13
+    assert {target for target, _ in created.values()} == {"data_versions_local"}
+    assert all(
+        source == f"{view.removesuffix('_data_version')}_local" for view, (_, source) in created.items()
+    )
     site_sharded = _all_cluster_statements(_target("site_id"))
     assert all("visitor_id)" not in s for s in site_sharded if "Distributed(" in s)
 
@@ -124,7 +148,9 @@ def test_column_changes_reach_both_tables_and_mutations_only_the_local_one() -> 
 @pytest.mark.parametrize(
     "statement",
     [
-        "CREATE MATERIALIZED VIEW mv TO x AS SELECT 1",
+        "CREATE MATERIALIZED VIEW mv TO x AS SELECT 1",  # no IF NOT EXISTS
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS mv TO x AS SELECT 1",  # reads no table
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS mv TO x AS SELECT a FROM t JOIN u USING (a)",
         "CREATE TABLE t (site_id String) ENGINE = MergeTree ORDER BY site_id",  # no IF NOT EXISTS
         "CREATE TABLE IF NOT EXISTS t (a String) ENGINE = MergeTree ORDER BY a",  # no site_id
         "ALTER TABLE events FREEZE",
@@ -150,7 +176,10 @@ def test_migration_files_keep_to_what_clickhouse_cloud_accepts() -> None:
             assert "ON CLUSTER" not in statement.upper(), where  # not needed, fails with macros
             assert not re.search(r"\{\w+\}", statement), where  # no {shard}/{cluster} macros
             assert "allow_experimental" not in statement, where  # experimental features are off
-            assert not re.search(r"\bAS\s+SELECT\b", statement, re.IGNORECASE), where  # no CREATE AS SELECT
+            # no CREATE TABLE … AS SELECT; a materialized view writes TO a table of its own
+            assert not re.search(r"^CREATE\s+TABLE\b.*\bAS\s+SELECT\b", statement, re.I | re.S), where
+            if statement.upper().startswith("CREATE MATERIALIZED VIEW"):
+                assert re.match(r"CREATE MATERIALIZED VIEW IF NOT EXISTS \w+ TO \w+\s", statement), where
             for engine in re.findall(r"ENGINE\s*=\s*(\w+)", statement):
                 assert engine in CLOUD_ENGINES, where  # Replicated* / Shared* are Cloud's to choose
 
@@ -172,7 +201,13 @@ def test_the_generated_ddl_runs_on_a_keeper_backed_engine(tmp_path: Path) -> Non
         engines = report["keeper_engines"][node]
         assert engines["schema_migrations"] == "ReplicatedMergeTree"
         assert engines["events_local"] == "ReplicatedReplacingMergeTree"
-        tables = [name for name in engines if not name.endswith("_local") and name != "schema_migrations"]
+        views = [name for name, engine in engines.items() if engine == "MaterializedView"]
+        assert len(views) >= 13  # the data-version views, on the Replicated local tables
+        tables = [
+            name
+            for name in engines
+            if not name.endswith("_local") and name != "schema_migrations" and name not in views
+        ]
         assert len(tables) >= 20
         for name in tables:
             assert engines[name] == "Distributed", name

@@ -75,8 +75,8 @@ def databases(chdb_path: Path) -> dict[str, Any]:
     tables = [
         str(name)
         for (name,) in whole.query(
-            "SELECT name FROM system.tables "
-            "WHERE database = currentDatabase() AND name != 'schema_migrations'"
+            "SELECT name FROM system.tables WHERE database = currentDatabase() "
+            "AND name != 'schema_migrations' AND engine != 'MaterializedView'"
         ).result_rows
     ]
     shard_re = f"^({names[0]}|{names[1]})$"

@@ -1,114 +1,119 @@
-"""The cache's data version where no digest can cover every write: a cluster's Distributed tables.
+"""The query cache's data version covers every table the engine reads.
 
-On a self-managed cluster the engine's tables are `Distributed` and own no parts, so a
-`system.parts` digest would never change and cached answers would outlive new data. The
-embedded engine has no clusters (a Distributed table cannot be created on it), so the warehouse
-here answers `system.tables` as a cluster's server does; everything else is the real engine.
+A table the engine reads without a `<table>_data_version` view in migration 0050 would let the
+cache answer from before that table's writes (as the commerce views and devices once could,
+when the version was a digest of a fixed table list). The engine's SQL is read from its source:
+every `FROM`/`JOIN` of a migrated table, and every migrated table's name in a string, in
+`touchline.query` and the credits it computes on demand (`touchline.datadriven.credits`) must be
+versioned.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from touchline.query.cache import DISTRIBUTED_SQL, VERSION_SQL, MemoryCache
-from touchline.query.engine import QueryEngine, RunInfo
-from touchline.query.model import SiteContext
+import touchline
+from touchline.query.cache import VERSION_SQL, DataVersion, SharedReads
+from touchline.warehouse.migrate import available_migrations
+from touchline.warehouse.versions import VERSIONED_TABLES
 
-SITE = SiteContext("s1", "shop.example.com")
-QUERY = {"site_id": "shop.example.com", "metrics": ["pageviews"], "date_range": "7d"}
-
-
-class Warehouse:
-    def __init__(self, distributed_tables: int) -> None:
-        self.distributed = distributed_tables
-        self.pageviews = 1
-        self.statements: list[str] = []
-
-    def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
-        self.statements.append(sql)
-        if sql == DISTRIBUTED_SQL:
-            return ["count()"], [(self.distributed,)]
-        if sql == VERSION_SQL:
-            return [], [("events", "all", 1, 1, 10, datetime(2026, 11, 1, tzinfo=UTC), 1)]
-        return ["pageviews", "total"], [(self.pageviews, 1)]
+PACKAGE = Path(touchline.__file__).resolve().parent
+ENGINE_SOURCES = [*sorted((PACKAGE / "query").rglob("*.py")), PACKAGE / "datadriven" / "credits.py"]
 
 
-def _run(engine: QueryEngine) -> tuple[int, bool]:
-    info = RunInfo()
-    answer = engine.run(QUERY, SITE, info=info)
-    return answer["results"][0]["metrics"][0], info.cached
+def _migrated_tables() -> set[str]:
+    text = "\n".join(m.sql for m in available_migrations())
+    return set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", text)) - {"data_versions"}
 
 
-def test_on_a_cluster_every_answer_is_computed() -> None:
-    warehouse = Warehouse(distributed_tables=8)
-    engine = QueryEngine(warehouse, cache=MemoryCache())
-    assert _run(engine) == (1, False)
-    warehouse.pageviews = 2  # a write on another shard: no part of it is visible here
-    assert _run(engine) == (2, False)
-    assert VERSION_SQL not in warehouse.statements
-    assert warehouse.statements.count(DISTRIBUTED_SQL) == 1  # asked once per engine
+def _views() -> dict[str, str]:
+    """view name -> the table it watches, from the migrations."""
+    text = "\n".join(m.sql for m in available_migrations())
+    found = re.findall(
+        r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO data_versions\s.*?FROM (\w+)", text, re.S
+    )
+    return dict(found)
 
 
-def test_on_one_server_identical_queries_are_cached() -> None:
-    warehouse = Warehouse(distributed_tables=0)
-    engine = QueryEngine(warehouse, cache=MemoryCache())
-    assert _run(engine) == (1, False)
-    assert _run(engine) == (1, True)
+# Strings that name a migrated table but are not read as one: the registry's `products` view reads
+# `products_master` (the synced `products` table is not the engine's).
+NOT_TABLES = {"products"}
 
 
-class SlowParts:
-    """`system.parts` read by read: the first read blocks until released; each read's digest is
+def test_every_table_the_engine_reads_is_versioned() -> None:
+    tables = _migrated_tables()
+    read = set()
+    for source in ENGINE_SOURCES:
+        text = source.read_text()
+        # `FROM t` / `JOIN t` in SQL text, and table names passed as strings (`FROM {self.table}`)
+        for name in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", text) + re.findall(r"[\"'](\w+)[\"']", text):
+            if name in tables:
+                read.add(name)
+        assert not re.search(r"\b(?:FROM|JOIN)\s+products\b", text), source
+    read -= NOT_TABLES
+    assert read >= {"events", "sessions", "attribution_credits", "orders", "customer_profiles", "devices"}
+    assert read <= set(VERSIONED_TABLES), read - set(VERSIONED_TABLES)
+
+
+def test_every_versioned_table_has_its_view() -> None:
+    views = _views()
+    assert sorted(views.values()) == sorted(VERSIONED_TABLES)
+    assert all(view == f"{table}_data_version" for view, table in views.items())
+    # each view names its own table in the version rows
+    text = "\n".join(m.sql for m in available_migrations())
+    for table in VERSIONED_TABLES:
+        assert f"'{table}' AS table_name" in text
+
+
+class SlowVersions:
+    """`data_versions` read by read: the first read blocks until released; each read's digest is
     its number, so a caller can tell which read answered it."""
 
     def __init__(self) -> None:
-        import threading
-
         self.reads = 0
         self.first_begun = threading.Event()
         self.release_first = threading.Event()
 
     def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
-        if sql == DISTRIBUTED_SQL:
-            return ["count()"], [(0,)]
+        assert sql == VERSION_SQL
         self.reads += 1
         number = self.reads
         if number == 1:
             self.first_begun.set()
             self.release_first.wait(10)
-        return [], [("events", "all", number, 1, 10, datetime(2026, 11, 1, tzinfo=UTC), 1)]
+        return [], [("events", number, 10, datetime(2026, 11, 1, tzinfo=UTC))]
 
 
 def test_concurrent_requests_share_the_next_version_read_never_one_begun_before_them() -> None:
-    import threading
-    import time
-
-    from touchline.query.cache import DataVersion, SharedReads
-
-    parts = SlowParts()
-    shared = SharedReads(DataVersion(parts))
+    versions = SlowVersions()
+    shared = SharedReads(DataVersion(versions))
     answers: dict[str, Any] = {}
 
     def ask(name: str) -> None:
-        answers[name] = shared.current()
+        answers[name] = shared.current("s1")
 
     first = threading.Thread(target=ask, args=("first",))
     first.start()
-    assert parts.first_begun.wait(10)
+    assert versions.first_begun.wait(10)
     # Five requests arrive while the first read is under way: a write may have landed after it
     # began, so none of them may take its answer; they share one read that begins after it.
     later = [threading.Thread(target=ask, args=(f"later{i}",)) for i in range(5)]
     for thread in later:
         thread.start()
     deadline = time.monotonic() + 10
-    while not (shared._pending is not None and shared._pending.followers == 4):  # all five in
+    while not ("s1" in shared._pending and shared._pending["s1"].followers == 4):  # all five in
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    parts.release_first.set()
+    versions.release_first.set()
     for thread in [first, *later]:
         thread.join(10)
-    assert parts.reads == 2
+    assert versions.reads == 2
     assert len({answers[f"later{i}"] for i in range(5)}) == 1
     assert answers["later0"] != answers["first"]
-    assert shared.current() != answers["later0"]  # alone, a request reads for itself
-    assert parts.reads == 3
+    assert shared.current("s1") != answers["later0"]  # alone, a request reads for itself
+    assert versions.reads == 3

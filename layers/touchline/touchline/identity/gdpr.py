@@ -38,6 +38,7 @@ from uuid import UUID
 from touchline.identity.resolve import VISITOR_NAMESPACE, person_id, resolve
 from touchline.identity.rows import email_sha256, normalize_email
 from touchline.warehouse.sql import Binds, Sql
+from touchline.warehouse.versions import bump
 
 SKIPPED_TABLES = ("schema_migrations",)
 
@@ -290,6 +291,8 @@ def delete(sql: Sql, subject: Subject) -> dict[str, int]:
                 binds.params,
             )
             deleted[table.name] = int(count)
+    # The query API's cache must not answer from the deleted rows (a mutation moves no version).
+    bump(sql, subject.site_id, deleted)
     return deleted
 
 

@@ -1,19 +1,19 @@
 """A result cache that cannot serve a result computed before data it should include had landed.
 
 Results are keyed on the compiled statement (SQL and bound values: the site, its time zone and
-goals, the resolved date range) **and the data version**: a digest of the active parts of the
-tables the engine reads (`system.parts`: per table and partition, the highest block number,
-the number of parts and rows, the newest part). Every insert creates a part with a higher block
-number, and every mutation or merge changes the part list, so any write the result could depend
-on changes the key; a time-to-live alone could serve stale numbers for its whole lifetime. The
-version is read before the result is computed, so a write that lands meanwhile can only make the
-entry stale under an old key that is never asked for again.
+goals, the resolved date range) **and the site's data version**: per table the engine reads, how
+many insert blocks and rows have landed for the site and when the last one did (`data_versions`,
+migration 0050). A materialized view on each of those tables adds to it inside every INSERT, so
+no writer can land data without changing the key, and nothing has to remember to: the loader,
+the aggregation's `INSERT … SELECT`, syncs, commerce jobs and ad-hoc SQL alike. Mutations fire no
+view; GDPR deletes bump the version themselves (touchline.warehouse.versions). The version is
+read before the result is computed, and a view's row lands after its block, so a version that
+shows a write is never paired with a result that lacks it.
 
-On a self-managed cluster (`touchline migrate --cluster`) the tables the engine reads are
-`Distributed` and own no parts: their rows live in `<table>_local` on every shard, and the
-connected server's `system.parts` sees only its own shard's. No digest it can compute covers
-writes on the other shards, so there the version is `None` and the engine does not cache
-(reading every replica's parts with `clusterAllReplicas` would allow it; not done yet).
+The probe is one small indexed read (a few rows of one site) instead of a digest of
+`system.parts`, and it is per site: a write to one site leaves the others' entries valid. On a
+self-managed cluster the views sit on every shard's `<table>_local` and `data_versions` is
+Distributed, so the probe sums every shard's writes (docs/query-api.md).
 """
 
 from __future__ import annotations
@@ -27,87 +27,61 @@ from typing import Any, Protocol
 
 from touchline.query.sql import Warehouse
 
-WAREHOUSE_TABLES = (
-    "events",
-    "sessions",
-    "attribution_credits",
-    "orders",
-    "refunds",
-    "identity_links",
-    # data-driven fits and the journeys that attribution variants are credited from
-    "journeys",
-    "attribution_fits",
-)
-
 VERSION_SQL = """
-SELECT table, partition_id, max(max_block_number), count(), sum(rows), max(modification_time),
-       max(data_version)
-FROM system.parts
-WHERE database = currentDatabase() AND active AND table IN {tables:Array(String)}
-GROUP BY table, partition_id
-ORDER BY table, partition_id
-"""
-
-
-DISTRIBUTED_SQL = """
-SELECT count() FROM system.tables
-WHERE database = currentDatabase() AND name IN {tables:Array(String)} AND engine = 'Distributed'
+SELECT table_name, sum(writes), sum(rows), max(stored_at)
+FROM data_versions
+WHERE site_id = {site:String}
+GROUP BY table_name
+ORDER BY table_name
 """
 
 
 class DataVersion:
-    """The warehouse's data version (a digest of its active parts) and when the events last changed."""
+    """A site's data version (a digest of its `data_versions` rows) and when its events last landed."""
 
-    def __init__(self, warehouse: Warehouse, tables: tuple[str, ...] = WAREHOUSE_TABLES) -> None:
+    def __init__(self, warehouse: Warehouse) -> None:
         self._warehouse = warehouse
-        self._tables = list(tables)
-        self._distributed: bool | None = None  # asked once per container: migrations decide it
 
-    def current(self) -> tuple[str | None, Any]:
-        """(digest, newest events part time), or (None, None) where no digest can cover every
-        write (a cluster's Distributed tables: see the module doc)."""
-        if self._distributed is None:
-            _, found = self._warehouse.select(DISTRIBUTED_SQL, {"tables": self._tables})
-            self._distributed = bool(found and int(found[0][0]))
-        if self._distributed:
-            return None, None
-        _, rows = self._warehouse.select(VERSION_SQL, {"tables": self._tables})
+    def current(self, site_id: str) -> tuple[str, Any]:
+        """(digest, when the site's newest events were stored, or None)."""
+        _, rows = self._warehouse.select(VERSION_SQL, {"site": site_id})
         digest = hashlib.sha256(repr(rows).encode()).hexdigest()
-        events = [r[5] for r in rows if r[0] == "events"]
-        return digest, (max(events) if events else None)
+        events = [r[3] for r in rows if r[0] == "events"]
+        return digest, (events[0] if events else None)
 
 
 class _Read:
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.result: tuple[str | None, Any] = (None, None)
+        self.result: tuple[str, Any] = ("", None)
         self.error: BaseException | None = None
         self.followers = 0
 
 
 class SharedReads:
-    """Concurrent requests of one process share a version read that began after each arrived.
+    """Concurrent requests of one process for one site share a version read that began after
+    each arrived.
 
-    A dashboard round sends ~13 queries at once; on the embedded engine, which runs one
-    statement at a time, each read of `system.parts` queued behind the others' queries (2.8 s of
-    a 5.7 s uncached query under load, against 2.1 s of execution). Reusing a read already under
-    way would break the guarantee above (a write landing after it began would be missed), so a
-    request joins only the *next* read, which starts once the current one is done: it still
-    began after every request it answers. In Lambda (one request per container) it changes
-    nothing.
+    A dashboard round sends ~13 queries of one site at once; on the embedded engine, which runs
+    one statement at a time, each version read queued behind the others' queries. Reusing a read
+    already under way would break the guarantee above (a write landing after it began would be
+    missed), so a request joins only the site's *next* read, which starts once the current one is
+    done: it still began after every request it answers. In Lambda (one request per container) it
+    changes nothing.
     """
 
     def __init__(self, versions: DataVersion) -> None:
         self._versions = versions
         self._lock = threading.Condition()
-        self._pending: _Read | None = None  # not begun yet: a new request may join it
-        self._running = False
+        self._pending: dict[str, _Read] = {}  # per site, not begun yet: a new request may join it
+        self._running: set[str] = set()
 
-    def current(self) -> tuple[str | None, Any]:
+    def current(self, site_id: str) -> tuple[str, Any]:
         with self._lock:
-            read, leader = (self._pending, False) if self._pending else (_Read(), True)
+            pending = self._pending.get(site_id)
+            read, leader = (pending, False) if pending else (_Read(), True)
             if leader:
-                self._pending = read
+                self._pending[site_id] = read
             else:
                 read.followers += 1
         if not leader:
@@ -116,17 +90,19 @@ class SharedReads:
                 raise read.error
             return read.result
         with self._lock:
-            while self._running:
+            while site_id in self._running:
                 self._lock.wait()
-            self._pending, self._running = None, True  # from here, arrivals wait for the next read
+            # from here, arrivals wait for the next read
+            self._pending.pop(site_id, None)
+            self._running.add(site_id)
         try:
-            read.result = self._versions.current()
+            read.result = self._versions.current(site_id)
         except BaseException as exc:
             read.error = exc
             raise
         finally:
             with self._lock:
-                self._running = False
+                self._running.discard(site_id)
                 self._lock.notify_all()
             read.done.set()
         return read.result

@@ -88,18 +88,17 @@ class QueryEngine:
         compiled = self.compile(query)
         info.sql = compiled.sql
         compiled_at = time.perf_counter()
-        version, events_at = self._versions.current()
-        key = None if version is None else cache_key(compiled.sql, compiled.parameters, version)
+        version, events_at = self._versions.current(query.site.site_id)
+        key = cache_key(compiled.sql, compiled.parameters, version)
         versioned_at = time.perf_counter()
-        cached = None if key is None else self._cache.get(key)
+        cached = self._cache.get(key)
         if cached is not None:
             info.cached = True
             response: dict[str, Any] = cached
         else:
             response = self.execute(query, compiled)
             response["meta"]["freshness"] = _freshness(events_at, aggregated_at)
-            if key is not None:  # no version, no cache: it could not tell when to drop the entry
-                self._cache.put(key, response)
+            self._cache.put(key, response)
         done = time.perf_counter()
         info.seconds = {
             "compile": compiled_at - started,

@@ -10,6 +10,10 @@ statement is rewritten here, never hand-copied:
 * `ALTER TABLE t` column changes go to both tables (a Distributed table computes the DEFAULTs of
   the rows inserted through it, so its columns must match); mutations, TTL and settings go to
   `t_local` only.
+* `CREATE MATERIALIZED VIEW v TO t AS SELECT … FROM s …` (the query cache's data versions) becomes
+  `v ON CLUSTER … TO t_local AS SELECT … FROM s_local …`: a view on each node watches the blocks
+  inserted into that node's local table (one replica per shard receives each, and replication
+  copies both its rows and the view's), and readers see the sum through the Distributed `t`.
 * `non_replicated_deduplication_window` is dropped: replicated tables always deduplicate inserts,
   over the server's `replicated_deduplication_window` (10,000 blocks / 1 hour by default on
   current versions, more than the 1,000 blocks the single-server tables ask for).
@@ -68,6 +72,11 @@ _IDENT = r"`?([A-Za-z_][A-Za-z0-9_]*)`?"
 _CREATE = re.compile(
     rf"^CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?{_IDENT}\s*\((?P<columns>.*)\)\s*"
     r"ENGINE\s*=\s*(?P<engine>[A-Za-z]*MergeTree)(?:\s*\((?P<args>[^()]*)\))?(?P<rest>.*)$",
+    re.DOTALL | re.IGNORECASE,
+)
+_VIEW = re.compile(
+    rf"^CREATE\s+MATERIALIZED\s+VIEW\s+(IF\s+NOT\s+EXISTS\s+)?{_IDENT}\s+TO\s+{_IDENT}\s+AS\s+"
+    rf"(?P<head>SELECT\s.*?\sFROM\s+){_IDENT}(?P<tail>\s.*)?$",
     re.DOTALL | re.IGNORECASE,
 )
 _ALTER = re.compile(rf"^ALTER\s+TABLE\s+{_IDENT}\s+(?P<body>.*)$", re.DOTALL | re.IGNORECASE)
@@ -132,6 +141,8 @@ class ClusterTarget:
         text = statement.strip()
         if match := _CREATE.match(text):
             return self._create(match, text, where)
+        if match := _VIEW.match(text):
+            return self._view(match, where)
         if match := _ALTER.match(text):
             return self._alter(match[1], match["body"], where)
         if match := _DROP.match(text):
@@ -164,6 +175,20 @@ class ClusterTarget:
             f"CREATE TABLE IF NOT EXISTS {table} {self.on_cluster} AS {local}\n"
             f"ENGINE = Distributed(`{self.cluster}`, `{self.database}`, {local}, "
             f"{self.sharding_key(table)})",
+        ]
+
+    def _view(self, match: re.Match[str], where: str) -> list[str]:
+        if not match[1]:
+            raise ClusterDDLError(
+                f"{where}: CREATE MATERIALIZED VIEW must say IF NOT EXISTS to be re-runnable"
+            )
+        view, target, source, tail = match[2], match[3], match[5], match["tail"] or ""
+        if re.search(r"\b(JOIN|FROM|IN)\b", tail, re.IGNORECASE):
+            # A view over a join or a subquery would read one node's part of the other tables.
+            raise ClusterDDLError(f"{where}: {view} must read one table only")
+        return [
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {view} {self.on_cluster} TO {target}{LOCAL_SUFFIX}\n"
+            f"AS {match['head']}{source}{LOCAL_SUFFIX}{tail}"
         ]
 
     def _alter(self, table: str, body: str, where: str) -> list[str]:
