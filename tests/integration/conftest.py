@@ -1,4 +1,5 @@
-"""The known sites every query test reads: `tests/query_world.py` loaded and aggregated once."""
+"""The known sites the query tests (and the sharding tests beside them) read:
+`tests/query_world.py` loaded and aggregated once per session, shared across modules."""
 
 from __future__ import annotations
 
