@@ -252,12 +252,15 @@ def fresh_warehouse(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     database = f"t_{uuid.uuid4().hex[:12]}"
     url = f"chdb://{chdb_path}?database={database}"
     client = connect(url)
+    # Tables first, then the materialized views over them (migration 0050's data versions), whose
+    # source and target tables are named with the database: each points at the copy's tables.
     tables = client.query(
-        "SELECT name, create_table_query FROM system.tables WHERE database = {db:String} ORDER BY name",
+        "SELECT name, create_table_query FROM system.tables WHERE database = {db:String} "
+        "ORDER BY engine = 'MaterializedView', name",
         parameters={"db": template},
     ).result_rows
     for _, create in tables:
-        client.command(str(create).replace(f"CREATE TABLE {template}.", f"CREATE TABLE {database}.", 1))
+        client.command(str(create).replace(f"{template}.", f"{database}."))
     client.command(f"INSERT INTO {database}.schema_migrations SELECT * FROM {template}.schema_migrations")
     monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
     return url
