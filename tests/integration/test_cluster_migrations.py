@@ -115,7 +115,7 @@ def test_every_table_gets_a_replicated_local_and_a_distributed_table(warehouse_u
             )
         )
     }
-    assert set(created) == views and len(views) >= 13
+    assert set(created) == views and len(views) >= 17
     assert {target for target, _ in created.values()} == {"data_versions_local"}
     assert all(
         source == f"{view.removesuffix('_data_version')}_local" for view, (_, source) in created.items()
@@ -202,7 +202,7 @@ def test_the_generated_ddl_runs_on_a_keeper_backed_engine(tmp_path: Path) -> Non
         assert engines["schema_migrations"] == "ReplicatedMergeTree"
         assert engines["events_local"] == "ReplicatedReplacingMergeTree"
         views = [name for name, engine in engines.items() if engine == "MaterializedView"]
-        assert len(views) >= 13  # the data-version views, on the Replicated local tables
+        assert len(views) >= 17  # the data-version views, on the Replicated local tables
         tables = [
             name
             for name in engines

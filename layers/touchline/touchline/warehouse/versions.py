@@ -27,6 +27,10 @@ VERSIONED_TABLES = (
     "customer_profiles",
     "products_master",
     "product_relationships",
+    "identity_map",
+    "objects",
+    "relationships",
+    "video_events",
 )
 
 BUMP_SQL = """

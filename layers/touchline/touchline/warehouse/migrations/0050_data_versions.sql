@@ -83,3 +83,23 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS product_relationships_data_version TO dat
 AS SELECT site_id, 'product_relationships' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
        max(rand64()) AS nonce
 FROM product_relationships GROUP BY site_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS identity_map_data_version TO data_versions
+AS SELECT site_id, 'identity_map' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
+       max(rand64()) AS nonce
+FROM identity_map GROUP BY site_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS objects_data_version TO data_versions
+AS SELECT site_id, 'objects' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
+       max(rand64()) AS nonce
+FROM objects GROUP BY site_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS relationships_data_version TO data_versions
+AS SELECT site_id, 'relationships' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
+       max(rand64()) AS nonce
+FROM relationships GROUP BY site_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS video_events_data_version TO data_versions
+AS SELECT site_id, 'video_events' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
+       max(rand64()) AS nonce
+FROM video_events GROUP BY site_id;
