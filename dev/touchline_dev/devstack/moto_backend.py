@@ -8,6 +8,9 @@ developer visits could read the local Secrets Manager or wipe the stack (`POST /
 is a simple request) once it finds the port. `BrowserGuard` lets through what boto3 sends (no
 `Origin`) and the stack's own dashboard (its origin, for Cognito sign-in), and refuses every
 other origin and any Host that is not this machine (DNS rebinding): issue 13, docs/security.md.
+The one exception is what real Cognito serves to any origin without AWS credentials: a page on
+another origin may sign a person in (`PUBLIC_COGNITO_ACTIONS`, and their CORS preflight), as a
+dashboard hosted elsewhere does against AWS; nothing else of moto is reachable from it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,28 @@ from .environment import FAKE_CREDENTIALS
 from .intrinsics import REGION
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# Cognito user-pool actions a browser calls with no AWS credentials (the user's password or
+# tokens are the authentication), which Cognito answers for any origin.
+PUBLIC_COGNITO_ACTIONS = frozenset(
+    f"AWSCognitoIdentityProviderService.{action}"
+    for action in (
+        "InitiateAuth",
+        "RespondToAuthChallenge",
+        "GetUser",
+        "ChangePassword",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "GlobalSignOut",
+        "RevokeToken",
+    )
+)
+
+
+def _public_cognito(environ: dict[str, Any]) -> bool:
+    method = environ.get("REQUEST_METHOD", "")
+    if method == "OPTIONS":  # the preflight of such a call; it runs nothing
+        return environ.get("PATH_INFO", "/") == "/"
+    return method == "POST" and environ.get("HTTP_X_AMZ_TARGET", "") in PUBLIC_COGNITO_ACTIONS
 
 
 class BrowserGuard:
@@ -33,9 +58,9 @@ class BrowserGuard:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         origin = environ.get("HTTP_ORIGIN")
-        if hostname(environ.get("HTTP_HOST", "")) not in LOOPBACK or (
-            origin is not None and origin.lower().rstrip("/") not in self.allowed_origins
-        ):
+        foreign = origin is not None and origin.lower().rstrip("/") not in self.allowed_origins
+        local = hostname(environ.get("HTTP_HOST", "")) in LOOPBACK
+        if not local or (foreign and not _public_cognito(environ)):
             start_response("403 Forbidden", [("Content-Type", "application/json")])
             return [
                 b'{"error":"forbidden","message":"the local AWS endpoint answers this machine\'s tools only"}'

@@ -140,9 +140,17 @@ def _moto_checks(moto: MotoServer) -> None:
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "x-amz-target",
     }
-    status, headers = _call(moto.url, "OPTIONS", preflight)
-    assert status == 403 and "access-control-allow-origin" not in headers
+    # A preflight runs nothing: it is answered, and the call it announces is judged by its target.
+    assert _call(moto.url, "OPTIONS", preflight)[0] == 200
+    preflight_reset = _call(moto.url + "/moto-api/reset", "OPTIONS", preflight)
+    assert preflight_reset[0] == 403 and "access-control-allow-origin" not in preflight_reset[1]
     assert _call(moto.url + "/moto-api/reset", "POST", {**evil, "Content-Type": "text/plain"}, b"")[0] == 403
+    admin = {**evil, "X-Amz-Target": "AWSCognitoIdentityProviderService.AdminCreateUser"}
+    assert _call(moto.url, "POST", {**admin, "Content-Type": "application/x-amz-json-1.1"}, b"{}")[0] == 403
+    # What real Cognito serves any origin (a sign-in with the user's own password) reaches moto.
+    sign_in = {**evil, "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"}
+    answered = _call(moto.url, "POST", {**sign_in, "Content-Type": "application/x-amz-json-1.1"}, b"{}")
+    assert answered[0] != 403
     rebound = {"Host": f"evil.example:{moto.url.rsplit(':', 1)[1]}"}
     assert _call(moto.url + "/moto-api/reset", "POST", rebound, b"")[0] == 403
     assert secrets.get_secret_value(SecretId="touchline/clickhouse-url")["SecretString"] == "chdb:///x"
@@ -150,4 +158,5 @@ def _moto_checks(moto: MotoServer) -> None:
     for origin in ("http://127.0.0.1:3000", "http://localhost:3000"):
         status, headers = _call(moto.url, "OPTIONS", {**preflight, "Origin": origin})
         assert status == 200 and headers.get("access-control-allow-origin") in {origin, "*"}
-    assert _call(moto.url, "OPTIONS", {**preflight, "Origin": "http://127.0.0.1:4000"})[0] == 403
+    other_page = {"Origin": "http://127.0.0.1:4000", "X-Amz-Target": "secretsmanager.GetSecretValue"}
+    assert _call(moto.url, "POST", {**read, **other_page}, body)[0] == 403

@@ -17,7 +17,7 @@ calls arrive in, and a redelivered call collapses; history rows are keyed by the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -52,7 +52,7 @@ class RelationshipRow(Row):
     object_type: str = Field(min_length=1, max_length=MAX_TYPE)
     object_id: str = Field(min_length=1, max_length=MAX_ID)
     member_id: str = Field(min_length=1, max_length=MAX_ID)
-    member_kind: str = Field(pattern="^(user|anonymous)$")
+    member_kind: Literal["user", "anonymous"]
     person_id: str = Field("", max_length=MAX_ID + 8)
     user_id: str = Field("", max_length=MAX_ID)
     anonymous_id: str = Field("", max_length=MAX_ID)
@@ -67,7 +67,7 @@ class ObjectEventRow(Row):
     object_type: str = Field(min_length=1, max_length=MAX_TYPE)
     object_id: str = Field(min_length=1, max_length=MAX_ID)
     at: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
-    action: str = Field(pattern="^(object_updated|object_deleted|related|unrelated)$")
+    action: Literal["object_updated", "object_deleted", "related", "unrelated"]
     member_id: str = Field("", max_length=MAX_ID)
     person_id: str = Field("", max_length=MAX_ID + 8)
     user_id: str = Field("", max_length=MAX_ID)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -31,7 +31,7 @@ class VideoEventRow(Row):
     video_session_id: str = Field("", max_length=MAX_TEXT)
     at: AwareDatetime = Field(ge=EARLIEST, lt=LATEST)
     message_id: str = Field(min_length=1, max_length=MAX_TEXT)
-    category: str = Field(pattern="^(playback|content|ad|quality)$")
+    category: Literal["playback", "content", "ad", "quality"]
     action: str = Field(min_length=1, max_length=32)
     visitor_id: str = Field("", max_length=MAX_TEXT)
     user_id: str = Field("", max_length=MAX_TEXT)
