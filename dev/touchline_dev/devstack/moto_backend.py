@@ -45,7 +45,7 @@ PUBLIC_COGNITO_ACTIONS = frozenset(
 def _public_cognito(environ: dict[str, Any]) -> bool:
     method = environ.get("REQUEST_METHOD", "")
     if method == "OPTIONS":  # the preflight of such a call; it runs nothing
-        return environ.get("PATH_INFO", "/") == "/"
+        return bool(environ.get("PATH_INFO", "/") == "/")
     return method == "POST" and environ.get("HTTP_X_AMZ_TARGET", "") in PUBLIC_COGNITO_ACTIONS
 
 
