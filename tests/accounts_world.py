@@ -43,6 +43,7 @@ from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
 from touchline.config.sync_integrations import SyncIntegrationStore
+from touchline.funnels.store import FunnelStore
 from touchline.load import service as load_service
 from touchline.outgoing_webhooks.subscriptions import SubscriptionStore
 from touchline.warehouse.client import connect
@@ -211,6 +212,7 @@ def build_accounts(table: str, pool_id: str, warehouse_url: str, sink: Any = Non
         api_keys=ApiKeyStore(ddb, table),
         annotation_store=AnnotationStore(ddb, table),
         webhook_store=SubscriptionStore(ddb, table),
+        funnels=FunnelStore(ddb, table),
     )
 
 

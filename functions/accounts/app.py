@@ -37,6 +37,7 @@ from touchline.accounts.service import Caller
 from touchline.accounts.usage import parse_month
 from touchline.accounts.wiring import accounts, annotation_service, webhook_service
 from touchline.aws.http_api import HttpFunction
+from touchline.goals.definition import goal_out
 from touchline.openapi import document, swagger_html
 
 api = HttpFunction("accounts", validation=True)
@@ -215,22 +216,70 @@ def delete_site(site_id: str) -> Response[None]:
 
 @app.get("/api/v1/sites/<site_id>/goals", tags=["goals"])
 def list_goals(site_id: str) -> list[m.GoalOut]:
-    return [
-        m.GoalOut(name=g.name, value=str(g.value) if g.value is not None else None, currency=g.currency)
-        for g in accounts().list_goals(caller(), site_id)
-    ]
+    return [m.GoalOut.model_validate(goal_out(g)) for g in accounts().list_goals(caller(), site_id)]
 
 
-@app.post("/api/v1/sites/<site_id>/goals", tags=["goals"], summary="A goal whose completions are conversions")
+@app.post(
+    "/api/v1/sites/<site_id>/goals",
+    tags=["goals"],
+    summary="A goal: a custom event or a page pattern, optional property matches and value",
+)
 def add_goal(site_id: str, body: m.CreateGoal) -> Response[m.GoalOut]:
-    goal = accounts().add_goal(caller(), site_id, body.name, body.value, body.currency or "")
-    value = str(goal.value) if goal.value is not None else None
-    return created(m.GoalOut(name=goal.name, value=value, currency=goal.currency))
+    goal = accounts().add_goal(
+        caller(),
+        site_id,
+        body.name,
+        body.value,
+        body.currency or "",
+        track_method=body.track_method,
+        event_name=body.event_name,
+        page_pattern=body.page_pattern,
+        properties=body.properties,
+        active=body.active,
+    )
+    return created(m.GoalOut.model_validate(goal_out(goal)))
+
+
+@app.patch(
+    "/api/v1/sites/<site_id>/goals/<name>",
+    tags=["goals"],
+    summary="Edit a goal (history is re-evaluated: goals are queries over events)",
+)
+def update_goal(site_id: str, name: str, body: m.UpdateGoal) -> m.GoalOut:
+    changes = body.model_dump(exclude_unset=True)
+    goal = accounts().update_goal(caller(), site_id, name, changes)
+    return m.GoalOut.model_validate(goal_out(goal))
 
 
 @app.delete("/api/v1/sites/<site_id>/goals/<name>", tags=["goals"])
 def remove_goal(site_id: str, name: str) -> Response[None]:
     accounts().remove_goal(caller(), site_id, name)
+    return no_content()
+
+
+# ---------------------------------------------------------------------- funnels (figures: QueryFunction)
+
+
+@app.post(
+    "/api/v1/funnels", tags=["funnels"], summary="Define a funnel: 2-8 steps (pages or goals), a window"
+)
+def create_funnel(body: m.CreateFunnel) -> Response[m.FunnelOut]:
+    funnel = accounts().create_funnel(
+        caller(), body.site_id, body.name, list(body.steps), body.window_hours, body.strict
+    )
+    return created(m.FunnelOut.model_validate(funnel.as_dict()))
+
+
+@app.get("/api/v1/funnels", tags=["funnels"], summary="A site's funnels")
+def list_funnels(site_id: Annotated[str, Query(min_length=1, max_length=253)]) -> list[m.FunnelOut]:
+    return [m.FunnelOut.model_validate(f.as_dict()) for f in accounts().list_funnels(caller(), site_id)]
+
+
+@app.delete("/api/v1/funnels/<funnel_id>", tags=["funnels"])
+def delete_funnel(
+    funnel_id: str, site_id: Annotated[str, Query(min_length=1, max_length=253)]
+) -> Response[None]:
+    accounts().delete_funnel(caller(), site_id, funnel_id)
     return no_content()
 
 

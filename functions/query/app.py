@@ -1,6 +1,7 @@
 """QueryFunction: `POST /api/v2/query` (Plausible's Stats API v2, plus revenue and attribution) for
 API keys and shared links, and `POST /api/v1/query`, the same for people signed in through Cognito;
 `GET /api/v2/realtime` and `GET /api/v1/realtime` likewise (who is on the site now, docs/realtime.md).
+a funnel's figures (`GET /api/v2/funnels/{id}` for keys, `GET /api/v1/funnels/{id}` for people).
 
 Authentication, rate limits, the engine and its cache live in `touchline.query`
 (docs/query-api.md); warehouse or DynamoDB trouble is the shared adapter's 503, in Plausible's
@@ -16,6 +17,7 @@ from touchline.aws.http_api import HttpFunction
 from touchline.query.api import ApiResponse
 from touchline.query.errors import PlausibleError
 from touchline.query.service import api as query_api
+from touchline.query.service import people_funnel
 from touchline.query.service import people_query as person_query
 from touchline.query.service import people_realtime as person_realtime
 
@@ -43,6 +45,21 @@ def realtime() -> Response[str]:
 def people_realtime() -> Response[str]:
     site = (api.event.get("queryStringParameters") or {}).get("site_id")
     return _answer(person_realtime(api.jwt_claims(), site, api.event))
+
+
+@app.get("/api/v2/funnels/<funnel_id>")
+def funnel(funnel_id: str) -> Response[str]:
+    return _answer(query_api().funnel(api.headers().get("authorization"), funnel_id, _query_string()))
+
+
+@app.get("/api/v1/funnels/<funnel_id>")
+def person_funnel(funnel_id: str) -> Response[str]:
+    return _answer(people_funnel(api.jwt_claims(), funnel_id, _query_string()))
+
+
+def _query_string() -> dict[str, str]:
+    params = api.event.get("queryStringParameters") or {}
+    return {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {}
 
 
 def _answer(result: ApiResponse) -> Response[str]:

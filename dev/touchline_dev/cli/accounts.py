@@ -33,6 +33,7 @@ from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import InvalidDomain, Site, SiteStore, normalize_domain
 from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.errors import RequestError
+from touchline.funnels.store import FunnelStore
 from touchline.outgoing_webhooks.subscriptions import SubscriptionStore
 from touchline_dev.cli import context
 from touchline_dev.cli.errors import CliError
@@ -144,6 +145,7 @@ def _build(
         api_keys=ApiKeyStore(dynamodb, table),
         annotation_store=AnnotationStore(dynamodb, table),
         webhook_store=SubscriptionStore(dynamodb, table),
+        funnels=FunnelStore(dynamodb, table),
     )
 
 

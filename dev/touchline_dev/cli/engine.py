@@ -19,6 +19,36 @@ Runner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @contextmanager
+def engine_api(args: argparse.Namespace) -> Iterator[Any]:
+    """The query API (`touchline.query.api.QueryApi`) on this data dir, funnels included, with
+    the config table open for as long as the block runs."""
+    from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.config.sites import SiteStore
+    from touchline.config.watermarks import DynamoWatermarks
+    from touchline.funnels.store import FunnelStore
+    from touchline.query.api import QueryApi
+    from touchline.query.engine import QueryEngine
+    from touchline.query.sites import SiteContexts
+    from touchline.query.sql import CallableWarehouse
+
+    directory = context.data_dir(args.data_dir)
+    run_sql = getattr(args, "_querier", None) or context.querier(directory)
+    args._querier = run_sql
+    warehouse = CallableWarehouse(lambda sql, parameters: run_sql(sql, parameters))
+    with context.config_table(directory) as (client, table):
+        sites = SiteContexts(
+            SiteStore(client, table), AttributionSettingsStore(client, table), DynamoWatermarks(client, table)
+        )
+        yield QueryApi(
+            QueryEngine(warehouse),
+            authenticator=_NoKeys(),
+            sites=sites,
+            limiter=None,
+            funnels=FunnelStore(client, table),
+        )
+
+
+@contextmanager
 def engine_runner(args: argparse.Namespace) -> Iterator[Runner]:
     """A function running Stats API v2 queries (a CliError with the API's message if refused),
     with the config table open for as long as the block runs."""

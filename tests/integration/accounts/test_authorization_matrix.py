@@ -126,6 +126,17 @@ ROUTES = [
         ),
     ),
     Route(
+        "PATCH",
+        "/api/v1/sites/{site_id}/goals/{name}",
+        P.GOALS_WRITE,
+        200,
+        lambda w, o: (
+            f"/api/v1/sites/{o.site_id}/goals/{w.fresh_goal(o)}",
+            None,
+            {"track_method": "page_url", "page_pattern": "/thanks/*"},
+        ),
+    ),
+    Route(
         "DELETE",
         "/api/v1/sites/{site_id}/goals/{name}",
         P.GOALS_WRITE,

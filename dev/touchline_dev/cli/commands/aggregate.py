@@ -21,22 +21,74 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--refit", action="store_true", help="fit the data-driven models now (else when due)")
     run.set_defaults(run=run_aggregation)
 
-    goals = commands.add_parser("goals", help="goals that count as conversions").add_subparsers(
+    goals = commands.add_parser("goals", help="goals: custom events or page patterns").add_subparsers(
         dest="action", required=True
     )
-    add = goals.add_parser("add", parents=[common], help="mark a goal as a conversion")
+    add = goals.add_parser("add", parents=[common], help="add (or replace) a goal")
     add.add_argument("site")
     add.add_argument("name")
-    add.add_argument("--value", default=None, help="the goal's value (else the event's revenue)")
+    _goal_options(add)
     add.add_argument("--currency", default="USD", help="the value's ISO 4217 currency")
     add.set_defaults(run=add_goal)
-    listing = goals.add_parser("list", parents=[common], help="list conversion goals")
+    edit = goals.add_parser("edit", parents=[common], help="edit a goal (history is re-evaluated)")
+    edit.add_argument("site")
+    edit.add_argument("name")
+    edit.add_argument("--rename", default=None, help="a new name (the goal keeps its id)")
+    _goal_options(edit)
+    edit.add_argument("--currency", default=None, help="the value's ISO 4217 currency")
+    edit.add_argument("--no-value", action="store_true", help="remove the value (use the event's revenue)")
+    edit.add_argument("--active", dest="active", action="store_const", const=True, default=None)
+    edit.set_defaults(run=edit_goal)
+    listing = goals.add_parser("list", parents=[common], help="list the site's goals")
     listing.add_argument("site")
+    listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.set_defaults(run=list_goals)
-    remove = goals.add_parser("remove", parents=[common], help="stop counting a goal as a conversion")
+    remove = goals.add_parser("remove", parents=[common], help="delete a goal")
     remove.add_argument("site")
     remove.add_argument("name")
     remove.set_defaults(run=remove_goal)
+
+
+def _goal_options(parser: argparse.ArgumentParser) -> None:
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--page", default=None, help="a page_url goal: /path, * within a segment, ** across")
+    kind.add_argument("--event", default=None, help="the custom event completing it (default: the name)")
+    parser.add_argument(
+        "--method", choices=["javascript", "data_attribute"], default=None, help="how a custom event is sent"
+    )
+    parser.add_argument(
+        "--prop", action="append", default=None, metavar="KEY=VALUE", help="a property the event must have"
+    )
+    parser.add_argument("--value", default=None, help="the goal's value (else the event's revenue)")
+    parser.add_argument("--inactive", dest="active", action="store_const", const=False, default=None)
+
+
+def _definition(args: argparse.Namespace) -> dict[str, Any]:
+    """The goal options given, as the accounts service's fields."""
+    out: dict[str, Any] = {}
+    if args.page is not None:
+        out.update(track_method="page_url", page_pattern=args.page)
+    elif args.event is not None or args.method is not None:
+        out["track_method"] = args.method or "javascript"
+        if args.event is not None:
+            out["event_name"] = args.event
+    if args.prop is not None:
+        pairs = [p.partition("=") for p in args.prop]
+        if any(not sep or not key for key, sep, _ in pairs):
+            raise CliError("--prop takes KEY=VALUE")
+        out["properties"] = {key: value for key, _, value in pairs}
+    if args.active is not None:
+        out["active"] = args.active
+    return out
+
+
+def _value(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise CliError(f"--value must be a number, got {text!r}") from None
 
 
 def run_aggregation(args: argparse.Namespace) -> int:
@@ -67,29 +119,63 @@ def add_goal(args: argparse.Namespace) -> int:
     from touchline.errors import RequestError
     from touchline_dev.cli import accounts
 
-    value = None
-    if args.value is not None:
-        try:
-            value = Decimal(args.value)
-        except InvalidOperation:
-            raise CliError(f"--value must be a number, got {args.value!r}") from None
+    value = _value(args.value)
     with accounts.accounts(context.data_dir(args.data_dir)) as service:
         try:
-            service.add_goal(accounts.operator(), args.site, args.name, value, args.currency)
+            goal = service.add_goal(
+                accounts.operator(), args.site, args.name, value, args.currency, **_definition(args)
+            )
         except RequestError as exc:
             raise accounts.fail(exc) from None
-    print(f"goal {args.name!r} now counts as a conversion on {args.site}")
+    what = f"pageviews of {goal.page_pattern}" if goal.page_pattern else f"the event {goal.custom_event!r}"
+    print(f"goal {goal.name!r} ({goal.id}) is {what} on {args.site}")
+    return 0
+
+
+def edit_goal(args: argparse.Namespace) -> int:
+    """As `PATCH /api/v1/sites/{id}/goals/{name}`."""
+    from touchline.errors import RequestError
+    from touchline_dev.cli import accounts
+
+    changes = _definition(args)
+    if args.rename is not None:
+        changes["name"] = args.rename
+    if args.no_value:
+        changes["value"] = None
+    elif args.value is not None:
+        changes["value"] = _value(args.value)
+    if args.currency is not None:
+        changes["currency"] = args.currency
+    if not changes:
+        raise CliError("nothing to change: give --rename, --page, --event, --prop, --value, --active …")
+    with accounts.accounts(context.data_dir(args.data_dir)) as service:
+        try:
+            goal = service.update_goal(accounts.operator(), args.site, args.name, changes)
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
+    print(f"goal {goal.name!r} ({goal.id}) updated on {args.site}")
     return 0
 
 
 def list_goals(args: argparse.Namespace) -> int:
-    from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.errors import RequestError
+    from touchline.goals.definition import goal_out
+    from touchline_dev.cli import accounts
 
-    with context.config_table(context.data_dir(args.data_dir)) as (dynamodb, table):
-        settings = AttributionSettingsStore(dynamodb, table).get(args.site)
-    for goal in settings.goals:
+    with accounts.accounts(context.data_dir(args.data_dir)) as service:
+        try:
+            goals = service.list_goals(accounts.operator(), args.site)
+        except RequestError as exc:
+            raise accounts.fail(exc) from None
+    if args.format == "json":
+        print(json.dumps([goal_out(g) for g in goals], indent=1))
+        return 0
+    for goal in goals:
         value = f"{goal.value} {goal.currency}" if goal.value is not None else "event revenue"
-        print(f"{goal.name}\t{value}")
+        what = f"page {goal.page_pattern}" if goal.page_pattern else f"event {goal.custom_event}"
+        props = " ".join(f"{k}={v}" for k, v in goal.properties)
+        state = "" if goal.active else "\tinactive"
+        print(f"{goal.name}\t{what}{' ' + props if props else ''}\t{value}{state}")
     return 0
 
 

@@ -61,10 +61,33 @@ class UpdateSite(SiteSettings):
     org_id: Id | None = Field(None, description="move the site into another of your organisations")
 
 
+GoalName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+TrackMethod = Literal["javascript", "data_attribute", "page_url"]
+PropertyMatches = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=300)],
+        Annotated[str, StringConstraints(max_length=2000)],
+    ],
+    Field(max_length=10, description="event properties that must equal these values (all of them)"),
+]
+
+
 class CreateGoal(_Request):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: GoalName
     value: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), description="value per conversion")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
+    track_method: TrackMethod = Field(
+        "javascript",
+        description="javascript / data_attribute: a custom event; page_url: a pageview matching page_pattern",
+    )
+    event_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = Field(
+        "", description="the custom event completing the goal (default: the goal's name)"
+    )
+    page_pattern: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
+        "", description="page_url goals: a path, `*` within a segment, `**` across (/blog/*, /docs/**)"
+    )
+    properties: PropertyMatches = Field(default_factory=dict)
+    active: bool = True
 
     @field_validator("currency")
     @classmethod
@@ -79,6 +102,46 @@ class CreateGoal(_Request):
         if self.value is not None and not self.currency:
             raise ValueError("a goal with a value needs its currency")
         return self
+
+
+class UpdateGoal(_Request):
+    """Only the fields sent change; `value: null` removes the value. History is re-evaluated."""
+
+    name: GoalName | None = None
+    value: Decimal | None = Field(None, ge=0, le=Decimal("1e12"))
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
+    track_method: TrackMethod | None = None
+    event_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    page_pattern: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    properties: PropertyMatches | None = None
+    active: bool | None = None
+
+
+FunnelStep = dict[Literal["page", "goal"], Annotated[str, StringConstraints(min_length=1, max_length=500)]]
+
+
+class CreateFunnel(_Request):
+    site_id: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    steps: list[FunnelStep] = Field(
+        min_length=2,
+        max_length=8,
+        description='ordered steps, each {"page": "/pricing"} (Plausible\'s * and **) or {"goal": "Signup"}',
+    )
+    window_hours: float = Field(24.0, gt=0, le=2160, description="from the first step to the last")
+    strict: bool = Field(
+        False, description="steps must be consecutive hits (no other pageview or event between)"
+    )
+
+
+class FunnelOut(BaseModel):
+    id: str
+    site_id: str
+    name: str
+    steps: list[dict[str, str]]
+    window_hours: float
+    strict: bool
+    created_at: str | None = None
 
 
 class AddWebhookIntegration(_Request):
@@ -162,9 +225,16 @@ class SiteOut(BaseModel):
 
 
 class GoalOut(BaseModel):
+    id: str
     name: str
+    track_method: str
+    event_name: str | None = Field(None, description="the custom event (null for page_url goals)")
+    page_pattern: str | None = None
+    properties: dict[str, str]
     value: str | None
     currency: str
+    active: bool
+    updated_at: str | None = None
 
 
 class IntegrationOut(BaseModel):

@@ -48,6 +48,8 @@ from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import InvalidDomain, Site, SiteExists, SiteStore
 from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.errors import RequestError
+from touchline.funnels.model import Funnel
+from touchline.funnels.store import FunnelStore
 from touchline.warehouse.sql import Sql
 
 if TYPE_CHECKING:
@@ -94,6 +96,7 @@ class Accounts:
     api_keys: ApiKeyStore | None = None
     annotation_store: AnnotationStore | None = None
     webhook_store: SubscriptionStore | None = None
+    funnels: FunnelStore | None = None
 
     # ------------------------------------------------------------------ authorization
 
@@ -435,20 +438,63 @@ class Accounts:
         return list(self.settings.get(site.site_id).goals)
 
     def add_goal(
-        self, caller: Caller, site_id: str, name: str, value: Decimal | None, currency: str
+        self,
+        caller: Caller,
+        site_id: str,
+        name: str,
+        value: Decimal | None,
+        currency: str,
+        **definition: Any,
     ) -> ConversionGoal:
+        """A goal (`definition`: track_method, event_name, page_pattern, properties, active; see
+        touchline.goals.definition). One with the same name is replaced and keeps its id."""
+        from touchline.goals.definition import make_goal
+
         site = self.site_for(caller, site_id, P.GOALS_WRITE, "goal.create")
-        goal = ConversionGoal(name=name, value=value, currency=currency.upper() if value is not None else "")
+        existing = next((g for g in self.settings.get(site.site_id).goals if g.name == name.strip()), None)
+        try:
+            goal = make_goal(
+                name, value=value, currency=currency, goal_id=existing.id if existing else "", **definition
+            )
+        except ValueError as exc:
+            raise RequestError(400, "invalid_request", str(exc)) from None
         self.settings.add_goal(site.site_id, goal)
         self._record(
             caller,
             "goal.create",
             org_id=site.org_id,
             site_id=site.site_id,
-            target=("goal", name),
-            details={"value": str(value) if value is not None else None, "currency": goal.currency},
+            target=("goal", goal.name),
+            details=_goal_details(goal),
         )
         return goal
+
+    def update_goal(self, caller: Caller, site_id: str, name: str, changes: dict[str, Any]) -> ConversionGoal:
+        """An edit (a rename keeps the id). Goals are queries over events: the next query, funnel
+        or aggregation run sees the new definition over all of history."""
+        from touchline.goals.definition import edited
+
+        site = self.site_for(caller, site_id, P.GOALS_WRITE, "goal.update")
+        goals = self.settings.get(site.site_id).goals
+        goal = next((g for g in goals if g.name == name), None)
+        if goal is None:
+            raise not_found("goal")
+        try:
+            new = edited(goal, changes)
+        except ValueError as exc:
+            raise RequestError(400, "invalid_request", str(exc)) from None
+        if new.name != goal.name and any(g.name == new.name for g in goals):
+            raise RequestError(409, "conflict", f"the site already has a goal named {new.name!r}")
+        self.settings.replace_goal(site.site_id, goal.name, new)
+        self._record(
+            caller,
+            "goal.update",
+            org_id=site.org_id,
+            site_id=site.site_id,
+            target=("goal", new.name),
+            details={**_goal_details(new), "previous_name": goal.name},
+        )
+        return new
 
     def remove_goal(self, caller: Caller, site_id: str, name: str) -> None:
         site = self.site_for(caller, site_id, P.GOALS_WRITE, "goal.delete")
@@ -456,6 +502,77 @@ class Accounts:
             raise not_found("goal")
         self.settings.remove_goal(site.site_id, name)
         self._record(caller, "goal.delete", org_id=site.org_id, site_id=site.site_id, target=("goal", name))
+
+    # ------------------------------------------------------------------ funnels
+
+    def _funnel_store(self) -> FunnelStore:
+        if self.funnels is None:
+            raise RequestError(503, "unavailable", "funnels are not configured")
+        return self.funnels
+
+    def create_funnel(
+        self,
+        caller: Caller,
+        site_id: str,
+        name: str,
+        steps: list[Any],
+        window_hours: float | None = None,
+        strict: bool = False,
+    ) -> Funnel:
+        """A funnel whose goal steps name goals of the site (checked now; a goal removed later
+        makes the funnel's figures a 400 naming the step)."""
+        from touchline.funnels.model import make_funnel
+
+        site = self.site_for(caller, site_id, P.GOALS_WRITE, "funnel.create")
+        try:
+            funnel = make_funnel(site.site_id, name, steps, window_hours, strict)
+        except ValueError as exc:
+            raise RequestError(400, "invalid_request", str(exc)) from None
+        goals = {g.name for g in self.settings.get(site.site_id).goals if g.active}
+        for number, step in enumerate(funnel.steps, 1):
+            if step.kind == "goal" and step.value not in goals:
+                raise RequestError(
+                    400, "invalid_request", f"step {number}: {step.value!r} is not an active goal of the site"
+                )
+        store = self._funnel_store()
+        if any(f.name == funnel.name for f in store.list(site.site_id)):
+            raise RequestError(409, "conflict", f"the site already has a funnel named {funnel.name!r}")
+        store.put(funnel)
+        self._record(
+            caller,
+            "funnel.create",
+            org_id=site.org_id,
+            site_id=site.site_id,
+            target=("funnel", funnel.funnel_id),
+            details={"name": funnel.name, "steps": [s.label() for s in funnel.steps]},
+        )
+        return funnel
+
+    def list_funnels(self, caller: Caller, site_id: str) -> list[Funnel]:
+        site = self.site_for(caller, site_id, P.GOALS_READ)
+        return self._funnel_store().list(site.site_id)
+
+    def find_funnel(self, caller: Caller, site_id: str, id_or_name: str) -> Funnel:
+        site = self.site_for(caller, site_id, P.GOALS_READ)
+        store = self._funnel_store()
+        funnel = store.get(site.site_id, id_or_name) or next(
+            (f for f in store.list(site.site_id) if f.name == id_or_name), None
+        )
+        if funnel is None:
+            raise not_found("funnel")
+        return funnel
+
+    def delete_funnel(self, caller: Caller, site_id: str, funnel_id: str) -> None:
+        site = self.site_for(caller, site_id, P.GOALS_WRITE, "funnel.delete")
+        funnel = self.find_funnel(caller, site.site_id, funnel_id)
+        self._funnel_store().delete(site.site_id, funnel.funnel_id)
+        self._record(
+            caller,
+            "funnel.delete",
+            org_id=site.org_id,
+            site_id=site.site_id,
+            target=("funnel", funnel.funnel_id),
+        )
 
     # ------------------------------------------------------------------ integrations
 
@@ -873,4 +990,17 @@ def _link_parts(token: str) -> tuple[str, str]:
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:
     return {
         k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in changes.items() if v is not None
+    }
+
+
+def _goal_details(goal: ConversionGoal) -> dict[str, Any]:
+    return {
+        "id": goal.id,
+        "track_method": goal.track_method,
+        "event_name": goal.event_name or None,
+        "page_pattern": goal.page_pattern or None,
+        "properties": dict(goal.properties) or None,
+        "value": str(goal.value) if goal.value is not None else None,
+        "currency": goal.currency,
+        "active": goal.active,
     }

@@ -21,6 +21,7 @@ from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
 from touchline.config.sync_integrations import SyncIntegrationStore
+from touchline.funnels.store import FunnelStore
 from touchline.outgoing_webhooks.subscriptions import SubscriptionStore
 from touchline.settings import AccountsSettings
 from touchline.warehouse.sql import ClientSql
@@ -51,6 +52,7 @@ def accounts() -> Accounts:
         api_keys=ApiKeyStore(dynamodb, table),
         annotation_store=AnnotationStore(dynamodb, table),
         webhook_store=SubscriptionStore(dynamodb, table),
+        funnels=FunnelStore(dynamodb, table),
     )
 
 

@@ -8,7 +8,10 @@ voided) are not conversions.
 
 from __future__ import annotations
 
+from typing import Any
+
 from touchline.config.attribution_settings import ConversionGoal
+from touchline.goals.patterns import wildcard_regex
 
 ORDER_NET_REVENUE = """
     SELECT o.site_id AS site_id, o.source AS source, o.order_id AS order_id, o.ordered_at AS ordered_at,
@@ -38,13 +41,41 @@ ORDER_NET_REVENUE = """
 """
 
 
-def goal_parameters(goals: tuple[ConversionGoal, ...]) -> dict[str, list[str]]:
-    """The goals as query parameters (arrays); a placeholder keeps the arrays typed when empty."""
+def goal_parameters(goals: tuple[ConversionGoal, ...]) -> dict[str, list[Any]]:
+    """The active goals as query parameters (parallel arrays, one entry per goal: the custom
+    event or the page regex, the property matches, the value); a placeholder keeps the arrays
+    typed when there is none."""
+    active = [g for g in goals if g.active]
+    if not active:
+        return {
+            "goal_names": ["\x00no goal"],
+            "goal_events": ["\x00no goal"],
+            "goal_patterns": [""],
+            "goal_prop_keys": [[]],
+            "goal_prop_values": [[]],
+            "goal_values": [""],
+            "goal_currencies": [""],
+        }
     return {
-        "goal_names": [g.name for g in goals] or ["\x00no goal"],
-        "goal_values": [str(g.value) if g.value is not None else "" for g in goals] or [""],
-        "goal_currencies": [g.currency for g in goals] or [""],
+        "goal_names": [g.name for g in active],
+        "goal_events": [g.custom_event for g in active],
+        "goal_patterns": [
+            wildcard_regex(g.page_pattern) if g.track_method == "page_url" else "" for g in active
+        ],
+        "goal_prop_keys": [[k for k, _ in g.properties] for g in active],
+        "goal_prop_values": [[v for _, v in g.properties] for g in active],
+        "goal_values": [str(g.value) if g.value is not None else "" for g in active],
+        "goal_currencies": [g.currency for g in active],
     }
+
+
+# The first goal (in name order) a hit completes; 0 for none. One hit is at most one conversion.
+GOAL_INDEX = """arrayFirstIndex(i -> if({goal_patterns:Array(String)}[i] = '',
+        event_type = 'goal' AND name = {goal_events:Array(String)}[i],
+        event_type = 'pageview' AND match(pathname, {goal_patterns:Array(String)}[i]))
+    AND arrayAll((k, v) -> mapContains(props, k) AND props[k] = v,
+                 {goal_prop_keys:Array(Array(String))}[i], {goal_prop_values:Array(Array(String))}[i]),
+    arrayEnumerate({goal_names:Array(String)}))"""
 
 
 CONVERSIONS_SELECT = f"""
@@ -75,17 +106,17 @@ CONVERSIONS_SELECT = f"""
     goals_c AS (
         SELECT
             toString(ev.event_id) AS conversion_id, 'goal' AS conversion_kind,
-            ev.name AS conversion_name, ev.timestamp AS converted_at,
-            transform(ev.name, {{goal_names:Array(String)}}, {{goal_values:Array(String)}}, '') AS goal_value,
-            if(goal_value != '',
-               transform(ev.name, {{goal_names:Array(String)}}, {{goal_currencies:Array(String)}}, ''),
-               ev.currency) AS currency,
+            {{goal_names:Array(String)}}[ev.goal_index] AS conversion_name, ev.timestamp AS converted_at,
+            {{goal_values:Array(String)}}[ev.goal_index] AS goal_value,
+            if(goal_value != '', {{goal_currencies:Array(String)}}[ev.goal_index], ev.currency) AS currency,
             if(goal_value != '', toDecimal128(goal_value, 4), toDecimal128(ifNull(ev.revenue, 0), 4))
                 AS revenue,
             if(m.person_id != '', m.person_id, concat('visitor:', ev.visitor_id)) AS person_id
-        FROM (SELECT * FROM events FINAL WHERE site_id = {{site:String}} AND event_type = 'goal'
-              AND has({{goal_names:Array(String)}}, name) AND ({{goal_scope}})) AS ev
-        LEFT JOIN visitor_map AS m ON m.visitor_id = ev.visitor_id)
+        FROM (SELECT *, {GOAL_INDEX} AS goal_index FROM events FINAL
+              WHERE site_id = {{site:String}} AND event_type IN ('goal', 'pageview') AND ({{goal_scope}})
+              ) AS ev
+        LEFT JOIN visitor_map AS m ON m.visitor_id = ev.visitor_id
+        WHERE ev.goal_index > 0)
     SELECT conversion_id, conversion_kind, conversion_name, converted_at, currency, revenue, person_id
     FROM orders_c
     UNION ALL

@@ -162,7 +162,10 @@ class _Run:
         [(now,)] = sql.rows("SELECT toUnixTimestamp64Milli(now64(3))")
         self.now_ms = int(now)
         self.version = max(self.now_ms, (previous.version + 1) if previous else 0)
-        self.full = full or previous is None
+        # A goal added, edited or removed since the last run: goals are queries over all of
+        # history, so the site's conversions (and their credits) are rebuilt.
+        goals_changed = previous is not None and settings.goals_changed_ms >= previous.version
+        self.full = full or previous is None or goals_changed
         self.since_ms = None if self.full or previous is None else previous.position_ms - margin_ms
         self.report = RunReport(site_id, self.full, self.version, self.since_ms)
         self.horizon = Horizon.of(

@@ -2,7 +2,9 @@
 
 Stored in the config table beside the site (`SITE#<id>` / `SETTINGS` and `SITE#<id>` /
 `GOAL#<name>`), read by the scheduled aggregation and set with `touchline goals` / `touchline
-sites set`.
+sites set`. A goal is a definition, never a flag written at ingestion: the query engine, the
+aggregation and the funnels turn it into a condition over events, so editing one re-evaluates
+history (docs/goals-funnels.md).
 """
 
 from __future__ import annotations
@@ -25,13 +27,45 @@ DEFAULT_MIN_CONVERSIONS = 50
 DEFAULT_REFIT_HOURS = 24.0
 
 
+TRACK_METHODS = ("javascript", "data_attribute", "page_url")
+
+
 @dataclass(frozen=True, slots=True)
 class ConversionGoal:
-    """A goal whose completions are conversions; `value` (in `currency`) overrides the event's revenue."""
+    """A goal whose completions are conversions; `value` (in `currency`) overrides the event's revenue.
+
+    `javascript` and `data_attribute` goals are completed by the custom event `event_name` (the
+    goal's name when empty); `page_url` goals by a pageview whose path matches `page_pattern`
+    (Plausible's `*` and `**`). Either kind may also require event properties to equal values
+    (`properties`, all of them). An inactive goal is kept but completes nothing.
+    """
 
     name: str
     value: Decimal | None = None
     currency: str = ""
+    track_method: str = "javascript"
+    event_name: str = ""
+    page_pattern: str = ""
+    properties: tuple[tuple[str, str], ...] = ()
+    active: bool = True
+    goal_id: str = ""
+    updated_at: str = ""
+
+    @property
+    def id(self) -> str:
+        """Stable across edits (a rename keeps it); goals stored before ids had one are named by a
+        digest of their name."""
+        return self.goal_id or goal_id_of(self.name)
+
+    @property
+    def custom_event(self) -> str:
+        return "" if self.track_method == "page_url" else (self.event_name or self.name)
+
+
+def goal_id_of(name: str) -> str:
+    import hashlib
+
+    return "g" + hashlib.sha256(name.encode()).hexdigest()[:11]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +84,9 @@ class AttributionSettings:
     min_journeys: int = DEFAULT_MIN_JOURNEYS
     min_conversions: int = DEFAULT_MIN_CONVERSIONS
     refit_hours: float = DEFAULT_REFIT_HOURS
+    # When a goal was last added, edited or removed (epoch ms): a later aggregation run rebuilds
+    # the site's conversions from all of history.
+    goals_changed_ms: int = 0
 
     @property
     def thresholds(self) -> Thresholds:
@@ -79,18 +116,13 @@ class AttributionSettingsStore:
                     settings["lookback_days"] = int(item["lookback_days"]["N"])
                 if "half_life_days" in item:
                     settings["half_life_days"] = float(item["half_life_days"]["N"])
+                if "goals_changed_ms" in item:
+                    settings["goals_changed_ms"] = int(item["goals_changed_ms"]["N"])
                 for name, kind in (("min_journeys", int), ("min_conversions", int), ("refit_hours", float)):
                     if name in item:
                         settings[name] = kind(item[name]["N"])
             elif sort_key.startswith("GOAL#"):
-                value = item.get("value", {}).get("N")
-                goals.append(
-                    ConversionGoal(
-                        name=item["name"]["S"],
-                        value=Decimal(value) if value is not None else None,
-                        currency=item.get("currency", {}).get("S", ""),
-                    )
-                )
+                goals.append(goal_from_item(item))
         return AttributionSettings(goals=tuple(sorted(goals, key=lambda g: g.name)), **settings)
 
     def windows(self, site_ids: list[str]) -> dict[str, tuple[int, float]]:
@@ -148,17 +180,81 @@ class AttributionSettingsStore:
         update_site_settings(self._client, self._table, site_id, values)
 
     def add_goal(self, site_id: str, goal: ConversionGoal) -> None:
-        item: dict[str, Any] = {
-            "pk": {"S": f"SITE#{site_id}"},
-            "sk": {"S": f"GOAL#{goal.name}"},
-            "name": {"S": goal.name},
-        }
-        if goal.value is not None:
-            item["value"] = {"N": str(goal.value)}
-            item["currency"] = {"S": goal.currency}
-        self._client.put_item(TableName=self._table, Item=item)
+        self._client.put_item(TableName=self._table, Item=goal_item(site_id, goal))
+        self._goals_changed(site_id)
+
+    def _goals_changed(self, site_id: str) -> None:
+        import time
+
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}},
+            UpdateExpression="SET goals_changed_ms = :t",
+            ExpressionAttributeValues={":t": {"N": str(int(time.time() * 1000))}},
+        )
+
+    def replace_goal(self, site_id: str, old_name: str, goal: ConversionGoal) -> None:
+        """An edit: the new definition written and, on a rename, the old item removed, in one
+        transaction (no moment with both or neither)."""
+        if old_name == goal.name:
+            self.add_goal(site_id, goal)
+            return
+        self._client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": self._table, "Item": goal_item(site_id, goal)}},
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": f"GOAL#{old_name}"}},
+                    }
+                },
+            ]
+        )
+        self._goals_changed(site_id)
 
     def remove_goal(self, site_id: str, name: str) -> None:
         self._client.delete_item(
             TableName=self._table, Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": f"GOAL#{name}"}}
         )
+        self._goals_changed(site_id)
+
+
+def goal_item(site_id: str, goal: ConversionGoal) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": {"S": f"SITE#{site_id}"},
+        "sk": {"S": f"GOAL#{goal.name}"},
+        "name": {"S": goal.name},
+        "goal_id": {"S": goal.id},
+        "track_method": {"S": goal.track_method},
+        "active": {"BOOL": goal.active},
+    }
+    if goal.event_name:
+        item["event_name"] = {"S": goal.event_name}
+    if goal.page_pattern:
+        item["page_pattern"] = {"S": goal.page_pattern}
+    if goal.properties:
+        item["properties"] = {"M": {k: {"S": v} for k, v in goal.properties}}
+    if goal.value is not None:
+        item["value"] = {"N": str(goal.value)}
+        item["currency"] = {"S": goal.currency}
+    if goal.updated_at:
+        item["updated_at"] = {"S": goal.updated_at}
+    return item
+
+
+def goal_from_item(item: dict[str, Any]) -> ConversionGoal:
+    """A stored goal; items written before track methods existed are custom-event goals."""
+    value = item.get("value", {}).get("N")
+    properties = item.get("properties", {}).get("M", {})
+    return ConversionGoal(
+        name=item["name"]["S"],
+        value=Decimal(value) if value is not None else None,
+        currency=item.get("currency", {}).get("S", ""),
+        track_method=item.get("track_method", {}).get("S", "javascript"),
+        event_name=item.get("event_name", {}).get("S", ""),
+        page_pattern=item.get("page_pattern", {}).get("S", ""),
+        properties=tuple(sorted((k, v["S"]) for k, v in properties.items())),
+        active=item.get("active", {}).get("BOOL", True),
+        goal_id=item.get("goal_id", {}).get("S", ""),
+        updated_at=item.get("updated_at", {}).get("S", ""),
+    )

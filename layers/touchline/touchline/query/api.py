@@ -10,6 +10,7 @@ Plausible's `{"error": "…"}`; a 429 carries `Retry-After` and the `X-RateLimit
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -45,6 +46,12 @@ class AnnotationReader(Protocol):
         ...
 
 
+class FunnelLookup(Protocol):
+    def get(self, site_id: str, funnel_id: str) -> Any:
+        """A site's funnel (`touchline.funnels.model.Funnel`), None if it has none of that id."""
+        ...
+
+
 class RealtimeSource(Protocol):
     def now(self, site_id: str) -> dict[str, Any]:
         """The site's realtime answer (`touchline.query.realtime.Realtime`)."""
@@ -77,6 +84,7 @@ class QueryApi:
         denials: DenialLog | None = None,
         annotations: AnnotationReader | None = None,
         realtime: RealtimeSource | None = None,
+        funnels: FunnelLookup | None = None,
     ) -> None:
         self._engine = engine
         self._authenticator = authenticator
@@ -86,6 +94,7 @@ class QueryApi:
         self._denials = denials
         self._annotations = annotations
         self._realtime_source = realtime
+        self._funnels = funnels
 
     def query(self, authorization: str | None, body: bytes) -> ApiResponse:
         found = self._authenticate(authorization)
@@ -105,6 +114,47 @@ class QueryApi:
     def realtime_as(self, principal: Principal, site_ref: str | None) -> ApiResponse:
         """`GET /api/v1/realtime?site_id=…`: a person the gateway authenticated."""
         return self._realtime(principal, site_ref, {})
+
+    def funnel(self, authorization: str | None, funnel_id: str, params: Mapping[str, str]) -> ApiResponse:
+        """`GET /api/v2/funnels/{id}?site_id=…`: a funnel's figures for a key (rate limited)."""
+        found = self._authenticate(authorization)
+        if isinstance(found, ApiResponse):
+            return found
+        principal, headers = found
+        answer = self.funnel_as(principal, funnel_id, params)
+        answer.headers.update(headers)
+        return answer
+
+    def funnel_as(self, principal: Principal, funnel_id: str, params: Mapping[str, str]) -> ApiResponse:
+        """A funnel's figures (docs/goals-funnels.md): `site_id`, and as the query API's
+        `date_range` (`7d`, or `2025-01-01,2025-01-31`), `filters` (JSON) and `breakdown`."""
+        from touchline.funnels.report import funnel_report
+
+        found = self._site(principal, params.get("site_id"), {})
+        if isinstance(found, ApiResponse):
+            return found
+        site = found[0]
+        funnel = self._funnels.get(site.site_id, funnel_id) if self._funnels is not None else None
+        if funnel is None:
+            return ApiResponse(404, {"error": f"No funnel {funnel_id!r} on this site."})
+        try:
+            date_range: Any = params.get("date_range") or "30d"
+            if "," in date_range:
+                date_range = [part.strip() for part in date_range.split(",", 1)]
+            filters = json_body.loads(params["filters"].encode()) if params.get("filters") else []
+            report = funnel_report(
+                self._engine,
+                site,
+                funnel,
+                date_range=date_range,
+                filters=filters,
+                breakdown=params.get("breakdown"),
+            )
+        except json_body.JsonBodyError as exc:
+            return ApiResponse(400, {"error": f"filters is {exc}."})
+        except QueryError as exc:
+            return ApiResponse(exc.status, exc.body())
+        return ApiResponse(200, report)
 
     def _authenticate(self, authorization: str | None) -> tuple[Principal, dict[str, str]] | ApiResponse:
         """The credential's principal and its rate-limit headers, or the refusal."""

@@ -71,6 +71,17 @@ class QueryEngine:
         days = [date.fromisoformat(str(day)) for day, seen in rows if seen]
         return min(days) if days else None
 
+    def select(self, sql: str, parameters: dict[str, Any]) -> list[Any]:
+        """Rows of a statement built elsewhere on a parsed query (funnels, goal conversions),
+        with the engine's mapping of the client's own mistakes to a 400."""
+        try:
+            _, rows = self._warehouse.select(sql, parameters)
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise _warehouse_error(exc) from exc
+        return list(rows)
+
     def compile(self, query: Query) -> Compiled:
         return compile_query(query, self._registry)
 

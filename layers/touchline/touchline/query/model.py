@@ -12,17 +12,17 @@ from touchline.query.dates import DateRange
 
 @dataclass(frozen=True, slots=True)
 class Goal:
-    """A goal `event:goal` knows: completions are `goal` events named `event_name`.
-
-    `page_pattern` goals (issue 18: "Visit /pricing*") are pageviews whose path matches; the
-    goals view turns either kind into a condition on the events table.
-    """
+    """A goal `event:goal` knows: completions are custom events named `event_name`, or, for
+    `page_pattern` goals, pageviews whose path matches; either with every `props` pair equal to
+    the event's property. `touchline.query.builtin.traffic.goal_condition` turns it into a
+    condition on the events table."""
 
     name: str
     event_name: str = ""
     page_pattern: str = ""
     value: Decimal | None = None
     currency: str = ""
+    props: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

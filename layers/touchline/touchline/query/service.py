@@ -26,6 +26,7 @@ from touchline.aws.sqs import SqsEventQueue
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
 from touchline.config.watermarks import DynamoWatermarks
+from touchline.funnels.store import FunnelStore
 from touchline.query.api import ApiResponse, QueryApi
 from touchline.query.cache import MemoryCache
 from touchline.query.engine import QueryEngine
@@ -71,6 +72,7 @@ def api() -> QueryApi:
         denials=denials,
         annotations=AnnotationStore(dynamodb, table),
         realtime=Realtime(warehouse),
+        funnels=FunnelStore(dynamodb, table),
     )
 
 
@@ -107,6 +109,15 @@ def people_realtime(
         return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
     note_sign_in(person, claims, event or {})
     return api().realtime_as(reader.principal(person), site_ref)
+
+
+def people_funnel(claims: Mapping[str, Any], funnel_id: str, params: Mapping[str, str]) -> ApiResponse:
+    """`GET /api/v1/funnels/{id}`: a funnel's figures for a signed-in person."""
+    resolver, reader = people()
+    person = resolver.principal(claims)
+    if person is None:
+        return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
+    return api().funnel_as(reader.principal(person), funnel_id, params)
 
 
 @cache

@@ -39,7 +39,18 @@ class SiteContexts:
         if site is None:
             return None
         settings = self._settings.get(site.site_id)
-        goals = tuple(Goal(g.name, g.name, value=g.value, currency=g.currency) for g in settings.goals)
+        goals = tuple(
+            Goal(
+                g.name,
+                g.custom_event,
+                page_pattern=g.page_pattern if g.track_method == "page_url" else "",
+                value=g.value,
+                currency=g.currency,
+                props=g.properties,
+            )
+            for g in settings.goals
+            if g.active
+        )
         mark = self._watermarks.get(site.site_id, AGGREGATE_JOB)
         aggregated = datetime.fromtimestamp(mark.position_ms / 1000, UTC) if mark else None
         context = SiteContext(

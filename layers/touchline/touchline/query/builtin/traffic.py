@@ -11,10 +11,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from touchline.goals.patterns import wildcard_regex
 from touchline.query.compile import NO_GOAL, CompileContext, MetricContext
 from touchline.query.errors import QueryError
-from touchline.query.model import Query, SimpleFilter
+from touchline.query.model import Goal, Query, SimpleFilter
 from touchline.query.registry import REGISTRY, Dimension, Metric, MetricRender
+from touchline.query.sql import Params
 
 # ---------------------------------------------------------------------------------- dimensions
 
@@ -188,18 +190,22 @@ def goal_condition(ctx: CompileContext, name: str) -> str:
     goal = ctx.query.site.goal(name)
     if goal is None:
         return "0"
+    return goal_sql(ctx.params, goal)
+
+
+def goal_sql(params: Params, goal: Goal, alias: str = "e") -> str:
+    """A goal as a condition on a hit (`alias`), every user value bound: the funnels and the goal
+    conversions use the same."""
     if goal.page_pattern:
-        pattern = ctx.params.string(wildcard_regex(goal.page_pattern))
-        return f"(e.event_type = 'pageview' AND match(e.pathname, {pattern}))"
-    return f"(e.event_type != 'pageview' AND e.name = {ctx.params.string(goal.event_name or goal.name)})"
-
-
-def wildcard_regex(pattern: str) -> str:
-    """A page pattern (`/blog/*`, `/docs/**`) as an anchored RE2 regex (Plausible's wildcards)."""
-    import re
-
-    out = re.escape(pattern).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
-    return f"^{out}$"
+        pattern = params.string(wildcard_regex(goal.page_pattern))
+        test = f"{alias}.event_type = 'pageview' AND match({alias}.pathname, {pattern})"
+    else:
+        name = params.string(goal.event_name or goal.name)
+        test = f"{alias}.event_type != 'pageview' AND {alias}.name = {name}"
+    for key, value in goal.props:
+        k = params.string(key)
+        test += f" AND mapContains({alias}.props, {k}) AND {alias}.props[{k}] = {params.string(value)}"
+    return f"({test})"
 
 
 def _goal_column(ctx: CompileContext, table: str, _argument: str | None) -> str:

@@ -1,0 +1,3 @@
+"""Goals as queries over events: page patterns, definitions, goal conversions.
+
+See docs/goals-funnels.md."""
