@@ -113,6 +113,12 @@ class World:
         self.ops.add_goal(operator(), org.site_id, name, None, "")
         return name
 
+    def fresh_funnel(self, org: Org) -> str:
+        steps = [{"page": "/"}, {"goal": "Signup"}]
+        return self.ops.create_funnel(
+            operator(), org.site_id, f"Funnel {uuid.uuid4().hex[:6]}", steps
+        ).funnel_id
+
     def fresh_key(self, org: Org) -> str:
         return self.ops.create_api_key(operator(), org.org_id, name="fresh")[1].key_id
 

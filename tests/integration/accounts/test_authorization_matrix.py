@@ -9,6 +9,7 @@ template must declare each route with the Cognito authorizer (checked at the end
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +143,35 @@ ROUTES = [
         P.GOALS_WRITE,
         204,
         lambda w, o: (f"/api/v1/sites/{o.site_id}/goals/{w.fresh_goal(o)}", None, None),
+    ),
+    Route(
+        "POST",
+        "/api/v1/funnels",
+        P.GOALS_WRITE,
+        201,
+        lambda w, o: (
+            "/api/v1/funnels",
+            None,
+            {
+                "site_id": o.site_id,
+                "name": f"F {uuid.uuid4().hex[:8]}",
+                "steps": [{"page": "/"}, {"page": "/x"}],
+            },
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/v1/funnels",
+        P.GOALS_READ,
+        200,
+        lambda w, o: ("/api/v1/funnels", {"site_id": o.site_id}, None),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/funnels/{funnel_id}",
+        P.GOALS_WRITE,
+        204,
+        lambda w, o: (f"/api/v1/funnels/{w.fresh_funnel(o)}", {"site_id": o.site_id}, None),
     ),
     Route(
         "GET", "/api/v1/sites/{site_id}/integrations", P.INTEGRATIONS_READ, 200, site_path("/integrations")
