@@ -25,6 +25,7 @@ export const PAGES: PageSpec[] = [
   { id: 'realtime', label: 'Realtime', load: () => import('./views/realtime').then((m) => m.Realtime), shared: true, dated: false },
   { id: 'attribution', label: 'Attribution', load: () => import('./views/attribution').then((m) => m.Attribution), shared: true, dated: true },
   { id: 'revenue', label: 'Revenue', load: () => import('./views/revenue').then((m) => m.Revenue), shared: true, dated: true },
+  { id: 'funnels', label: 'Funnels', load: () => import('./views/funnels').then((m) => m.Funnels), permissions: ['goals:read'], shared: false, dated: true },
   { id: 'customers', label: 'Customers', load: () => import('./views/customers').then((m) => m.Customers), shared: false, dated: false },
   { id: 'products', label: 'Products', load: () => import('./views/products').then((m) => m.Products), shared: true, dated: false },
   { id: 'settings', label: 'Settings', load: () => import('./views/settings/settings').then((m) => m.Settings), permissions: SETTINGS_PERMISSIONS, shared: false, dated: false },

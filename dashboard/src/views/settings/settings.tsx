@@ -116,26 +116,65 @@ function NewSite({ view }: { view: View }) {
 // ------------------------------------------------------------------ goals
 
 interface Goal {
+  id: string;
   name: string;
+  track_method: 'javascript' | 'data_attribute' | 'page_url';
+  event_name: string | null;
+  page_pattern: string | null;
+  properties: Record<string, string>;
   value: string | null;
   currency: string;
+  active: boolean;
+}
+
+const TRIGGERS: [Goal['track_method'], string][] = [
+  ['javascript', 'Custom event (JavaScript)'],
+  ['data_attribute', 'Custom event (data attribute)'],
+  ['page_url', 'Page visit (path pattern)'],
+];
+
+/** `plan=pro, size=xl` as the API's property matches. */
+function parseProperties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(/[,\n]/)) {
+    const [key, ...rest] = part.split('=');
+    if (key.trim()) out[key.trim()] = rest.join('=').trim();
+  }
+  return out;
+}
+
+function trigger(g: Goal): string {
+  const props = Object.entries(g.properties).map(([k, v]) => `${k}=${v}`);
+  const base = g.track_method === 'page_url' ? `page ${g.page_pattern}` : `event ${g.event_name ?? g.name}`;
+  return props.length ? `${base} (${props.join(', ')})` : base;
 }
 
 function Goals({ view }: { view: View }) {
   const [goals, reload] = useList<Goal[]>(`${site(view)}/goals`, view.site.site_id);
   const [name, setName] = useState('');
+  const [method, setMethod] = useState<Goal['track_method']>('javascript');
+  const [pattern, setPattern] = useState('');
+  const [properties, setProperties] = useState('');
   const [value, setValue] = useState('');
   const [currency, setCurrency] = useState('');
   const action = useAction();
+  const path = (g: Goal) => `${site(view)}/goals/${encodeURIComponent(g.name)}`;
   const add = async () => {
+    const props = parseProperties(properties);
+    const page = method === 'page_url';
     await request('POST', `${site(view)}/goals`, {
       name: name.trim(),
+      track_method: method,
+      ...(page ? { page_pattern: pattern.trim() } : {}),
+      ...(Object.keys(props).length ? { properties: props } : {}),
       ...(value ? { value, currency: currency.trim().toUpperCase() || undefined } : {}),
     });
     setName('');
     setValue('');
+    setPattern('');
+    setProperties('');
     reload();
-    return `Added ${name.trim()}: its events now count as conversions.`;
+    return page ? `Added ${name.trim()}: visits of ${pattern.trim()} now count as conversions.` : `Added ${name.trim()}: its events now count as conversions.`;
   };
   return (
     <>
@@ -143,24 +182,44 @@ function Goals({ view }: { view: View }) {
         title="Goals"
         testid="goals-table"
         caption="Goals"
-        columns={['Name', 'Value']}
+        columns={['Name', 'Completed by', 'Value', 'Status']}
         loaded={goals}
         empty="No goals yet: add one below."
         row={(g) => (
-          <tr data-name={g.name}>
+          <tr data-name={g.name} data-active={g.active ? 'true' : 'false'}>
             <th scope="row">{g.name}</th>
+            <td>{trigger(g)}</td>
             <td class="num">{g.value ? `${g.value} ${g.currency}` : '—'}</td>
-            <RowAction
-              label={`Remove goal ${g.name}`}
-              text="Remove"
-              run={action[1]}
-              work={async () => (await request('DELETE', `${site(view)}/goals/${encodeURIComponent(g.name)}`), reload(), `Removed ${g.name}.`)}
-            />
+            <td>
+              <button
+                type="button"
+                class="link"
+                aria-label={`${g.active ? 'Pause' : 'Resume'} goal ${g.name}`}
+                onClick={() => action[1](async () => (await request('PATCH', path(g), { active: !g.active }), reload(), `${g.name} ${g.active ? 'paused' : 'active again'}.`))}
+              >
+                {g.active ? 'Active' : 'Paused'}
+              </button>
+            </td>
+            <RowAction label={`Remove goal ${g.name}`} text="Remove" run={action[1]} work={async () => (await request('DELETE', path(g)), reload(), `Removed ${g.name}.`)} />
           </tr>
         )}
-      />
+      >
+        <p class="muted">Goals are read from the events each time: a change applies to all past data too.</p>
+      </ListCard>
       <ActionForm title="Add a goal" submit="Add goal" onSubmit={add} action={action}>
-        <Field label="Event name" name="goal-name" value={name} set={setName} required />
+        <label>
+          Completed by
+          <select name="goal-method" value={method} onChange={(e) => setMethod(e.currentTarget.value as Goal['track_method'])}>
+            {TRIGGERS.map(([id, label]) => (
+              <option value={id}>{label}</option>
+            ))}
+          </select>
+        </label>
+        <Field label={method === 'page_url' ? 'Goal name' : 'Event name'} name="goal-name" value={name} set={setName} required />
+        {method === 'page_url' && (
+          <Field label="Page pattern (* within a segment, ** across: /blog/*, /docs/**)" name="goal-pattern" value={pattern} set={setPattern} placeholder="/thank-you" required />
+        )}
+        <Field label="Property matches (optional: plan=pro, size=xl)" name="goal-properties" value={properties} set={setProperties} />
         <Field label="Value per conversion (optional)" name="goal-value" inputMode="decimal" value={value} set={setValue} />
         <Field label="Currency (with a value)" name="goal-currency" maxLength={3} value={currency} set={setCurrency} placeholder="EUR" />
       </ActionForm>

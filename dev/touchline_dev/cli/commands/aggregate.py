@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,6 +44,20 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument("site")
     listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.set_defaults(run=list_goals)
+    conversions = goals.add_parser(
+        "conversions", parents=[common], help="completions with source, value and revenue after"
+    )
+    conversions.add_argument("site")
+    conversions.add_argument("--goal", action="append", default=None, help="only this goal (name or id)")
+    conversions.add_argument(
+        "--from", dest="start", type=date.fromisoformat, default=None, help="first day (UTC)"
+    )
+    conversions.add_argument(
+        "--to", dest="end", type=date.fromisoformat, default=None, help="last day, included"
+    )
+    conversions.add_argument("--limit", type=int, default=1000)
+    conversions.add_argument("--format", choices=["table", "json"], default="table")
+    conversions.set_defaults(run=list_conversions)
     remove = goals.add_parser("remove", parents=[common], help="delete a goal")
     remove.add_argument("site")
     remove.add_argument("name")
@@ -176,6 +191,46 @@ def list_goals(args: argparse.Namespace) -> int:
         props = " ".join(f"{k}={v}" for k, v in goal.properties)
         state = "" if goal.active else "\tinactive"
         print(f"{goal.name}\t{what}{' ' + props if props else ''}\t{value}{state}")
+    return 0
+
+
+def list_conversions(args: argparse.Namespace) -> int:
+    """`goal_conversions` (touchline.goals.conversions) for a period (default: the last 30 days)."""
+    from touchline.config.attribution_settings import AttributionSettingsStore
+    from touchline.goals.conversions import conversion_out, goal_conversions
+    from touchline_dev.cli.warehouse_sql import warehouse_sql
+
+    directory = context.data_dir(args.data_dir)
+    end = args.end or datetime.now(UTC).date()
+    start = args.start or end - timedelta(days=29)
+    if end < start:
+        raise CliError("--to is before --from")
+    with context.config_table(directory) as (dynamodb, table):
+        settings = AttributionSettingsStore(dynamodb, table).get(args.site)
+    wanted = None
+    if args.goal:
+        wanted = [g.id for g in settings.goals if g.name in args.goal or g.id in args.goal]
+        if not wanted:
+            raise CliError(f"no goal {args.goal[0]!r}: touchline goals list {args.site}")
+    rows = goal_conversions(
+        warehouse_sql(directory),
+        args.site,
+        settings,
+        datetime.combine(start, time(), UTC),
+        datetime.combine(end + timedelta(days=1), time(), UTC),
+        goal_ids=wanted,
+        limit=args.limit,
+    )
+    if args.format == "json":
+        print(json.dumps([conversion_out(r) for r in rows], indent=1))
+        return 0
+    for r in rows:
+        after = " ".join(f"{a} {c}" for c, a in r["revenue_after"].items()) or "-"
+        value = f"{r['goal_value']} {r['currency']}".strip()
+        print(
+            f"{r['converted_at']}\t{r['goal_name']}\t{r['visitor_id']}\t{r['source'] or '-'}"
+            f"\t{value}\t{after}"
+        )
     return 0
 
 

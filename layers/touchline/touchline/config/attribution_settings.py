@@ -186,11 +186,8 @@ class AttributionSettingsStore:
     def _goals_changed(self, site_id: str) -> None:
         import time
 
-        self._client.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SETTINGS"}},
-            UpdateExpression="SET goals_changed_ms = :t",
-            ExpressionAttributeValues={":t": {"N": str(int(time.time() * 1000))}},
+        update_site_settings(
+            self._client, self._table, site_id, {"goals_changed_ms": {"N": str(int(time.time() * 1000))}}
         )
 
     def replace_goal(self, site_id: str, old_name: str, goal: ConversionGoal) -> None:
