@@ -768,3 +768,42 @@ def test_done_when_a_new_user_adds_a_site_sends_hits_and_a_payment_and_sees_them
     assert shown == {r["dimensions"][0]: r["metrics"][0] for r in sources} and len(shown) == 3
     assert errors.errors == []
     context.close()
+
+
+def test_the_funnels_page_draws_the_cli_funnel_as_the_api_computes_it(site: Site, browser: Any) -> None:
+    data = site.stack.data_dir
+    name = f"Home to signup {time.time_ns()}"
+    steps = ["--step", "/", "--step", "/pricing", "--step", "Signup"]
+    ok(cli("funnels", "add", site.stack.site_id, name, *steps, data_dir=data))
+    shown = json.loads(
+        ok(
+            cli(
+                "funnels",
+                "show",
+                site.stack.site_id,
+                name,
+                "--period",
+                "7d",
+                "--format",
+                "json",
+                data_dir=data,
+            )
+        )
+    )
+    visitors = [s["visitors"] for s in shown["steps"]]
+    assert visitors[0] > visitors[2] > 0, visitors  # people enter, some drop off, some convert
+    page = _page(browser, site, role="viewer")
+    errors = PageErrors(page)
+    page.goto(f"{site.base}/{DOMAIN}/funnels?period=7d")
+    _ready(page, "funnels")
+    page.get_by_role("combobox", name="Funnel").select_option(label=name)
+    page.locator(f'[data-testid="funnel-steps"] li[data-step="1"][data-visitors="{visitors[0]}"]').wait_for()
+    bars = page.get_by_test_id("funnel-steps").first.locator("li")
+    assert [int(bars.nth(i).get_attribute("data-visitors")) for i in range(bars.count())] == visitors
+    drops = page.get_by_test_id("funnel-dropoff").all_inner_texts()
+    found = [re.search(r"(\d+) dropped", d) for d in drops]
+    assert [int(m.group(1)) for m in found if m] == [s["dropoff"] for s in shown["steps"][1:]]
+    assert page.get_by_role("button", name="Define funnel").count() == 0  # a viewer cannot
+    assert axe_violations(page) == []
+    assert errors.errors == []
+    page.context.close()

@@ -105,8 +105,11 @@ export function Funnels({ view }: { view: View }) {
     JSON.stringify([current?.id, params.toString()]),
   );
   useEffect(() => {
-    if (!list.loading && !report.loading) markReady('funnels', []);
-  }, [list.version, report.version]);
+    // Ready once the figures on screen are the chosen funnel's (or there is no funnel).
+    if (list.loading || report.loading || list.error) return;
+    if (current && report.data?.funnel.id !== current.id && !report.error) return;
+    markReady('funnels', []);
+  }, [list.version, report.version, report.loading]);
   return (
     <div class="funnels" data-state={list.loading || report.loading ? 'loading' : 'ready'}>
       <Card title="Funnel" wide busy={report.loading} testid="card-funnel">

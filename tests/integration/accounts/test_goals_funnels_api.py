@@ -122,6 +122,17 @@ def test_goals_and_funnels_through_the_apis(world: World, query_app: ModuleType)
     assert status == 400 and "visit dimension" in answer["error"]
     assert figures(query_app, "fnope", query, bearer=key["key"])[0] == 404
 
+    # Renaming a goal keeps the funnels that use it.
+    status, _, _ = world.request("PATCH", f"{goals}/Pro", user=owner, body={"name": "Pro plan"})
+    assert status == 200
+    _, listed, _ = world.request("GET", "/api/v1/funnels", user=viewer, query={"site_id": site_id})
+    assert listed[0]["steps"][2] == {"goal": "Pro plan"}
+    query_service.api.cache_clear()  # the query function's site cache (60 s) would see the old name
+    renamed = figures(query_app, funnel["id"], query, bearer=key["key"])[1]
+    assert [s["visitors"] for s in renamed["steps"]] == [3, 2, 1] and renamed["steps"][2][
+        "label"
+    ] == "goal:Pro plan"
+
     path = f"/api/v1/funnels/{funnel['id']}"
     assert world.request("DELETE", path, user=viewer, query={"site_id": site_id})[0] == 403
     assert world.request("DELETE", path, user=owner, query={"site_id": site_id})[0] == 204

@@ -152,7 +152,7 @@ def _print_steps(steps: list[dict[str, Any]]) -> None:
     print(f"{'step':<40}{'visitors':>10}{'conv %':>9}{'drop-off':>10}{'drop %':>8}{'median s':>10}")
     for s in steps:
         median = (
-            "" if s["median_seconds_from_previous"] is None else f"{s['median_seconds_from_previous']:.0f}"
+            "" if s["median_seconds_from_previous"] is None else f"{s['median_seconds_from_previous']:.1f}"
         )
         label = f"{s['step']}. {s['label']}"[:39]
         print(

@@ -486,6 +486,8 @@ class Accounts:
         if new.name != goal.name and any(g.name == new.name for g in goals):
             raise RequestError(409, "conflict", f"the site already has a goal named {new.name!r}")
         self.settings.replace_goal(site.site_id, goal.name, new)
+        if new.name != goal.name and self.funnels is not None:
+            self._rename_goal_steps(site.site_id, goal.name, new.name)
         self._record(
             caller,
             "goal.update",
@@ -495,6 +497,20 @@ class Accounts:
             details={**_goal_details(new), "previous_name": goal.name},
         )
         return new
+
+    def _rename_goal_steps(self, site_id: str, old: str, new: str) -> None:
+        """Funnels name their goal steps: a renamed goal stays their step."""
+        from dataclasses import replace
+
+        from touchline.funnels.model import Step
+
+        assert self.funnels is not None
+        for funnel in self.funnels.list(site_id):
+            if any(s.kind == "goal" and s.value == old for s in funnel.steps):
+                steps = tuple(
+                    Step("goal", new) if s.kind == "goal" and s.value == old else s for s in funnel.steps
+                )
+                self.funnels.put(replace(funnel, steps=steps))
 
     def remove_goal(self, caller: Caller, site_id: str, name: str) -> None:
         site = self.site_for(caller, site_id, P.GOALS_WRITE, "goal.delete")

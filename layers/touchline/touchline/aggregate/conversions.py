@@ -55,7 +55,9 @@ def goal_parameters(goals: tuple[ConversionGoal, ...]) -> dict[str, list[Any]]:
             "goal_prop_values": [[]],
             "goal_values": [""],
             "goal_currencies": [""],
+            "goal_any_page": "",
         }
+    pages = [wildcard_regex(g.page_pattern) for g in active if g.track_method == "page_url"]
     return {
         "goal_names": [g.name for g in active],
         "goal_events": [g.custom_event for g in active],
@@ -66,7 +68,16 @@ def goal_parameters(goals: tuple[ConversionGoal, ...]) -> dict[str, list[Any]]:
         "goal_prop_values": [[v for _, v in g.properties] for g in active],
         "goal_values": [str(g.value) if g.value is not None else "" for g in active],
         "goal_currencies": [g.currency for g in active],
+        # One regex for "some page goal", so the scan keeps only candidate hits before matching
+        # each goal; "" when there is no page goal (no pageview is a candidate).
+        "goal_any_page": "|".join(f"(?:{p})" for p in pages),
     }
+
+
+# Hits that may complete a goal (cheap, constant parameters): what the per-goal match then reads.
+GOAL_CANDIDATE = """((event_type = 'goal' AND has({goal_events:Array(String)}, name))
+    OR (event_type = 'pageview' AND {goal_any_page:String} != ''
+        AND match(pathname, {goal_any_page:String})))"""
 
 
 # The first goal (in name order) a hit completes; 0 for none. One hit is at most one conversion.
@@ -113,7 +124,7 @@ CONVERSIONS_SELECT = f"""
                 AS revenue,
             if(m.person_id != '', m.person_id, concat('visitor:', ev.visitor_id)) AS person_id
         FROM (SELECT *, {GOAL_INDEX} AS goal_index FROM events FINAL
-              WHERE site_id = {{site:String}} AND event_type IN ('goal', 'pageview') AND ({{goal_scope}})
+              WHERE site_id = {{site:String}} AND {GOAL_CANDIDATE} AND ({{goal_scope}})
               ) AS ev
         LEFT JOIN visitor_map AS m ON m.visitor_id = ev.visitor_id
         WHERE ev.goal_index > 0)

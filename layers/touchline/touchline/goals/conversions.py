@@ -61,7 +61,10 @@ WITH
               WHERE site_id = {{site:String}} AND timestamp >= fromUnixTimestamp64Milli({{since_ms:Int64}})
                 AND timestamp < fromUnixTimestamp64Milli({{until_ms:Int64}})
                 AND inserted_at >= fromUnixTimestamp64Milli({{inserted_since_ms:Int64}})
-                AND event_type NOT IN ('engagement', 'identify', 'device')) AS e
+                AND event_type NOT IN ('engagement', 'identify', 'device')
+                AND ((event_type != 'pageview' AND has({{goal_events:Array(String)}}, name))
+                     OR (event_type = 'pageview' AND {{goal_any_page:String}} != ''
+                         AND match(pathname, {{goal_any_page:String}})))) AS e
         ARRAY JOIN {GOAL_INDICES} AS g
         ASOF LEFT JOIN (
             SELECT * FROM sessions FINAL WHERE site_id = {{site:String}}
