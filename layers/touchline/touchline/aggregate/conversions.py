@@ -41,7 +41,7 @@ ORDER_NET_REVENUE = """
 """
 
 
-def goal_parameters(goals: tuple[ConversionGoal, ...]) -> dict[str, list[Any]]:
+def goal_parameters(goals: tuple[ConversionGoal, ...]) -> dict[str, Any]:
     """The active goals as query parameters (parallel arrays, one entry per goal: the custom
     event or the page regex, the property matches, the value); a placeholder keeps the arrays
     typed when there is none."""
