@@ -775,6 +775,7 @@ def test_the_funnels_page_draws_the_cli_funnel_as_the_api_computes_it(site: Site
     name = f"Home to signup {time.time_ns()}"
     steps = ["--step", "/", "--step", "/pricing", "--step", "Signup"]
     ok(cli("funnels", "add", site.stack.site_id, name, *steps, data_dir=data))
+    first, last = _days(7)  # the page's 7d: the last seven days, today included
     shown = json.loads(
         ok(
             cli(
@@ -782,8 +783,10 @@ def test_the_funnels_page_draws_the_cli_funnel_as_the_api_computes_it(site: Site
                 "show",
                 site.stack.site_id,
                 name,
-                "--period",
-                "7d",
+                "--from",
+                first,
+                "--to",
+                last,
                 "--format",
                 "json",
                 data_dir=data,

@@ -111,6 +111,8 @@ def test_goals_and_funnels_through_the_apis(world: World, query_app: ModuleType)
     assert [s["median_seconds_from_previous"] for s in report["steps"]] == [None, 120.0, 60.0]
     assert report["conversion_rate"] == 33.33
     assert [(r["value"], r["steps"][0]["visitors"]) for r in report["breakdown_rows"]] == [("google", 3)]
+    _, plain = figures(query_app, funnel["id"], {**query, "breakdown": ""}, claims=world.caller(viewer))
+    assert plain["steps"] == report["steps"] and plain["breakdown_rows"] == []
     # Another organisation's people, and keys, see nothing of it.
     assert figures(query_app, funnel["id"], query, claims=world.caller(world.b.members[Role.OWNER]))[0] == 401
     _, key, _ = world.request(

@@ -105,8 +105,15 @@ def funnel_sql(funnel: Funnel, query: Query, registry: Registry = REGISTRY) -> F
         f"quantileExactInclusiveIf(0.5)(toFloat64(chain[{k}] - chain[{k - 1}]), level >= {k}) AS t{k}"
         for k in range(2, n + 1)
     )
+    # With a breakdown, one row per value and the total (grouping sets); without, the total only.
+    total = "grouping(dim)" if dimension else "toUInt8(1)"
+    grouped = (
+        "GROUP BY GROUPING SETS ((dim), ())\n    ORDER BY is_total DESC, v1 DESC, dim ASC"
+        if dimension
+        else ""
+    )
     sql = f"""
-    SELECT dim, {steps_counts}, {medians}, grouping(dim) AS is_total
+    SELECT {"dim" if dimension else "''"} AS dim_out, {steps_counts}, {medians}, {total} AS is_total
     FROM (
         SELECT visitor, chains[level] AS chain, dims[level] AS dim, level
         FROM (
@@ -116,8 +123,7 @@ def funnel_sql(funnel: Funnel, query: Query, registry: Registry = REGISTRY) -> F
         )
         WHERE level >= 1
     )
-    GROUP BY GROUPING SETS ((dim), ())
-    ORDER BY is_total DESC, v1 DESC, dim ASC"""
+    {grouped}"""
     return FunnelSql(sql, ctx.params.values, n)
 
 
