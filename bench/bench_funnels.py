@@ -69,7 +69,7 @@ def run() -> list[tuple[str, str]]:
     figures: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as directory:
         client = connect(f"chdb://{directory}/ch")
-        migrate(client, retention_days=3650)
+        migrate(client, retention=3650)
         started = time.perf_counter()
         client.command(EVENTS_SQL.format(site=SITE, visitors=VISITORS, events=EVENTS))
         client.command(SESSIONS_SQL.format(site=SITE, visitors=VISITORS))
