@@ -1,5 +1,5 @@
 """Rows for the goals and funnels tests: hits and sessions on sites of their own, inserted into
-the query tests' migrated database (`loaded` in tests/integration/query/conftest.py)."""
+the query tests' migrated database (`loaded` in tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
