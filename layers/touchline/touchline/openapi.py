@@ -226,6 +226,43 @@ def document(management: Any = None) -> dict[str, Any]:
     def people_realtime(site_id: Annotated[str, Query()]) -> RealtimeResponse:
         raise NotImplementedError
 
+    funnel_responses: Any = {
+        200: {"description": "The funnel's steps: visitors, conversion, drop-off, median time"},
+        400: {
+            "description": "Invalid date range, filters or breakdown",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+        401: {
+            "description": "Missing or invalid credential, or a site it may not read",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+        404: {
+            "description": "No funnel of that id on the site",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+    }
+
+    def funnel_stub(
+        funnel_id: Annotated[str, Path()],
+        site_id: Annotated[str, Query()],
+        date_range: Annotated[str | None, Query()] = None,
+        filters: Annotated[str | None, Query()] = None,
+        breakdown: Annotated[str | None, Query()] = None,
+    ) -> None:
+        raise NotImplementedError
+
+    for prefix, security, who in (
+        ("/api/v2", "bearerAuth", "an API key (rate limited)"),
+        ("/api/v1", "cognito", "people signed in through Cognito"),
+    ):
+        docs.get(
+            f"{prefix}/funnels/<funnel_id>",
+            summary=f"A funnel's figures for {who} (docs/goals-funnels.md)",
+            tags=["query"],
+            security=[{security: []}],
+            responses=funnel_responses,
+        )(funnel_stub)
+
     @docs.post(
         "/api/event",
         summary="Record a pageview or event (Plausible Events API)",
