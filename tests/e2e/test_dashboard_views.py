@@ -439,6 +439,7 @@ def test_a_viewer_sees_no_settings_and_an_editor_sees_only_theirs(site: Site, br
         "Realtime",
         "Attribution",
         "Revenue",
+        "Funnels",  # viewers hold goals:read
         "Customers",
         "Products",
     ]
