@@ -37,7 +37,6 @@ from touchline.accounts.service import Caller
 from touchline.accounts.usage import parse_month
 from touchline.accounts.wiring import accounts, annotation_service, webhook_service
 from touchline.aws.http_api import HttpFunction
-from touchline.goals.definition import goal_out
 from touchline.openapi import document, swagger_html
 
 api = HttpFunction("accounts", validation=True)
@@ -216,7 +215,7 @@ def delete_site(site_id: str) -> Response[None]:
 
 @app.get("/api/v1/sites/<site_id>/goals", tags=["goals"])
 def list_goals(site_id: str) -> list[m.GoalOut]:
-    return [m.GoalOut.model_validate(goal_out(g)) for g in accounts().list_goals(caller(), site_id)]
+    return [m.GoalOut.of(g) for g in accounts().list_goals(caller(), site_id)]
 
 
 @app.post(
@@ -237,7 +236,7 @@ def add_goal(site_id: str, body: m.CreateGoal) -> Response[m.GoalOut]:
         properties=body.properties,
         active=body.active,
     )
-    return created(m.GoalOut.model_validate(goal_out(goal)))
+    return created(m.GoalOut.of(goal))
 
 
 @app.patch(
@@ -248,7 +247,7 @@ def add_goal(site_id: str, body: m.CreateGoal) -> Response[m.GoalOut]:
 def update_goal(site_id: str, name: str, body: m.UpdateGoal) -> m.GoalOut:
     changes = body.model_dump(exclude_unset=True)
     goal = accounts().update_goal(caller(), site_id, name, changes)
-    return m.GoalOut.model_validate(goal_out(goal))
+    return m.GoalOut.of(goal)
 
 
 @app.delete("/api/v1/sites/<site_id>/goals/<name>", tags=["goals"])

@@ -236,6 +236,13 @@ class GoalOut(BaseModel):
     active: bool
     updated_at: str | None = None
 
+    @classmethod
+    def of(cls, goal: Any) -> GoalOut:
+        """A stored goal (`touchline.config.goals.ConversionGoal`) as the API shows it."""
+        from touchline.goals.definition import goal_out
+
+        return cls.model_validate(goal_out(goal))
+
 
 class IntegrationOut(BaseModel):
     provider: str
