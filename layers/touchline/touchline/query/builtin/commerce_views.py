@@ -12,12 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from touchline.query.builtin.money import money_sort, render_money
+from touchline.query.builtin.tables import site_clause
 from touchline.query.compile import CompileContext, MetricContext
 from touchline.query.registry import REGISTRY, Dimension, Metric, MetricRender
-
-
-def _site(ctx: CompileContext) -> str:
-    return f"site_id = {ctx.params.string(ctx.query.site.site_id)}"
 
 
 class _Snapshot:
@@ -27,7 +24,9 @@ class _Snapshot:
         self.name, self.table, self.alias, self.time_column = name, table, alias, time_column
 
     def relation(self, ctx: CompileContext, where: str) -> str:
-        return f"FROM (SELECT * FROM {self.table} FINAL WHERE {_site(ctx)}) AS {self.alias} WHERE {where}"
+        return (
+            f"FROM (SELECT * FROM {self.table} FINAL WHERE {site_clause(ctx)}) AS {self.alias} WHERE {where}"
+        )
 
 
 class ProductSalesTable:
@@ -45,9 +44,9 @@ class ProductSalesTable:
             SELECT li.*, o.ordered_at AS ordered_at,
                    if(li.product_id != '', li.product_id, if(li.sku != '', concat('sku:', li.sku),
                       concat('name:', li.product_name))) AS product_key
-            FROM (SELECT * FROM order_line_items FINAL WHERE {_site(ctx)}) AS li
+            FROM (SELECT * FROM order_line_items FINAL WHERE {site_clause(ctx)}) AS li
             INNER JOIN (SELECT source, order_id, ordered_at FROM orders FINAL
-                        WHERE {_site(ctx)} AND status = 'paid' AND cancelled = 0 AND is_test = 0
+                        WHERE {site_clause(ctx)} AND status = 'paid' AND cancelled = 0 AND is_test = 0
                           AND ordered_at >= {start} AND ordered_at < {end}) AS o
                 ON o.source = li.source AND o.order_id = li.order_id"""
         return f"FROM ({inner}) AS ps WHERE {where}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from touchline.query.builtin.tables import range_clause, site_clause
 from touchline.query.compile import CompileContext, MetricContext
 from touchline.query.registry import REGISTRY, Dimension, Metric, MetricRender
 
@@ -24,13 +25,7 @@ class DevicesTable:
     time_column = "d.last_seen"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
-        p = ctx.params
-        start = p.add(ctx.query.date_range.start, "DateTime64(3, 'UTC')")
-        end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
-        inner = (
-            f"SELECT * FROM devices FINAL WHERE site_id = {p.string(ctx.query.site.site_id)} "
-            f"AND last_seen >= {start} AND last_seen < {end}"
-        )
+        inner = f"SELECT * FROM devices FINAL WHERE {site_clause(ctx)} AND {range_clause(ctx, 'last_seen')}"
         return f"FROM ({inner}) AS d WHERE {where}"
 
 

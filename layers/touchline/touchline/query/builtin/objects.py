@@ -20,19 +20,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from touchline.query.builtin.tables import range_clause, site_clause
 from touchline.query.compile import CompileContext, MetricContext
 from touchline.query.registry import REGISTRY, Dimension, Metric, MetricRender
 
 OBJECT_KIND = "object"
 
 
-def _site(ctx: CompileContext) -> str:
-    return f"site_id = {ctx.params.string(ctx.query.site.site_id)}"
-
-
 def members(ctx: CompileContext) -> str:
     """Current (object, person) pairs of the site, with the object's name."""
-    site = _site(ctx)
+    site = site_clause(ctx)
     return f"""
         SELECT r.object_type AS object_type, r.object_id AS object_id, ob.name AS object_name,
                if(m.person_id != '', m.person_id, concat('visitor:', r.member_id)) AS person_id
@@ -56,13 +53,6 @@ def with_objects(ctx: CompileContext, inner: str) -> str:
         INNER JOIN ({members(ctx)}) AS acc ON acc.person_id = base.person_id"""
 
 
-def _range(ctx: CompileContext, column: str) -> str:
-    p = ctx.params
-    start = p.add(ctx.query.date_range.start, "DateTime64(3, 'UTC')")
-    end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
-    return f"{column} >= {start} AND {column} < {end}"
-
-
 class ObjectsTable:
     """The site's objects whose latest call is in the range (deleted ones flagged)."""
 
@@ -71,7 +61,7 @@ class ObjectsTable:
     time_column = "ob.last_seen"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
-        inner = f"SELECT * FROM objects FINAL WHERE {_site(ctx)} AND {_range(ctx, 'last_seen')}"
+        inner = f"SELECT * FROM objects FINAL WHERE {site_clause(ctx)} AND {range_clause(ctx, 'last_seen')}"
         return f"FROM ({inner}) AS ob WHERE {where}"
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from touchline.query.builtin.money import money_sort, render_money
-from touchline.query.builtin.tables import _range, _site
+from touchline.query.builtin.tables import range_clause, site_clause
 from touchline.query.compile import CompileContext
 from touchline.query.registry import REGISTRY, Dimension, Metric, MetricRender
 
@@ -38,7 +38,7 @@ class PathsTable:
                    arrayStringConcat(arrayMap(t -> t.2, arraySort(groupArray((touch_index, channel)))),
                                      {arrow}) AS path
             FROM attribution_credits FINAL
-            WHERE {_site(ctx)} AND model = {model} AND {_range(ctx, "converted_at")}
+            WHERE {site_clause(ctx)} AND model = {model} AND {range_clause(ctx, "converted_at")}
             GROUP BY conversion_id"""
         return f"FROM ({inner}) AS p WHERE {where}"
 

@@ -20,14 +20,16 @@ NON_EVENTS = ("engagement", "identify", "device", "group", "object")
 SESSION_SPAN = timedelta(hours=24)
 
 
-def _range(ctx: CompileContext, column: str) -> str:
+def range_clause(ctx: CompileContext, column: str) -> str:
+    """`column` within the query's date range (half-open), both bounds bound."""
     p = ctx.params
     start = p.add(ctx.query.date_range.start, "DateTime64(3, 'UTC')")
     end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
     return f"{column} >= {start} AND {column} < {end}"
 
 
-def _site(ctx: CompileContext) -> str:
+def site_clause(ctx: CompileContext) -> str:
+    """The query's site, bound."""
     return f"site_id = {ctx.params.string(ctx.query.site.site_id)}"
 
 
@@ -51,7 +53,7 @@ class EventsTable:
             if self.only_type
             else f"event_type NOT IN {ctx.params.strings(list(self.event_types_excluded))}"
         )
-        scope = f"{_site(ctx)} AND {_range(ctx, 'timestamp')} AND {types}"
+        scope = f"{site_clause(ctx)} AND {range_clause(ctx, 'timestamp')} AND {types}"
         # The top-level event filters, applied to the hits before anything is joined to them.
         restriction = ctx.visitor_restriction() if with_sessions is None else None
         hits = f"{scope} AND {restriction}" if restriction else scope
@@ -67,7 +69,7 @@ class EventsTable:
                 # duplicate changes no visitor set).
                 only = f" AND visitor_id IN (SELECT e.visitor_id FROM events AS e WHERE {hits})"
             sessions = (
-                f"(SELECT * FROM sessions FINAL WHERE {_site(ctx)} AND session_start >= {start} "
+                f"(SELECT * FROM sessions FINAL WHERE {site_clause(ctx)} AND session_start >= {start} "
                 f"AND session_start < {end}{only}) AS s"
             )
             on = "e.visitor_id = s.visitor_id AND e.timestamp >= s.session_start"
@@ -90,7 +92,9 @@ class SessionsTable:
     time_column = "s.session_start"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
-        inner = f"SELECT * FROM sessions FINAL WHERE {_site(ctx)} AND {_range(ctx, 'session_start')}"
+        inner = (
+            f"SELECT * FROM sessions FINAL WHERE {site_clause(ctx)} AND {range_clause(ctx, 'session_start')}"
+        )
         return f"FROM ({inner}) AS s WHERE {where}"
 
 
@@ -102,9 +106,8 @@ class CreditsTable:
     time_column = "c.converted_at"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
-        inner = (
-            f"SELECT * FROM attribution_credits FINAL WHERE {_site(ctx)} AND {_range(ctx, 'converted_at')}"
-        )
+        in_range = range_clause(ctx, "converted_at")
+        inner = f"SELECT * FROM attribution_credits FINAL WHERE {site_clause(ctx)} AND {in_range}"
         return f"FROM ({inner}) AS c WHERE {where}"
 
 
@@ -123,7 +126,7 @@ class OrdersTable:
     conversion_key = "concat(o.source, ':', o.order_id)"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
-        site = _site(ctx)
+        site = site_clause(ctx)
         inner = f"""
             WITH
                 edges AS (
@@ -148,7 +151,7 @@ class OrdersTable:
                         AND ('email_sha256', email_sha256) IN (SELECT a_type, a_id FROM reaches_visitor))
                     AS linked
             FROM orders FINAL
-            WHERE {site} AND status = 'paid' AND is_test = 0 AND {_range(ctx, "ordered_at")}
+            WHERE {site} AND status = 'paid' AND is_test = 0 AND {range_clause(ctx, "ordered_at")}
               AND NOT (order_id = payment_id
                        AND (source, payment_id) IN (SELECT source, payment_id FROM named_payments))"""
         return f"FROM ({inner}) AS o WHERE {where}"
@@ -170,7 +173,7 @@ class RefundsTable:
                    any(if(order_id != '', order_id, payment_id)) AS order_key,
                    greatest(sumIf(amount, kind = 'refund'), maxIf(amount, kind = 'cumulative')) AS refunded
             FROM refunds FINAL
-            WHERE {_site(ctx)} AND is_test = 0 AND {_range(ctx, "refunded_at")}
+            WHERE {site_clause(ctx)} AND is_test = 0 AND {range_clause(ctx, "refunded_at")}
             GROUP BY currency, source, payment_id"""
         return f"FROM ({inner}) AS r WHERE {where}"
 
