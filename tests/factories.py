@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from touchline.envelope import envelope_json
 from touchline.ingest.collect import build_row
 from touchline.ingest.enrich import HitContext, UrlEnricher
 from touchline.ingest.hit import PlausibleHit
+from touchline.ingest.rows import EventRow
+from touchline.revenue.rows import OrderRow
 
 PAGES = ["/", "/pricing", "/blog/launch", "/docs/start", "/checkout"]
 
@@ -67,3 +70,48 @@ def sqs_event(bodies: list[str], message_ids: list[str] | None = None) -> dict[s
             for mid, body in zip(ids, bodies, strict=True)
         ]
     }
+
+
+def pageview_json(
+    site_id: str,
+    visitor: str,
+    when: datetime,
+    channel: str,
+    source: str = "",
+    medium: str = "",
+    campaign: str = "",
+) -> str:
+    """An enriched pageview row (as the loader stores it) on a site's home page."""
+    return EventRow(
+        event_id=uuid.uuid4(),
+        site_id=site_id,
+        timestamp=when,
+        received_at=when,
+        event_type="pageview",
+        name="pageview",
+        visitor_id=visitor,
+        url="https://shop.test/",
+        hostname="shop.test",
+        pathname="/",
+        referrer_source=source,
+        utm_medium=medium,
+        utm_campaign=campaign,
+        channel=channel,
+    ).to_json()
+
+
+def paid_order_json(
+    site_id: str, order_id: str, when: datetime, amount: str, currency: str, visitor: str = ""
+) -> str:
+    """A paid Stripe order row, linked to `visitor` when given."""
+    return OrderRow(
+        site_id=site_id,
+        source="stripe",
+        order_id=order_id,
+        status="paid",
+        ordered_at=when,
+        currency=currency,
+        amount=Decimal(amount),
+        visitor_id=visitor,
+        version=1,
+    ).to_json()

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from factories import pageview_json, paid_order_json
 from touchline.aggregate.run import Aggregator
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import MemoryWatermarks
-from touchline.ingest.rows import EventRow
 from touchline.load.clickhouse_sink import ClickHouseRowSink
-from touchline.revenue.rows import OrderRow
 from touchline.warehouse.client import connect
 from touchline.warehouse.sql import ClientSql
 
@@ -25,39 +23,12 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-def hit(
-    visitor: str, when: datetime, channel: str, source: str = "", medium: str = "", campaign: str = ""
-) -> str:
-    return EventRow(
-        event_id=uuid.uuid4(),
-        site_id=SITE,
-        timestamp=when,
-        received_at=when,
-        event_type="pageview",
-        name="pageview",
-        visitor_id=visitor,
-        url="https://shop.test/",
-        hostname="shop.test",
-        pathname="/",
-        referrer_source=source,
-        utm_medium=medium,
-        utm_campaign=campaign,
-        channel=channel,
-    ).to_json()
+def hit(visitor: str, when: datetime, channel: str, **acquisition: str) -> str:
+    return pageview_json(SITE, visitor, when, channel, **acquisition)
 
 
 def order(order_id: str, when: datetime, amount: str, currency: str, visitor: str = "") -> str:
-    return OrderRow(
-        site_id=SITE,
-        source="stripe",
-        order_id=order_id,
-        status="paid",
-        ordered_at=when,
-        currency=currency,
-        amount=Decimal(amount),
-        visitor_id=visitor,
-        version=1,
-    ).to_json()
+    return paid_order_json(SITE, order_id, when, amount, currency, visitor)
 
 
 @pytest.fixture

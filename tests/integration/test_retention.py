@@ -3,19 +3,16 @@ merge, and an aggregation after raw events expired keeps what it can no longer r
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from factories import pageview_json, paid_order_json
 from touchline.aggregate.run import Aggregator
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import MemoryWatermarks
-from touchline.ingest.rows import EventRow
 from touchline.load.clickhouse_sink import ClickHouseRowSink
-from touchline.revenue.rows import OrderRow
 from touchline.settings import WarehouseSettings
 from touchline.warehouse.client import connect
 from touchline.warehouse.migrate import migrate
@@ -49,34 +46,11 @@ def expire(client: Any, *tables: str) -> None:
 
 
 def hit(visitor: str, when: datetime, channel: str, source: str = "") -> str:
-    return EventRow(
-        event_id=uuid.uuid4(),
-        site_id=SITE,
-        timestamp=when,
-        received_at=when,
-        event_type="pageview",
-        name="pageview",
-        visitor_id=visitor,
-        url="https://shop.test/",
-        hostname="shop.test",
-        pathname="/",
-        referrer_source=source,
-        channel=channel,
-    ).to_json()
+    return pageview_json(SITE, visitor, when, channel, source)
 
 
 def order(order_id: str, when: datetime, visitor: str) -> str:
-    return OrderRow(
-        site_id=SITE,
-        source="stripe",
-        order_id=order_id,
-        status="paid",
-        ordered_at=when,
-        currency="EUR",
-        amount=Decimal("40.00"),
-        visitor_id=visitor,
-        version=1,
-    ).to_json()
+    return paid_order_json(SITE, order_id, when, "40.00", "EUR", visitor)
 
 
 def test_migrate_sets_one_ttl_per_family(warehouse_url: str) -> None:
