@@ -453,6 +453,7 @@ class Credit:
     currency: str
     credit: float
     revenue: Decimal
+    klaviyo: str = ""  # the message kind Klaviyo credits the order to: campaign | flow | ''
 
 
 @dataclass(frozen=True)
@@ -472,6 +473,7 @@ class Stat:
     conversions: float
     conversion_uniques: float
     value: float
+    tags: tuple[str, ...] = ()
 
 
 def accounts(
@@ -574,19 +576,31 @@ def campaigns(stats: list[Stat], credits: list[Credit]) -> dict[tuple[date, str]
     for (day, channel), mine in grouped.items():
         per_campaign: dict[str, float] = defaultdict(float)
         names: dict[str, str] = {}
+        tags: dict[str, set[str]] = defaultdict(set)
         for stat in mine:
             per_campaign[stat.object_id] += stat.value
             names[stat.object_id] = max(names.get(stat.object_id, ""), stat.name)
+            tags[stat.object_id] |= set(stat.tags)
         revenue = {k: Decimal(repr(round(v, 4))) for k, v in per_campaign.items()}
+        # Each campaign's revenue counts once for every tag it carries.
+        by_tag: dict[str, Decimal] = defaultdict(Decimal)
+        for campaign_id, campaign_tags in tags.items():
+            for tag in campaign_tags:
+                by_tag[tag] += revenue[campaign_id]
         best = min(revenue, key=lambda k: (-revenue[k], k))
         worst = min(revenue, key=lambda k: (revenue[k], k))
         total = Decimal(repr(round(sum(s.value for s in mine), 4)))
         recipients = round(sum(s.recipients for s in mine))
         delivered = sum(s.delivered for s in mine)
-        credited = [c for c in credits if c.at.date() == day and channels.get(c.channel) == channel]
+        on_channel = [c for c in credits if c.at.date() == day and channels.get(c.channel) == channel]
+        credited = [c for c in on_channel if c.klaviyo != "flow"]
+        by_flows = [c for c in on_channel if c.klaviyo == "flow"]
         by_currency: dict[str, Decimal] = defaultdict(Decimal)
         for c in credited:
             by_currency[c.currency] += c.revenue
+        flow_currency: dict[str, Decimal] = defaultdict(Decimal)
+        for c in by_flows:
+            flow_currency[c.currency] += c.revenue
         result[(day, channel)] = {
             "total_campaigns": len(per_campaign),
             "campaigns_sent": sorted(per_campaign),
@@ -611,6 +625,10 @@ def campaigns(stats: list[Stat], credits: list[Credit]) -> dict[tuple[date, str]
             "worst_campaign_revenue": revenue[worst],
             "attributed_orders": sum(c.credit for c in credited),
             "attributed_revenue": dict(by_currency),
+            "flow_attributed_orders": sum(c.credit for c in by_flows),
+            "flow_attributed_revenue": dict(flow_currency),
+            "top_tags": sorted(by_tag, key=lambda t: (-by_tag[t], t))[:5],
+            "tag_performance": dict(by_tag),
         }
     return result
 

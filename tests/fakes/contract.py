@@ -73,6 +73,39 @@ class Contract:
             found += self._body(operation, request)
         return found
 
+    def response_problems(
+        self, method: str, path: str, status: int, body: Any, sparse: bool = False
+    ) -> list[str]:
+        """Why this answer is not one the document describes (for a document cut `--responses`).
+
+        `sparse`: the request asked for JSON:API sparse fieldsets (`fields[type]=…`), so a
+        resource's `attributes` hold only those and the document's required attributes are not.
+        A `oneOf` an answer matches more than once counts as matched: Klaviyo's `send_options` are
+        Email/SMS/Push options that all accept `{"use_smart_sending": true}`, so a real campaign
+        matches all three."""
+        operation = self.find(method, path)
+        if operation is None:
+            return [f"{method} {path} is not an operation of {self.title}"]
+        responses = operation.spec.get("responses") or {}
+        spec = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        if spec is None:
+            return [f"{method} {path}: status {status} is not a documented answer"]
+        content = self._resolve(spec).get("content") or {}
+        schema = next(iter(content.values()), {}).get("schema")
+        if schema is None:
+            return []
+        from openapi_schema_validator import OAS30Validator
+
+        validator = OAS30Validator(self._inline(schema))
+        return [
+            f"{status} body{''.join(f'[{p!r}]' for p in error.absolute_path)}: {error.message[:200]}"
+            for error in validator.iter_errors(body)
+            if not (
+                sparse and error.validator == "required" and list(error.absolute_path)[-1:] == ["attributes"]
+            )
+            and not (error.validator == "oneOf" and "is valid under each of" in error.message)
+        ]
+
     @property
     def title(self) -> str:
         return str(self.document.get("info", {}).get("title", "the API"))

@@ -6,7 +6,13 @@
   cursor paginated through `links.next` (`page[cursor]`), `page[size]` bounded per endpoint
   (events ≤ 1000, profiles and campaigns ≤ 100), `filter` in Klaviyo's syntax
   (`and(equals(metric_id,"X"),greater-or-equal(datetime,2024-01-01T00:00:00Z))`), `sort`;
-* Get Campaigns refuses a request without a `messages.channel` filter;
+* Get Campaigns refuses a request without a `messages.channel` filter; with `include=tags`
+  (Get Campaigns and Get Campaign) each campaign's `relationships.tags.data` lists its tag ids and
+  the document's `included` array carries each tag once (`fields[tag]` picks its attributes);
+* Get Events with `include=attributions`: an event Klaviyo credits to a message lists one
+  `attribution` in `relationships.attributions.data`, and `included` carries it with its
+  `event`, `attributed-event` and `campaign` + `campaign-message` or `flow` + `flow-message`
+  relationships (the AttributionResponseObjectResource of the document);
 * reports are POSTs of `{"data": {"type": "...-report", "attributes": {...}}}`; series at a
   daily interval refuse timeframes longer than 60 days, values reports longer than a year;
   campaign and flow reports require `conversion_metric_id`; rates come back as fractions;
@@ -48,6 +54,8 @@ PAGE_LIMITS = {
 }
 _FILTER = re.compile(r"([a-z-]+)\(([\w.]+),(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|[^,()]+)\)")
 CONTRACT = Contract.load("klaviyo-2026-07-15.json", closed_objects=True)
+# The answers of the operations whose included resources the sync reads (tags, attributions).
+RESPONSES = Contract.load("klaviyo-2026-07-15-responses.json")
 REPORT_DAILY_LIMIT = 225  # "225/d" on every Query … Series/Values endpoint
 _ALLOWED = re.compile(r"`([\w.$]+)`: ((?:`[a-z-]+`(?:, )?)+)")
 
@@ -114,6 +122,12 @@ def _compare(op: str, left: datetime, right: datetime) -> bool:
     }[op]
 
 
+def _fields(request: Request, kind: str) -> list[str] | None:
+    """`fields[kind]=a,b` (JSON:API sparse fieldsets), or None for every attribute."""
+    text = request.arg(f"fields[{kind}]")
+    return text.split(",") if text else None
+
+
 def _cursor(key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
@@ -130,6 +144,8 @@ class Event:
     at: datetime
     properties: dict[str, Any]
     profile_id: str
+    # Klaviyo's credit for this conversion: ("campaign" | "flow", campaign or flow id, message id).
+    attributed: tuple[str, str, str] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -143,6 +159,7 @@ class Campaign:
     channel: str
     sent_at: datetime
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # message id -> {name, stats}
+    tag_ids: list[str] = field(default_factory=list)  # ids in FakeKlaviyo.tags
 
     @property
     def updated_at(self) -> datetime:
@@ -158,6 +175,8 @@ class FakeKlaviyo(FakeApi):
         self._keys: dict[str, list[tuple[str, str]]] = {}  # metric -> sorted event keys
         self.profiles: dict[str, dict[str, Any]] = {}
         self.campaigns: dict[str, Campaign] = {}
+        self.tags: dict[str, str] = {}  # tag id -> name
+        self.invalid_replies: list[str] = []  # answers the published document does not describe
         self.flow_days: list[dict[str, Any]] = []  # {flow_id, flow_message_id, names, channel, date, stats}
         self.forms: dict[str, str] = {}
         self.form_days: list[dict[str, Any]] = []  # {form_id, date, stats}
@@ -225,6 +244,16 @@ class FakeKlaviyo(FakeApi):
             }
 
     # ------------------------------------------------------------------ protocol
+    def handle(self, request: Request) -> Reply | None:
+        """Every answer of an operation in RESPONSES is checked against the document's schema."""
+        reply = super().handle(request)
+        if reply is not None and RESPONSES.find(request.method, request.path) is not None:
+            body = json.loads(reply.encoded() or b"null")
+            sparse = any(name.startswith("fields[") for name in request.query)
+            problems = RESPONSES.response_problems(request.method, request.path, reply.status, body, sparse)
+            self.invalid_replies += [f"{request.method} {request.path}: {p}" for p in problems[:5]]
+        return reply
+
     def authorized(self, request: Request) -> Reply | None:
         if request.headers.get("authorization") != f"Klaviyo-API-Key {self.api_key}":
             return error(
@@ -288,10 +317,12 @@ class FakeKlaviyo(FakeApi):
             next_url = (
                 f"{self.base_url}{request.path}?{urlencode({**query, 'page[cursor]': _cursor(following)})}"
             )
-        body: dict[str, Any] = {
-            "data": data,
-            "links": {"self": f"{self.base_url}{request.path}", "next": next_url, "prev": None},
-        }
+        # CollectionLinks: `next` and `prev` are URIs, not nullable, and only `self` is required:
+        # the last page has no `next`.
+        links = {"self": f"{self.base_url}{request.path}"}
+        if next_url is not None:
+            links["next"] = next_url
+        body: dict[str, Any] = {"data": data, "links": links}
         if included is not None:
             body["included"] = included
         return Reply(200, body, content_type="application/vnd.api+json")
@@ -330,12 +361,40 @@ class FakeKlaviyo(FakeApi):
         page = page[:size]
         wanted = set((request.arg("include") or "").split(","))
         included = None
+        if wanted & {"profile", "attributions"}:
+            included = []
         if "profile" in wanted:
             ids = sorted({e.profile_id for e in page if e.profile_id})
-            included = [self._profile_resource(i) for i in ids if i in self.profiles]
-        return self._document(request, [self._event_resource(e) for e in page], following, included)
+            included += [self._profile_resource(i) for i in ids if i in self.profiles]
+        if "attributions" in wanted:
+            included += [self._attribution_resource(e) for e in page if e.attributed]
+        resources = [self._event_resource(e, "attributions" in wanted) for e in page]
+        return self._document(request, resources, following, included)
 
-    def _event_resource(self, event: Event) -> dict[str, Any]:
+    def _attribution_resource(self, event: Event) -> dict[str, Any]:
+        assert event.attributed is not None
+        kind, object_id, message_id = event.attributed
+        relationships: dict[str, Any] = {
+            "event": {"data": {"type": "event", "id": event.id}},
+            "attributed-event": {"data": {"type": "event", "id": f"send-{event.id}"}},
+            kind: {"data": {"type": kind, "id": object_id}},
+            f"{kind}-message": {"data": {"type": f"{kind}-message", "id": message_id}},
+        }
+        return {
+            "type": "attribution",
+            "id": f"attr-{event.id}",
+            "relationships": relationships,
+            "links": {"self": f"{self.base_url}/api/attributions/attr-{event.id}/"},
+        }
+
+    def _event_resource(self, event: Event, attributions: bool = False) -> dict[str, Any]:
+        relationships: dict[str, Any] = {
+            "profile": {"data": {"type": "profile", "id": event.profile_id}},
+            "metric": {"data": {"type": "metric", "id": event.metric_id}},
+        }
+        if attributions:
+            listed = [{"type": "attribution", "id": f"attr-{event.id}"}] if event.attributed else []
+            relationships["attributions"] = {"data": listed}
         return {
             "type": "event",
             "id": event.id,
@@ -345,10 +404,7 @@ class FakeKlaviyo(FakeApi):
                 "datetime": iso(event.at),
                 "uuid": event.id,
             },
-            "relationships": {
-                "profile": {"data": {"type": "profile", "id": event.profile_id}},
-                "metric": {"data": {"type": "metric", "id": event.metric_id}},
-            },
+            "relationships": relationships,
             "links": {"self": f"{self.base_url}/api/events/{event.id}/"},
         }
 
@@ -398,30 +454,73 @@ class FakeKlaviyo(FakeApi):
         page, following = keyset_page(
             [{"id": c.id} for c in rows], lambda r: r["id"], _uncursor(cursor) if cursor else None, size
         )
+        campaigns = [self.campaigns[r["id"]] for r in page]
+        tags = self._tags_included(request, campaigns)
+        fields = _fields(request, "campaign")
         return self._document(
-            request, [self._campaign_resource(self.campaigns[r["id"]]) for r in page], following
+            request,
+            [self._campaign_resource(c, tags is not None, fields) for c in campaigns],
+            following,
+            tags,
         )
 
-    def _campaign_resource(self, campaign: Campaign) -> dict[str, Any]:
-        return {
+    def _tags_included(self, request: Request, campaigns: list[Campaign]) -> list[dict[str, Any]] | None:
+        """`include=tags`: every tag of these campaigns once, with the `fields[tag]` asked for."""
+        if "tags" not in (request.arg("include") or "").split(","):
+            return None
+        fields = (request.arg("fields[tag]") or "name").split(",")
+        ids = sorted({t for c in campaigns for t in c.tag_ids})
+        return [
+            {
+                "type": "tag",
+                "id": tag_id,
+                "attributes": {"name": self.tags[tag_id]} if "name" in fields else {},
+                "links": {"self": f"{self.base_url}/api/tags/{tag_id}/"},
+            }
+            for tag_id in ids
+        ]
+
+    def _campaign_resource(
+        self, campaign: Campaign, with_tags: bool = False, fields: list[str] | None = None
+    ) -> dict[str, Any]:
+        attributes = {
+            "name": campaign.name,
+            "status": "Sent",
+            "archived": False,
+            "audiences": {"included": ["LIST1"], "excluded": []},
+            "send_options": {"use_smart_sending": True},
+            "send_strategy": {"method": "immediate"},
+            "created_at": iso(campaign.sent_at - timedelta(days=1)),
+            "scheduled_at": iso(campaign.sent_at),
+            "send_time": iso(campaign.sent_at),
+            "updated_at": iso(campaign.updated_at),
+        }
+        if fields:  # JSON:API sparse fieldsets: only the attributes asked for
+            attributes = {k: v for k, v in attributes.items() if k in fields}
+        resource: dict[str, Any] = {
             "type": "campaign",
             "id": campaign.id,
-            "attributes": {
-                "name": campaign.name,
-                "status": "Sent",
-                "send_time": iso(campaign.sent_at),
-                "updated_at": iso(campaign.updated_at),
-            },
+            "attributes": attributes,
             "links": {"self": f"{self.base_url}/api/campaigns/{campaign.id}/"},
         }
+        if with_tags:
+            resource["relationships"] = {
+                "tags": {"data": [{"type": "tag", "id": t} for t in sorted(campaign.tag_ids)]}
+            }
+        return resource
 
     def _get_campaign(self, request: Request, match: re.Match[str]) -> Reply:
         campaign = self.campaigns.get(match["id"])
         if campaign is None:
             return error(404, "not_found", "Not found.", f"Campaign {match['id']} not found.")
-        return Reply(
-            200, {"data": self._campaign_resource(campaign)}, content_type="application/vnd.api+json"
-        )
+        tags = self._tags_included(request, [campaign])
+        body: dict[str, Any] = {
+            "data": self._campaign_resource(campaign, tags is not None, _fields(request, "campaign")),
+            "links": {"self": f"{self.base_url}/api/campaigns/{campaign.id}/"},
+        }
+        if tags is not None:
+            body["included"] = tags
+        return Reply(200, body, content_type="application/vnd.api+json")
 
     def _list_names(self, source: Any, kind: str) -> Any:
         def handler(request: Request, _m: re.Match[str]) -> Reply:

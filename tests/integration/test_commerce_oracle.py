@@ -55,6 +55,7 @@ TABLES = (
     "attribution_credits",
     "campaign_statistics",
     "flow_statistics",
+    "klaviyo_attributions",
     "customer_profiles",
     "customer_models",
     "products_master",
@@ -131,12 +132,13 @@ def shops(draw: Any) -> dict[str, Any]:
                 shop.identity[key] = merged
     credits = [
         oracle.Credit(
-            f"c{i}",
+            f"klaviyo:c{i}",
             START + timedelta(days=draw(st.integers(0, 125)), hours=3),
             draw(st.sampled_from(["Email", "SMS", "Direct", "Mobile Push Notifications"])),
             draw(st.sampled_from(["USD", "JPY"])),
             1.0,
             draw(st.sampled_from([Decimal("19.99"), Decimal("100.00")])),
+            draw(st.sampled_from(["", "campaign", "flow"])),
         )
         for i in range(draw(st.integers(0, 6)))
     ]
@@ -150,6 +152,7 @@ def shops(draw: Any) -> dict[str, Any]:
             draw(st.sampled_from(["email", "sms"])),
             *(float(draw(st.integers(0, 1000))) for _ in range(8)),
             float(draw(st.sampled_from([0, 12.5, 99.99]))),
+            tuple(draw(st.lists(st.sampled_from(["sale", "vip", "holiday"]), max_size=2, unique=True))),
         )
         for i in range(draw(st.integers(0, 6)))
     ]
@@ -386,6 +389,32 @@ def load(
                 "version",
             ],
         )
+    credited = [c for c in credits if c.klaviyo]
+    if credited:  # Klaviyo's own credit of the order (conversion ids are "klaviyo:<order id>")
+        client.insert(
+            "klaviyo_attributions",
+            [
+                [
+                    SITE,
+                    "klaviyo",
+                    c.conversion_id.split(":", 1)[1],
+                    f"ev-{c.conversion_id}",
+                    c.at,
+                    c.klaviyo,
+                    version,
+                ]
+                for c in credited
+            ],
+            column_names=[
+                "site_id",
+                "source",
+                "order_id",
+                "event_id",
+                "ordered_at",
+                "attributed_kind",
+                "version",
+            ],
+        )
     for kind in ("campaign", "flow"):
         mine = [s for s in stats if s.kind == kind]
         if not mine:
@@ -411,6 +440,7 @@ def load(
                     s.value,
                     datetime.now(UTC),
                     version,
+                    *([list(s.tags)] if kind == "campaign" else []),
                 ]
                 for s in mine
             ],
@@ -432,6 +462,7 @@ def load(
                 "conversion_value",
                 "synced_at",
                 "version",
+                *(["tags"] if kind == "campaign" else []),
             ],
         )
 

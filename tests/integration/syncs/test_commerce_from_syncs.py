@@ -41,8 +41,14 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
         Event("api1", "APIORD", NOW - timedelta(days=2), api_placed_order("A-1", 25.0, [item]), "prof1")
     )
     stats = {"recipients": 1000, "delivered": 980, "opens_unique": 400, "conversion_value": 1234.5}
+    fake.tags = {"T1": "autumn", "T2": "sale"}
     fake.campaigns["C1"] = Campaign(
-        "C1", "Autumn sale", "email", NOW - timedelta(days=3), {"M1": {"name": "Autumn", "stats": stats}}
+        "C1",
+        "Autumn sale",
+        "email",
+        NOW - timedelta(days=3),
+        {"M1": {"name": "Autumn", "stats": stats}},
+        tag_ids=["T1", "T2"],
     )
     for day in range(3):
         fake.flow_days.append(
@@ -155,9 +161,19 @@ def test_synced_orders_and_statistics_fill_every_commerce_table(
     # Klaviyo's statistics: the campaign on its send day, flows and campaigns on the USD row.
     sent = (NOW - timedelta(days=3)).date()
     assert rows(
-        "SELECT date, send_channel, total_campaigns, total_recipients, total_revenue "
-        "FROM campaign_daily_aggregates FINAL WHERE site_id = {site}"
-    ) == [(sent, "email", 1, 1000, Decimal("1234.5"))]
+        "SELECT date, send_channel, total_campaigns, total_recipients, total_revenue, top_tags, "
+        "tag_performance FROM campaign_daily_aggregates FINAL WHERE site_id = {site}"
+    ) == [
+        (
+            sent,
+            "email",
+            1,
+            1000,
+            Decimal("1234.5"),
+            ["autumn", "sale"],
+            {"autumn": Decimal("1234.5"), "sale": Decimal("1234.5")},
+        )
+    ]
     usd = rows(
         "SELECT sum(campaign_revenue), sum(flow_revenue), sum(total_emails_sent), sum(total_orders) "
         "FROM account_metrics_daily FINAL WHERE site_id = {site} AND currency = 'USD'"

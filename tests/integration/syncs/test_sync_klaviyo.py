@@ -25,6 +25,13 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
     fake.add_metric("APIORD", "Placed Order", "api")
     fake.add_metric("VIEWED", "Viewed Product", "shopify")
     add_orders(fake, 1200, start=START, lines_per_order=3, profiles=40)
+    # Klaviyo credits two orders to a flow message and one to a campaign message.
+    for order_id, credit in (
+        (5_000_000_001, ("flow", "F1", "FM1")),
+        (5_000_000_002, ("flow", "F1", "FM1")),
+        (5_000_000_003, ("campaign", "C1", "M1")),
+    ):
+        fake._events[f"ev{order_id}"].attributed = credit
     for i in range(40):
         fake.add_profile(f"prof{i}", f"Buyer{i}@Example.com", START + timedelta(hours=i), first_name=f"B{i}")
     fake.add_event(
@@ -59,12 +66,14 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
         )
     )
     now = datetime.now(UTC)
+    fake.tags = {"T1": "holiday", "T2": "sale", "T3": "unused"}
     fake.campaigns["C1"] = Campaign(
         "C1",
         "Autumn sale",
         "email",
         now - timedelta(days=3),
-        {
+        tag_ids=["T2", "T1"],
+        messages={
             "M1": {
                 "name": "Autumn email",
                 "stats": {
@@ -104,8 +113,10 @@ def klaviyo() -> Iterator[FakeKlaviyo]:
     )
     with fake.serve():
         yield fake
-    # Every request the sync sent is one the provider's published API document accepts.
+    # Every request the sync sent is one the provider's published API document accepts, and
+    # every answer it read (events, campaigns) has the document's shape.
     assert fake.refusals == [], fake.refusals
+    assert fake.invalid_replies == [], fake.invalid_replies[:5]
 
 
 def connect(harness: SyncHarness, fake: FakeKlaviyo, key: str = KEY) -> None:
@@ -160,9 +171,14 @@ def test_full_sync_equals_the_fakes_data(harness: SyncHarness, klaviyo: FakeKlav
     assert harness.scalar("SELECT count() FROM people FINAL") == 40
     # Statistics, rates as percentages.
     assert harness.rows(
-        "SELECT campaign_name, message_name, recipients, open_rate_pct, conversion_value "
+        "SELECT campaign_name, message_name, recipients, open_rate_pct, conversion_value, tags "
         "FROM campaign_statistics FINAL"
-    ) == [("Autumn sale", "Autumn email", 1000.0, 40.8163, 1234.5)]
+    ) == [("Autumn sale", "Autumn email", 1000.0, 40.8163, 1234.5, ["holiday", "sale"])]
+    # Klaviyo's credit of each Placed Order: flows told from campaigns, the rest credited to none.
+    assert harness.rows(
+        "SELECT attributed_kind, count(), groupArray(if(flow_id != '', flow_id, campaign_id)) "
+        "FROM (SELECT * FROM klaviyo_attributions FINAL ORDER BY order_id) GROUP BY attributed_kind ORDER BY 1"
+    ) == [("", 1198, [""] * 1198), ("campaign", 1, ["C1"]), ("flow", 2, ["F1", "F1"])]
     flows = harness.rows("SELECT date, recipients, open_rate_pct FROM flow_statistics FINAL ORDER BY date")
     assert [r[1:] for r in flows[-3:]] == [(12.0, 50.0), (11.0, 50.0), (10.0, 50.0)]
     assert harness.rows(

@@ -4,13 +4,14 @@ the syncs send now (each case names the document rule)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from fakes import gorgias, hubspot, shopify
-from fakes.klaviyo import contract_problems
+from fakes.klaviyo import Campaign, Event, FakeKlaviyo, contract_problems
 from fakes.server import Request
 
 REVISION = {"revision": "2026-07-15", "authorization": "Klaviyo-API-Key pk_x"}
@@ -87,9 +88,10 @@ def test_klaviyo_accepts_what_the_sync_sends() -> None:
     for url in [
         "/api/profiles/?sort=updated&page[size]=100&filter=greater-than(updated,2026-01-01T00:00:00Z)",
         '/api/events/?filter=and(equals(metric_id,"X"),greater-or-equal(datetime,2026-01-01T00:00:00Z))'
-        "&sort=datetime&page[size]=1000&include=profile&fields[profile]=email",
+        "&sort=datetime&page[size]=1000&include=profile,attributions&fields[profile]=email",
         "/api/campaigns/?filter=and(equals(messages.channel,'email'),greater-or-equal(updated_at,2026-01-01T00:00:00+00:00))"
-        "&fields[campaign]=name,send_time,updated_at",
+        "&fields[campaign]=name,send_time,updated_at&include=tags&fields[tag]=name",
+        "/api/campaigns/C1/?include=tags&fields[tag]=name",
         "/api/metrics/",
         "/api/forms/?fields[form]=name",
         "/api/segments/?fields[segment]=name",
@@ -103,6 +105,59 @@ def test_klaviyo_accepts_what_the_sync_sends() -> None:
     )
     assert contract_problems(request("POST", "/api/segment-series-reports/", body, REVISION)) == []
     assert any("revision" in p for p in contract_problems(request("GET", "/api/metrics/", None, {})))
+
+
+def test_klaviyo_answers_are_the_documents_shapes() -> None:
+    """Tags, attributions, a 429 and a 400 as the fake answers them validate against the
+    responses of Klaviyo's document (klaviyo-2026-07-15-responses.json); a wrong shape does not."""
+    fake = FakeKlaviyo(api_key="pk_x")
+    fake.add_metric("PLACED", "Placed Order")
+    fake.add_event(
+        Event("e1", "PLACED", datetime(2026, 9, 1, tzinfo=UTC), {"$value": 5}, "p1", ("flow", "F1", "FM1"))
+    )
+    fake.add_event(Event("e2", "PLACED", datetime(2026, 9, 2, tzinfo=UTC), {"$value": 6}, "p1"))
+    fake.tags = {"T1": "holiday", "T2": "sale"}
+    fake.campaigns["C1"] = Campaign(
+        "C1", "Sale", "email", datetime(2026, 9, 1, tzinfo=UTC), tag_ids=["T2", "T1"]
+    )
+    events = fake.handle(
+        request(
+            "GET",
+            '/api/events/?filter=equals(metric_id,"PLACED")&include=profile,attributions',
+            None,
+            REVISION,
+        )
+    )
+    assert events is not None and events.status == 200
+    assert [(r["type"], r["id"]) for r in events.body["included"]] == [("attribution", "attr-e1")]
+    assert events.body["included"][0]["relationships"]["flow"]["data"] == {"type": "flow", "id": "F1"}
+    assert [e["relationships"]["attributions"]["data"] for e in events.body["data"]] == [
+        [{"type": "attribution", "id": "attr-e1"}],
+        [],
+    ]
+    listed = fake.handle(
+        request(
+            "GET",
+            "/api/campaigns/?filter=equals(messages.channel,'email')&include=tags&fields[tag]=name",
+            None,
+            REVISION,
+        )
+    )
+    assert listed is not None
+    assert [t["attributes"]["name"] for t in listed.body["included"]] == ["holiday", "sale"]
+    one = fake.handle(request("GET", "/api/campaigns/C1/?include=tags", None, REVISION))
+    assert one is not None and one.body["data"]["relationships"]["tags"]["data"][0]["id"] == "T1"
+    fake.faults.rate_limit_every = 1
+    throttled = fake.handle(request("GET", "/api/campaigns/C1/", None, REVISION))
+    assert throttled is not None and throttled.status == 429 and throttled.headers["Retry-After"]
+    fake.faults.rate_limit_every = 0
+    refused = fake.handle(request("GET", "/api/events/?page[size]=5000", None, REVISION))
+    assert refused is not None and refused.status == 400
+    assert fake.invalid_replies == []
+    from fakes.klaviyo import RESPONSES
+
+    wrong = {"data": [{"type": "campaign", "id": "C1"}], "included": [{"type": "tag", "id": "T1"}]}
+    assert RESPONSES.response_problems("GET", "/api/campaigns/", 200, wrong)
 
 
 def test_hubspot_search_contract() -> None:

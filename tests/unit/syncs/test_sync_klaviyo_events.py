@@ -10,6 +10,7 @@ from typing import Any
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 from touchline.syncs.providers.klaviyo.api import KlaviyoApi
 from touchline.syncs.providers.klaviyo.events import Metric, OrderEventStream
+from touchline.syncs.rows import KlaviyoAttributionRow
 from touchline.syncs.state import StreamState
 
 AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -35,12 +36,18 @@ def event(event_id: str, props: dict[str, Any], at: str = "2026-03-04T05:06:07+0
 
 
 def rows(
-    metric: Metric, *events: dict[str, Any], state: StreamState | None = None
+    metric: Metric,
+    *events: dict[str, Any],
+    state: StreamState | None = None,
+    included: list[dict[str, Any]] | None = None,
 ) -> tuple[list[Any], Pages]:
     api = Pages(
         {
             "data": list(events),
-            "included": [{"type": "profile", "id": "P1", "attributes": {"email": "A@B.co"}}],
+            "included": [
+                {"type": "profile", "id": "P1", "attributes": {"email": "A@B.co"}},
+                *(included or []),
+            ],
         }
     )
     stream = OrderEventStream("site", api, metric, "EUR")
@@ -55,8 +62,9 @@ def test_api_origin_order_with_documented_items() -> None:
         "Items": [{"ProductID": "p", "SKU": "S", "ProductName": "Mug", "Quantity": 3, "ItemPrice": 19.99}],
     }
     found, api = rows(Metric("M", "Placed Order", "api"), event("e1", props))
-    order, line = found
+    order, attribution, line = found
     assert isinstance(order, OrderRow) and isinstance(line, OrderLineItemRow)
+    assert isinstance(attribution, KlaviyoAttributionRow) and attribution.attributed_kind == ""
     assert (order.source, order.order_id, order.amount, order.currency) == (
         "klaviyo",
         "A-1",
@@ -69,7 +77,7 @@ def test_api_origin_order_with_documented_items() -> None:
         "filter": 'equals(metric_id,"M")',
         "sort": "datetime",
         "page[size]": 1000,
-        "include": "profile",
+        "include": "profile,attributions",
         "fields[profile]": "email",
     }
 
@@ -95,7 +103,8 @@ def test_a_cancellation_replaces_the_order_it_cancels() -> None:
 def test_shopify_origin_orders_stay_below_shopifys_versions_and_need_line_ids() -> None:
     props = {"$event_id": "4400", "$value": 20, "$currency_code": "usd", "Items": [{"SKU": "no-line-id"}]}
     found, _ = rows(Metric("S", "Placed Order", "shopify"), event("e1", props))
-    assert len(found) == 1  # Items without Shopify line ids are left to Shopify's own line items
+    # Items without Shopify line ids are left to Shopify's own line items
+    assert [type(r) for r in found] == [OrderRow, KlaviyoAttributionRow]
     order = found[0]
     assert (order.source, order.order_id, order.currency, order.source_event) == (
         "shopify",
@@ -141,3 +150,48 @@ def test_an_order_in_a_code_that_is_not_iso_4217_is_skipped_and_listed_not_store
     orders = [r for r in found if isinstance(r, OrderRow)]
     assert [(o.order_id, o.currency) for o in orders] == [("G-1", "HRK")]
     assert [s for s in found if isinstance(s, str) and "NAN" in s and "ISO 4217" in s]
+
+
+def attribution(attribution_id: str, kind: str, object_id: str, message_id: str) -> dict[str, Any]:
+    """An included attribution as Get Events' `include=attributions` sends it (the document's
+    AttributionResponseObjectResource: relationships only)."""
+    return {
+        "type": "attribution",
+        "id": attribution_id,
+        "relationships": {
+            "event": {"data": {"type": "event", "id": "e"}},
+            "attributed-event": {"data": {"type": "event", "id": "send"}},
+            kind: {"data": {"type": kind, "id": object_id}},
+            f"{kind}-message": {"data": {"type": f"{kind}-message", "id": message_id}},
+        },
+        "links": {"self": ""},
+    }
+
+
+def test_klaviyo_credits_flow_campaign_or_nothing_by_attributions_else_properties() -> None:
+    def credited(props: dict[str, Any], listed: list[str]) -> dict[str, Any]:
+        placed = event("e1", {"$event_id": "A-1", "$value": 10, **props})
+        placed["relationships"]["attributions"] = {"data": [{"type": "attribution", "id": i} for i in listed]}
+        found, _ = rows(
+            Metric("M", "Placed Order", "api"),
+            placed,
+            included=[attribution("a1", "flow", "F1", "FM1"), attribution("a2", "campaign", "C1", "CM1")],
+        )
+        [row] = [r for r in found if isinstance(r, KlaviyoAttributionRow)]
+        assert (row.source, row.order_id, row.event_id) == ("klaviyo", "A-1", "e1")
+        return row.model_dump(
+            include={"attributed_kind", "campaign_id", "campaign_message_id", "flow_id", "flow_message_id"}
+        )
+
+    assert credited({}, ["a1"]) == {
+        "attributed_kind": "flow", "campaign_id": "", "campaign_message_id": "", "flow_id": "F1", "flow_message_id": "FM1"
+    }  # fmt: skip
+    assert credited({}, ["a2"])["attributed_kind"] == "campaign"
+    assert credited({}, ["a2"])["campaign_id"] == "C1"
+    assert credited({}, [])["attributed_kind"] == ""
+    # No attribution listed: the event's own properties.
+    assert credited({"$attributed_flow": "F9", "$attributed_message": "M9"}, [])["flow_id"] == "F9"
+    assert credited({"$message": "C7"}, [])["attributed_kind"] == "campaign"
+    # Refunds carry no attribution row.
+    found, _ = rows(Metric("R", "Refunded Order", "api"), event("e9", {"$event_id": "A-1", "$value": 1}))
+    assert not [r for r in found if isinstance(r, KlaviyoAttributionRow)]

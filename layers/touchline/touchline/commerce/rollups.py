@@ -21,6 +21,9 @@ def _channel_sql(column: str) -> str:
     return f"transform({column}, [{names}], [{values}], '')"
 
 
+TOP_TAGS = 5  # top_tags: the day's and channel's tags with the most campaign revenue
+
+
 def campaigns_select(dates: str) -> str:
     ranked = "arraySort(v -> ({sign}v.1, v.2), groupArray((revenue, campaign_id, name)))[1]"
     return f"""
@@ -30,8 +33,17 @@ stats AS (
     WHERE site_id = {{site:String}} AND date IN (SELECT date FROM {dates})),
 per_campaign AS (
     SELECT date, send_channel, campaign_id, max(campaign_name) AS name,
+           arraySort(groupUniqArrayArray(tags)) AS tags,
            toDecimal128(round(sum(conversion_value), 4), 4) AS revenue
     FROM stats GROUP BY date, send_channel, campaign_id),
+tagged AS (
+    SELECT date, send_channel,
+           arraySlice(arrayMap(v -> v.2, arraySort(v -> (-v.1, v.2), groupArray((revenue, tag)))), 1,
+                      {TOP_TAGS}) AS top_tags,
+           mapFromArrays(groupArray(tag), groupArray(toDecimal64(revenue, 4))) AS tag_performance
+    FROM (SELECT date, send_channel, tag, sum(revenue) AS revenue
+          FROM per_campaign ARRAY JOIN tags AS tag GROUP BY date, send_channel, tag ORDER BY tag)
+    GROUP BY date, send_channel),
 extremes AS (
     SELECT date, send_channel, {ranked.format(sign="-")} AS best, {ranked.format(sign="")} AS worst
     FROM per_campaign GROUP BY date, send_channel),
@@ -43,16 +55,22 @@ totals AS (
            sum(clicks_unique) AS clicks_unique, sum(conversion_uniques) AS conversion_uniques,
            toDecimal128(round(sum(conversion_value), 4), 4) AS revenue
     FROM stats GROUP BY date, send_channel),
+klaviyo_credit AS (
+    SELECT concat(source, ':', order_id) AS conversion_id, attributed_kind
+    FROM klaviyo_attributions FINAL WHERE site_id = {{site:String}} AND attributed_kind != ''),
 credited AS (
-    SELECT date, send_channel, sum(orders) AS orders,
-           mapFromArrays(groupArray(currency), groupArray(revenue)) AS revenue
-    FROM (SELECT toDate(converted_at) AS date, {_channel_sql("channel")} AS send_channel, currency,
-                 sum(credit) AS orders, toDecimal64(sum(attributed_revenue), 4) AS revenue
-          FROM attribution_credits FINAL
-          WHERE site_id = {{site:String}} AND model = 'last_touch' AND conversion_kind = 'order'
-            AND toDate(converted_at) IN (SELECT date FROM {dates})
-            AND send_channel != ''
-          GROUP BY date, send_channel, currency
+    SELECT date, send_channel, sumIf(n, NOT flow) AS orders, sumIf(n, flow) AS flow_orders,
+           mapFromArrays(groupArrayIf(currency, NOT flow), groupArrayIf(amount, NOT flow)) AS revenue,
+           mapFromArrays(groupArrayIf(currency, flow), groupArrayIf(amount, flow)) AS flow_revenue
+    FROM (SELECT toDate(a.converted_at) AS date, {_channel_sql("a.channel")} AS send_channel,
+                 k.attributed_kind = 'flow' AS flow, a.currency AS currency,
+                 sum(a.credit) AS n, toDecimal64(sum(a.attributed_revenue), 4) AS amount
+          FROM (SELECT * FROM attribution_credits FINAL
+                WHERE site_id = {{site:String}} AND model = 'last_touch' AND conversion_kind = 'order'
+                  AND toDate(converted_at) IN (SELECT date FROM {dates})) AS a
+          LEFT JOIN klaviyo_credit AS k ON k.conversion_id = a.conversion_id
+          WHERE send_channel != ''
+          GROUP BY date, send_channel, flow, currency
           ORDER BY currency)
     GROUP BY date, send_channel)
 SELECT {{site:String}} AS site_id, t.date AS date, t.send_channel AS send_channel,
@@ -71,10 +89,13 @@ SELECT {{site:String}} AS site_id, t.date AS date, t.send_channel AS send_channe
        e.worst.2 AS worst_campaign_id, e.worst.3 AS worst_campaign_name,
        toDecimal64(e.worst.1, 4) AS worst_campaign_revenue,
        c.orders AS attributed_orders, c.revenue AS attributed_revenue,
+       g.top_tags AS top_tags, g.tag_performance AS tag_performance,
+       c.flow_orders AS flow_attributed_orders, c.flow_revenue AS flow_attributed_revenue,
        toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM totals AS t
 INNER JOIN extremes AS e ON e.date = t.date AND e.send_channel = t.send_channel
 LEFT JOIN credited AS c ON c.date = t.date AND c.send_channel = t.send_channel
+LEFT JOIN tagged AS g ON g.date = t.date AND g.send_channel = t.send_channel
 """
 
 

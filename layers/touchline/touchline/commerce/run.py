@@ -436,6 +436,11 @@ class _Job:
             SELECT toDate(converted_at) FROM attribution_credits
             WHERE site_id = {{site:String}} AND version > {{since_ms:Int64}}
             UNION DISTINCT
+            SELECT toDate(converted_at) FROM attribution_credits
+            WHERE site_id = {{site:String}} AND conversion_id IN (
+                SELECT concat(source, ':', order_id) FROM klaviyo_attributions
+                WHERE site_id = {{site:String}} AND {NEWER})
+            UNION DISTINCT
             SELECT date FROM campaign_statistics WHERE site_id = {{site:String}} AND {synced}
             UNION DISTINCT
             SELECT date FROM flow_statistics WHERE site_id = {{site:String}} AND {synced}"""

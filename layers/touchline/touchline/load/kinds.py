@@ -32,6 +32,7 @@ ROW_MODELS: dict[str, type[Row]] = {
     "refunds": RefundRow,
     "people": PersonRow,
     "campaign_statistics": syncs.CampaignStatisticsRow,
+    "klaviyo_attributions": syncs.KlaviyoAttributionRow,
     "flow_statistics": syncs.FlowStatisticsRow,
     "form_statistics": syncs.FormStatisticsRow,
     "segment_statistics": syncs.SegmentStatisticsRow,

@@ -1,4 +1,4 @@
-"""Rows of the sync tables (migrations/0005_syncs.sql).
+"""Rows of the sync tables (migrations/0005_syncs.sql, 0031_klaviyo_tags_attributions.sql).
 
 Field names are column names and defaults mirror the columns', as for every `Row`. Rates are
 stored as percentages (seed 003); `pct` turns Klaviyo's fractions into them.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -61,6 +61,7 @@ class CampaignStatisticsRow(_MessageStatistics):
     date: dt.date
     campaign_name: str = Field("", max_length=1024)
     message_name: str = Field("", max_length=1024)
+    tags: list[Annotated[str, Field(max_length=256)]] = Field(default_factory=list, max_length=64)
 
 
 class FlowStatisticsRow(_MessageStatistics):
@@ -70,6 +71,23 @@ class FlowStatisticsRow(_MessageStatistics):
     date: dt.date
     flow_name: str = Field("", max_length=1024)
     flow_message_name: str = Field("", max_length=1024)
+
+
+class KlaviyoAttributionRow(Row):
+    """Which message Klaviyo credits an order to (migrations/0031): kind '' when none."""
+
+    site_id: SiteId
+    source: str = Field(min_length=1, max_length=32)
+    order_id: Id
+    event_id: Id
+    ordered_at: Moment
+    attributed_kind: Literal["campaign", "flow", ""] = ""
+    campaign_id: str = Field("", max_length=256)
+    campaign_message_id: str = Field("", max_length=256)
+    flow_id: str = Field("", max_length=256)
+    flow_message_id: str = Field("", max_length=256)
+    version: int = Field(ge=0)
+    is_deleted: int = Field(0, ge=0, le=1)
 
 
 class FormStatisticsRow(Row):

@@ -14,6 +14,15 @@ sorted by `datetime`, `page[size]` up to 1000), refunds from `Refunded Order`, c
 * any other (API or custom integrations): `source='klaviyo'`, `order_id=$event_id` (or the event
   id), line items from `Items` (Klaviyo's documented custom-integration shape).
 
+Placed Order events are read with `include=attributions`: each attribution in the page's
+`included` array names, through its `campaign` / `campaign-message` or `flow` / `flow-message`
+relationships, the message Klaviyo credits the conversion to. The first of an event's
+attributions is stored in `klaviyo_attributions` under the order's key (kind '' when there is
+none), so the rollups can tell a flow's conversion from a campaign's. Without the relationship
+(older revisions, custom integrations) the event's `$attributed_flow` / `$flow` and
+`$attributed_message` / `$message` properties say the same. The row's version is the sync time:
+Klaviyo attributes some conversions after the event exists, and the latest read wins.
+
 https://developers.klaviyo.com/en/reference/get_events ,
 https://developers.klaviyo.com/en/docs/guide_to_integrating_a_platform_without_a_pre_built_klaviyo_integration
 """
@@ -22,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,8 +40,16 @@ from touchline.envelope import Row
 from touchline.identity.rows import email_sha256
 from touchline.revenue.money import InvalidAmount
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow, time_version
-from touchline.syncs.providers.common import add_customer, clean_email, currency_code, money, parse_time
+from touchline.syncs.providers.common import (
+    add_customer,
+    clean_email,
+    currency_code,
+    millis,
+    money,
+    parse_time,
+)
 from touchline.syncs.providers.klaviyo.api import KlaviyoApi
+from touchline.syncs.rows import KlaviyoAttributionRow
 from touchline.syncs.state import Checkpoint, StreamState
 from touchline.syncs.streams import Batch, since
 
@@ -84,6 +101,7 @@ class OrderEventStream:
     page_size: int = 1000
     min_interval: timedelta = timedelta(0)
     name: str = field(init=False)
+    _attributions: dict[str, dict[str, str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.name = f"{EVENT_KINDS[self.metric.name]}:{self.metric.id}"
@@ -93,19 +111,24 @@ class OrderEventStream:
         conditions = [f'equals(metric_id,"{self.metric.id}")']
         if start is not None:
             conditions.append(f"greater-or-equal(datetime,{klaviyo_time(start)})")
+        placed = self.metric.name == PLACED_ORDER
         params = {
             "filter": f"and({','.join(conditions)})" if len(conditions) > 1 else conditions[0],
             "sort": "datetime",
             "page[size]": self.page_size,
-            "include": "profile",
+            "include": "profile,attributions" if placed else "profile",
             "fields[profile]": "email",
         }
         high = state.watermark
         for page in self.api.pages("/api/events/", params):
+            included = page.get("included") or []
             emails = {
                 str(item["id"]): clean_email((item.get("attributes") or {}).get("email"))
-                for item in page.get("included") or []
+                for item in included
                 if item.get("type") == "profile"
+            }
+            self._attributions = {
+                str(item["id"]): _credited(item) for item in included if item.get("type") == "attribution"
             }
             batch = Batch()
             for event in page.get("data") or []:
@@ -174,6 +197,8 @@ class OrderEventStream:
                 ),
             )
         ]
+        if self.metric.name == PLACED_ORDER:
+            rows.append(("klaviyo_attributions", self._attribution(event, props, at, source, order_id)))
         for number, item in enumerate(items, start=1):
             quantity = max(0, int(item.get("quantity") or 0))
             unit = money(item.get("price"), currency)
@@ -206,6 +231,26 @@ class OrderEventStream:
             )
         return rows
 
+    def _attribution(
+        self, event: dict[str, Any], props: dict[str, Any], at: datetime, source: str, order_id: str
+    ) -> KlaviyoAttributionRow:
+        related = ((event.get("relationships") or {}).get("attributions") or {}).get("data") or []
+        credited = next(
+            (self._attributions[str(r.get("id"))] for r in related if str(r.get("id")) in self._attributions),
+            None,
+        )
+        if credited is None:
+            credited = _credited_by_properties(props)
+        return KlaviyoAttributionRow(
+            site_id=self.site_id,
+            source=source,
+            order_id=order_id,
+            event_id=str(event["id"]),
+            ordered_at=at,
+            version=millis(datetime.now(UTC)),
+            **credited,
+        )
+
     def _refund(
         self,
         event: dict[str, Any],
@@ -228,6 +273,40 @@ class OrderEventStream:
             reason=str(props.get("Reason") or props.get("reason") or "")[:1024],
             version=time_version(at),
         )
+
+
+def _related_id(resource: dict[str, Any], name: str) -> str:
+    data = ((resource.get("relationships") or {}).get(name) or {}).get("data") or {}
+    return str(data.get("id") or "") if isinstance(data, dict) else ""
+
+
+def _credited(attribution: dict[str, Any]) -> dict[str, str]:
+    """An included `attribution` resource → the klaviyo_attributions columns it names."""
+    flow, campaign = _related_id(attribution, "flow"), _related_id(attribution, "campaign")
+    if flow:
+        return {
+            "attributed_kind": "flow",
+            "flow_id": flow,
+            "flow_message_id": _related_id(attribution, "flow-message"),
+        }
+    if campaign:
+        return {
+            "attributed_kind": "campaign",
+            "campaign_id": campaign,
+            "campaign_message_id": _related_id(attribution, "campaign-message"),
+        }
+    return {}
+
+
+def _credited_by_properties(props: dict[str, Any]) -> dict[str, str]:
+    """The same from the event's own properties, where Klaviyo sets them on a conversion."""
+    flow = str(props.get("$attributed_flow") or props.get("$flow") or "")[:256]
+    message = str(props.get("$attributed_message") or props.get("$message") or "")[:256]
+    if flow:
+        return {"attributed_kind": "flow", "flow_id": flow, "flow_message_id": message}
+    if message:
+        return {"attributed_kind": "campaign", "campaign_message_id": message}
+    return {}
 
 
 def _line_items(props: dict[str, Any], extra: dict[str, Any], shopify: bool) -> list[dict[str, Any]]:

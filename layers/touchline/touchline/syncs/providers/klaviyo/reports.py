@@ -8,8 +8,10 @@ reads `backfill` back (series reports allow 60 days at a daily interval, values 
 `--since` reaches further, one window per request.
 
 * campaigns: Query Campaign Values over the window, grouped by campaign, message and channel; a
-  campaign's row is dated by its send day (Klaviyo reports campaigns by send date), names and send
-  times from Get Campaigns (email and SMS, `updated_at` since the window start);
+  campaign's row is dated by its send day (Klaviyo reports campaigns by send date), names, send
+  times and tags from Get Campaigns (email and SMS, `updated_at` since the window start,
+  `include=tags`: the tag names are the page's `included` tags that the campaign's
+  `relationships.tags` lists);
 * flows: Query Flow Series, daily, grouped by flow, message (names included) and channel;
 * forms: Query Form Series, daily, by form; names from Get Forms;
 * segments: Query Segment Series, daily, by segment; names from Get Segments.
@@ -154,13 +156,33 @@ def _at(values: dict[str, Any], name: str, index: int) -> Any:
     return series[index] if isinstance(series, list) and index < len(series) else None
 
 
+# Get Campaigns / Get Campaign: the attributes read, and the tags as `included` resources.
+_FIELDS = {"fields[campaign]": "name,send_time,updated_at", "include": "tags", "fields[tag]": "name"}
+
+
+@dataclass(frozen=True)
+class _Campaign:
+    name: str
+    sent: date | None
+    tags: list[str]
+
+
+def _tag_names(document: dict[str, Any]) -> dict[str, str]:
+    """Tag id → name, from a JSON:API document's `included` array."""
+    return {
+        str(item["id"]): str((item.get("attributes") or {}).get("name") or "")
+        for item in document.get("included") or []
+        if item.get("type") == "tag" and item.get("id") is not None
+    }
+
+
 @dataclass
 class CampaignStatisticsStream(_WindowedStream):
     conversion_metric_id: str = ""
     backfill: timedelta = timedelta(days=VALUES_MAX_DAYS)
     max_days: int = VALUES_MAX_DAYS
     name: str = "campaign_statistics"
-    _campaigns: dict[str, tuple[str, date | None]] = field(default_factory=dict)
+    _campaigns: dict[str, _Campaign] = field(default_factory=dict)
 
     def prepare(self, start: datetime, end: datetime) -> None:
         self._campaigns = {}
@@ -168,27 +190,31 @@ class CampaignStatisticsStream(_WindowedStream):
             params = {
                 "filter": f"and(equals(messages.channel,'{channel}'),"
                 f"greater-or-equal(updated_at,{report_time(start)}))",
-                "fields[campaign]": "name,send_time,updated_at",
+                **_FIELDS,
             }
-            for campaign in self.api.resources("/api/campaigns/", params):
-                self._remember(campaign)
+            for page in self.api.pages("/api/campaigns/", params):
+                tags = _tag_names(page)
+                for campaign in page.get("data") or []:
+                    self._remember(campaign, tags)
 
-    def _remember(self, campaign: dict[str, Any]) -> tuple[str, date | None]:
+    def _remember(self, campaign: dict[str, Any], tags: dict[str, str]) -> _Campaign:
         attributes = campaign.get("attributes") or {}
         sent = parse_time(attributes.get("send_time"))
-        entry = (str(attributes.get("name") or ""), sent.date() if sent else None)
+        related = ((campaign.get("relationships") or {}).get("tags") or {}).get("data") or []
+        names = sorted({tags[str(t.get("id"))] for t in related if str(t.get("id")) in tags})
+        entry = _Campaign(str(attributes.get("name") or ""), sent.date() if sent else None, names)
         self._campaigns[str(campaign["id"])] = entry
         return entry
 
-    def _campaign(self, campaign_id: str) -> tuple[str, date | None]:
+    def _campaign(self, campaign_id: str) -> _Campaign:
         if campaign_id not in self._campaigns:
             try:
-                found = self.api.http.get(f"/api/campaigns/{campaign_id}/").json() or {}
-                self._remember(found.get("data") or {"id": campaign_id})
+                found = self.api.http.get(f"/api/campaigns/{campaign_id}/", dict(_FIELDS)).json() or {}
+                self._remember(found.get("data") or {"id": campaign_id}, _tag_names(found))
             except ApiError as exc:
                 if exc.status != 404:
                     raise
-                self._campaigns[campaign_id] = ("", None)
+                self._campaigns[campaign_id] = _Campaign("", None, [])
         return self._campaigns[campaign_id]
 
     def window(self, start: datetime, end: datetime, refreshed: datetime) -> Iterator[tuple[str, Row]]:
@@ -204,15 +230,16 @@ class CampaignStatisticsStream(_WindowedStream):
                 campaign_id = str(groupings.get("campaign_id") or "")
                 if not campaign_id:
                     continue
-                name, sent = self._campaign(campaign_id)
+                campaign = self._campaign(campaign_id)
                 yield (
                     "campaign_statistics",
                     CampaignStatisticsRow(
                         site_id=self.site_id,
                         campaign_id=campaign_id,
                         campaign_message_id=str(groupings.get("campaign_message_id") or campaign_id),
-                        date=sent or start.date(),
-                        campaign_name=name[:1024],
+                        date=campaign.sent or start.date(),
+                        campaign_name=campaign.name[:1024],
+                        tags=[t[:256] for t in campaign.tags[:64]],
                         message_name=str(groupings.get("campaign_message_name") or "")[:1024],
                         send_channel=str(groupings.get("send_channel") or "")[:32],
                         synced_at=refreshed,
