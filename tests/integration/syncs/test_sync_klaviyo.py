@@ -177,7 +177,8 @@ def test_full_sync_equals_the_fakes_data(harness: SyncHarness, klaviyo: FakeKlav
     # Klaviyo's credit of each Placed Order: flows told from campaigns, the rest credited to none.
     assert harness.rows(
         "SELECT attributed_kind, count(), groupArray(if(flow_id != '', flow_id, campaign_id)) "
-        "FROM (SELECT * FROM klaviyo_attributions FINAL ORDER BY order_id) GROUP BY attributed_kind ORDER BY 1"
+        "FROM (SELECT * FROM klaviyo_attributions FINAL ORDER BY order_id) "
+        "GROUP BY attributed_kind ORDER BY 1"
     ) == [("", 1198, [""] * 1198), ("campaign", 1, ["C1"]), ("flow", 2, ["F1", "F1"])]
     flows = harness.rows("SELECT date, recipients, open_rate_pct FROM flow_statistics FINAL ORDER BY date")
     assert [r[1:] for r in flows[-3:]] == [(12.0, 50.0), (11.0, 50.0), (10.0, 50.0)]

@@ -184,7 +184,8 @@ def test_klaviyo_credits_flow_campaign_or_nothing_by_attributions_else_propertie
         )
 
     assert credited({}, ["a1"]) == {
-        "attributed_kind": "flow", "campaign_id": "", "campaign_message_id": "", "flow_id": "F1", "flow_message_id": "FM1"
+        "attributed_kind": "flow", "campaign_id": "", "campaign_message_id": "",
+        "flow_id": "F1", "flow_message_id": "FM1",
     }  # fmt: skip
     assert credited({}, ["a2"])["attributed_kind"] == "campaign"
     assert credited({}, ["a2"])["campaign_id"] == "C1"

@@ -61,7 +61,7 @@ class CampaignStatisticsRow(_MessageStatistics):
     date: dt.date
     campaign_name: str = Field("", max_length=1024)
     message_name: str = Field("", max_length=1024)
-    tags: list[Annotated[str, Field(max_length=256)]] = Field(default_factory=list, max_length=64)
+    tags: list[str] = Field(default_factory=list, max_length=64)  # names, each cut at 256
 
 
 class FlowStatisticsRow(_MessageStatistics):
