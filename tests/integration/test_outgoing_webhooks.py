@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 
 import boto3
 import pytest
+from goals_world import hit_row, insert, session_row
 
 from factories import sqs_event
 from helpers import TABLE, LambdaContextStub, enforcing_stack, load_handler_module
@@ -42,6 +43,7 @@ from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import SiteStore
 from touchline.config.sync_integrations import SyncIntegrationStore
 from touchline.config.watermarks import DynamoWatermarks, Watermark
+from touchline.goals.definition import make_goal
 from touchline.identity.rows import IdentityLinkRow
 from touchline.load import service as load_service
 from touchline.load.clickhouse_sink import ClickHouseRowSink
@@ -451,4 +453,74 @@ def test_attribution_updated_only_when_an_orders_credits_change(world: World, re
         ("Email", "30.00"),
         ("Paid Search", "70.00"),
     ]
+    assert world.hooks.get(OPERATOR, webhook_id).failure_count == 0
+
+
+def test_goal_completed_once_per_completion_after_sessionisation_and_again_the_same_after_a_rerun(
+    world: World, receiver: Receiver
+) -> None:
+    webhook_id = subscribe(world, receiver, "goal.completed")
+    ddb = boto3.client("dynamodb")
+    goals = AttributionSettingsStore(ddb, TABLE)
+    goals.add_goal(
+        world.site_id,
+        make_goal(
+            "Pricing", track_method="page_url", page_pattern="/pricing*", value=Decimal("2"), currency="EUR"
+        ),
+    )
+    goals.add_goal(world.site_id, make_goal("Pro", event_name="Signup", properties={"plan": "pro"}))
+    watermarks = DynamoWatermarks(ddb, TABLE)
+    now = datetime.now(UTC)
+    at = now - timedelta(minutes=2)
+    pricing_hit, signup_hit = uuid.uuid4(), uuid.uuid4()
+    hits = [
+        hit_row(world.site_id, "v-1", at, "/pricing", event_id=pricing_hit),
+        hit_row(
+            world.site_id,
+            "v-1",
+            at + timedelta(seconds=30),
+            "/signup",
+            "Signup",
+            event_id=signup_hit,
+            props={"plan": "pro"},
+        ),
+        hit_row(world.site_id, "v-2", at, "/signup", "Signup", props={"plan": "free"}),  # no goal
+        hit_row(world.site_id, "v-2", at, "/blog"),  # no goal
+    ]
+    ClickHouseRowSink(world.client).insert_rows("events", hits, uuid.uuid4().hex)
+    assert world.dispatch()["queued"] == 0, "no aggregation run has sessionised the hits yet"
+    # The aggregation's run: the visitors' sessions, then its watermark (its start).
+    insert(world.client, "sessions", [session_row(world.site_id, "v-1", at, "newsletter", campaign="dec")])
+    watermarks.put(world.site_id, "aggregate", Watermark(int(time.time() * 1000), 1))
+    report = world.dispatch()
+    assert report["events"] == {"goal.completed": 2} and report["queued"] == 2
+    assert world.dispatch()["queued"] == 0, "a second run reads nothing new"
+    # A run that queued its deliveries but died before moving its watermark is read again.
+    mark = watermarks.get(world.site_id, "webhooks:goals")
+    assert mark is not None
+    watermarks.put(world.site_id, "webhooks:goals", Watermark(mark.position_ms - 10 * 60_000, 0))
+    assert world.dispatch()["queued"] == 2
+    receiver.plan = [500]
+    world.pump(lambda: len(receiver.accepted_ids()) == 2 and len(receiver.received) >= 5)
+    assert all(r["valid"] for r in receiver.received)
+    by_id: dict[str, set[bytes]] = {}
+    for r in receiver.received:
+        by_id.setdefault(r["event"]["id"], set()).add(r["body"])
+    assert len(by_id) == 2, "each completion has one event id, however often it is sent"
+    assert all(len(bodies) == 1 for bodies in by_id.values()), "and the same bytes"
+    events = {
+        e["data"]["conversion"]["goal"]["name"]: e for e in (json.loads(b.pop()) for b in by_id.values())
+    }
+    pricing, pro = events["Pricing"]["data"]["conversion"], events["Pro"]["data"]["conversion"]
+    assert events["Pricing"]["type"] == "goal.completed"
+    assert pricing["conversion_id"].endswith(f":{pricing_hit}") and pro["conversion_id"].endswith(
+        f":{signup_hit}"
+    )
+    assert (pricing["value"], pricing["currency"]) == ("2.00", "EUR")
+    assert (pro["value"], pro["currency"]) == (None, None)
+    assert pricing["source"] == pro["source"] == "newsletter" and pricing["campaign"] == "dec"
+    assert pricing["session_id"] and pricing["session_id"] == pro["session_id"]
+    assert pricing["visitor_id"] == "v-1" and pricing["converted_at"].startswith(
+        at.strftime("%Y-%m-%dT%H:%M")
+    )
     assert world.hooks.get(OPERATOR, webhook_id).failure_count == 0

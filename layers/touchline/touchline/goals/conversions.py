@@ -61,6 +61,8 @@ WITH
               WHERE site_id = {{site:String}} AND timestamp >= fromUnixTimestamp64Milli({{since_ms:Int64}})
                 AND timestamp < fromUnixTimestamp64Milli({{until_ms:Int64}})
                 AND inserted_at >= fromUnixTimestamp64Milli({{inserted_since_ms:Int64}})
+                AND ({{inserted_until_ms:Int64}} = 0
+                     OR inserted_at <= fromUnixTimestamp64Milli({{inserted_until_ms:Int64}}))
                 AND event_type NOT IN ('engagement', 'identify', 'device')
                 AND ((event_type != 'pageview' AND has({{goal_events:Array(String)}}, name))
                      OR (event_type = 'pageview' AND {{goal_any_page:String}} != ''
@@ -114,10 +116,12 @@ def goal_conversions(
     *,
     goal_ids: list[str] | None = None,
     inserted_since: datetime | None = None,
+    inserted_until: datetime | None = None,
     limit: int = 10_000,
 ) -> list[dict[str, Any]]:
     """Completions of the site's active goals between `since` and `until` (hits' times), oldest
-    first; `inserted_since` keeps those stored since then (what a webhook sender reads)."""
+    first; `inserted_since`/`inserted_until` keep those stored in that span, both ends included
+    (what a webhook sender reads)."""
     params: dict[str, Any] = {
         "site": site_id,
         **goal_parameters(settings.goals),
@@ -126,6 +130,7 @@ def goal_conversions(
         "since_ms": int(since.timestamp() * 1000),
         "until_ms": int(until.timestamp() * 1000),
         "inserted_since_ms": int(inserted_since.timestamp() * 1000) if inserted_since else 0,
+        "inserted_until_ms": int(inserted_until.timestamp() * 1000) if inserted_until else 0,
         "window_ms": int(timedelta(days=settings.lookback_days).total_seconds() * 1000),
         "limit": limit,
     }

@@ -10,20 +10,26 @@ milliseconds (when the loader stored the row, so late and redelivered rows are s
 - `purchase.refunded`: a refund first stored in the window;
 - `visitor.identified`: a new link between a visitor (or anonymous id) and a user id or email
   hash (the tag's `identify`, the tracking API's `identify`/`alias`/calls with both ids);
+- `goal.completed`: a completion (`goal_conversions`) of a hit stored in the window, read only
+  once the aggregation has sessionised it (its position is also capped by the aggregation's);
 - `attribution.updated`: counts in the aggregation's credit versions instead, and compares each
   order's credits with what it last sent (`webhook_attribution_state`).
 
-Adding a source (issue 18's `goal.completed` once `goal_conversions` exists) is one class with
-its SELECT and a line in `SOURCES`.
+Adding a row source is one `_RowSource` subclass (its SELECT, how a row reads) and a line in
+`sources()`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from touchline.config.attribution_settings import AttributionSettings
+from touchline.config.watermarks import Watermark
+from touchline.goals.conversions import goal_conversions
 from touchline.outgoing_webhooks.events import OutgoingEvent, event_id
 from touchline.warehouse.sql import Sql
 
@@ -70,11 +76,22 @@ def _money(value: Any) -> str:
     return f"{cents:f}" if cents == amount else f"{amount.normalize():f}"
 
 
+class Described(NamedTuple):
+    """One row as an event: what identifies it (its id's key), when it was stored, its data."""
+
+    key: tuple[object, ...]
+    created_ms: int
+    data: dict[str, Any]
+    livemode: bool = True
+
+
 class _RowSource:
-    """Sources whose position is `inserted_at`: read up to now minus the settle margin."""
+    """Sources whose position is `inserted_at`: read up to now minus the settle margin. A
+    subclass names its SELECT (or overrides `rows`) and says how one row reads (`describe`)."""
 
     name = ""
     event_type = ""
+    SQL = ""
 
     def __init__(self, settle_ms: int = 5000) -> None:
         self.settle_ms = settle_ms
@@ -88,8 +105,30 @@ class _RowSource:
     def sent(self, sql: Sql, site_id: str, events: list[OutgoingEvent], until: int) -> None:
         return None
 
-    def read(self, sql: Sql, site_id: str, since: int, until: int) -> list[OutgoingEvent]:
+    def parameters(self, site_id: str, since: int, until: int) -> dict[str, Any]:
+        return {"site": site_id, "since": since, "until": until}
+
+    def rows(self, sql: Sql, site_id: str, since: int, until: int) -> Iterable[Any]:
+        return sql.rows(self.SQL, self.parameters(site_id, since, until))
+
+    def describe(self, row: Any) -> Described:
         raise NotImplementedError
+
+    def read(self, sql: Sql, site_id: str, since: int, until: int) -> list[OutgoingEvent]:
+        events = []
+        for row in self.rows(sql, site_id, since, until):
+            described = self.describe(row)
+            events.append(
+                OutgoingEvent(
+                    id=event_id(site_id, self.event_type, *described.key),
+                    type=self.event_type,
+                    created=_ms(described.created_ms) // 1000,
+                    site_id=site_id,
+                    livemode=described.livemode,
+                    data=described.data,
+                )
+            )
+        return events
 
 
 ORDER_COLUMNS = (
@@ -134,32 +173,19 @@ class PurchaseCreated(_RowSource):
         ORDER BY first_paid, source, order_id
     """
 
-    def read(self, sql: Sql, site_id: str, since: int, until: int) -> list[OutgoingEvent]:
-        events = []
-        for row in sql.rows(self.SQL, {"site": site_id, "since": since, "until": until}):
-            source, order_id, *values, first_paid = row
-            order = dict(zip(ORDER_COLUMNS, values, strict=True))
-            data: dict[str, Any] = {"source": source, "order_id": order_id}
-            for column, value in order.items():
-                if column in MONEY:
-                    data[column] = _money(value)
-                elif column == "ordered_at":
-                    data[column] = _iso(value)
-                elif column in ("is_test", "is_subscription", "renewal"):
-                    data[column] = bool(value)
-                else:
-                    data[column] = value
-            events.append(
-                OutgoingEvent(
-                    id=event_id(site_id, self.event_type, source, order_id),
-                    type=self.event_type,
-                    created=_ms(first_paid) // 1000,
-                    site_id=site_id,
-                    livemode=not data["is_test"],
-                    data={"order": data},
-                )
-            )
-        return events
+    def describe(self, row: Any) -> Described:
+        source, order_id, *values, first_paid = row
+        data: dict[str, Any] = {"source": source, "order_id": order_id}
+        for column, value in zip(ORDER_COLUMNS, values, strict=True):
+            if column in MONEY:
+                data[column] = _money(value)
+            elif column == "ordered_at":
+                data[column] = _iso(value)
+            elif column in ("is_test", "is_subscription", "renewal"):
+                data[column] = bool(value)
+            else:
+                data[column] = value
+        return Described((source, order_id), first_paid, {"order": data}, not data["is_test"])
 
 
 REFUND_COLUMNS = ("order_id", "payment_id", "kind", "refunded_at", "currency", "amount", "reason", "is_test")
@@ -183,30 +209,18 @@ class PurchaseRefunded(_RowSource):
         ORDER BY first_seen, source, refund_id
     """
 
-    def read(self, sql: Sql, site_id: str, since: int, until: int) -> list[OutgoingEvent]:
-        events = []
-        for row in sql.rows(self.SQL, {"site": site_id, "since": since, "until": until}):
-            source, refund_id, *values, first_seen = row
-            refund = dict(zip(REFUND_COLUMNS, values, strict=True))
-            data = {
-                "source": source,
-                "refund_id": refund_id,
-                **refund,
-                "amount": _money(refund["amount"]),
-                "refunded_at": _iso(refund["refunded_at"]),
-                "is_test": bool(refund["is_test"]),
-            }
-            events.append(
-                OutgoingEvent(
-                    id=event_id(site_id, self.event_type, source, refund_id),
-                    type=self.event_type,
-                    created=_ms(first_seen) // 1000,
-                    site_id=site_id,
-                    livemode=not data["is_test"],
-                    data={"refund": data},
-                )
-            )
-        return events
+    def describe(self, row: Any) -> Described:
+        source, refund_id, *values, first_seen = row
+        refund = dict(zip(REFUND_COLUMNS, values, strict=True))
+        data = {
+            "source": source,
+            "refund_id": refund_id,
+            **refund,
+            "amount": _money(refund["amount"]),
+            "refunded_at": _iso(refund["refunded_at"]),
+            "is_test": bool(refund["is_test"]),
+        }
+        return Described((source, refund_id), first_seen, {"refund": data}, not data["is_test"])
 
 
 ANONYMOUS = ("visitor", "anonymous")
@@ -233,36 +247,114 @@ class VisitorIdentified(_RowSource):
         ORDER BY first_seen, from_type, from_id, to_type, to_id
     """
 
-    def read(self, sql: Sql, site_id: str, since: int, until: int) -> list[OutgoingEvent]:
-        params = {
-            "site": site_id,
-            "since": since,
-            "until": until,
+    def parameters(self, site_id: str, since: int, until: int) -> dict[str, Any]:
+        return {
+            **super().parameters(site_id, since, until),
             "anonymous": list(ANONYMOUS),
             "known": list(KNOWN),
         }
-        events = []
-        for from_type, from_id, to_type, to_id, source, linked_at, first_seen in sql.rows(self.SQL, params):
-            anonymous, known = (
-                ((from_type, from_id), (to_type, to_id))
-                if from_type in ANONYMOUS
-                else ((to_type, to_id), (from_type, from_id))
-            )
-            events.append(
-                OutgoingEvent(
-                    id=event_id(site_id, self.event_type, from_type, from_id, to_type, to_id),
-                    type=self.event_type,
-                    created=_ms(first_seen) // 1000,
-                    site_id=site_id,
-                    data={
-                        "visitor": {"type": anonymous[0], "id": anonymous[1]},
-                        "identifier": {"type": known[0], "id": known[1]},
-                        "source": source,
-                        "linked_at": _iso(linked_at),
-                    },
-                )
-            )
-        return events
+
+    def describe(self, row: Any) -> Described:
+        from_type, from_id, to_type, to_id, source, linked_at, first_seen = row
+        anonymous, known = (
+            ((from_type, from_id), (to_type, to_id))
+            if from_type in ANONYMOUS
+            else ((to_type, to_id), (from_type, from_id))
+        )
+        data = {
+            "visitor": {"type": anonymous[0], "id": anonymous[1]},
+            "identifier": {"type": known[0], "id": known[1]},
+            "source": source,
+            "linked_at": _iso(linked_at),
+        }
+        return Described((from_type, from_id, to_type, to_id), first_seen, data)
+
+
+# Hits stored in a window are looked for among those timestamped from LATE_HITS before it (the
+# events table is ordered by day: this bounds the scan) to SKEW after it (a clock a minute ahead).
+LATE_HITS_MS = 7 * 86_400_000
+SKEW_MS = 2 * 60_000
+GOAL_PAGE = 10_000
+
+
+class GoalCompleted(_RowSource):
+    """`goal_conversions` (touchline.goals.conversions) of the hits stored in the window, once the
+    aggregation has sessionised them (so the session's source is in the event), under the goals
+    as they are when it is read. Keyed on the completion's own id (`<goal id>:<event id>`)."""
+
+    name = "goals"
+    event_type = "goal.completed"
+
+    def __init__(
+        self,
+        site_settings: Callable[[str], AttributionSettings],
+        aggregated_ms: Callable[[str], int | None],
+        settle_ms: int = 5000,
+    ) -> None:
+        super().__init__(settle_ms)
+        self._settings = site_settings
+        self._aggregated_ms = aggregated_ms
+
+    def position(self, sql: Sql, site_id: str, now_ms: int) -> int:
+        # The aggregation's run stamps its start as its position: hits stored before it (minus
+        # the settle margin for rows not yet visible then) have their sessions.
+        aggregated = self._aggregated_ms(site_id)
+        return min(now_ms, aggregated or 0) - self.settle_ms
+
+    def rows(self, sql: Sql, site_id: str, since: int, until: int) -> Iterable[Any]:
+        settings = self._settings(site_id)
+        if not any(goal.active for goal in settings.goals):
+            return []
+        return self._window(sql, site_id, settings, since, until)
+
+    def _window(
+        self, sql: Sql, site_id: str, settings: AttributionSettings, since: int, until: int
+    ) -> list[dict[str, Any]]:
+        # One millisecond cannot be split (one insert stamps its rows alike): read it whole.
+        limit = GOAL_PAGE if until - since > 1 else 2**62
+        found = goal_conversions(
+            sql,
+            site_id,
+            settings,
+            _at(since - LATE_HITS_MS),
+            _at(until + SKEW_MS),
+            inserted_since=_at(since + 1),
+            inserted_until=_at(until),
+            limit=limit,
+        )
+        if len(found) < limit:
+            return sorted(found, key=lambda r: (r["inserted_at"], r["conversion_id"]))
+        # A full page may have left some out: read the window in two halves instead.
+        middle = (since + until) // 2
+        return self._window(sql, site_id, settings, since, middle) + self._window(
+            sql, site_id, settings, middle, until
+        )
+
+    def describe(self, row: Any) -> Described:
+        has_value = bool(row["currency"]) or row["goal_value"] != 0
+        conversion = {
+            "conversion_id": row["conversion_id"],
+            "goal": {"id": row["goal_id"], "name": row["goal_name"]},
+            "visitor_id": row["visitor_id"],
+            "person_id": row["person_id"],
+            "session_id": row["session_id"],
+            "source": row["source"],
+            "channel": row["channel"],
+            "campaign": row["campaign"],
+            "converted_at": _iso(row["converted_at"]),
+            "value": _money(row["goal_value"]) if has_value else None,
+            "currency": row["currency"] or None,
+        }
+        return Described((row["conversion_id"],), _epoch_ms(row["inserted_at"]), {"conversion": conversion})
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(max(ms, 0) / 1000, UTC)
+
+
+def _epoch_ms(value: datetime) -> int:
+    at = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return int(at.timestamp() * 1000)
 
 
 CREDIT_TOUCH = (
@@ -422,11 +514,26 @@ def _fingerprints(ids: str) -> str:
     return _FINGERPRINTS.format(ids=ids, credits=credits)
 
 
-def sources(completed_version: Any, settle_ms: int = 5000) -> list[Source]:
-    """Every source, in the order the dispatcher reads them."""
+def sources(
+    aggregated: Callable[[str], Watermark | None],
+    site_settings: Callable[[str], AttributionSettings],
+    settle_ms: int = 5000,
+) -> list[Source]:
+    """Every source, in the order the dispatcher reads them; `aggregated` is a site's aggregation
+    watermark (its last completed run), `site_settings` its goals and attribution window."""
+
+    def completed_version(site_id: str) -> int | None:
+        mark = aggregated(site_id)
+        return mark.version if mark else None
+
+    def aggregated_ms(site_id: str) -> int | None:
+        mark = aggregated(site_id)
+        return mark.position_ms if mark else None
+
     return [
         PurchaseCreated(settle_ms),
         PurchaseRefunded(settle_ms),
         VisitorIdentified(settle_ms),
+        GoalCompleted(site_settings, aggregated_ms, settle_ms),
         AttributionUpdated(completed_version),
     ]

@@ -7,6 +7,7 @@ from functools import cache
 from touchline.aws import clients
 from touchline.aws.secrets import powertools_fetcher
 from touchline.aws.sqs import SqsDelayedQueue, SqsEventQueue, SqsMessageQueue
+from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.watermarks import DynamoWatermarks
 from touchline.outgoing_webhooks.deliver import Deliverer, DeliverySettings
 from touchline.outgoing_webhooks.dispatch import Dispatcher
@@ -34,16 +35,13 @@ def dispatcher() -> Dispatcher:
     current = settings()
     watermarks = DynamoWatermarks(clients.dynamodb(), current.config_table)
 
-    def completed_version(site_id: str) -> int | None:
-        mark = watermarks.get(site_id, "aggregate")
-        return mark.version if mark else None
-
+    site_settings = AttributionSettingsStore(clients.dynamodb(), current.config_table)
     return Dispatcher(
         ClientSql(warehouse_client()),
         subscriptions(),
         watermarks,
         SqsMessageQueue(clients.sqs(), current.queue_url),
-        sources(completed_version, current.settle_ms),
+        sources(lambda site_id: watermarks.get(site_id, "aggregate"), site_settings.get, current.settle_ms),
     )
 
 
