@@ -1,7 +1,8 @@
 """QueryFunction: `POST /api/v2/query` (Plausible's Stats API v2, plus revenue and attribution) for
 API keys and shared links, and `POST /api/v1/query`, the same for people signed in through Cognito;
 `GET /api/v2/realtime` and `GET /api/v1/realtime` likewise (who is on the site now, docs/realtime.md).
-a funnel's figures (`GET /api/v2/funnels/{id}` for keys, `GET /api/v1/funnels/{id}` for people).
+a funnel's figures (`GET /api/v2/funnels/{id}` for keys, `GET /api/v1/funnels/{id}` for people);
+a site's goal completions (`GET /api/v2/goal-conversions`, `GET /api/v1/goal-conversions`).
 
 Authentication, rate limits, the engine and its cache live in `touchline.query`
 (docs/query-api.md); warehouse or DynamoDB trouble is the shared adapter's 503, in Plausible's
@@ -17,7 +18,7 @@ from touchline.aws.http_api import HttpFunction
 from touchline.query.api import ApiResponse
 from touchline.query.errors import PlausibleError
 from touchline.query.service import api as query_api
-from touchline.query.service import people_funnel
+from touchline.query.service import people_funnel, people_goal_conversions
 from touchline.query.service import people_query as person_query
 from touchline.query.service import people_realtime as person_realtime
 
@@ -55,6 +56,16 @@ def funnel(funnel_id: str) -> Response[str]:
 @app.get("/api/v1/funnels/<funnel_id>")
 def person_funnel(funnel_id: str) -> Response[str]:
     return _answer(people_funnel(api.jwt_claims(), funnel_id, _query_string()))
+
+
+@app.get("/api/v2/goal-conversions")
+def goal_conversions() -> Response[str]:
+    return _answer(query_api().goal_conversions(api.headers().get("authorization"), _query_string()))
+
+
+@app.get("/api/v1/goal-conversions")
+def person_goal_conversions() -> Response[str]:
+    return _answer(people_goal_conversions(api.jwt_claims(), _query_string()))
 
 
 def _query_string() -> dict[str, str]:

@@ -341,7 +341,8 @@ def test_repeated_failures_disable_into_the_dead_letter_queue_and_a_redrive_deli
 
     world.pump(lambda: dead() >= 2)
     state = world.hooks.get(OPERATOR, webhook_id)
-    assert not state.active and "3 consecutive failed deliveries" in state.disabled_reason
+    # Deliveries fail in parallel: the one that disables it may have counted the 3rd or the 4th.
+    assert not state.active and "consecutive failed deliveries" in state.disabled_reason
     assert state.failure_count >= 3
     # The receiver is fixed; the owner re-enables it and redrives the dead letters.
     receiver.default = 200

@@ -263,6 +263,39 @@ def document(management: Any = None) -> dict[str, Any]:
             responses=funnel_responses,
         )(funnel_stub)
 
+    conversions_responses: Any = {
+        200: {"description": "One row per goal completion: visitor, session, source, value, revenue after"},
+        400: {
+            "description": "Invalid date range, an unknown goal or a limit outside 1..10000",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+        401: {
+            "description": "Missing or invalid credential, or a site it may not read",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+        403: {"description": "A shared link", "content": {"application/json": {"model": ErrorBody}}},
+    }
+
+    def conversions_stub(
+        site_id: Annotated[str, Query()],
+        date_range: Annotated[str | None, Query()] = None,
+        goal: Annotated[str | None, Query()] = None,
+        limit: Annotated[int | None, Query()] = None,
+    ) -> None:
+        raise NotImplementedError
+
+    for prefix, security, who in (
+        ("/api/v2", "bearerAuth", "an API key (rate limited)"),
+        ("/api/v1", "cognito", "people signed in through Cognito"),
+    ):
+        docs.get(
+            f"{prefix}/goal-conversions",
+            summary=f"A site's goal completions for {who} (docs/goals-funnels.md)",
+            tags=["query"],
+            security=[{security: []}],
+            responses=conversions_responses,
+        )(conversions_stub)
+
     @docs.post(
         "/api/event",
         summary="Record a pageview or event (Plausible Events API)",

@@ -52,6 +52,12 @@ class FunnelLookup(Protocol):
         ...
 
 
+class GoalSettings(Protocol):
+    def get(self, site_id: str) -> Any:
+        """A site's goals and attribution window (`AttributionSettings`), read fresh."""
+        ...
+
+
 class RealtimeSource(Protocol):
     def now(self, site_id: str) -> dict[str, Any]:
         """The site's realtime answer (`touchline.query.realtime.Realtime`)."""
@@ -85,6 +91,7 @@ class QueryApi:
         annotations: AnnotationReader | None = None,
         realtime: RealtimeSource | None = None,
         funnels: FunnelLookup | None = None,
+        goal_settings: GoalSettings | None = None,
     ) -> None:
         self._engine = engine
         self._authenticator = authenticator
@@ -95,6 +102,7 @@ class QueryApi:
         self._annotations = annotations
         self._realtime_source = realtime
         self._funnels = funnels
+        self._goal_settings = goal_settings
 
     def query(self, authorization: str | None, body: bytes) -> ApiResponse:
         found = self._authenticate(authorization)
@@ -138,20 +146,58 @@ class QueryApi:
         if funnel is None:
             return ApiResponse(404, {"error": f"No funnel {funnel_id!r} on this site."})
         try:
-            date_range: Any = params.get("date_range") or "30d"
-            if "," in date_range:
-                date_range = [part.strip() for part in date_range.split(",", 1)]
             filters = json_body.loads(params["filters"].encode()) if params.get("filters") else []
             report = funnel_report(
                 self._engine,
                 site,
                 funnel,
-                date_range=date_range,
+                date_range=_date_range(params),
                 filters=filters,
                 breakdown=params.get("breakdown"),
             )
         except json_body.JsonBodyError as exc:
             return ApiResponse(400, {"error": f"filters is {exc}."})
+        except QueryError as exc:
+            return ApiResponse(exc.status, exc.body())
+        return ApiResponse(200, report)
+
+    def goal_conversions(self, authorization: str | None, params: Mapping[str, str]) -> ApiResponse:
+        """`GET /api/v2/goal-conversions?site_id=…`: a key's (rate limited)."""
+        found = self._authenticate(authorization)
+        if isinstance(found, ApiResponse):
+            return found
+        principal, headers = found
+        answer = self.goal_conversions_as(principal, params)
+        answer.headers.update(headers)
+        return answer
+
+    def goal_conversions_as(self, principal: Principal, params: Mapping[str, str]) -> ApiResponse:
+        """A site's goal completions (docs/goals-funnels.md): `site_id`, the query API's
+        `date_range`, `goal` (names or ids, comma-separated), `limit`. One row per visitor's
+        completion: not for shared links, which show aggregate figures only."""
+        from touchline.goals.report import DEFAULT_LIMIT, conversions_report
+
+        if principal.kind == "shared_link":
+            return ApiResponse(403, {"error": "A shared link shows aggregate figures, not conversions."})
+        found = self._site(principal, params.get("site_id"), {})
+        if isinstance(found, ApiResponse):
+            return found
+        site = found[0]
+        if self._goal_settings is None:
+            return ApiResponse(503, {"error": "Goal conversions are not configured."})
+        raw_limit = params.get("limit") or str(DEFAULT_LIMIT)
+        if not raw_limit.isdigit():
+            return ApiResponse(400, {"error": "limit is a whole number."})
+        goals = [g.strip() for g in params.get("goal", "").split(",") if g.strip()]
+        try:
+            report = conversions_report(
+                self._engine,
+                site,
+                self._goal_settings.get(site.site_id),
+                date_range=_date_range(params),
+                goals=goals or None,
+                limit=int(raw_limit[:9]),
+            )
         except QueryError as exc:
             return ApiResponse(exc.status, exc.body())
         return ApiResponse(200, report)
@@ -249,3 +295,11 @@ class QueryApi:
         notes = self._annotations.between(site_id, first, last) if self._annotations is not None else []
         meta = {**result.get("meta", {}), ANNOTATIONS: [note.as_dict() for note in notes]}
         return {**result, "meta": meta}
+
+
+def _date_range(params: Mapping[str, str]) -> Any:
+    """A GET's `date_range`: the query API's names (`7d`, `month`) or `first,last` (ISO dates)."""
+    date_range: Any = params.get("date_range") or "30d"
+    if "," in date_range:
+        date_range = [part.strip() for part in date_range.split(",", 1)]
+    return date_range

@@ -73,6 +73,7 @@ def api() -> QueryApi:
         annotations=AnnotationStore(dynamodb, table),
         realtime=Realtime(warehouse),
         funnels=FunnelStore(dynamodb, table),
+        goal_settings=AttributionSettingsStore(dynamodb, table),
     )
 
 
@@ -118,6 +119,15 @@ def people_funnel(claims: Mapping[str, Any], funnel_id: str, params: Mapping[str
     if person is None:
         return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
     return api().funnel_as(reader.principal(person), funnel_id, params)
+
+
+def people_goal_conversions(claims: Mapping[str, Any], params: Mapping[str, str]) -> ApiResponse:
+    """`GET /api/v1/goal-conversions`: a site's goal completions for a signed-in person."""
+    resolver, reader = people()
+    person = resolver.principal(claims)
+    if person is None:
+        return ApiResponse(401, {"error": "Sign in: send a Cognito token as Authorization: Bearer."})
+    return api().goal_conversions_as(reader.principal(person), params)
 
 
 @cache
