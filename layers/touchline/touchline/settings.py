@@ -106,6 +106,10 @@ class QuerySettings(_EnvModel):
 
 class AggregateSettings(_EnvModel):
     config_table: str = Field(alias="TOUCHLINE_CONFIG_TABLE")
+    # Site groups aggregated in parallel (one per ClickHouse shard; touchline.aggregate.groups),
+    # and the FIFO queue their runs wait on. 1: the schedule aggregates every site itself.
+    aggregation_groups: int = Field(1, alias="TOUCHLINE_AGGREGATION_GROUPS", ge=1, le=1000)
+    aggregation_queue_url: str | None = Field(None, alias="TOUCHLINE_AGGREGATION_QUEUE_URL")
 
 
 class SyncSettings(_EnvModel):

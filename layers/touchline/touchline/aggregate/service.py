@@ -5,14 +5,18 @@ rollups (touchline.aggregate.run); then the commerce jobs that are due (touchlin
 
 Runs sites one after another and stops starting new ones when the Lambda is about to time out;
 the next scheduled run picks up the rest (each site's watermark only moves when its run ends).
+With `TOUCHLINE_AGGREGATION_GROUPS` > 1 the schedule only queues one run per site group (one per
+ClickHouse shard, touchline.aggregate.groups) and each queued run aggregates its group's sites.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from touchline.aggregate.groups import Schedule, fan_out, group_of, in_group
 from touchline.aggregate.run import Aggregator, RunReport
 from touchline.commerce.run import CommerceReport
 from touchline.commerce.service import commerce_now, run_commerce
@@ -51,14 +55,17 @@ def run_sites(
     full: bool = False,
     remaining_ms: Callable[[], int] = lambda: 10**9,
     refit: bool = False,
+    group: tuple[int, int] | None = None,
 ) -> ScheduledResult:
     """Identities and the aggregation go through the `Sql` protocol (bound parameters); the
-    commerce jobs take the client itself."""
+    commerce jobs take the client itself. `group` (k, n): only the sites of group k of n."""
     sql = ClientSql(client)
     sites = SiteStore(dynamodb, table)
     settings = AttributionSettingsStore(dynamodb, table)
     aggregator = Aggregator(sql, DynamoWatermarks(dynamodb, table))
     site_ids = [site_id] if site_id else [s.site_id for s in sites.list()]
+    if group is not None:
+        site_ids = in_group(sql, site_ids, *group)
     result = ScheduledResult()
     for current in site_ids:
         if remaining_ms() < RESERVE_MS:
@@ -83,10 +90,41 @@ def commerce_only(
 
 
 def scheduled(
-    site_id: str | None, full: bool, remaining_ms: Callable[[], int], refit: bool = False
+    site_id: str | None,
+    full: bool,
+    remaining_ms: Callable[[], int],
+    refit: bool = False,
+    group: tuple[int, int] | None = None,
 ) -> ScheduledResult:
     """`run_sites` wired from the function's settings: its ClickHouse and config table."""
-    return run_sites(*_wiring(), site_id=site_id, full=full, remaining_ms=remaining_ms, refit=refit)
+    return run_sites(
+        *_wiring(), site_id=site_id, full=full, remaining_ms=remaining_ms, refit=refit, group=group
+    )
+
+
+def aggregation_groups() -> int:
+    """How many site groups the schedule fans out to (1: it aggregates every site itself)."""
+    from touchline.settings import AggregateSettings
+
+    return AggregateSettings.from_env().aggregation_groups
+
+
+def queue_groups(request: Schedule, now: datetime) -> list[int]:
+    """The fan-out, wired: every group's run queued, or a one-site request's on its group."""
+    from touchline.aws import clients
+    from touchline.aws.sqs import SqsFifoQueue
+    from touchline.settings import AggregateSettings
+
+    settings = AggregateSettings.from_env()
+    if not settings.aggregation_queue_url:
+        raise RuntimeError("TOUCHLINE_AGGREGATION_QUEUE_URL is not set: nowhere to queue the groups")
+    groups = settings.aggregation_groups
+    group = None
+    if request.site:
+        client, _, _ = _wiring()
+        group = group_of(ClientSql(client), [request.site], groups)[request.site]
+    queue = SqsFifoQueue(clients.sqs(), settings.aggregation_queue_url)
+    return fan_out(queue, request, groups, now, group)
 
 
 def scheduled_commerce(site_id: str | None, full: bool) -> dict[str, Any]:

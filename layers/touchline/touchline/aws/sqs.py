@@ -113,3 +113,21 @@ class SqsDelayedQueue:
         self._client.send_message(
             QueueUrl=self._url, MessageBody=body, DelaySeconds=max(0, min(900, int(delay_seconds)))
         )
+
+
+class SqsFifoQueue:
+    """`GroupQueue` on an SQS FIFO queue: each message behind its group's earlier ones (SQS hands
+    a group to one consumer at a time), a repeated deduplication id within five minutes dropped
+    (the aggregation's fan-out, touchline.aggregate.groups)."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def send(self, body: str, group_id: str, deduplication_id: str) -> None:
+        self._client.send_message(
+            QueueUrl=self._url,
+            MessageBody=body,
+            MessageGroupId=group_id,
+            MessageDeduplicationId=deduplication_id,
+        )
