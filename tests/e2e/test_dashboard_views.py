@@ -580,10 +580,42 @@ def test_every_settings_form_works_through_the_management_api(site: Site, browse
     page.get_by_role("button", name="Add goal").click()
     _message(page, "Added Purchase")
     page.get_by_test_id("goals-table").locator('tr[data-name="Purchase"]').wait_for()
-    assert [g["name"] for g in site.api("GET", f"{other}/goals")[1]] == ["Purchase"]
-    page.get_by_role("button", name="Remove goal Purchase").click()
-    _message(page, "Removed Purchase")
+    [added] = site.api("GET", f"{other}/goals")[1]
+    assert (added["name"], added["value"], added["currency"]) == ("Purchase", "12.50", "EUR")
+    # Edited in the same form: renamed, made a page goal, its value removed; the id stays.
+    page.get_by_role("button", name="Edit goal Purchase").click()
+    page.get_by_role("heading", name="Edit goal Purchase").wait_for()
+    assert page.get_by_label("Value per conversion (optional)").input_value() == "12.50"
+    page.get_by_label("Goal name").fill("Thanks")
+    page.locator("select[name=goal-method]").select_option("page_url")
+    page.get_by_label("Page pattern (* within a segment, ** across: /blog/*, /docs/**)").fill("/thank-you/*")
+    page.get_by_label("Value per conversion (optional)").fill("")
+    page.get_by_role("button", name="Save goal").click()
+    _message(page, "Saved Thanks")
+    page.get_by_test_id("goals-table").locator('tr[data-name="Thanks"]').wait_for()
+    [edited] = site.api("GET", f"{other}/goals")[1]
+    assert (edited["id"], edited["track_method"], edited["page_pattern"], edited["value"]) == (
+        added["id"],
+        "page_url",
+        "/thank-you/*",
+        None,
+    )
+    page.get_by_role("button", name="Remove goal Thanks").click()
+    _message(page, "Removed Thanks")
     assert site.api("GET", f"{other}/goals")[1] == []
+
+    # A funnel defined on the Funnels page and deleted there.
+    page.goto(f"{site.base}/blog.shop.test/funnels?period=7d")
+    _ready(page, "funnels")
+    page.get_by_label("Funnel name").fill("Docs")
+    page.get_by_label(
+        "Steps, one per line: a page pattern (/pricing, /blog/*) or a goal's name (2 to 8)"
+    ).fill("/\n/docs/**")
+    page.get_by_role("button", name="Define funnel").click()
+    _message(page, "Defined Docs")
+    page.get_by_role("button", name="Delete funnel Docs").click()
+    page.get_by_test_id("funnel-message").get_by_text("Deleted Docs.").wait_for()
+    assert site.api("GET", f"/api/v1/funnels?site_id={site.other_site}")[1] == []
 
     page.goto(f"{settings}/integrations")
     page.get_by_label("Signing secret").fill("whsec_dashboard_test_secret_1234")
@@ -678,7 +710,14 @@ def test_every_settings_form_works_through_the_management_api(site: Site, browse
         page.get_by_role("heading", name="Audit log", exact=True).wait_for()
         table = page.get_by_test_id("audit-table")
         actions = set(table.locator("tbody tr td:nth-child(3)").all_inner_texts()) if table.count() else set()
-        wanted = {"site.update", "goal.create", "goal.delete", "api_key.create", "member.invite"}
+        wanted = {
+            "site.update",
+            "goal.create",
+            "goal.update",
+            "goal.delete",
+            "api_key.create",
+            "member.invite",
+        }
         if wanted <= actions or time.monotonic() > deadline:
             break
         time.sleep(1)

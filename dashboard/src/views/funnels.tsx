@@ -1,7 +1,8 @@
 // Funnels: a site's funnels (GET /api/v1/funnels), one computed for the period and filters
 // (GET /api/v1/funnels/{id}: visitors per step, conversion, drop-off, median time between steps),
-// a bar per step with the drop-off between, an optional breakdown, and a form to define one for
-// those who may edit goals (POST /api/v1/funnels). docs/goals-funnels.md.
+// a bar per step with the drop-off between, an optional breakdown, and for those who may edit
+// goals a form to define one (POST /api/v1/funnels) and a button to delete the one shown
+// (DELETE /api/v1/funnels/{id}). docs/goals-funnels.md.
 import { useEffect, useState } from 'preact/hooks';
 import { Card, Empty, ErrorNote } from '../components/card';
 import { dateRange, request } from '../lib/api';
@@ -92,6 +93,7 @@ export function Funnels({ view }: { view: View }) {
   const list = useAsync(() => request<FunnelDef[]>('GET', `/api/v1/funnels?site_id=${site}`), `${view.site.site_id}:${version}`);
   const [chosen, setChosen] = useState('');
   const [breakdown, setBreakdown] = useState('');
+  const [deleted, setDeleted] = useState<{ ok: boolean; text: string } | null>(null);
   const current = list.data?.find((f) => f.id === chosen) ?? list.data?.[0];
   const range = dateRange(view.range);
   const params = new URLSearchParams({
@@ -104,6 +106,16 @@ export function Funnels({ view }: { view: View }) {
     () => (current ? request<FunnelReport>('GET', `/api/v1/funnels/${encodeURIComponent(current.id)}?${params}`) : Promise.resolve(null)),
     JSON.stringify([current?.id, params.toString()]),
   );
+  const remove = async (funnel: FunnelDef) => {
+    try {
+      await request('DELETE', `/api/v1/funnels/${encodeURIComponent(funnel.id)}?site_id=${site}`);
+      setDeleted({ ok: true, text: `Deleted ${funnel.name}.` });
+      setChosen('');
+      setVersion(version + 1);
+    } catch (error) {
+      setDeleted({ ok: false, text: error instanceof Error ? error.message : String(error) });
+    }
+  };
   useEffect(() => {
     // Ready once the figures on screen are the chosen funnel's (or there is no funnel).
     if (list.loading || report.loading || list.error) return;
@@ -136,7 +148,17 @@ export function Funnels({ view }: { view: View }) {
             <span class="muted">
               {current.window_hours} h window, {current.strict ? 'strict order' : 'other pages allowed between steps'}
             </span>
+            {can(view, 'goals:write') && (
+              <button type="button" class="link danger" aria-label={`Delete funnel ${current.name}`} onClick={() => remove(current)}>
+                Delete funnel
+              </button>
+            )}
           </div>
+        )}
+        {deleted && (
+          <p class={deleted.ok ? 'ok' : 'error'} role={deleted.ok ? 'status' : 'alert'} data-testid="funnel-message">
+            {deleted.text}
+          </p>
         )}
         {report.error && <ErrorNote error={report.error} />}
         {report.data && (

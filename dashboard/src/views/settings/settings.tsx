@@ -149,32 +149,71 @@ function trigger(g: Goal): string {
   return props.length ? `${base} (${props.join(', ')})` : base;
 }
 
+/** The form's text for a stored goal (what editing starts from). */
+function goalForm(g: Goal | null) {
+  return {
+    name: g?.name ?? '',
+    method: g?.track_method ?? ('javascript' as Goal['track_method']),
+    pattern: g?.page_pattern ?? '',
+    event: g && g.track_method !== 'page_url' ? (g.event_name ?? g.name) : '',
+    properties: g ? Object.entries(g.properties).map(([k, v]) => `${k}=${v}`).join(', ') : '',
+    value: g?.value ?? '',
+    currency: g?.currency ?? '',
+  };
+}
+
 function Goals({ view }: { view: View }) {
   const [goals, reload] = useList<Goal[]>(`${site(view)}/goals`, view.site.site_id);
+  // The goal being edited (the form below edits it instead of adding one), or null.
+  const [editing, setEditing] = useState<Goal | null>(null);
   const [name, setName] = useState('');
   const [method, setMethod] = useState<Goal['track_method']>('javascript');
   const [pattern, setPattern] = useState('');
+  const [event, setEvent] = useState('');
   const [properties, setProperties] = useState('');
   const [value, setValue] = useState('');
   const [currency, setCurrency] = useState('');
   const action = useAction();
   const path = (g: Goal) => `${site(view)}/goals/${encodeURIComponent(g.name)}`;
+  const fill = (g: Goal | null) => {
+    const f = goalForm(g);
+    setEditing(g);
+    setName(f.name);
+    setMethod(f.method);
+    setPattern(f.pattern);
+    setEvent(f.event);
+    setProperties(f.properties);
+    setValue(f.value);
+    setCurrency(f.currency);
+  };
+  const page = method === 'page_url';
+  const money = () => (value ? { value, currency: currency.trim().toUpperCase() || undefined } : {});
   const add = async () => {
     const props = parseProperties(properties);
-    const page = method === 'page_url';
     await request('POST', `${site(view)}/goals`, {
       name: name.trim(),
       track_method: method,
       ...(page ? { page_pattern: pattern.trim() } : {}),
       ...(Object.keys(props).length ? { properties: props } : {}),
-      ...(value ? { value, currency: currency.trim().toUpperCase() || undefined } : {}),
+      ...money(),
     });
-    setName('');
-    setValue('');
-    setPattern('');
-    setProperties('');
+    fill(null);
     reload();
     return page ? `Added ${name.trim()}: visits of ${pattern.trim()} now count as conversions.` : `Added ${name.trim()}: its events now count as conversions.`;
+  };
+  const save = async () => {
+    if (!editing) return add();
+    // Every field is sent: what the form shows is the goal (an emptied value removes it).
+    await request('PATCH', path(editing), {
+      name: name.trim(),
+      track_method: method,
+      ...(page ? { page_pattern: pattern.trim() } : { event_name: event.trim() || name.trim() }),
+      properties: parseProperties(properties),
+      ...(value ? money() : { value: null }),
+    });
+    fill(null);
+    reload();
+    return `Saved ${name.trim()}: past data is re-read with it.`;
   };
   return (
     <>
@@ -200,13 +239,30 @@ function Goals({ view }: { view: View }) {
                 {g.active ? 'Active' : 'Paused'}
               </button>
             </td>
+            <td>
+              <button type="button" class="link" aria-label={`Edit goal ${g.name}`} onClick={() => fill(g)}>
+                Edit
+              </button>
+            </td>
             <RowAction label={`Remove goal ${g.name}`} text="Remove" run={action[1]} work={async () => (await request('DELETE', path(g)), reload(), `Removed ${g.name}.`)} />
           </tr>
         )}
       >
         <p class="muted">Goals are read from the events each time: a change applies to all past data too.</p>
       </ListCard>
-      <ActionForm title="Add a goal" submit="Add goal" onSubmit={add} action={action}>
+      <ActionForm
+        title={editing ? `Edit goal ${editing.name}` : 'Add a goal'}
+        submit={editing ? 'Save goal' : 'Add goal'}
+        onSubmit={save}
+        action={action}
+        after={
+          editing && (
+            <button type="button" class="link" onClick={() => fill(null)}>
+              Cancel editing
+            </button>
+          )
+        }
+      >
         <label>
           Completed by
           <select name="goal-method" value={method} onChange={(e) => setMethod(e.currentTarget.value as Goal['track_method'])}>
@@ -215,10 +271,11 @@ function Goals({ view }: { view: View }) {
             ))}
           </select>
         </label>
-        <Field label={method === 'page_url' ? 'Goal name' : 'Event name'} name="goal-name" value={name} set={setName} required />
-        {method === 'page_url' && (
+        <Field label={page || editing ? 'Goal name' : 'Event name'} name="goal-name" value={name} set={setName} required />
+        {page && (
           <Field label="Page pattern (* within a segment, ** across: /blog/*, /docs/**)" name="goal-pattern" value={pattern} set={setPattern} placeholder="/thank-you" required />
         )}
+        {!page && editing && <Field label="Event name" name="goal-event" value={event} set={setEvent} placeholder={name} />}
         <Field label="Property matches (optional: plan=pro, size=xl)" name="goal-properties" value={properties} set={setProperties} />
         <Field label="Value per conversion (optional)" name="goal-value" inputMode="decimal" value={value} set={setValue} />
         <Field label="Currency (with a value)" name="goal-currency" maxLength={3} value={currency} set={setCurrency} placeholder="EUR" />
