@@ -365,7 +365,7 @@ def test_annotations_realtime_and_webhooks_through_the_local_stack(
             "POST",
             "/api/v1/webhooks",
             token,
-            {"site_id": site, "url": receiver.url, "events": ["purchase.created"]},
+            {"site_id": site, "url": receiver.url, "events": ["purchase.created", "goal.completed"]},
         )
         assert status == 201 and hook["secret"].startswith("whsec_"), hook
         secret = hook["secret"]
@@ -403,6 +403,39 @@ def test_annotations_realtime_and_webhooks_through_the_local_stack(
             cli("webhooks", "list", LEGACY, "--format", "json", data_dir=stack.data_dir).stdout
         )
         assert listed[0]["failure_count"] == 0 and listed[0]["last_status"] == 200
+
+        # A hit completing a goal: sent once its session is built (the aggregation run), once.
+        assert api(stack, "POST", f"/api/v1/sites/{site}/goals", token, {"name": "Demo request"})[0] == 201
+        hit = urllib.request.Request(
+            base(stack) + "/api/event",
+            data=json.dumps(
+                {
+                    "name": "Demo request",
+                    "url": f"https://{LEGACY}/demo?utm_source=newsletter",
+                    "domain": LEGACY,
+                }
+            ).encode(),
+            headers={
+                "content-type": "application/json",
+                "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(hit, timeout=30) as accepted:
+            assert accepted.status == 202
+
+        def completed() -> list[dict[str, Any]]:
+            aggregated = cli("aggregate", "run", "--site", site, data_dir=stack.data_dir)
+            assert aggregated.returncode == 0, aggregated.stderr
+            dispatched = cli("webhooks", "dispatch", data_dir=stack.data_dir)
+            assert dispatched.returncode == 0, dispatched.stderr
+            return [e for e in receiver.events(secret) if e["type"] == "goal.completed"]
+
+        [goal] = wait_until(completed)
+        conversion = goal["data"]["conversion"]
+        assert conversion["goal"]["name"] == "Demo request" and conversion["source"] == "newsletter", goal
+        assert cli("webhooks", "dispatch", data_dir=stack.data_dir).returncode == 0
+        assert [e["id"] for e in receiver.events(secret) if e["type"] == "goal.completed"] == [goal["id"]]
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
