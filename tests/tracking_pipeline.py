@@ -21,6 +21,7 @@ import pytest
 from factories import sqs_event
 from helpers import LambdaContextStub, load_handler_module
 from touchline.config.write_keys import WriteKey
+from touchline.consent.policy import OFF, ConsentPolicy
 from touchline.enrichment import FullEnricher
 from touchline.ingest.queue import ListQueue
 from touchline.load import service
@@ -66,8 +67,11 @@ class Pipeline:
     def __init__(self, loader: ModuleType, url: str, context: LambdaContextStub) -> None:
         self.site = f"dev{uuid.uuid4().hex[:10]}"
         self.queue = ListQueue()
+        self.consent: ConsentPolicy = OFF  # the site's consent setting, read on every request
         self.api = TrackingApi(
-            WriteKeyResolver(_Keys(self.site), ttl_seconds=0, negative_ttl_seconds=0),
+            WriteKeyResolver(
+                _Keys(self.site), ttl_seconds=0, negative_ttl_seconds=0, consent_of=lambda _site: self.consent
+            ),
             self.queue,
             MessageConverter(ContextEnricher(FullEnricher())),
             clock=lambda: RECEIVED,
@@ -93,6 +97,37 @@ class Pipeline:
             query, parameters={"site": self.site, **parameters}
         ).result_rows
         return rows
+
+    def table(self, name: str, order: str) -> list[dict[str, Any]]:
+        """This test's site's rows of a table, FINAL."""
+        result = self.client.query(
+            f"SELECT * FROM {name} FINAL WHERE site_id = {{site:String}} ORDER BY {order}",
+            parameters={"site": self.site},
+        )
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def holding(self, *needles: str) -> dict[str, set[str]]:
+        """Per needle, every table of the database with rows of this site that contain it
+        anywhere (any column, maps and arrays included), in one statement."""
+        tables = sorted(
+            str(name)
+            for (name,) in self.client.query(
+                "SELECT DISTINCT table FROM system.columns WHERE database = currentDatabase() "
+                "AND name = 'site_id'"
+            ).result_rows
+        )
+        scans = " UNION ALL ".join(
+            f"SELECT DISTINCT '{name}' AS t, needle FROM {name} "
+            "ARRAY JOIN {needles:Array(String)} AS needle "
+            "WHERE site_id = {site:String} AND position(formatRow('TSV', *), needle) > 0"
+            for name in tables
+        )
+        found: dict[str, set[str]] = {needle: set() for needle in needles}
+        for table, needle in self.client.query(
+            scans, parameters={"site": self.site, "needles": list(needles)}
+        ).result_rows:
+            found[str(needle)].add(str(table))
+        return found
 
     def devices(self) -> list[dict[str, Any]]:
         result = self.client.query(

@@ -61,6 +61,19 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="market baskets: lift from which a pair is frequently_bought (default 2.0)",
     )
+    settings.add_argument(
+        "--consent",
+        choices=["off", "opt_in", "opt_out"],
+        default=None,
+        help="store only what each call's consent allows (docs/consent.md; default off: record only)",
+    )
+    for purpose, default in (("analytics", "Analytics"), ("advertising", "Advertising,Marketing")):
+        settings.add_argument(
+            f"--consent-{purpose}-categories",
+            default=None,
+            metavar="NAMES",
+            help=f"comma-separated consent categories that stand for {purpose} (default {default})",
+        )
     settings.set_defaults(run=set_site)
 
 
@@ -157,6 +170,8 @@ def set_site(args: argparse.Namespace) -> int:
             ("timezone", args.timezone),
             ("lookback_days", args.lookback_days),
             ("half_life_days", args.half_life_days),
+            ("consent", args.consent),
+            ("consent_categories", _consent_categories(args)),
         )
         if value is not None
     }
@@ -179,11 +194,27 @@ def set_site(args: argparse.Namespace) -> int:
         baskets = commerce.get(args.site).baskets
         site = SiteStore(client, table).by_id(args.site)
     timezone = site.timezone if site else "UTC"
+    consent = site.consent if site else None
+    consent_text = (
+        f"; consent {consent.mode} (analytics: {', '.join(consent.analytics)}; "
+        f"advertising: {', '.join(consent.advertising)})"
+        if consent and consent.enforced
+        else ""
+    )
     print(
         f"{args.site}: time zone {timezone}, lookback {settings.lookback_days} days, "
         f"half-life {settings.half_life_days} days; data-driven models from {settings.min_journeys} "
         f"journeys and {settings.min_conversions} conversions, refitted every {settings.refit_hours:g} "
         f"hours; baskets: at least {baskets.min_co_purchases} co-purchases, frequently_bought from lift "
-        f"{baskets.lift_threshold}"
+        f"{baskets.lift_threshold}{consent_text}"
     )
     return 0
+
+
+def _consent_categories(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    given = {
+        purpose: [name for name in value.split(",") if name.strip()]
+        for purpose in ("analytics", "advertising")
+        if (value := getattr(args, f"consent_{purpose}_categories")) is not None
+    }
+    return given or None

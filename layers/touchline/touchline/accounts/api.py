@@ -114,6 +114,8 @@ def sites_out(sites: list[Site]) -> list[m.SiteOut]:
             created_at=site.created_at,
             cookieless=site.cookieless,
             timezone=site.timezone,
+            consent=site.consent.mode,
+            consent_categories=site.consent.categories(),
             **settings_of[site.site_id],
         )
         for site in sites

@@ -31,6 +31,24 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ConsentCategory = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ConsentCategories(_Request):
+    analytics: list[ConsentCategory] | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        description="the site's categories for analytics (default: Analytics)",
+    )
+    advertising: list[ConsentCategory] | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        description="the site's categories for advertising (default: Advertising, Marketing)",
+    )
+
+
 class SiteSettings(_Request):
     lookback_days: int | None = Field(None, ge=1, le=365, description="attribution window (default 30)")
     half_life_days: float | None = Field(None, gt=0, le=365, description="time-decay half-life (default 7)")
@@ -39,6 +57,14 @@ class SiteSettings(_Request):
     )
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         None, description="IANA time zone of the site's reporting days, e.g. Europe/Berlin (default UTC)"
+    )
+    consent: Literal["off", "opt_in", "opt_out"] | None = Field(
+        None,
+        description="store only what each call's consent allows: opt_in (refused unless granted), "
+        "opt_out (granted unless refused), off (record choices only; the default); docs/consent.md",
+    )
+    consent_categories: ConsentCategories | None = Field(
+        None, description="which of the site's consent categories stand for analytics and advertising"
     )
 
 
@@ -220,6 +246,8 @@ class SiteOut(BaseModel):
     created_at: str
     cookieless: bool
     timezone: str
+    consent: str
+    consent_categories: dict[str, list[str]]
     lookback_days: int
     half_life_days: float
 

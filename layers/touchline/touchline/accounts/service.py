@@ -47,6 +47,7 @@ from touchline.config.attribution_settings import AttributionSettingsStore, Conv
 from touchline.config.integrations import IntegrationStore
 from touchline.config.sites import InvalidDomain, Site, SiteExists, SiteStore
 from touchline.config.sync_integrations import SyncIntegrationStore
+from touchline.consent.policy import policy
 from touchline.errors import RequestError
 from touchline.funnels.model import Funnel
 from touchline.funnels.store import FunnelStore
@@ -417,12 +418,20 @@ class Accounts:
                 raise RequestError(400, "invalid_request", str(exc)) from None
         if changes.get("cookieless") is not None:
             self.sites.set_cookieless(site.site_id, bool(changes["cookieless"]))
+        if changes.get("consent") is not None or changes.get("consent_categories"):
+            current = (self.sites.by_id(site.site_id) or site).consent
+            categories = {**current.categories(), **_given(changes.get("consent_categories"))}
+            self.sites.set_consent(site.site_id, policy(changes.get("consent") or current.mode, categories))
         if changes.get("timezone") is not None:
             self.sites.set_timezone(site.site_id, changes["timezone"])
 
     @staticmethod
     def _check_settings(changes: dict[str, Any]) -> None:
         """Before anything is written: a bad time zone must not leave half a change behind."""
+        try:
+            policy(changes.get("consent"), _given(changes.get("consent_categories")))
+        except ValueError as exc:
+            raise RequestError(400, "invalid_request", str(exc)) from None
         if changes.get("timezone") is not None:
             from touchline.query.dates import zone
 
@@ -1001,6 +1010,11 @@ def _link_parts(token: str) -> tuple[str, str]:
     if len(body) == 3 and all(part.isalnum() for part in body[:2]):
         return body[0], body[1]
     return "", ""
+
+
+def _given(categories: Any) -> dict[str, Any]:
+    """The purposes a change names categories for (the API's model leaves the others None)."""
+    return {k: v for k, v in (categories or {}).items() if v is not None}
 
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ SESSION_MAX_MS = 24 * 60 * 60 * 1000
 # Hits that make and extend sessions. Engagement pings only measure time on page; identify,
 # group and the device and object semantic events (docs/devices.md, docs/objects.md) are
 # bookkeeping.
-NON_HIT_EVENT_TYPES = ("engagement", "identify", "device", "group", "object")
+NON_HIT_EVENT_TYPES = ("engagement", "identify", "device", "group", "object", "consent")
 
 # Positions in a visitor's hit tuple (the `h` array below).
 _HIT = (

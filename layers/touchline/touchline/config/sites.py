@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from touchline.consent.policy import OFF, ConsentPolicy, policy
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
@@ -47,6 +49,8 @@ class Site:
     org_id: str = ""
     # Ignore the tag's visitor id and count with the daily hash only (docs/tag.md).
     cookieless: bool = False
+    # What the collector and the tracking API store under each call's consent (docs/consent.md).
+    consent: ConsentPolicy = OFF
 
 
 def normalize_domain(raw: str) -> str:
@@ -293,6 +297,19 @@ class SiteStore:
             ConditionExpression="attribute_exists(pk)",
         )
 
+    def set_consent(self, site_id: str, consent: ConsentPolicy) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"SITE#{site_id}"}, "sk": {"S": "SITE"}},
+            UpdateExpression="SET consent_mode = :m, consent_analytics = :a, consent_advertising = :d",
+            ExpressionAttributeValues={
+                ":m": {"S": consent.mode},
+                ":a": {"L": [{"S": name} for name in consent.analytics]},
+                ":d": {"L": [{"S": name} for name in consent.advertising]},
+            },
+            ConditionExpression="attribute_exists(pk)",
+        )
+
     def delete(self, site_id: str) -> Site:
         """Remove the site and its domain pointer: hits for it are refused once caches expire.
         Its settings, goals and integrations go too; warehouse rows age out with the retention."""
@@ -338,4 +355,16 @@ def _site_from_item(item: dict[str, Any]) -> Site:
         item.get("timezone", {}).get("S", "UTC"),
         item.get("org_id", {}).get("S", ""),
         bool(item.get("cookieless", {}).get("BOOL", False)),
+        _consent_from_item(item),
     )
+
+
+def _consent_from_item(item: dict[str, Any]) -> ConsentPolicy:
+    if "consent_mode" not in item:
+        return OFF
+    names = {
+        purpose: [n["S"] for n in item[f"consent_{purpose}"]["L"]]
+        for purpose in ("analytics", "advertising")
+        if f"consent_{purpose}" in item
+    }
+    return policy(item["consent_mode"]["S"], names)

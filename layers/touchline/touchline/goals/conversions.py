@@ -63,7 +63,7 @@ WITH
                 AND inserted_at >= fromUnixTimestamp64Milli({{inserted_since_ms:Int64}})
                 AND ({{inserted_until_ms:Int64}} = 0
                      OR inserted_at <= fromUnixTimestamp64Milli({{inserted_until_ms:Int64}}))
-                AND event_type NOT IN ('engagement', 'identify', 'device')
+                AND event_type NOT IN ('engagement', 'identify', 'device', 'consent')
                 AND ((event_type != 'pageview' AND has({{goal_events:Array(String)}}, name))
                      OR (event_type = 'pageview' AND {{goal_any_page:String}} != ''
                          AND match(pathname, {{goal_any_page:String}})))) AS e

@@ -14,6 +14,10 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from touchline import json_body
+from touchline.config.sites import Site
+from touchline.consent.policy import choice_of
+from touchline.consent.rows import CONSENT_EVENT_TYPE, TAG, ConsentEventRow
+from touchline.consent.withhold import strip_click_ids
 from touchline.envelope import columns_envelope_json, envelope_json
 from touchline.errors import RequestError
 from touchline.identity.suppression import NoSuppressions, SuppressionCheck
@@ -27,6 +31,7 @@ from touchline.ingest.site_cache import SiteResolver
 PAGEVIEW = "pageview"
 SUPPRESSED = "suppressed"
 ENGAGEMENT = "engagement"
+CONSENT = "consent"  # the tag's `touchline('consent', {...})`: the visitor's choice, recorded
 
 
 class CollectError(RequestError):
@@ -70,18 +75,22 @@ class Collector:
         now = self._clock()
         envelopes: list[str] = []
         event_ids: list[str] = []
-        for site_id, domain, cookieless in sites:
+        choice = choice_of(hit.consent) if hit.consent is not None else None
+        for site_id, domain, site in sites:
+            grants = site.consent.grants(choice)
+            url = hit.url if grants.advertising else strip_click_ids(hit.url)
             context = HitContext(
                 site_id=site_id,
                 site_domain=domain,
-                url=hit.url,
+                url=url,
                 referrer=hit.referrer or "",
                 user_agent=incoming.user_agent,
                 ip=incoming.ip,
                 timestamp=now,
                 headers=incoming.geo_headers,
-                # A cookieless site counts with the daily hash whatever the tag sent (docs/tag.md).
-                visitor_id=None if cookieless else hit.visitor_id,
+                # A cookieless site, or a visitor without analytics consent (docs/consent.md),
+                # counts with the daily hash whatever the tag sent (docs/tag.md).
+                visitor_id=None if site.cookieless or not grants.analytics else hit.visitor_id,
             )
             try:
                 enriched = self._enricher.enrich(context)
@@ -90,30 +99,52 @@ class Collector:
             columns = row_columns(hit, context, enriched)
             if self._suppressions.suppressed(site_id, _identifiers(hit, columns)):
                 continue  # a deleted person's: never stored again (GDPR, identity/suppression.py)
+            if not grants.analytics:
+                columns.pop("user_id", None)
             # The hit's model holds every value to its column's limits, so the row's JSON is
             # written straight from its columns: an EventRow built and serialised here cost a
             # quarter of a hit (tests/unit/test_collect_row_json.py holds the two equal).
             envelopes.append(columns_envelope_json("events", EventRow, columns))
-            if hit.name == IDENTIFY:
+            if hit.name == IDENTIFY and grants.analytics:
                 row = EventRow.model_validate(columns)
                 envelopes.extend(envelope_json("identity_links", link) for link in identity_links(hit, row))
+            if hit.name == CONSENT and choice is not None:
+                envelopes.append(envelope_json("consent_events", _consent_row(hit, columns, choice)))
             event_ids.append(str(columns["event_id"]))
         if not envelopes:
             return Accepted(event_ids=[], dropped=SUPPRESSED)
         self._queue.send(envelopes)
         return Accepted(event_ids=event_ids)
 
-    def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str, bool]]:
-        found: dict[str, tuple[str, str, bool]] = {}
+    def _resolve_sites(self, hit: PlausibleHit) -> list[tuple[str, str, Site]]:
+        found: dict[str, tuple[str, str, Site]] = {}
         domains = hit.domains()
         sites = self._sites.sites(domains)
         for domain in domains:
             site = sites[domain]
             if site is not None and site.site_id not in found:  # two aliases of one site: once
-                found[site.site_id] = (site.site_id, domain, site.cookieless)
+                found[site.site_id] = (site.site_id, domain, site)
         if not found:
             raise CollectError(404, "unknown_site", f"no site is registered for domain {hit.domain!r}")
         return list(found.values())
+
+
+def _consent_row(hit: PlausibleHit, columns: dict[str, object], choice: dict[str, bool]) -> ConsentEventRow:
+    """The visitor's choice under the ids the tag sent (kept whatever it says: docs/consent.md)."""
+    from touchline.identity.resolve import person_id
+
+    visitor = hit.visitor_id or str(columns.get("visitor_id") or "")
+    return ConsentEventRow(
+        site_id=str(columns["site_id"]),
+        event_id=columns["event_id"],
+        at=columns["timestamp"],
+        person_id=person_id("user", hit.user_id) if hit.user_id else person_id("visitor", visitor),
+        user_id=hit.user_id or "",
+        anonymous_id=visitor,
+        source=TAG,
+        ingest_source="tag",
+        categories={name: int(granted) for name, granted in choice.items()},
+    )
 
 
 def _identifiers(hit: PlausibleHit, columns: dict[str, object]) -> list[tuple[str, str]]:
@@ -154,6 +185,8 @@ def event_type_of(name: str) -> str:
         return ENGAGEMENT
     if name == IDENTIFY:
         return IDENTIFY
+    if name == CONSENT:
+        return CONSENT_EVENT_TYPE
     return "goal"
 
 
@@ -171,7 +204,7 @@ def row_columns(hit: PlausibleHit, context: HitContext, enriched: dict[str, obje
         "received_at": context.timestamp,
         "event_type": event_type_of(hit.name),
         "name": hit.name,
-        "url": hit.url,
+        "url": context.url,
         "referrer": context.referrer,
         "props": hit.props_as_strings(),
         "interactive": int(hit.interactive),

@@ -111,6 +111,11 @@ class PlausibleHit(BaseModel):
         None, validation_alias=AliasChoices("user_id", "uid"), min_length=1, max_length=MAX_USER_ID_CHARS
     )
     email_sha256: str | None = Field(None, validation_alias=AliasChoices("email_sha256", "eh"))
+    # The visitor's consent (docs/consent.md): category → granted, as the tag's
+    # `touchline('consent', {...})` recorded it, or Segment's `{"categoryPreferences": {...}}`.
+    consent: Annotated[dict[str, Any] | None, BeforeValidator(_json_if_string)] = Field(
+        None, validation_alias=AliasChoices("consent", "c")
+    )
 
     @field_validator("name")
     @classmethod
@@ -148,6 +153,13 @@ class PlausibleHit(BaseModel):
     def _visitor_id(cls, value: str | None) -> str | None:
         if value is not None and not VISITOR_ID.fullmatch(value):
             raise ValueError("visitor id must be 16-64 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("consent")
+    @classmethod
+    def _consent(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(value) > MAX_PROPS:
+            raise ValueError(f"at most {MAX_PROPS} consent categories allowed, got {len(value)}")
         return value
 
     @field_validator("email_sha256")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from touchline.accounts.audit import AuditRow
+from touchline.consent.rows import ConsentEventRow
 from touchline.envelope import Row
 from touchline.identity.rows import IdentityLinkRow, PersonRow
 from touchline.ingest.rows import EventRow
@@ -45,6 +46,7 @@ ROW_MODELS: dict[str, type[Row]] = {
     "relationships": RelationshipRow,
     "object_events": ObjectEventRow,
     "video_events": VideoEventRow,
+    "consent_events": ConsentEventRow,
     "webhook_deliveries": DeliveryRow,
 }
 

@@ -28,7 +28,7 @@ from touchline.query.sql import Warehouse
 ACTIVE_MINUTES = 5
 CHART_MINUTES = 30
 TOP = 10
-NON_ACTIVITY = ["engagement", "identify", "device"]
+NON_ACTIVITY = ["engagement", "identify", "device", "consent"]
 
 _WINDOW = """
     site_id = {site:String}

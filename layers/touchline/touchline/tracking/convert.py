@@ -21,6 +21,16 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from touchline.consent.policy import OFF, Choice, ConsentPolicy, Grants, choice_of
+from touchline.consent.rows import (
+    CONSENT_EVENT_TYPE,
+    CONTEXT,
+    IDENTIFY,
+    PREFERENCE_EVENT,
+    ConsentEventRow,
+    is_preference_event,
+)
+from touchline.consent.withhold import strip_click_ids, withhold
 from touchline.envelope import Row
 from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
@@ -61,6 +71,7 @@ _PAGE_COLUMNS = ("hostname", "pathname")
 class SiteRef:
     site_id: str
     site_domain: str
+    consent: ConsentPolicy = OFF
 
 
 class IdentityLink(NamedTuple):
@@ -152,7 +163,13 @@ class MessageConverter:
             referrer = str(properties.get("referrer") or page_referrer)
         else:
             url, referrer = page_url, page_referrer
-        visitor = message.anonymous_id or message.user_id or ""
+        choice, choice_source = _consent_choice(message, context)
+        grants = site.consent.grants(choice)
+        if not grants.advertising:
+            url = strip_click_ids(url)
+        # Without analytics consent the call names nobody (docs/consent.md): a relayed browser
+        # counts with the collector's daily hash, a server call with no visitor at all.
+        visitor = (message.anonymous_id or message.user_id or "") if grants.analytics else ""
         columns: dict[str, object] = {
             "event_id": event_id(site.site_id, message_id),
             "site_id": site.site_id,
@@ -160,7 +177,7 @@ class MessageConverter:
             "received_at": received_at,
             "ingest_source": INGEST_SOURCE,
             "visitor_id": visitor,
-            "user_id": message.user_id or "",
+            "user_id": (message.user_id or "") if grants.analytics else "",
             "url": url,
             "referrer": referrer,
         }
@@ -176,7 +193,7 @@ class MessageConverter:
                 user_agent=user_agent,
                 ip=ip,
                 timestamp=at,
-                visitor_id=visitor,
+                visitor_id=visitor if grants.analytics else None,
             )
             enriched = self._enricher.enrich(hit, browsing=kind in ("page", "screen"))
             if enriched is None:
@@ -184,14 +201,19 @@ class MessageConverter:
             if not url:
                 for column in _PAGE_COLUMNS:
                     enriched.pop(column, None)
-            enriched["visitor_id"] = visitor
+            if grants.analytics:
+                enriched["visitor_id"] = visitor
             columns.update(enriched)
         if (screen := context.get("screen")) and (width := screen.get("width")):
             columns["screen_width"] = min(width, MAX_SCREEN_WIDTH)
 
         rows: list[tuple[str, Row]] = []
         columns.update(self._call_columns(message, site, at, message_id, rows))
+        if not grants.analytics:
+            columns["props"] = _anonymous_props(columns.get("props"))
         event = EventRow.model_validate(columns)
+        if choice is not None:
+            rows.append(("consent_events", consent_row(message, site.site_id, event, choice, choice_source)))
         if kind == "identify":
             rows.append(("people", person_row(message, site.site_id, at)))
         device_event = kind == "track" and columns["event_type"] == devices.DEVICE_EVENT_TYPE
@@ -236,7 +258,9 @@ class MessageConverter:
                     flatten=flatten,
                 )
             )
-        return MessageRows(event=event, rows=rows, links=identity_links(message, at))
+        if grants.everything:
+            return MessageRows(event=event, rows=rows, links=identity_links(message, at))
+        return MessageRows(event=event, rows=withhold(rows, grants), links=_links(message, at, grants))
 
     def _call_columns(
         self, message: Message, site: SiteRef, at: datetime, message_id: str, rows: list[tuple[str, Row]]
@@ -248,6 +272,9 @@ class MessageConverter:
             if objects.is_object_event(name):
                 # Bookkeeping: the deletion goes to `objects` / `relationships` (docs/objects.md).
                 return {"event_type": objects.OBJECT_EVENT_TYPE, "name": name, "props": flatten(properties)}
+            if is_preference_event(name):
+                # Bookkeeping: the choice goes to `consent_events` (docs/consent.md).
+                return {"event_type": CONSENT_EVENT_TYPE, "name": name, "props": flatten(properties)}
             if devices.is_device_event(name):
                 # Bookkeeping, not a goal; the device (and its push token) goes to `devices` only.
                 kept = {k: v for k, v in properties.items() if k != "device"}
@@ -297,6 +324,53 @@ class MessageConverter:
             return {"event_type": "alias", "name": "alias", "props": {"previous_id": previous}}
         # identify: traits live in `people`, not copied onto the event.
         return {"event_type": "identify", "name": "identify"}
+
+
+def _consent_choice(message: Message, context: Context) -> tuple[Choice | None, str]:
+    """The call's consent: an identify's `traits.consent`, else `context.consent`."""
+    if message.type == "identify" and message.traits and "consent" in message.traits:
+        traits_choice = choice_of(message.traits["consent"])
+        if traits_choice is not None:
+            return traits_choice, IDENTIFY
+    given = context.get("consent")
+    if given is None:
+        return None, CONTEXT
+    choice = choice_of(given)
+    if message.type == "track" and is_preference_event(message.event or ""):
+        return choice, PREFERENCE_EVENT
+    return choice, CONTEXT
+
+
+def consent_row(
+    message: Message, site_id: str, event: EventRow, choice: Choice, source: str
+) -> ConsentEventRow:
+    """The choice under the ids the call came with (kept whatever it says: docs/consent.md)."""
+    user, anonymous = message.user_id or "", message.anonymous_id or ""
+    return ConsentEventRow.model_construct(
+        site_id=site_id,
+        event_id=event.event_id,
+        at=event.timestamp,
+        person_id=person_id("user", user) if user else person_id("visitor", anonymous),
+        user_id=user,
+        anonymous_id=anonymous,
+        source=source,
+        ingest_source=INGEST_SOURCE,
+        categories={name: int(granted) for name, granted in choice.items()},
+    )
+
+
+# Properties that name a person outright; dropped from a call without analytics consent.
+_PERSONAL_PROPS = frozenset({"email", "phone", "user_id", "userid", "anonymous_id", "anonymousid"})
+
+
+def _anonymous_props(props: object) -> dict[str, str]:
+    if not isinstance(props, dict):
+        return {}
+    return {k: v for k, v in props.items() if k.lower() not in _PERSONAL_PROPS}
+
+
+def _links(message: Message, at: datetime, grants: Grants) -> list[IdentityLink]:
+    return identity_links(message, at) if grants.analytics else []
 
 
 def _revenue(properties: dict[str, Any]) -> dict[str, object]:

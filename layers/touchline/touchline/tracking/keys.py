@@ -2,7 +2,8 @@
 
 Cached by the key's hash (the key itself is never kept). A revoked or unknown key is cached for
 less time than a valid one, so a flood of bad keys cannot turn into a flood of reads, and a
-revocation takes effect within `ttl_seconds` (60 by default) on every warm container.
+revocation takes effect within `ttl_seconds` (60 by default) on every warm container. The site's
+consent setting (docs/consent.md) is read with the key and cached with it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from touchline.config.write_keys import WriteKey, key_hash
+from touchline.consent.policy import OFF, ConsentPolicy
 from touchline.tracking.convert import SiteRef
 from touchline.ttl_cache import TtlCache
 
@@ -28,8 +30,10 @@ class WriteKeyResolver:
         negative_ttl_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 10_000,
+        consent_of: Callable[[str], ConsentPolicy] | None = None,
     ) -> None:
         self._lookup = lookup
+        self._consent_of = consent_of or (lambda _site_id: OFF)
         self._cache: TtlCache[str, SiteRef] = TtlCache(ttl_seconds, negative_ttl_seconds, clock, max_entries)
 
     def site_for(self, key: str) -> SiteRef | None:
@@ -38,4 +42,6 @@ class WriteKeyResolver:
 
     def _load(self, key: str) -> SiteRef | None:
         record = self._lookup.lookup(key)
-        return None if record is None or record.revoked else SiteRef(record.site_id, record.site_domain)
+        if record is None or record.revoked:
+            return None
+        return SiteRef(record.site_id, record.site_domain, self._consent_of(record.site_id))

@@ -105,6 +105,9 @@ class Context(TypedDict, total=False):
     device: Any
     os: Any
     app: Any
+    # Segment's consent object ({"categoryPreferences": {...}}), read leniently by
+    # touchline.consent.policy.choice_of: a malformed one says nothing, never loses the call.
+    consent: Any
 
 
 class Message(_Lenient):

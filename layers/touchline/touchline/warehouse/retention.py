@@ -36,6 +36,7 @@ FAMILIES: dict[str, dict[str, str]] = {
         "devices": "toDateTime(last_seen)",
         "video_events": "toDateTime(at)",
         "object_events": "toDateTime(at)",
+        "consent_events": "toDateTime(at)",
     },
     "sessions": {
         "sessions": "toDateTime(session_start)",

@@ -5,6 +5,7 @@ from touchline.query.builtin import (  # noqa: F401
     attribution,
     commerce,
     commerce_views,
+    consent,
     datadriven,
     devices,
     money,

@@ -15,7 +15,7 @@ from touchline.query.registry import REGISTRY
 # Hits that are not events in Plausible's sense (engagement pings measure time on page; identify,
 # group and the device and object events are bookkeeping): excluded from visitors, events and
 # pageviews, as the sessions exclude them.
-NON_EVENTS = ("engagement", "identify", "device", "group", "object")
+NON_EVENTS = ("engagement", "identify", "device", "group", "object", "consent")
 # A session starts at most this long before a hit it contains (docs/attribution.md: 24 h cut).
 SESSION_SPAN = timedelta(hours=24)
 

@@ -1,0 +1,2 @@
+"""Consent: what each person agreed to, per category, and the site setting that stores only
+that (docs/consent.md)."""

@@ -1,0 +1,28 @@
+-- Consent (seed 004's 07_privacy_gdpr.sql `consent_management`): every consent choice a
+-- person's calls carried, as a history (docs/consent.md). Filled from Segment's consent object
+-- (`context.consent.categoryPreferences`) and its `Segment Consent Preference Updated` event,
+-- an identify's `traits.consent`, and the tag's `consent` call. A person's state per category
+-- is their latest row's value for it (a query over this table; the query API's consent view).
+--
+-- One row per observed choice: a request's calls that repeat a subject's choice unchanged are
+-- collapsed before they are queued; explicit choices (the preference event, an identify's
+-- trait, the tag's call) are always kept. Keyed by the call's event id: a redelivered call
+-- collapses under FINAL. The identifiers are those the call came with (a site must be able to
+-- show what each person chose), whatever the choice was; `people delete` erases them.
+-- Ages with the raw events (touchline migrate's events retention): the record lasts as long as
+-- the data it stands behind.
+
+CREATE TABLE IF NOT EXISTS consent_events
+(
+    site_id        LowCardinality(String),
+    event_id       UUID,                                -- the events row's id of the same call
+    at             DateTime64(3, 'UTC'),
+    person_id      String DEFAULT '',                   -- user:<userId>, else visitor:<anonymousId>
+    user_id        String DEFAULT '',
+    anonymous_id   String DEFAULT '',                   -- anonymousId, or the tag's visitor id
+    source         LowCardinality(String),              -- context | preference_event | identify | tag
+    ingest_source  LowCardinality(String) DEFAULT 'api', -- api | tag
+    categories     Map(String, UInt8)                   -- category id as the site names it → granted
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (site_id, event_id);
