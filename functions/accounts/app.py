@@ -198,7 +198,7 @@ def get_site(site_id: str) -> m.SiteOut:
 @app.patch(
     "/api/v1/sites/<site_id>",
     tags=["sites"],
-    summary="Domain, time zone, attribution window, cookieless; move",
+    summary="Domain, time zone, attribution window, cookieless, consent; move",
 )
 def update_site(site_id: str, body: m.UpdateSite) -> m.SiteOut:
     return site_out(accounts().update_site(caller(), site_id, **body.model_dump(exclude_none=True)))

@@ -447,3 +447,109 @@ def test_devices_from_both_sdks_are_queryable(stack: tuple[Stack, str]) -> None:
         ("android", 1, 1, 1, 1),
         ("ios", 2, 1, 1, 0),
     ]
+
+
+def test_consent_from_both_sdks_is_recorded_enforced_queried_and_exported(stack: tuple[Stack, str]) -> None:
+    """A site set to opt_in (through the CLI, as the API would): Customer.io's identify trait and
+    Segment's context.consent and preference event are recorded; the refuser's calls are stored
+    without their ids (none of them anywhere but their consent record); the query API reports
+    the state per category; `people export` carries the history and the request is recorded."""
+    from customerio.analytics import Client as CustomerIo
+    from segment.analytics import Client as Segment
+
+    running, _ = stack
+    added = cli("sites", "add", "consent.example.com", data_dir=running.data_dir)
+    assert added.returncode == 0, added.stderr
+    site_id = added.stdout.strip().split()[0]
+    setting = cli("sites", "set", site_id, "--consent", "opt_in", data_dir=running.data_dir)
+    assert setting.returncode == 0 and "consent opt_in" in setting.stdout, setting.stderr
+    made = cli("keys", "create", site_id, data_dir=running.data_dir)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    refused = {"categoryPreferences": {"Analytics": False, "Advertising": False}}
+    cio: list[tuple[str, dict[str, Any]]] = [
+        ("identify", {"user_id": "cns-refuser", "traits": {"email": "cns@example.com", "consent": refused}}),
+        ("track", {"user_id": "cns-refuser", "event": "Viewed", "context": {"consent": refused}}),
+    ]
+    granted = {"categoryPreferences": {"Analytics": True, "Advertising": False}}
+    segment: list[tuple[str, dict[str, Any]]] = [
+        (
+            "track",
+            {
+                "user_id": "cns-granter",
+                "event": "Segment Consent Preference Updated",
+                "context": {"consent": granted},
+            },
+        ),
+        (
+            "page",
+            {
+                "user_id": "cns-granter",
+                "properties": {"url": "https://consent.example.com/?gclid=CNSGCLID"},
+                "context": {"consent": granted},
+            },
+        ),
+    ]
+    assert send_python(CustomerIo, key, host(running), cio) == []
+    assert send_python(Segment, key, host(running), segment) == []
+    history = running.wait_for(
+        "SELECT user_id, source, categories FROM consent_events FINAL"
+        f" WHERE site_id = '{site_id}' ORDER BY user_id, source",
+        lambda rows: len(rows) == 4,
+    )
+    # The explicit choices, and each person's context choice once for the day.
+    assert [(r["user_id"], r["source"]) for r in history] == [
+        ("cns-granter", "context"),
+        ("cns-granter", "preference_event"),
+        ("cns-refuser", "context"),
+        ("cns-refuser", "identify"),
+    ]
+    [stored] = running.wait_for(
+        "SELECT countIf(user_id = 'cns-granter') AS granter, countIf(user_id = '') AS anonymous,"
+        " countIf(position(url, 'CNSGCLID') > 0) AS clicks FROM events FINAL"
+        f" WHERE site_id = '{site_id}'",
+        lambda rows: rows[0]["granter"] == 2 and rows[0]["anonymous"] == 2,
+    )
+    assert stored["clicks"] == 0  # advertising was refused by both
+    leaks = running.sql(
+        "SELECT (SELECT count() FROM identity_links WHERE from_id = 'cns-refuser' OR to_id = 'cns-refuser')"
+        " + (SELECT count() FROM people WHERE user_id = 'cns-refuser') AS n"
+    )
+    assert leaks == [{"n": 0}]
+
+    body = {
+        "site_id": site_id,
+        "date_range": "all",
+        "metrics": ["consent_granted", "consent_refused"],
+        "dimensions": ["consent:category"],
+    }
+    done = cli("query", json.dumps(body), data_dir=running.data_dir)
+    assert done.returncode == 0, done.stderr
+    by_category = {r["dimensions"][0]: r["metrics"] for r in json.loads(done.stdout)["results"]}
+    assert by_category == {"Analytics": [1, 1], "Advertising": [0, 2]}
+
+    exported = cli(
+        "people", "export", "--site", site_id, "--user-id", "cns-granter", data_dir=running.data_dir
+    )
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert sorted(c["source"] for c in data["tables"]["consent_events"]) == ["context", "preference_event"]
+    assert data["privacy_requests"] == []  # the first request about them
+    deleted = cli(
+        "people", "delete", "--site", site_id, "--user-id", "cns-granter", data_dir=running.data_dir
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(deleted.stdout)["deleted"]["consent_events"] == 2
+    requests = running.sql(
+        "SELECT kind, subject_type, status, requested_by != '' AS who FROM privacy_requests FINAL"
+        f" WHERE site_id = '{site_id}' ORDER BY requested_at"
+    )
+    assert requests == [
+        {"kind": "export", "subject_type": "user_id", "status": "completed", "who": 1},
+        {"kind": "delete", "subject_type": "user_id", "status": "completed", "who": 1},
+    ]
+    kept = running.sql(
+        f"SELECT count() AS n FROM privacy_requests WHERE site_id = '{site_id}'"
+        " AND position(formatRow('TSV', *), 'cns-granter') > 0"
+    )
+    assert kept == [{"n": 0}]  # the record of the deletion keeps none of what it erased

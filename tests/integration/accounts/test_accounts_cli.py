@@ -30,6 +30,9 @@ def test_goals_integrations_and_site_settings_from_the_cli_are_audited(
     assert f"/webhooks/stripe/{site_id}" in capsys.readouterr().out
     assert main(["sites", "set", site_id, "--timezone", "Asia/Tokyo", "--lookback-days", "45"]) == 0
     assert main(["sites", "set", site_id, "--timezone", "Mars/Olympus"]) == 2
+    assert (
+        main(["sites", "set", site_id, "--consent", "opt_in", "--consent-analytics-categories", "C0002"]) == 0
+    )
     assert "unknown time zone" in capsys.readouterr().err
     # A key for one of an organisation's sites is the organisation's (listed, revocable, audited).
     assert main(["api-keys", "create", site_id, "--name", "cli"]) == 0
@@ -44,7 +47,9 @@ def test_goals_integrations_and_site_settings_from_the_cli_are_audited(
     settings = AttributionSettingsStore(boto3.client("dynamodb"), table).get(site_id)
     assert [(g.name, str(g.value), g.currency) for g in settings.goals] == [("Trial", "12.50", "EUR")]
     assert settings.lookback_days == 45
-    assert SiteStore(boto3.client("dynamodb"), table).by_id(site_id).timezone == "Asia/Tokyo"  # type: ignore[union-attr]
+    stored = SiteStore(boto3.client("dynamodb"), table).by_id(site_id)
+    assert stored is not None and stored.timezone == "Asia/Tokyo"
+    assert (stored.consent.mode, stored.consent.analytics) == ("opt_in", ("c0002",))
 
     drain_into_warehouse(world)
     _, page, _ = world.request(
@@ -63,8 +68,9 @@ def test_goals_integrations_and_site_settings_from_the_cli_are_audited(
     keyed = {(e["action"], e["target_id"]) for e in page["entries"]}
     assert {("api_key.create", made["key_id"]), ("api_key.revoke", made["key_id"])} <= keyed, keyed
     assert all(e["actor_type"] == "operator" for e in page["entries"])
-    update = next(e for e in page["entries"] if e["action"] == "site.update")
-    assert update["details"] == {"timezone": "Asia/Tokyo", "lookback_days": 45}
+    updates = [e["details"] for e in page["entries"] if e["action"] == "site.update"]
+    assert {"timezone": "Asia/Tokyo", "lookback_days": 45} in updates, updates
+    assert {"consent": "opt_in", "consent_categories": {"analytics": ["C0002"]}} in updates, updates
     assert secret not in json.dumps(page)
 
     capsys.readouterr()  # the loader's metrics line

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import boto3
 
-from accounts_world import World
+from accounts_world import World, drain_into_warehouse
 from touchline.accounts.permissions import Role
 from touchline.config.attribution_settings import AttributionSettingsStore
 from touchline.config.sites import SiteStore
@@ -75,3 +75,52 @@ def test_a_taken_domain_is_a_409_and_a_bad_one_a_400_on_create_and_rename(world:
         assert (status, answer["error"]["code"]) == (409, "conflict"), answer
         status, answer, _ = world.request(method, path, user=owner, body={**body, "domain": "not a domain"})
         assert (status, answer["error"]["code"]) == (400, "invalid_request"), answer
+
+
+def test_the_consent_setting_is_stored_on_the_site_and_audited(world: World) -> None:
+    owner = world.a.members[Role.OWNER]
+    site_id = world.fresh_site(world.a)
+    body = {"consent": "opt_in", "consent_categories": {"analytics": ["C0002", "Analytics"]}}
+    status, changed, _ = world.request("PATCH", f"/api/v1/sites/{site_id}", user=owner, body=body)
+    assert status == 200, changed
+    assert (changed["consent"], changed["consent_categories"]) == (
+        "opt_in",
+        {"analytics": ["c0002", "analytics"], "advertising": ["advertising", "marketing"]},
+    )
+    # Categories alone keep the mode; the mode alone keeps the categories.
+    status, changed, _ = world.request(
+        "PATCH",
+        f"/api/v1/sites/{site_id}",
+        user=owner,
+        body={"consent_categories": {"advertising": ["C0004"]}},
+    )
+    assert status == 200 and changed["consent"] == "opt_in", changed
+    status, changed, _ = world.request(
+        "PATCH", f"/api/v1/sites/{site_id}", user=owner, body={"consent": "opt_out"}
+    )
+    assert (changed["consent"], changed["consent_categories"]["advertising"]) == ("opt_out", ["c0004"])
+    # What the collector and the tracking API read: the site item.
+    stored = SiteStore(boto3.client("dynamodb"), world.env["TOUCHLINE_CONFIG_TABLE"]).by_id(site_id)
+    assert stored is not None
+    assert (stored.consent.mode, stored.consent.analytics, stored.consent.advertising) == (
+        "opt_out",
+        ("c0002", "analytics"),
+        ("c0004",),
+    )
+    for bad in (
+        {"consent": "sometimes"},
+        {"consent_categories": {"analytics": []}},
+        {"consent_categories": {"x": ["a"]}},
+    ):
+        status, answer, _ = world.request("PATCH", f"/api/v1/sites/{site_id}", user=owner, body=bad)
+        assert status == 400, (bad, answer)
+    viewer = world.a.members[Role.VIEWER]
+    assert world.request("PATCH", f"/api/v1/sites/{site_id}", user=viewer, body={"consent": "off"})[0] == 403
+    drain_into_warehouse(world)
+    _, page, _ = world.request(
+        "GET", "/api/v1/audit", user=owner, query={"org_id": world.a.org_id, "site_id": site_id}
+    )
+    changes = [
+        e["details"] for e in page["entries"] if e["action"] == "site.update" and e["outcome"] == "success"
+    ]
+    assert {"consent": "opt_out"} in changes and body in changes, changes

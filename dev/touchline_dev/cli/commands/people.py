@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from touchline_dev.cli import context
@@ -27,6 +28,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         who = parser.add_mutually_exclusive_group(required=True)
         who.add_argument("--user-id", default=None)
         who.add_argument("--email", default=None)
+        if action != "unsuppress":
+            parser.add_argument(
+                "--reference",
+                default="",
+                help="your reference for it (a ticket id; no personal data), kept in privacy_requests",
+            )
         parser.set_defaults(run=run)
 
 
@@ -42,10 +49,38 @@ def _subject(args: argparse.Namespace) -> Any:
 
 def run_export(args: argparse.Namespace) -> int:
     from touchline.identity.gdpr import export
+    from touchline.identity.privacy_requests import of_subject
 
+    asked = datetime.now(UTC)
     sql, subject = _subject(args)
-    print(json.dumps(export(sql, subject), indent=1, default=str))
+    found = export(sql, subject)
+    found["privacy_requests"] = of_subject(sql, subject)
+    _record(
+        args, sql, subject.site_id, "export", asked, {t: len(rows) for t, rows in found["tables"].items()}
+    )
+    print(json.dumps(found, indent=1, default=str))
     return 0
+
+
+def _record(
+    args: argparse.Namespace, sql: Any, site_id: str, kind: str, asked: datetime, rows: dict[str, int]
+) -> None:
+    """The request in `privacy_requests`: who ran it, when, what it found (docs/identity.md)."""
+    from touchline.identity.privacy_requests import record, subject_of
+    from touchline_dev.cli.accounts import operator
+
+    subject = subject_of(user_id=args.user_id, email=args.email)
+    requested_by = operator().principal.id
+    record(
+        sql,
+        site_id,
+        kind,
+        subject,
+        requested_by=requested_by,
+        requested_at=asked,
+        rows=rows,
+        reference=args.reference,
+    )
 
 
 def run_delete(args: argparse.Namespace) -> int:
@@ -54,6 +89,7 @@ def run_delete(args: argparse.Namespace) -> int:
     from touchline.identity.gdpr import delete
     from touchline.identity.suppression import suppression_keys
 
+    asked = datetime.now(UTC)
     sql, subject = _subject(args)
     deleted = delete(sql, subject)
     keys = suppression_keys(subject.identifiers | {("email_sha256", h) for h in subject.email_hashes})
@@ -63,6 +99,7 @@ def run_delete(args: argparse.Namespace) -> int:
         suppressed = SuppressionStore(client, table).add(subject.site_id, keys, _deletion(args))
     if config_items:
         deleted["dynamodb:config"] = config_items
+    _record(args, sql, subject.site_id, "delete", asked, deleted)
     print(
         json.dumps(
             {

@@ -132,11 +132,12 @@ class Collector:
 def _consent_row(hit: PlausibleHit, columns: dict[str, object], choice: dict[str, bool]) -> ConsentEventRow:
     """The visitor's choice under the ids the tag sent (kept whatever it says: docs/consent.md)."""
     from touchline.identity.resolve import person_id
+    from touchline.identity.rows import version_of
 
     visitor = hit.visitor_id or str(columns.get("visitor_id") or "")
     return ConsentEventRow(
         site_id=str(columns["site_id"]),
-        event_id=columns["event_id"],
+        choice_id=columns["event_id"],
         at=columns["timestamp"],
         person_id=person_id("user", hit.user_id) if hit.user_id else person_id("visitor", visitor),
         user_id=hit.user_id or "",
@@ -144,6 +145,7 @@ def _consent_row(hit: PlausibleHit, columns: dict[str, object], choice: dict[str
         source=TAG,
         ingest_source="tag",
         categories={name: int(granted) for name, granted in choice.items()},
+        version=version_of(columns["timestamp"]),  # type: ignore[arg-type]
     )
 
 

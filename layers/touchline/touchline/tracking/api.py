@@ -27,7 +27,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from touchline import json_body
-from touchline.consent.rows import CONTEXT, ConsentEventRow
+from touchline.consent.rows import ConsentEventRow
 from touchline.envelope import Row, envelope_json
 from touchline.errors import RequestError
 from touchline.identity.rows import PersonRow
@@ -206,14 +206,14 @@ class _Latest:
     """Identity links, people and devices rows of one request, one per key: the latest, which is
     the one the ReplacingMergeTree would keep anyway (a batch repeats the same anonymousId ↔
     userId link on every call, the same person on every identify, the same device on every
-    mobile call). The consent every call carries is kept only where it changes (`_changes`)."""
+    mobile call, the same consent choice on every call of the day)."""
 
     def __init__(self, site_id: str) -> None:
         self._site_id = site_id
         self._links: dict[tuple[tuple[str, str], tuple[str, str]], IdentityLink] = {}
         self._people: dict[str, PersonRow] = {}
         self._devices: dict[str, DeviceRow] = {}
-        self._consents: list[ConsentEventRow] = []
+        self._consents: dict[str, ConsentEventRow] = {}
 
     def keep(self, converted: MessageRows) -> list[tuple[str, Row]]:
         """Holds back the message's links and people rows; returns its other rows."""
@@ -232,8 +232,10 @@ class _Latest:
                 device = self._devices.get(row.device_id)
                 if device is None or row.version >= device.version:
                     self._devices[row.device_id] = row
-            elif isinstance(row, ConsentEventRow) and row.source == CONTEXT:
-                self._consents.append(row)
+            elif isinstance(row, ConsentEventRow):
+                choice = self._consents.get(str(row.choice_id))
+                if choice is None or row.version >= choice.version:
+                    self._consents[str(row.choice_id)] = row
             else:
                 others.append((table, row))
         return others
@@ -242,17 +244,9 @@ class _Latest:
         links = [envelope_json("identity_links", link.row(self._site_id)) for link in self._links.values()]
         people = [envelope_json("people", row) for row in self._people.values()]
         devices = [envelope_json("devices", row) for row in self._devices.values()]
-        return links + people + devices + [envelope_json("consent_events", row) for row in self._changes()]
-
-    def _changes(self) -> list[ConsentEventRow]:
-        """Per subject, in time order, each consent that differs from the one before it."""
-        kept: list[ConsentEventRow] = []
-        last: dict[tuple[str, str], dict[str, int]] = {}
-        for row in sorted(self._consents, key=lambda r: (r.subject(), r.at, str(r.event_id))):
-            if last.get(row.subject()) != row.categories:
-                last[row.subject()] = row.categories
-                kept.append(row)
-        return kept
+        return (
+            links + people + devices + [envelope_json("consent_events", r) for r in self._consents.values()]
+        )
 
 
 def _identifiers(event: EventRow, outcome: MessageRows) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from touchline.consent.rows import (
     IDENTIFY,
     PREFERENCE_EVENT,
     ConsentEventRow,
+    choice_id,
     is_preference_event,
 )
 from touchline.consent.withhold import strip_click_ids, withhold
@@ -346,16 +347,20 @@ def consent_row(
 ) -> ConsentEventRow:
     """The choice under the ids the call came with (kept whatever it says: docs/consent.md)."""
     user, anonymous = message.user_id or "", message.anonymous_id or ""
+    categories = {name: int(granted) for name, granted in choice.items()}
     return ConsentEventRow.model_construct(
         site_id=site_id,
-        event_id=event.event_id,
+        choice_id=event.event_id
+        if source != CONTEXT
+        else choice_id(site_id, user, anonymous, categories, event.timestamp),
         at=event.timestamp,
         person_id=person_id("user", user) if user else person_id("visitor", anonymous),
         user_id=user,
         anonymous_id=anonymous,
         source=source,
         ingest_source=INGEST_SOURCE,
-        categories={name: int(granted) for name, granted in choice.items()},
+        categories=categories,
+        version=version_of(event.timestamp),
     )
 
 

@@ -31,14 +31,14 @@ class ConsentTable:
         end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
         choices = f"""
             SELECT if(m.person_id != '', m.person_id, c.person_id) AS person_id, c.at AS at,
-                   c.event_id AS event_id, category, granted
+                   c.choice_id AS choice_id, category, granted
             FROM (SELECT * FROM consent_events FINAL WHERE {site} AND at < {end}) AS c
             ARRAY JOIN mapKeys(c.categories) AS category, mapValues(c.categories) AS granted
             LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
                        WHERE {site} AND id_type = 'visitor' AND is_deleted = 0) AS m
                 ON m.id_value = if(c.user_id != '', c.user_id, c.anonymous_id)"""
         state = f"""
-            SELECT person_id, category, argMax(granted, (at, event_id)) AS granted,
+            SELECT person_id, category, argMax(granted, (at, choice_id)) AS granted,
                    max(at) AS decided_at
             FROM ({choices}) GROUP BY person_id, category"""
         return f"FROM ({state}) AS cs WHERE cs.decided_at >= {start} AND ({where})"
@@ -47,7 +47,7 @@ class ConsentTable:
 REGISTRY.table(ConsentTable())
 
 for _name, _column, _description in (
-    ("consent:category", "cs.category", "The site's consent category, as its calls name it (Analytics, C0002…)."),
+    ("consent:category", "cs.category", "The site's consent category as its calls name it (Analytics…)."),
     ("consent:state", "if(cs.granted = 1, 'granted', 'refused')", "The person's latest choice in it."),
     ("consent:person", "cs.person_id", "The person (resolved, else user:<userId> / visitor:<anonymousId>)."),
 ):
@@ -69,9 +69,9 @@ def _metric(name: str, expression: str, description: str, render: Any = _int) ->
     REGISTRY.metric(Metric(name, "consent", sql, render, description=description, tables=("consent",)))
 
 
-_metric("consent_people", "uniqExact(cs.person_id)", "People with a recorded choice (per category: in it).")
-_metric("consent_granted", "uniqExactIf(cs.person_id, cs.granted = 1)", "Of those, whose latest choice grants.")
-_metric("consent_refused", "uniqExactIf(cs.person_id, cs.granted = 0)", "Of those, whose latest choice refuses.")
+_metric("consent_people", "uniqExact(cs.person_id)", "People with a recorded choice (by category: in it).")
+_metric("consent_granted", "uniqExactIf(cs.person_id, cs.granted = 1)", "Those whose latest choice grants.")
+_metric("consent_refused", "uniqExactIf(cs.person_id, cs.granted = 0)", "Those whose latest choice refuses.")
 _metric(
     "consent_grant_rate",
     "if(count() = 0, 0, countIf(cs.granted = 1) / count())",
