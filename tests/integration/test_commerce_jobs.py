@@ -59,3 +59,48 @@ def test_cadences_skip_jobs_that_are_not_due(client: Any) -> None:
     second = {job.job: job.reason for job in runner.run(SITE, SETTINGS, as_of=AS_OF).jobs}
     assert second[ROLLUPS] == "changed"  # every run looks for changed days
     assert second[PROFILES] == second[BASKETS] == "not due"
+
+
+def test_the_hourly_profiles_recompute_only_the_customers_who_ordered(client: Any) -> None:
+    """Between two daily fits: a new order and a refund touch two customers; the run predicts them
+    with the day's stored fit, rescores everyone, and writes only rows that changed."""
+    client.command("TRUNCATE TABLE customer_profiles")
+    client.command("TRUNCATE TABLE customer_models")
+    load_shop(client, customers=60, seed=11)
+    runner = CommerceRunner(client, MemoryWatermarks(), margin_ms=0)
+    runner.run(SITE, SETTINGS, as_of=AS_OF, jobs=(PROFILES,))
+    fit = client.query("SELECT r, alpha, a, b FROM customer_models FINAL ORDER BY currency").result_rows
+    assert len(fit) == 2
+    client.command(
+        "INSERT INTO orders (site_id, source, order_id, status, ordered_at, currency, amount, "
+        f"customer_id_type, customer_id, version) VALUES ('{SITE}', 'api', 'late1', 'paid', "
+        "'2026-10-31 12:00:00', 'USD', 40, 'user', 'u1', 2)"
+    )
+    client.command(
+        "INSERT INTO refunds (site_id, source, refund_id, order_id, payment_id, kind, refunded_at, "
+        f"currency, amount, version) VALUES ('{SITE}', 'api', 'rf1', 'o0', 'o0', 'refund', "
+        "'2026-10-31 13:00:00', 'EUR', 1, 2)"
+    )
+    before = {
+        r[0]: r[1:]
+        for r in client.query(
+            "SELECT person_id, total_orders, net_revenue, p_alive FROM customer_profiles FINAL"
+        ).result_rows
+    }
+    job = runner.run(SITE, SETTINGS, as_of=AS_OF, jobs=(PROFILES,), due_only=False).jobs[0]
+    assert job.reason == "changed" and job.detail["fit"] == "today's", job.detail
+    assert job.detail["recomputed"] == 2 and job.detail["customers"] == len(before)
+    # The day's fit is kept; the late order's customer has one order more.
+    assert (
+        client.query("SELECT r, alpha, a, b FROM customer_models FINAL ORDER BY currency").result_rows == fit
+    )
+    after = {
+        r[0]: r[1:]
+        for r in client.query(
+            "SELECT person_id, total_orders, net_revenue, p_alive FROM customer_profiles FINAL"
+        ).result_rows
+    }
+    assert after["user:u1"][0] == before["user:u1"][0] + 1
+    unchanged = [p for p in before if p not in ("user:u1", "user:u0") and after[p] != before[p]]
+    assert unchanged == []
+    assert job.rows_written < len(before) // 2

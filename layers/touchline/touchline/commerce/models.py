@@ -230,6 +230,31 @@ def prediction_rows(
     return rows, kept
 
 
+def stored_models(client: Client, site_id: str, as_of: date) -> dict[str, SiteModel]:
+    """The fits stored for `as_of`, by currency (model_row read back): what the hourly profiles
+    runs predict with between two daily fits."""
+    rows = client.query(
+        "SELECT currency, status, customers, repeat_customers, r, alpha, a, b, bgnbd_log_likelihood, "
+        "p, q, gamma, gg_log_likelihood, penalizer FROM customer_models FINAL "
+        "WHERE site_id = {site:String} AND as_of = {as_of:Date}",
+        parameters={"site": site_id, "as_of": as_of},
+    ).result_rows
+    found = {}
+    for currency, status, customers, repeat, r, alpha, a, b, bg_ll, p, q, gamma, gg_ll, penalizer in rows:
+        found[str(currency)] = SiteModel(
+            str(currency),
+            str(status),
+            int(customers),
+            int(repeat),
+            BgNbd(r, alpha, a, b) if r > 0 else None,
+            GammaGamma(p, q, gamma) if p > 0 else None,
+            float(bg_ll),
+            float(gg_ll),
+            float(penalizer),
+        )
+    return found
+
+
 def model_row(site_id: str, model: SiteModel, as_of: date, version: int) -> list[Any]:
     bg = model.bgnbd or BgNbd(0.0, 0.0, 0.0, 0.0)
     gg = model.gamma_gamma or GammaGamma(0.0, 0.0, 0.0)

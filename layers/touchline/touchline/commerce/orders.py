@@ -60,8 +60,12 @@ LINE_COLUMNS = (
 )
 
 
-def lines_select(orders: str) -> str:
-    """Line items of the staged orders, with the catalogue's brand and category where it has them."""
+def lines_select(orders: str, few: bool = False) -> str:
+    """Line items of the staged orders, with the catalogue's brand and category where it has them.
+
+    `few`: the staged orders are a handful (the hourly profiles' changed customers): the line
+    items are looked up by their key instead of read whole."""
+    only = f" AND (source, order_id) IN (SELECT source, order_id FROM {orders})" if few else ""
     return f"""
 SELECT o.source, o.order_id, li.line_item_id, o.ordered_at, o.currency, o.person_id,
        {PRODUCT_KEY} AS product_key,
@@ -70,7 +74,7 @@ SELECT o.source, o.order_id, li.line_item_id, o.ordered_at, o.currency, o.person
        if(cat.product_type != '', cat.product_type, if(empty(li.categories), '', li.categories[1]))
            AS category,
        li.categories
-FROM (SELECT * FROM order_line_items FINAL WHERE site_id = {{site:String}}) AS li
+FROM (SELECT * FROM order_line_items FINAL WHERE site_id = {{site:String}}{only}) AS li
 INNER JOIN {orders} AS o ON o.source = li.source AND o.order_id = li.order_id
 LEFT JOIN (SELECT product_id, argMax(vendor, version) AS vendor, argMax(product_type, version) AS product_type
            FROM products FINAL WHERE site_id = {{site:String}} GROUP BY product_id) AS cat
@@ -83,5 +87,5 @@ def stage_orders(scratch: Stages, params: dict[str, object]) -> str:
     return scratch.create("commerce_orders", ORDER_COLUMNS, ORDERS_SELECT, params)
 
 
-def stage_lines(scratch: Stages, orders: str, params: dict[str, object]) -> str:
-    return scratch.create("commerce_lines", LINE_COLUMNS, lines_select(orders), params)
+def stage_lines(scratch: Stages, orders: str, params: dict[str, object], few: bool = False) -> str:
+    return scratch.create("commerce_lines", LINE_COLUMNS, lines_select(orders, few), params)

@@ -32,16 +32,74 @@ CUSTOMER_COLUMNS = (
     "weekend_buyer UInt8, preferred_order_hour UInt8, "
     # the models' inputs: repeat purchase days, days from first to last purchase day, mean net
     # value of the repeat purchase days
-    "x UInt32, t_x Float64, big_t Float64, mean_repeat_value Float64"
+    "x UInt32, t_x Float64, big_t Float64, mean_repeat_value Float64, orders_signature UInt64"
 )
+
+# What a customer's row is computed from, per order: when it changes, so may the row. XORed over
+# the customer's orders (order ids are unique), so it is independent of their order.
+ORDER_SIGNATURE = (
+    "cityHash64(source, order_id, ordered_at, amount, refunded, discount_amount, discount_code, "
+    "email_sha256, customer_id_type, customer_id)"
+)
+
+
+def signatures_select(orders: str) -> str:
+    """(person_id, currency, orders_signature) of every customer of the staged orders."""
+    return f"""
+SELECT person_id, currency, groupBitXor({ORDER_SIGNATURE}) AS orders_signature
+FROM {orders} WHERE person_id != '' GROUP BY person_id, currency"""
+
+
+_SCORED = """
+    SELECT *,
+           {recency} AS recency_score,
+           {frequency} AS frequency_score,
+           {monetary} AS monetary_score
+    FROM summary"""
+
+CUSTOMER_NAMES = (
+    "person_id, currency, email_sha256, customer_id_type, customer_id, total_orders, total_revenue, "
+    "total_refunds, net_revenue, avg_order_value, first_order_date, last_order_date, "
+    "days_since_last_order, avg_days_between_orders, purchase_days, customer_age_days, "
+    "recency_score, frequency_score, monetary_score, rfm_score, rfm_segment, "
+    "favorite_category, favorite_brand, categories_purchased, brands_purchased, "
+    "unique_products_purchased, discount_usage_rate, avg_discount_amount, weekend_buyer, "
+    "preferred_order_hour, x, t_x, big_t, mean_repeat_value, orders_signature"
+)
+
+
+def scored_select(summary: str, extra: str = "") -> str:
+    """RFM scores over `summary` (a WITH-able SELECT of the summary columns): quintiles need
+    every customer of the site, changed or not."""
+    scored = _SCORED.format(
+        recency=_score("days_since_last_order", "DESC"),
+        frequency=_score("total_orders", "ASC"),
+        monetary=_score("net_revenue", "ASC"),
+    )
+    rfm = (
+        "concat(toString(recency_score), toString(frequency_score), toString(monetary_score)) AS rfm_score, "
+        f"{segment_sql('recency_score', 'intDiv(frequency_score + monetary_score + 1, 2)')} AS rfm_segment"
+    )
+    names = CUSTOMER_NAMES.replace("rfm_score, rfm_segment", rfm)
+    return f"""
+WITH summary AS ({summary}),
+scored AS ({scored})
+SELECT {names}{extra}
+FROM scored
+"""
 
 
 def customers_select(orders: str, lines: str) -> str:
     """Every customer's summary and RFM scores, from the staged orders and lines."""
+    return scored_select(summary_select(orders, lines))
+
+
+def summary_select(orders: str, lines: str) -> str:
+    """Every customer's summary (no scores), from the staged orders and lines."""
     favorite = "arraySort(v -> (-v.1, v.2), groupArray((revenue, {0})))[1].2"
     return f"""
 WITH
-ords AS (SELECT * FROM {orders} WHERE person_id != ''),
+ords AS (SELECT *, {ORDER_SIGNATURE} AS order_signature FROM {orders} WHERE person_id != ''),
 agg AS (
     SELECT person_id, currency,
            count() AS total_orders, sum(amount) AS total_revenue, sum(refunded) AS total_refunds,
@@ -51,7 +109,8 @@ agg AS (
            countIf(discount_amount > 0) AS discount_count,
            countIf(toDayOfWeek(ordered_at) >= 6) AS weekend_orders,
            argMaxIf(email_sha256, (ordered_at, order_id), email_sha256 != '') AS email_sha256,
-           argMaxIf((customer_id_type, customer_id), (ordered_at, order_id), customer_id != '') AS customer
+           argMaxIf((customer_id_type, customer_id), (ordered_at, order_id), customer_id != '') AS customer,
+           groupBitXor(order_signature) AS orders_signature
     FROM ords GROUP BY person_id, currency),
 days AS (
     SELECT person_id, currency, count() AS purchase_days, sum(day_net) AS days_net,
@@ -79,7 +138,7 @@ brands AS (
     FROM (SELECT person_id, currency, brand, sum(line_total) AS revenue FROM {lines}
           WHERE person_id != '' AND brand != '' GROUP BY person_id, currency, brand)
     GROUP BY person_id, currency),
-summary AS (
+customer_rows AS (
     SELECT a.person_id AS person_id, a.currency AS currency, a.email_sha256 AS email_sha256,
            a.customer.1 AS customer_id_type, a.customer.2 AS customer_id,
            toUInt32(a.total_orders) AS total_orders, a.total_revenue AS total_revenue,
@@ -103,29 +162,15 @@ summary AS (
            toFloat64(dateDiff('day', a.first_order_date, a.last_order_date)) AS t_x,
            toFloat64(dateDiff('day', a.first_order_date, toDate({{as_of:Date}}))) AS big_t,
            if(d.purchase_days > 1, toFloat64(d.days_net - d.first_day_net) / (d.purchase_days - 1), 0)
-               AS mean_repeat_value
+               AS mean_repeat_value,
+           a.orders_signature AS orders_signature
     FROM agg AS a
     INNER JOIN days AS d ON d.person_id = a.person_id AND d.currency = a.currency
     INNER JOIN hours AS h ON h.person_id = a.person_id AND h.currency = a.currency
     LEFT JOIN products AS p ON p.person_id = a.person_id AND p.currency = a.currency
     LEFT JOIN categories AS c ON c.person_id = a.person_id AND c.currency = a.currency
-    LEFT JOIN brands AS b ON b.person_id = a.person_id AND b.currency = a.currency),
-scored AS (
-    SELECT *,
-           {_score("days_since_last_order", "DESC")} AS recency_score,
-           {_score("total_orders", "ASC")} AS frequency_score,
-           {_score("net_revenue", "ASC")} AS monetary_score
-    FROM summary)
-SELECT person_id, currency, email_sha256, customer_id_type, customer_id, total_orders, total_revenue,
-       total_refunds, net_revenue, avg_order_value, first_order_date, last_order_date,
-       days_since_last_order, avg_days_between_orders, purchase_days, customer_age_days,
-       recency_score, frequency_score, monetary_score,
-       concat(toString(recency_score), toString(frequency_score), toString(monetary_score)) AS rfm_score,
-       {segment_sql("recency_score", "intDiv(frequency_score + monetary_score + 1, 2)")} AS rfm_segment,
-       favorite_category, favorite_brand, categories_purchased, brands_purchased,
-       unique_products_purchased, discount_usage_rate, avg_discount_amount, weekend_buyer,
-       preferred_order_hour, x, t_x, big_t, mean_repeat_value
-FROM scored
+    LEFT JOIN brands AS b ON b.person_id = a.person_id AND b.currency = a.currency)
+SELECT * FROM customer_rows
 """
 
 
@@ -136,7 +181,7 @@ _PASSTHROUGH = (
     "customer_age_days", "recency_score", "frequency_score", "monetary_score", "rfm_score",
     "rfm_segment", "favorite_category", "favorite_brand", "categories_purchased", "brands_purchased",
     "unique_products_purchased", "discount_usage_rate", "avg_discount_amount", "weekend_buyer",
-    "preferred_order_hour",
+    "preferred_order_hour", "orders_signature",
 )  # fmt: skip
 _MONEY_TOTALS = ("total_revenue", "total_refunds", "net_revenue")
 
@@ -165,4 +210,67 @@ SELECT {{site:String}} AS site_id, {passthrough},
 FROM {customers} AS c
 LEFT JOIN {models} AS m ON m.currency = c.currency
 LEFT JOIN {predictions} AS e ON e.currency = c.currency AND e.x = c.x AND e.big_t = c.big_t
+"""
+
+
+_SCORE_COLUMNS = ("recency_score", "frequency_score", "monetary_score", "rfm_score", "rfm_segment")
+
+
+def changed_select(orders: str, newer: str) -> str:
+    """(person_id, currency) of the customers whose row may differ from the stored one: their
+    orders' signature moved (an order, refund or identity change: new, gone or moved between
+    people), they have no stored row or only a stored one, or their orders' line items or the
+    catalogue rows of their products changed since the last run (`newer` on `inserted_at`)."""
+    return f"""
+SELECT person_id, currency FROM (
+    SELECT person_id, currency, orders_signature, 1 AS side FROM ({signatures_select(orders)})
+    UNION ALL
+    SELECT person_id, currency, orders_signature, 2 FROM customer_profiles FINAL
+    WHERE site_id = {{site:String}})
+GROUP BY person_id, currency
+HAVING uniqExact(side) = 1 OR min(orders_signature) != max(orders_signature)
+UNION DISTINCT
+SELECT person_id, currency FROM {orders}
+WHERE person_id != '' AND (source, order_id) IN (
+    SELECT source, order_id FROM order_line_items
+    WHERE site_id = {{site:String}} AND ({newer}
+        OR product_id IN (SELECT product_id FROM products
+                          WHERE site_id = {{site:String}} AND version > {{since_ms:Int64}})))
+"""
+
+
+def changed_customers_select(orders: str, lines: str, changed: str) -> str:
+    """Every customer, scored: the changed ones summarised afresh from their orders and lines,
+    the others as stored (their summaries cannot have moved; their scores can), `changed` 1/0."""
+    stored = f"""
+    SELECT person_id, currency, email_sha256, customer_id_type, customer_id, total_orders,
+           total_revenue, total_refunds, net_revenue, avg_order_value, first_order_date,
+           last_order_date, days_since_last_order, avg_days_between_orders, purchase_days,
+           customer_age_days, favorite_category, favorite_brand, categories_purchased,
+           brands_purchased, unique_products_purchased, discount_usage_rate, avg_discount_amount,
+           weekend_buyer, preferred_order_hour, toUInt32(purchase_days - 1) AS x,
+           toFloat64(dateDiff('day', first_order_date, last_order_date)) AS t_x,
+           toFloat64(customer_age_days) AS big_t, toFloat64(0) AS mean_repeat_value,
+           orders_signature, toUInt8(0) AS changed
+    FROM customer_profiles FINAL
+    WHERE site_id = {{site:String}}
+      AND (person_id, currency) NOT IN (SELECT person_id, currency FROM {changed})"""
+    fresh = f"SELECT *, toUInt8(1) AS changed FROM ({summary_select(orders, lines)})"
+    return scored_select(f"{fresh}\n    UNION ALL{stored}", extra=", changed")
+
+
+def changed_profiles_select(customers: str, models: str, predictions: str) -> str:
+    """customer_profiles rows of the changed customers (predicted with the stored fit) and, for the
+    others, their stored rows wherever their RFM scores moved."""
+    rescored = ", ".join(f"c.{n}" if n in _SCORE_COLUMNS else f"p.{n}" for n in _PASSTHROUGH)
+    return f"""
+SELECT * FROM ({profiles_select(f"(SELECT * FROM {customers} WHERE changed = 1)", models, predictions)})
+UNION ALL
+SELECT p.site_id, {rescored}, p.p_alive, p.churn_risk_score, p.predicted_purchases_90d,
+       p.expected_order_value, p.predicted_clv_12m, p.as_of, toUInt64({{version:UInt64}}), toUInt8(0)
+FROM (SELECT * FROM customer_profiles FINAL WHERE site_id = {{site:String}}) AS p
+INNER JOIN (SELECT * FROM {customers} WHERE changed = 0) AS c
+    ON c.person_id = p.person_id AND c.currency = p.currency
+WHERE (p.recency_score, p.frequency_score, p.monetary_score)
+      != (c.recency_score, c.frequency_score, c.monetary_score)
 """

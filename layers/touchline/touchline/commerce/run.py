@@ -3,14 +3,17 @@
 | job | table(s) | every | recomputes |
 | --- | --- | --- | --- |
 | `commerce_rollups` | campaign_daily_aggregates, account_metrics_daily | 15 min | changed days; all, daily |
-| `commerce_profiles` | customer_profiles, customer_models | hour | all, when input changed or day turned |
+| `commerce_profiles` | customer_profiles, customer_models | hour | changed customers; all + fit, daily |
 | `commerce_products` | products_master | hour | all, when input changed or the day turned |
 | `commerce_baskets` | product_relationships | 4 hours | all, when input changed |
 
 Quintiles, ranks, lifts and the model fits depend on every customer or order, so those jobs
-recompute whole tables and write only the rows that changed (touchline.commerce.writes). A
-full run is the same code with every change check answered "yes", so it reproduces the
-incremental history under FINAL; both are idempotent.
+recompute whole tables and write only the rows that changed (touchline.commerce.writes). The
+profiles job fits its models once a day (the first run of a day, or a full one); the hourly
+runs between recompute only the customers whose orders changed (their stored order signature
+tells), predict them with the day's fit and rescore everyone. A full run is the same code with
+every change check answered "yes", so it reproduces the incremental history under FINAL, except
+the model columns, which follow the fit of the day each row was computed on; both are idempotent.
 """
 
 from __future__ import annotations
@@ -73,6 +76,17 @@ _MODEL_COLUMNS = [
     ("currency", "String"), ("bg", "UInt8"), ("gg", "UInt8"), ("r", "Float64"), ("alpha", "Float64"),
     ("a", "Float64"), ("b", "Float64"), ("p", "Float64"), ("q", "Float64"), ("gamma", "Float64"),
 ]  # fmt: skip
+
+
+def _model_rows(fits: list[models.SiteModel]) -> list[list[Any]]:
+    return [
+        [
+            m.currency, int(m.bgnbd is not None), int(m.gamma_gamma is not None),
+            *((m.bgnbd.r, m.bgnbd.alpha, m.bgnbd.a, m.bgnbd.b) if m.bgnbd else (0.0,) * 4),
+            *((m.gamma_gamma.p, m.gamma_gamma.q, m.gamma_gamma.gamma) if m.gamma_gamma else (0.0,) * 3),
+        ]
+        for m in fits
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -250,6 +264,100 @@ class _Job:
     # -- jobs ----------------------------------------------------------------------------------
 
     def _profiles(self, scratch: Stages, report: JobReport) -> None:
+        if report.reason == "changed":
+            staged, _ = self._stage(scratch, report, with_lines=False)
+            fits = self._todays_fits(staged)
+            if fits is not None:
+                self._changed_profiles(scratch, report, staged, fits)
+                return
+        self._all_profiles(scratch, report)
+
+    def _todays_fits(self, staged: str) -> list[models.SiteModel] | None:
+        """The fits stored today for every currency the customers pay in, when every stored
+        profile is of today too (its days-since columns hold); else None: fit and score all."""
+        stored = models.stored_models(self.client, self.site_id, self.as_of)
+        currencies = {
+            str(r[0])
+            for r in self.client.query(
+                f"SELECT DISTINCT currency FROM {staged} WHERE person_id != ''"
+            ).result_rows
+        }
+        stale = self.client.query(
+            "SELECT count() FROM customer_profiles FINAL "
+            "WHERE site_id = {site:String} AND as_of != {as_of:Date}",
+            parameters=self.params,
+        ).result_rows[0][0]
+        if stale or not currencies <= set(stored):
+            return None
+        return [stored[c] for c in sorted(currencies)]
+
+    def _changed_profiles(
+        self, scratch: Stages, report: JobReport, staged: str, fits: list[models.SiteModel]
+    ) -> None:
+        """The hourly run between two daily fits: only the customers whose orders, refunds, lines
+        or identity changed are summarised and predicted (with today's fit); every customer is
+        rescored (quintiles move), and only rows that changed are written."""
+        changed = self._step(
+            report,
+            "changed",
+            lambda: scratch.create(
+                "changed",
+                "person_id String, currency String",
+                profiles.changed_select(staged, NEWER),
+                self.params,
+            ),
+        )
+        theirs = self._step(
+            report,
+            "their orders",
+            lambda: scratch.create(
+                "changed_orders",
+                orders.ORDER_COLUMNS,
+                f"SELECT * FROM {staged} "
+                f"WHERE (person_id, currency) IN (SELECT person_id, currency FROM {changed})",
+                self.params,
+            ),
+        )
+        lines = self._step(
+            report, "their lines", lambda: orders.stage_lines(scratch, theirs, self.params, few=True)
+        )
+        customers = self._step(
+            report,
+            "customers",
+            lambda: scratch.create(
+                "customers",
+                f"{profiles.CUSTOMER_COLUMNS}, changed UInt8",
+                profiles.changed_customers_select(theirs, lines, changed),
+                self.params,
+            ),
+        )
+        prediction_rows, fits = self._step(
+            report,
+            "predict",
+            lambda: models.prediction_rows(
+                self.client, f"(SELECT * FROM {customers} WHERE changed = 1)", fits
+            ),
+        )
+        predictions, prediction_params = rows_select("pred", _PREDICTION_COLUMNS, prediction_rows)
+        model_table, model_params = rows_select("model", _MODEL_COLUMNS, _model_rows(fits))
+        report.rows_written = self._step(
+            report,
+            "write",
+            lambda: write_changed(
+                self.client,
+                scratch,
+                "customer_profiles",
+                profiles.changed_profiles_select(customers, model_table, predictions),
+                ("person_id", "currency"),
+                self.version,
+                {**self.params, **prediction_params, **model_params},
+                scope=f"SELECT person_id, currency FROM {changed}",
+            ),
+        )
+        counted = self.client.query(f"SELECT count(), countIf(changed = 1) FROM {customers}").result_rows[0]
+        report.detail = {"customers": int(counted[0]), "recomputed": int(counted[1]), "fit": "today's"}
+
+    def _all_profiles(self, scratch: Stages, report: JobReport) -> None:
         staged, lines = self._stage(scratch, report)
         customers = self._step(
             report,
@@ -272,15 +380,7 @@ class _Job:
             report, "predict", lambda: models.prediction_rows(self.client, customers, fits)
         )
         predictions, prediction_params = rows_select("pred", _PREDICTION_COLUMNS, prediction_rows)
-        model_rows = [
-            [
-                m.currency, int(m.bgnbd is not None), int(m.gamma_gamma is not None),
-                *((m.bgnbd.r, m.bgnbd.alpha, m.bgnbd.a, m.bgnbd.b) if m.bgnbd else (0.0,) * 4),
-                *((m.gamma_gamma.p, m.gamma_gamma.q, m.gamma_gamma.gamma) if m.gamma_gamma else (0.0,) * 3),
-            ]
-            for m in fits
-        ]  # fmt: skip
-        model_table, model_params = rows_select("model", _MODEL_COLUMNS, model_rows)
+        model_table, model_params = rows_select("model", _MODEL_COLUMNS, _model_rows(fits))
         params = {**self.params, **prediction_params, **model_params}
         report.rows_written = self._step(
             report,

@@ -32,9 +32,12 @@ def write_changed(
     key: tuple[str, ...],
     version: int,
     params: dict[str, Any],
+    scope: str | None = None,
 ) -> int:
     """Make `table` FINAL, for this site, equal `select` (all its columns, with version `version`).
 
+    `scope` (a SELECT of keys): only those rows and the ones `select` yields are compared, so a
+    run that recomputed a few customers leaves the others alone (and tombstones only in scope).
     Returns how many rows were written (changed or new, plus tombstones).
     """
     columns = column_types(client, table)
@@ -52,8 +55,10 @@ def write_changed(
         params,
     )
     listed = ", ".join(names)
-    current = f"{table} FINAL WHERE site_id = {{site:String}}"
     keys = ", ".join(key)
+    current = f"{table} FINAL WHERE site_id = {{site:String}}"
+    if scope is not None:
+        current += f" AND (({keys}) IN ({scope}) OR ({keys}) IN (SELECT {keys} FROM {staged}))"
     before = _count(client, table, version, params)
     tombstone = ", ".join(
         "1" if n == "is_deleted" else str(int(version)) if n == "version" else n for n in names
