@@ -303,7 +303,8 @@ def test_full_run_equals_the_oracle(client: Any, journey: dict[str, Any]) -> Non
     assert_matches(client, journey)
 
 
-@hypothesis_settings
+# Four aggregation runs per example: half the examples keep it near the full run's cost.
+@settings(hypothesis_settings, max_examples=10)
 @given(journey=journeys())
 def test_incremental_history_equals_the_oracle_and_a_full_rebuild(
     client: Any, journey: dict[str, Any]
