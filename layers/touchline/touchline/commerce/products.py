@@ -55,12 +55,27 @@ def products_select(lines: str) -> str:
     for n in (30, 60, 90):
         inside = _IN.format(n=n)
         windows.append(
-            f"sumIf(line_total, {inside}) AS revenue_{n}d, sumIf(quantity, {inside}) AS quantity_{n}d, "
-            f"uniqExactIf(person_id, {inside} AND person_id != '') AS customers_{n}d"
+            f"sumIf(line_total, {inside}) AS revenue_{n}d, sumIf(quantity, {inside}) AS quantity_{n}d"
         )
+    # Customers per window from one pass per (product, buyer): a buyer is inside a window when
+    # their last purchase of the product is; an order has one buyer, so orders add up.
+    last = "dateDiff('day', last_day, toDate({as_of:Date}))"
+    buyer_windows = ", ".join(
+        f"countIf(person_id != '' AND {last} < {n}) AS customers_{n}d" for n in (30, 60, 90)
+    )
     return f"""
 WITH
 items AS (SELECT *, toDate(ordered_at) AS day FROM {lines}),
+per_buyer AS (
+    SELECT product_key, currency, person_id, uniqExact(source, order_id) AS orders,
+           uniqExactIf((source, order_id), {_IN.format(n=30)}) AS orders_30, max(day) AS last_day
+    FROM items GROUP BY product_key, currency, person_id),
+buyers AS (
+    SELECT product_key, currency, sum(orders) AS orders_total, sum(orders_30) AS orders_30d,
+           countIf(person_id != '') AS customers_total, {buyer_windows},
+           if(customers_total > 0, countIf(person_id != '' AND orders >= 2) / customers_total, 0)
+               AS repurchase_rate
+    FROM per_buyer GROUP BY product_key, currency),
 sales AS (
     SELECT product_key, currency,
            argMaxIf(product_name, (ordered_at, order_id, line_item_id), product_name != '') AS line_name,
@@ -73,18 +88,10 @@ sales AS (
            min(unit_price) AS min_price, max(unit_price) AS max_price,
            {", ".join(windows)},
            sum(line_total) AS revenue_total, sum(quantity) AS quantity_total,
-           uniqExact(source, order_id) AS orders_total,
-           uniqExactIf(person_id, person_id != '') AS customers_total,
-           uniqExactIf((source, order_id), {_IN.format(n=30)}) AS orders_30d,
            min(day) AS first_sold_date, max(day) AS last_sold_date,
            count() AS lines, countIf(discount_amount > 0) AS discounted_lines,
            sumIf(discount_amount, discount_amount > 0) AS discount_total
     FROM items GROUP BY product_key, currency),
-repeat AS (
-    SELECT product_key, currency, countIf(orders >= 2) / count() AS repurchase_rate
-    FROM (SELECT product_key, currency, person_id, uniqExact(source, order_id) AS orders
-          FROM items WHERE person_id != '' GROUP BY product_key, currency, person_id)
-    GROUP BY product_key, currency),
 catalogue AS ({CATALOGUE}),
 views AS ({VIEWS}),
 rows AS (
@@ -99,17 +106,17 @@ rows AS (
            toDecimal64(s.revenue_90d, 4) AS revenue_90d,
            toUInt32(s.quantity_30d) AS quantity_sold_30d, toUInt32(s.quantity_60d) AS quantity_sold_60d,
            toUInt32(s.quantity_90d) AS quantity_sold_90d,
-           toUInt32(s.customers_30d) AS unique_customers_30d,
-           toUInt32(s.customers_60d) AS unique_customers_60d,
-           toUInt32(s.customers_90d) AS unique_customers_90d,
+           toUInt32(b.customers_30d) AS unique_customers_30d,
+           toUInt32(b.customers_60d) AS unique_customers_60d,
+           toUInt32(b.customers_90d) AS unique_customers_90d,
            toDecimal64(s.revenue_total, 4) AS revenue_total,
            toUInt32(s.quantity_total) AS quantity_sold_total,
-           toUInt32(s.orders_total) AS orders_total, toUInt32(s.customers_total) AS unique_customers_total,
+           toUInt32(b.orders_total) AS orders_total, toUInt32(b.customers_total) AS unique_customers_total,
            toUInt32(v.view_sessions) AS view_sessions_30d,
-           if(v.view_sessions > 0, s.orders_30d / v.view_sessions, NULL) AS conversion_rate,
-           r.repurchase_rate AS repurchase_rate,
-           if(s.orders_total > 0, s.quantity_total / s.orders_total, 0) AS avg_units_per_order,
-           {divide_money("s.revenue_total", "s.customers_total", "s.currency")} AS revenue_per_customer,
+           if(v.view_sessions > 0, b.orders_30d / v.view_sessions, NULL) AS conversion_rate,
+           b.repurchase_rate AS repurchase_rate,
+           if(b.orders_total > 0, s.quantity_total / b.orders_total, 0) AS avg_units_per_order,
+           {divide_money("s.revenue_total", "b.customers_total", "s.currency")} AS revenue_per_customer,
            s.first_sold_date AS first_sold_date, s.last_sold_date AS last_sold_date,
            toUInt32(dateDiff('day',
                if(c.created > toDate('1970-01-01') AND c.created < s.first_sold_date,
@@ -120,7 +127,7 @@ rows AS (
            s.discounted_lines / s.lines AS discount_rate,
            {divide_money("s.discount_total", "s.discounted_lines", "s.currency")} AS avg_discount_amount
     FROM sales AS s
-    LEFT JOIN repeat AS r ON r.product_key = s.product_key AND r.currency = s.currency
+    INNER JOIN buyers AS b ON b.product_key = s.product_key AND b.currency = s.currency
     LEFT JOIN catalogue AS c ON c.product_id = s.product_key
     LEFT JOIN views AS v ON v.product_key = s.product_key)
 SELECT {{site:String}} AS site_id, product_id, currency, product_name, sku, brand, category, collections,
