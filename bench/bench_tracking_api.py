@@ -96,9 +96,10 @@ def sqs_wait_ms(bodies: list[str], latency: float) -> tuple[float, float]:
     return in_turn * 1e3, concurrent * 1e3
 
 
-def batch(with_context: bool, run: int, agents: list[str]) -> dict[str, Any]:
+def batch(with_context: bool, run: int, agents: list[str], consent: Any = None) -> dict[str, Any]:
     """100 messages as the SDKs send them: tracks, pages and identifies of 20 visitors, each
-    visitor with their own browser, IP, referrer and landing when `with_context`."""
+    visitor with their own browser, IP, referrer and landing when `with_context`; with Segment's
+    consent object on every message when `consent` is given (docs/consent.md)."""
     rng = random.Random(run)
     sent_at = datetime.now(UTC) - timedelta(seconds=1)
     visitors = [
@@ -144,6 +145,8 @@ def batch(with_context: bool, run: int, agents: list[str]) -> dict[str, Any]:
             if visitor["campaign"]:
                 context["campaign"] = visitor["campaign"]
             message["context"].update(context)
+        if consent is not None:
+            message["context"]["consent"] = {"categoryPreferences": consent}
         messages.append(message)
     return {"batch": messages, "sentAt": sent_at.isoformat().replace("+00:00", "Z")}
 
@@ -182,6 +185,7 @@ def http_event(body: dict[str, Any], compress: bool) -> dict[str, Any]:
 def run() -> list[tuple[str, str]]:
     from touchline.aws.sqs import SqsEventQueue
     from touchline.config.write_keys import WriteKey
+    from touchline.consent.policy import policy
     from touchline.enrichment import FullEnricher
     from touchline.envelope import envelope_json
     from touchline.ingest.queue import ListQueue
@@ -217,8 +221,8 @@ def run() -> list[tuple[str, str]]:
 
     agents = user_agents()
 
-    def requests(with_context: bool, compress: bool) -> list[dict[str, Any]]:
-        return [http_event(batch(with_context, run, agents), compress) for run in range(REQUESTS)]
+    def requests(with_context: bool, compress: bool, consent: Any = None) -> list[dict[str, Any]]:
+        return [http_event(batch(with_context, run, agents, consent), compress) for run in range(REQUESTS)]
 
     def per_event(events: list[dict[str, Any]]) -> float:
         """Best of three passes over distinct requests, after one pass that fills the caches a
@@ -231,6 +235,14 @@ def run() -> list[tuple[str, str]]:
     browser = per_event(requests(with_context=True, compress=False))
     browser_gzip = per_event(requests(with_context=True, compress=True))
     server = per_event(requests(with_context=False, compress=False))
+    # Consent on every call (as Segment asks), recorded (site `off`), then enforced (`opt_in`).
+    granted, refused = {"Analytics": True, "Advertising": True}, {"Analytics": False, "Advertising": False}
+    recorded = per_event(requests(with_context=True, compress=False, consent=granted))
+    consent_policy = policy("opt_in")
+    api._keys = WriteKeyResolver(OneKey(), ttl_seconds=3600, consent_of=lambda _site: consent_policy)
+    enforced_granted = per_event(requests(with_context=True, compress=False, consent=granted))
+    enforced_refused = per_event(requests(with_context=True, compress=False, consent=refused))
+    api._keys = WriteKeyResolver(OneKey(), ttl_seconds=3600)
     calls_before = sqs.calls
     app.handler(http_event(batch(True, REQUESTS, agents), compress=False), ctx)
     sqs_calls = sqs.calls - calls_before
@@ -270,6 +282,15 @@ def run() -> list[tuple[str, str]]:
         ),
         ("  same, gzip body", f"{browser_gzip:.1f}"),
         ("  same, server-side calls without browser context", f"{server:.1f}"),
+        (
+            "  browser context + consent object on every call, site off (recorded) / browser",
+            f"{recorded / browser:.2f}x",
+        ),
+        ("  same, site opt_in, consent granted / browser", f"{enforced_granted / browser:.2f}x"),
+        (
+            "  same, site opt_in, analytics and advertising refused / browser",
+            f"{enforced_refused / browser:.2f}x",
+        ),
         ("  baseline µs/event: validate the events row + serialise its envelope only", f"{floor_us:.1f}"),
         ("  API cost / baseline (browser context)", f"{browser / floor_us:.1f}x"),
         ("  SQS SendMessageBatch calls per 100-event batch (events + identity/people rows)", str(sqs_calls)),

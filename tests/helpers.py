@@ -234,7 +234,14 @@ _MIGRATED_TEMPLATES: dict[Path, str] = {}
 
 
 def fresh_warehouse(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh, migrated database inside the shared embedded engine, in TOUCHLINE_CLICKHOUSE_URL.
+    """A fresh, migrated database inside the shared embedded engine, in TOUCHLINE_CLICKHOUSE_URL."""
+    url = fresh_database(chdb_path)
+    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
+    return url
+
+
+def fresh_database(chdb_path: Path) -> str:
+    """The URL of a fresh, migrated database inside the shared embedded engine.
 
     The migrations run once per session, into a template; every fresh database then gets the
     template's tables by their own CREATE statements and its `schema_migrations` rows (the same
@@ -262,5 +269,4 @@ def fresh_warehouse(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     for _, create in tables:
         client.command(str(create).replace(f"{template}.", f"{database}."))
     client.command(f"INSERT INTO {database}.schema_migrations SELECT * FROM {template}.schema_migrations")
-    monkeypatch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
     return url

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from factories import sqs_event
-from helpers import LambdaContextStub, load_handler_module
+from helpers import LambdaContextStub, fresh_database, load_handler_module
 from touchline.config.write_keys import WriteKey
 from touchline.consent.policy import OFF, ConsentPolicy
 from touchline.enrichment import FullEnricher
@@ -33,7 +33,6 @@ from touchline.tracking.convert import MessageConverter
 from touchline.tracking.enrich import ContextEnricher
 from touchline.tracking.keys import WriteKeyResolver
 from touchline.warehouse.client import connect
-from touchline.warehouse.migrate import migrate
 
 SPECS = Path(__file__).resolve().parent / "payloads" / "specs"
 KEY, DOMAIN = "tlwk_pipeline", "app.example.com"
@@ -53,9 +52,8 @@ def sha256_hex(text: str) -> str:
 
 
 def module_warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
-    """One migrated database for the module (a migration costs seconds); each test has its site."""
-    url = f"chdb://{chdb_path}?database=tp_{uuid.uuid4().hex[:12]}"
-    migrate(connect(url))
+    """One migrated database for the module (a copy of the session's template); each test has its site."""
+    url = fresh_database(chdb_path)  # a copy of the session's migrated template
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TOUCHLINE_CLICKHOUSE_URL", url)
         service.reset()

@@ -28,6 +28,7 @@ from tag_tools import (
     PageServer,
     Resource,
     Stack,
+    cli,
     ensure_chromium,
     ensure_node_modules,
     running_stack,
@@ -398,6 +399,41 @@ def test_cookieless_mode_stores_nothing_and_uses_the_daily_hash(
     rows = events_of(stack, "name = 'Cookieless Goal'", 2)
     [visitor] = {row["visitor_id"] for row in rows}  # same browser, same day: one visitor
     assert visitor.isdigit()
+
+
+def test_a_refused_consent_keeps_no_visitor_id_and_the_opt_in_site_stores_none(
+    stack: Stack, pages: PageServer, context: Any, page: Any
+) -> None:
+    added = cli("sites", "add", "consent.test", data_dir=stack.data_dir)
+    assert added.returncode == 0, added.stderr
+    site_id = added.stdout.split()[0]
+    setting = cli("sites", "set", site_id, "--consent", "opt_in", data_dir=stack.data_dir)
+    assert setting.returncode == 0, setting.stderr
+    pages.add("/consent", html(stack, domain="consent.test"))
+    page.goto(shop(pages, "/consent?gclid=BROWSERGCLID"))
+    vid = visitor_of(page)  # no choice yet: the tag keeps an id, which the opt_in site ignores
+    page.evaluate("touchline('consent', {Analytics: false, Advertising: false})")
+    assert page.evaluate("touchline.visitorId()") is None
+    assert tracked(page, "touchline('Refused Goal', {callback: done})") == {"status": 202}
+    assert [c for c in context.cookies() if c["name"] == "touchline_vid"] == []
+    assert page.evaluate("Object.keys(localStorage)") == ["touchline_consent"]
+    rows = events_of(stack, f"site_id = '{site_id}'", 3)
+    assert sorted(r["name"] for r in rows) == ["Refused Goal", "consent", "pageview"]  # beacons race
+    assert all(r["visitor_id"].isdigit() for r in rows)
+    held = stack.sql(
+        "SELECT (SELECT count() FROM events WHERE position(formatRow('TSV', *), 'BROWSERGCLID') > 0)"
+        f" + (SELECT count() FROM events WHERE position(formatRow('TSV', *), '{vid}') > 0) AS n"
+    )
+    assert held == [{"n": 0}]
+    [choice] = stack.sql(f"SELECT source, categories FROM consent_events FINAL WHERE site_id = '{site_id}'")
+    assert choice == {"source": "tag", "categories": {"Analytics": 0, "Advertising": 0}}
+
+    page.evaluate("touchline('consent', {Analytics: true, Advertising: true})")
+    granted = visitor_of(page)
+    assert granted and granted != vid
+    assert tracked(page, "touchline('Granted Goal', {callback: done})") == {"status": 202}
+    [goal] = events_of(stack, f"site_id = '{site_id}' AND name = 'Granted Goal'", 1)
+    assert goal["visitor_id"] == granted
 
 
 @pytest.mark.parametrize(

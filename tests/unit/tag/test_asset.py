@@ -9,10 +9,11 @@ import pytest
 
 from touchline.tag.asset import CACHE_CONTROL, TagAsset, accepts_gzip, tag_asset
 
-GZIP_BUDGET = 2048
+# 2 KB until the consent call (docs/consent.md) added ~140 bytes.
+GZIP_BUDGET = 2200
 
 
-def test_the_served_script_is_within_two_kilobytes_gzipped() -> None:
+def test_the_served_script_is_within_its_gzipped_budget() -> None:
     asset = tag_asset()
     assert len(asset.gzipped) <= GZIP_BUDGET, f"{len(asset.gzipped)} bytes gzipped"
     assert gzip.decompress(asset.gzipped) == asset.source

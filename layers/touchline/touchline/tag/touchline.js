@@ -1,5 +1,5 @@
 /* Touchline tag (docs/tag.md): pageviews, SPA navigations, outbound links, file downloads,
-   goals and identify, sent to the collector in Plausible's event format plus a visitor id.
+   goals, identify and consent, sent to the collector in Plausible's event format plus a visitor id.
    Plain ES5, no dependencies, configured by data- attributes on its own <script> tag.
    This is the source; touchline.min.js (what the collector serves) is built from it with
    `make tag` and a test keeps the two in sync. */
@@ -19,7 +19,11 @@
   var fileTypes = (attr('file-types') || 'pdf,xlsx,docx,txt,rtf,csv,exe,key,pps,ppt,pptx,7z,pkg,rar,gz,zip,avi,mov,mp4,mpeg,wmv,midi,mp3,wav,wma,dmg').split(',');
   var VID = 'touchline_vid';
   var UID = 'touchline_uid';
+  var CONSENT = 'touchline_consent';
+  // The site's consent categories that stand for analytics (docs/consent.md).
+  var analytics = (attr('consent-analytics') || 'analytics').toLowerCase().split(',');
   var visitor, lastPage;
+  var choice = JSON.parse(load(CONSENT) || 'null');
 
   function load(key) { try { return localStorage.getItem(key); } catch (e) {} }
   function save(key, value) {
@@ -40,23 +44,34 @@
   // lifetime is rolling. The cookie goes on the widest domain the browser accepts (example.com
   // for shop.example.com; never a public suffix) so every subdomain shares it.
   function visitorId() {
-    if (cookieless) return null;
+    if (cookieless || refused()) return null;
     if (!visitor) {
       var stored = (load(VID) || '').split('|');
-      visitor = valid(cookie()) || (+stored[1] > Date.now() && valid(stored[0])) || randomId();
-      remember();
+      remember(valid(cookie()) || (+stored[1] > Date.now() && valid(stored[0])) || randomId(), lifetime);
     }
     return visitor;
   }
-  function remember() {
-    var base = VID + '=' + visitor + ';path=/;SameSite=Lax;max-age=' + lifetime / 1e3 +
+  // Writes (or, with '' and 0, removes) the visitor id cookie and its localStorage copy.
+  function remember(value, age) {
+    var base = VID + '=' + (visitor = value) + ';path=/;SameSite=Lax;max-age=' + age / 1e3 +
       (loc.protocol === 'https:' ? ';Secure' : '');
     var labels = loc.hostname.split('.');
-    for (var i = labels.length - 2; i >= 0 && cookie() !== visitor; i--) {
+    for (var i = labels.length - 2; i >= 0 && (cookie() || '') !== value; i--) {
       d.cookie = base + ';domain=' + labels.slice(i).join('.');
     }
-    if (cookie() !== visitor) d.cookie = base;
-    save(VID, visitor + '|' + (Date.now() + lifetime));
+    if ((cookie() || '') !== value) d.cookie = base;
+    save(VID, value && value + '|' + (Date.now() + lifetime));
+  }
+
+  // Analytics refused in the visitor's choice (touchline('consent', {...}), kept in localStorage
+  // and sent with every hit): no visitor id is kept; the collector counts with the daily hash.
+  function refused() {
+    for (var key in choice) if (choice[key] === false && analytics.indexOf(key.toLowerCase()) >= 0) return 1;
+  }
+  function consent(preferences) {
+    save(CONSENT, JSON.stringify((choice = preferences || {})));
+    if (refused()) remember('', 0);
+    send('consent', { interactive: false });
   }
 
   function ignored() {
@@ -85,6 +100,7 @@
     if (visitorId()) body.vid = visitor;
     if (load(UID)) body.uid = load(UID);
     if (o.emailSha256) body.eh = o.emailSha256;
+    if (choice) body.c = choice;
     var data = JSON.stringify(body);
     // sendBeacon outlives the page (a click that navigates away); fetch when a callback wants
     // the status (keepalive, so it too survives unload). A string body is sent as text/plain,
@@ -137,17 +153,15 @@
   }
 
   var touchline = function (name, options) {
-    name === 'identify' ? identify(options) : send(name, options);
+    (name === 'identify' ? identify : name === 'consent' ? consent : send.bind(null, name))(options);
   };
   touchline.visitorId = visitorId;
   touchline.identify = identify;
+  touchline.consent = consent;
   // On logout: forget the user id and start a new visitor.
   touchline.reset = function () {
     save(UID);
-    if (!cookieless) {
-      visitor = randomId();
-      remember();
-    }
+    if (!cookieless && !refused()) remember(randomId(), lifetime);
   };
   var queue = (w.touchline && w.touchline.q) || [];
   w.touchline = touchline;
