@@ -41,9 +41,7 @@ WITH
     visitor_map AS (
         SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
         WHERE site_id = {{site:String}} AND id_type = 'visitor'),
-    orders AS (
-        SELECT person_id, converted_at AS ordered_at, currency, revenue
-        FROM ({conversions_select(goal_scope="0")}) WHERE conversion_kind = 'order'),
+    orders AS ({{orders}}),
     completions AS (
         SELECT concat({{goal_ids:Array(String)}}[g], ':', toString(e.event_id)) AS conversion_id,
                {{goal_ids:Array(String)}}[g] AS goal_id, {{goal_names:Array(String)}}[g] AS goal_name,
@@ -90,6 +88,15 @@ ORDER BY at, conversion_id
 LIMIT {{limit:UInt64}}
 """
 
+ORDERS = f"""
+        SELECT person_id, converted_at AS ordered_at, currency, revenue
+        FROM ({conversions_select(goal_scope="0")}) WHERE conversion_kind = 'order'"""
+# Without revenue after (what a webhook sender reads: it is not known at the completion yet).
+NO_ORDERS = (
+    "SELECT '' AS person_id, toDateTime64(0, 3, 'UTC') AS ordered_at, '' AS currency, "
+    "toDecimal128(0, 4) AS revenue WHERE 0"
+)
+
 COLUMNS = (
     "conversion_id",
     "goal_id",
@@ -117,11 +124,12 @@ def goal_conversions(
     goal_ids: list[str] | None = None,
     inserted_since: datetime | None = None,
     inserted_until: datetime | None = None,
+    revenue_after: bool = True,
     limit: int = 10_000,
 ) -> list[dict[str, Any]]:
     """Completions of the site's active goals between `since` and `until` (hits' times), oldest
     first; `inserted_since`/`inserted_until` keep those stored in that span, both ends included
-    (what a webhook sender reads)."""
+    (what a webhook sender reads); `revenue_after=False` leaves the orders unread (`{}`)."""
     params: dict[str, Any] = {
         "site": site_id,
         **goal_parameters(settings.goals),
@@ -135,7 +143,8 @@ def goal_conversions(
         "limit": limit,
     }
     out = []
-    for row in sql.rows(GOAL_CONVERSIONS, params):
+    statement = GOAL_CONVERSIONS.replace("{orders}", ORDERS if revenue_after else NO_ORDERS)
+    for row in sql.rows(statement, params):
         record = dict(zip(COLUMNS, row[: len(COLUMNS)], strict=True))
         currencies, amounts = row[len(COLUMNS)]
         record["revenue_after"] = {c: Decimal(a) for c, a in zip(currencies, amounts, strict=True) if a}

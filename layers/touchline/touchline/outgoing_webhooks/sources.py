@@ -320,6 +320,7 @@ class GoalCompleted(_RowSource):
             _at(until + SKEW_MS),
             inserted_since=_at(since + 1),
             inserted_until=_at(until),
+            revenue_after=False,
             limit=limit,
         )
         if len(found) < limit:
