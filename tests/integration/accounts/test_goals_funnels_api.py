@@ -194,6 +194,8 @@ def test_goal_conversions_through_the_query_api(world: World, query_app: ModuleT
     )
     insert(client, "orders", [paid.to_json()])
     may = {"site_id": site_id, "date_range": "2025-05-01,2025-05-31"}
+    # The query function caches a person's readable sites (people_cache_seconds): this site is new.
+    query_service.people.cache_clear()
     status, report = conversions(query_app, may, claims=world.caller(viewer))
     assert status == 200, report
     rows = report["results"]
