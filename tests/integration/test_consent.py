@@ -21,8 +21,11 @@ from helpers import LambdaContextStub
 from touchline.config.sites import Site
 from touchline.consent.policy import policy
 from touchline.enrichment import FullEnricher
+from touchline.identity.gdpr import delete, export, find_subject
+from touchline.identity.privacy_requests import of_subject, record, subject_of
 from touchline.ingest.collect import Collector, IncomingHit
 from touchline.ingest.site_cache import SiteResolver
+from touchline.warehouse.sql import ClientSql
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 REFUSED = {"categoryPreferences": {"Analytics": False, "Advertising": False, "Functional": True}}
@@ -221,3 +224,44 @@ def test_the_tag_path_stores_none_of_what_was_refused(pipeline: Pipeline) -> Non
     )
     assert [k for k, _ in kinds] == ["consent", "identify", "pageview"]
     assert all(v.isdigit() for _, v in kinds)
+
+
+def test_people_export_and_delete_cover_consent_and_are_recorded_without_the_subject(
+    pipeline: Pipeline,
+) -> None:
+    choice = {"categoryPreferences": {"Analytics": True}}
+    pipeline.send([call("identify", "g1", 1, choice, userId="gdpr-ann", traits={"email": "ann@example.com"})])
+    pipeline.deliver()
+    sql = ClientSql(pipeline.client)
+    subject = find_subject(sql, pipeline.site, email="Ann@Example.com")
+    asked = RECEIVED
+    found = export(sql, subject)
+    assert [c["source"] for c in found["tables"]["consent_events"]] == ["context"]
+    ref = subject_of(email="Ann@Example.com")
+    record(sql, pipeline.site, "export", ref, requested_by="cli:dpo", requested_at=asked, rows={"people": 1})
+    # The next request about them finds the first (by the hashes of their emails and user ids).
+    [earlier] = of_subject(sql, subject)
+    assert (earlier["kind"], earlier["subject_type"], earlier["requested_by"], earlier["rows"]) == (
+        "export",
+        "email",
+        "cli:dpo",
+        {"people": 1},
+    )
+    erased = delete(sql, subject)
+    assert erased["consent_events"] >= 1
+    record(
+        sql,
+        pipeline.site,
+        "delete",
+        subject_of(user_id="gdpr-ann"),
+        requested_by="cli:dpo",
+        requested_at=asked,
+        rows=erased,
+    )
+    held = pipeline.holding("gdpr-ann", "ann@example.com", sha256_hex("gdpr-ann"))
+    assert held["gdpr-ann"] == held["ann@example.com"] == set()  # nothing left in clear, anywhere
+    assert held[sha256_hex("gdpr-ann")] == {"privacy_requests"}  # the deletion's record, hashed
+    kinds = pipeline.sql(
+        "SELECT kind, status FROM privacy_requests FINAL WHERE site_id = {site:String} ORDER BY kind"
+    )
+    assert kinds == [("delete", "completed"), ("export", "completed")]
