@@ -243,6 +243,8 @@ def run() -> list[tuple[str, str]]:
     enforced_granted = per_event(requests(with_context=True, compress=False, consent=granted))
     enforced_refused = per_event(requests(with_context=True, compress=False, consent=refused))
     api._keys = WriteKeyResolver(OneKey(), ttl_seconds=3600)
+    # The consent figures' baseline: browser context again, after them (the load drifts), the lower.
+    plain = min(browser, per_event(requests(with_context=True, compress=False)))
     calls_before = sqs.calls
     app.handler(http_event(batch(True, REQUESTS, agents), compress=False), ctx)
     sqs_calls = sqs.calls - calls_before
@@ -286,7 +288,7 @@ def run() -> list[tuple[str, str]]:
             "  browser context + consent object on every call, site off (recorded) / browser",
             f"{recorded / browser:.2f}x",
         ),
-        ("  same, site opt_in, consent granted / browser", f"{enforced_granted / browser:.2f}x"),
+        ("  same, site opt_in, consent granted / browser", f"{enforced_granted / plain:.2f}x"),
         (
             "  same, site opt_in, analytics and advertising refused / browser",
             f"{enforced_refused / browser:.2f}x",
