@@ -80,7 +80,13 @@ def _answer(result: ApiResponse) -> Response[str]:
         api.metrics.add_metric(name="QueryMs", unit=MetricUnit.Milliseconds, value=total_ms)
         api.logger.info(
             "query",
-            extra={"status": result.status, "cached": result.info.cached, "seconds": result.info.seconds},
+            extra={
+                "status": result.status,
+                "cached": result.info.cached,
+                "seconds": result.info.seconds,
+                "queries": result.info.queries,
+                "hits": result.info.hits,
+            },
         )
     return api.json(result.status, result.json(), result.headers)
 

@@ -111,6 +111,19 @@ class QueryResponse(BaseModel):
     query: dict[str, Any]
 
 
+class BatchAnswer(BaseModel):
+    """One query's answer in a batch: the status and body its own request would have had."""
+
+    status: int
+    body: dict[str, Any]
+
+
+class QueryBatchResponse(BaseModel):
+    """A batch's answers, in the order of its queries."""
+
+    results: list[BatchAnswer]
+
+
 class RealtimeResponse(BaseModel):
     """Who is on the site now (docs/realtime.md)."""
 
@@ -147,8 +160,21 @@ def document(management: Any = None) -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import Server
     from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+    from touchline.query.api import MAX_BATCH
+
     hit_model, message_model, payment_model = _collector_models()
     query_model = _query_request()
+
+    class QueryBatch(BaseModel):
+        """Several queries in one request (a dashboard view's round): one authorisation and one
+        data-version read; each query counts against a key's rate limit (docs/query-api.md)."""
+
+        model_config = ConfigDict(extra="forbid")
+
+        queries: list[query_model] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
+
+    query_body: Any = query_model | QueryBatch
+    query_answer: Any = QueryResponse | QueryBatchResponse
     docs = APIGatewayHttpResolver(enable_validation=True)
     errors: Any = {
         400: {"description": "Invalid input", "content": {"application/json": {"model": StructuredError}}}
@@ -160,7 +186,10 @@ def document(management: Any = None) -> dict[str, Any]:
         tags=["query"],
         security=[{"bearerAuth": []}],
         responses={
-            200: {"description": "Results", "content": {"application/json": {"model": QueryResponse}}},
+            200: {
+                "description": "Results (a batch: each query's status and answer)",
+                "content": {"application/json": {"model": query_answer}},
+            },
             400: {"description": "Invalid query", "content": {"application/json": {"model": ErrorBody}}},
             401: {
                 "description": "Missing or invalid key, or a site the key may not read",
@@ -177,7 +206,7 @@ def document(management: Any = None) -> dict[str, Any]:
             },
         },
     )
-    def query(body: Annotated[query_model, Body()]) -> QueryResponse:  # type: ignore[valid-type]
+    def query(body: Annotated[query_body, Body()]) -> QueryResponse:
         raise NotImplementedError
 
     @docs.post(
@@ -186,7 +215,10 @@ def document(management: Any = None) -> dict[str, Any]:
         tags=["query"],
         security=[{"cognito": []}],
         responses={
-            200: {"description": "Results", "content": {"application/json": {"model": QueryResponse}}},
+            200: {
+                "description": "Results (a batch: each query's status and answer)",
+                "content": {"application/json": {"model": query_answer}},
+            },
             400: {"description": "Invalid query", "content": {"application/json": {"model": ErrorBody}}},
             401: {
                 "description": "No Cognito token, or a site the person may not read",
@@ -194,7 +226,7 @@ def document(management: Any = None) -> dict[str, Any]:
             },
         },
     )
-    def people_query(body: Annotated[query_model, Body()]) -> QueryResponse:  # type: ignore[valid-type]
+    def people_query(body: Annotated[query_body, Body()]) -> QueryResponse:
         raise NotImplementedError
 
     realtime_responses: Any = {

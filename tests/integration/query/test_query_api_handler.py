@@ -200,6 +200,51 @@ def test_rate_limit_answers_429_with_headers(stack: dict[str, Any]) -> None:
     assert call(stack["app"], {**QUERY, "site_id": "other.example.com"}, stack["other_key"])[0] == 200
 
 
+def test_a_batch_answers_each_query_as_alone_with_one_version_read(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view's round in one request: each query answered as its own request would be, in order,
+    a bad one as its own 400 (the others still answered), a site the key may not read as its
+    401; one data-version read per site for the whole batch."""
+    app, key = stack["app"], stack["key"]
+    channels = {**QUERY, "metrics": ["visitors"], "dimensions": ["visit:channel"]}
+    queries = [QUERY, {**QUERY, "metrics": ["nope"]}, channels, {**QUERY, "site_id": "other.example.com"}]
+    alone = [call(app, q, key)[:2] for q in queries]
+    engine = service.api()._engine
+    reads: list[str] = []
+    read = engine.data_version
+    monkeypatch.setattr(engine, "data_version", lambda site: reads.append(site) or read(site))
+    status, body, headers = call(app, {"queries": queries}, key)
+    assert status == 200, body
+    assert [(r["status"], r["body"]) for r in body["results"]] == alone
+    assert [s for s, _ in alone] == [200, 400, 200, 401]
+    assert reads == [stack["loaded"].site.site_id]
+    # four queries: four of the key's requests (1000 an hour; four taken alone before)
+    assert headers["X-RateLimit-Remaining"] == str(1000 - 4 - 4)
+
+
+def test_bad_batches_are_400s_and_a_batch_costs_its_queries_of_the_rate_limit(stack: dict[str, Any]) -> None:
+    app, key = stack["app"], stack["key"]
+    for bad in (
+        {"queries": []},
+        {"queries": QUERY},
+        {"queries": [QUERY] * 26},
+        {"queries": [QUERY], "site_id": DOMAIN},
+    ):
+        status, answer, _ = call(app, bad, key)
+        assert status == 400 and "1 to 25" in answer["error"], (bad, answer)
+    status, answer, _ = call(app, {"queries": [{"queries": [QUERY]}, "x"]}, key)
+    assert status == 200 and [r["status"] for r in answer["results"]] == [400, 400]
+    limited, _ = ApiKeyStore(stack["ddb"], TABLE).create(
+        [stack["loaded"].site.site_id], ["stats:read"], rate_limit=5
+    )
+    status, _, headers = call(app, {"queries": [QUERY] * 3}, limited)
+    assert status == 200 and headers["X-RateLimit-Remaining"] == "2"
+    status, answer, _ = call(app, {"queries": [QUERY] * 3}, limited)
+    assert status == 429 and "5 per hour" in answer["error"]
+    assert call(app, {"queries": [QUERY] * 2}, limited)[0] == 200
+
+
 @pytest.fixture
 def serialised_items(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto's DynamoDB applies an UpdateItem without a lock (two threads can both pass a

@@ -53,19 +53,23 @@ class RateLimiter:
         self._window = window_seconds
         self._clock = clock
 
-    def hit(self, key_id: str, limit: int) -> RateDecision:
+    def hit(self, key_id: str, limit: int, cost: int = 1) -> RateDecision:
+        """Take `cost` requests of the window (a batch of queries counts each of them), all or
+        none: the condition leaves room for the whole cost."""
         now = self._clock()
         start = int(now) - int(now) % self._window
         reset = start + self._window
+        if cost > limit:
+            return RateDecision(False, limit, 0, reset)
         try:
             attributes = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"RATE#{key_id}"}, "sk": {"S": str(start)}},
-                UpdateExpression="ADD requests :one SET last_used_at = :now, expires_at = :ttl",
-                ConditionExpression="attribute_not_exists(requests) OR requests < :limit",
+                UpdateExpression="ADD requests :cost SET last_used_at = :now, expires_at = :ttl",
+                ConditionExpression="attribute_not_exists(requests) OR requests <= :room",
                 ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":limit": {"N": str(limit)},
+                    ":cost": {"N": str(cost)},
+                    ":room": {"N": str(limit - cost)},
                     ":now": {"S": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")},
                     ":ttl": {"N": str(reset + self._window)},
                 },

@@ -28,6 +28,10 @@ MISSING_KEY = "Missing API key. Use a Touchline API key (touchline api-keys crea
 TOO_MANY = "Too many API requests: this key's limit is {limit} per hour. Retry after {retry} seconds."
 MAX_BODY_BYTES = 256 * 1024
 ANNOTATIONS = "annotations"
+# A batch (`{"queries": [...]}`): a view's whole round in one request, one authorisation and one
+# data-version read per site; each query counts against a key's rate limit.
+MAX_BATCH = 25
+BATCH_SHAPE = f'A batch is {{"queries": [...]}} with 1 to {MAX_BATCH} Stats API v2 queries.'
 
 
 class Authenticator(Protocol):
@@ -65,7 +69,7 @@ class RealtimeSource(Protocol):
 
 
 class Limiter(Protocol):
-    def hit(self, key_id: str, limit: int) -> RateDecision: ...
+    def hit(self, key_id: str, limit: int, cost: int = 1) -> RateDecision: ...
 
 
 @dataclass
@@ -105,7 +109,7 @@ class QueryApi:
         self._goal_settings = goal_settings
 
     def query(self, authorization: str | None, body: bytes) -> ApiResponse:
-        found = self._authenticate(authorization)
+        found = self._authenticate(authorization, _cost(body))
         if isinstance(found, ApiResponse):
             return found
         principal, headers = found
@@ -202,8 +206,11 @@ class QueryApi:
             return ApiResponse(exc.status, exc.body())
         return ApiResponse(200, report)
 
-    def _authenticate(self, authorization: str | None) -> tuple[Principal, dict[str, str]] | ApiResponse:
-        """The credential's principal and its rate-limit headers, or the refusal."""
+    def _authenticate(
+        self, authorization: str | None, cost: int = 1
+    ) -> tuple[Principal, dict[str, str]] | ApiResponse:
+        """The credential's principal and its rate-limit headers, or the refusal (`cost`: how
+        many queries the request asks, as many requests of a key's limit)."""
         principal = self._authenticator.authenticate(authorization)
         if principal is None:
             if authorization and self._denials is not None:
@@ -211,7 +218,8 @@ class QueryApi:
             return ApiResponse(401, {"error": MISSING_KEY if not authorization else NO_SUCH_SITE})
         headers: dict[str, str] = {}
         if self._limiter is not None and principal.kind == "api_key":
-            decision = self._limiter.hit(principal.id, principal.rate_limit_per_hour or self._default_limit)
+            limit = principal.rate_limit_per_hour or self._default_limit
+            decision = self._limiter.hit(principal.id, limit, cost)
             headers = decision.headers(time.time())
             if not decision.allowed:
                 message = TOO_MANY.format(limit=decision.limit, retry=headers["Retry-After"])
@@ -269,19 +277,62 @@ class QueryApi:
             payload = json_body.loads(body or b"null")
         except json_body.JsonBodyError as exc:
             return ApiResponse(400, {"error": f"The body is {exc}."}, headers)
+        if isinstance(payload, dict) and "queries" in payload:
+            return self._batch(principal, payload, headers)
+        return self._one(principal, payload, headers)
+
+    def _batch(self, principal: Principal, payload: dict[str, Any], headers: dict[str, str]) -> ApiResponse:
+        """`{"queries": [q, …]}` → `{"results": [{"status", "body"}, …]}` in the same order, each
+        as its own request would have been answered (a 400 for one does not fail the others).
+        One version read per site serves every query of the batch: it is taken before any of
+        their results is computed, so the cache's guarantee holds for each."""
+        queries = payload["queries"]
+        if set(payload) != {"queries"} or not isinstance(queries, list) or not 1 <= len(queries) <= MAX_BATCH:
+            return ApiResponse(400, {"error": BATCH_SHAPE}, headers)
+        versions: dict[str, tuple[str, Any]] = {}
+        infos: list[RunInfo] = []
+        results = []
+        for query in queries:
+            answer = self._one(principal, query, {}, versions)
+            results.append({"status": answer.status, "body": answer.body})
+            if answer.info is not None:
+                infos.append(answer.info)
+        return ApiResponse(200, {"results": results}, headers, RunInfo.of_batch(infos))
+
+    def _one(
+        self,
+        principal: Principal,
+        payload: Any,
+        headers: dict[str, str],
+        versions: dict[str, tuple[str, Any]] | None = None,
+    ) -> ApiResponse:
+        """One query; `versions` (a batch's): the data version read once per site."""
         if not isinstance(payload, dict):
             return ApiResponse(
                 400, {"error": "The body must be a JSON object (a Stats API v2 query)."}, headers
             )
+        if "queries" in payload:
+            return ApiResponse(400, {"error": "A batch's queries cannot be batches."}, headers)
         found = self._site(principal, payload.get("site_id"), headers)
         if isinstance(found, ApiResponse):
             return found
         site, aggregated_at = found
         info = RunInfo()
+        version, read_s = None, 0.0
+        if versions is not None:
+            if site.site_id not in versions:
+                started = time.perf_counter()
+                versions[site.site_id] = self._engine.data_version(site.site_id)
+                read_s = time.perf_counter() - started
+            version = versions[site.site_id]
         try:
-            result = self._engine.run(payload, site, aggregated_at=aggregated_at, info=info)
+            result = self._engine.run(payload, site, aggregated_at=aggregated_at, info=info, version=version)
         except QueryError as exc:
             return ApiResponse(exc.status, exc.body(), headers, info)
+        finally:
+            if read_s:  # the batch's one read, in the figures of the query that took it
+                for phase in ("version", "total"):
+                    info.seconds[phase] = info.seconds.get(phase, 0.0) + read_s
         include = payload.get("include")
         if isinstance(include, dict) and include.get(ANNOTATIONS) is True:
             result = self._with_annotations(result, site.site_id)
@@ -303,3 +354,16 @@ def _date_range(params: Mapping[str, str]) -> Any:
     if "," in date_range:
         date_range = [part.strip() for part in date_range.split(",", 1)]
     return date_range
+
+
+def _cost(body: bytes) -> int:
+    """How many queries a request asks (a batch's count, else 1), read before authorisation
+    only to charge a key's rate limit; a body that does not parse costs 1 (and is refused)."""
+    if b'"queries"' not in body:
+        return 1
+    try:
+        payload = json_body.loads(body)
+    except json_body.JsonBodyError:
+        return 1
+    queries = payload.get("queries") if isinstance(payload, dict) else None
+    return min(len(queries), MAX_BATCH) if isinstance(queries, list) and queries else 1

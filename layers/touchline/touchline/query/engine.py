@@ -40,6 +40,19 @@ class RunInfo:
     cached: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
     sql: str = ""
+    # A batch's: how many queries ran, and how many of them the cache answered.
+    queries: int = 1
+    hits: int = 0
+
+    @classmethod
+    def of_batch(cls, infos: list[RunInfo]) -> RunInfo:
+        """A batch's figures: each phase's seconds summed over its queries."""
+        seconds: dict[str, float] = {}
+        for info in infos:
+            for phase, value in info.seconds.items():
+                seconds[phase] = seconds.get(phase, 0.0) + value
+        hits = sum(1 for info in infos if info.cached)
+        return cls(cached=bool(infos) and hits == len(infos), seconds=seconds, queries=len(infos), hits=hits)
 
 
 class QueryEngine:
@@ -92,15 +105,18 @@ class QueryEngine:
         *,
         aggregated_at: datetime | None = None,
         info: RunInfo | None = None,
+        version: tuple[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """`version`: the site's data version read (`data_version`) before this call began, for a
+        batch that shares one read between its queries; None reads it now."""
         info = info if info is not None else RunInfo()
         started = time.perf_counter()
         query = self.parse(body, site)
         compiled = self.compile(query)
         info.sql = compiled.sql
         compiled_at = time.perf_counter()
-        version, events_at = self._versions.current(query.site.site_id)
-        key = cache_key(compiled.sql, compiled.parameters, version)
+        digest, events_at = version if version is not None else self.data_version(query.site.site_id)
+        key = cache_key(compiled.sql, compiled.parameters, digest)
         versioned_at = time.perf_counter()
         cached = self._cache.get(key)
         if cached is not None:
@@ -118,6 +134,11 @@ class QueryEngine:
             "total": done - started,
         }
         return response
+
+    def data_version(self, site_id: str) -> tuple[str, Any]:
+        """The site's data version and when its events last landed (touchline.query.cache): a
+        result computed after this read can be cached under it."""
+        return self._versions.current(site_id)
 
     def execute(self, query: Query, compiled: Compiled) -> dict[str, Any]:
         """Run the compiled statement and render Plausible's response (no cache)."""
