@@ -7,9 +7,10 @@ filter click is from the click to the next mark. The baseline, measured in the s
 same round of queries sent straight to the query API from Python (in parallel, as the page
 sends them), so each ratio is what the browser, the app and rendering add to the API's own time.
 
-"Cold" means the query API's result cache cannot answer: one row is inserted for another site
-before each cold measurement, which changes the warehouse's data version (touchline/query/cache.py)
-and so every cache key. ClickHouse's own caches (marks, pages) stay warm, as on a live stack.
+"Cold" means the query API's result cache cannot answer: one event of the site, outside the
+measured periods, is inserted before each cold measurement, which changes the site's data version
+(touchline/query/cache.py) and so every cache key. ClickHouse's own caches (marks, pages) stay
+warm, as on a live stack.
 
 Run alone: `python -m bench.bench_dashboard` (minutes: it loads and aggregates 1M events);
 `TOUCHLINE_BENCH_DASHBOARD_EVENTS=20000` for a quick look.
@@ -60,11 +61,13 @@ FROM (
 """
 
 
-# One row for a site nobody queries: a new part, so a new data version and no cached result.
+# One event of the measured site, 100 days old (outside the period and the previous one, so no
+# figure moves): the site's data version (per site: touchline/query/cache.py) changes, so no
+# cached result can answer, as on a live site receiving hits.
 BUST_SQL = """
 INSERT INTO events (event_id, site_id, timestamp, received_at, event_type, name, visitor_id)
-VALUES (generateUUIDv4(), 'bench-cache-buster', now64(3, 'UTC'), now64(3, 'UTC'), 'pageview',
-        'pageview', 'buster')
+VALUES (generateUUIDv4(), '{site}', now64(3, 'UTC') - toIntervalDay(100), now64(3, 'UTC'),
+        'pageview', 'pageview', 'bench-buster')
 """
 
 
@@ -104,6 +107,21 @@ def _query(port: int, token: str, body: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
+def _batch(port: int, token: str, bodies: list[dict[str, Any]]) -> float:
+    """The page's round straight to the API as one batch request, as the page now sends it (ms)."""
+    sent = [{k: v for k, v in body.items() if v is not None} for body in bodies]
+    started = time.perf_counter()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/query",
+        data=json.dumps({"queries": sent}).encode(),
+        method="POST",
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=600) as response:
+        response.read()
+    return (time.perf_counter() - started) * 1000
+
+
 def _round(port: int, token: str, bodies: list[dict[str, Any]]) -> float:
     """The page's round straight to the API, in parallel as the browser sends it (ms)."""
     with ThreadPoolExecutor(max_workers=max(len(bodies), 1)) as pool:
@@ -131,6 +149,9 @@ PHASES_JS = """() => {
 }"""
 
 
+READY_JS = "performance.getEntriesByName('touchline:overview-ready')[0].startTime"
+
+
 def _phase_rows(label: str, phases: list[dict[str, float]]) -> list[tuple[str, str]]:
     """Median time since navigation start at which each phase of a first render ended."""
     if not phases:
@@ -147,6 +168,60 @@ def _phase_rows(label: str, phases: list[dict[str, float]]) -> list[tuple[str, s
         (f"  {label} render: {text}", f"{statistics.median(p[key] for p in phases):.0f} ms")
         for key, text in names.items()
     ]
+
+
+class ServerLog:
+    """The stack's query log (QueryFunction's `query` lines on stdout): what one render cost the
+    engine — invocations, cached answers, and the seconds each spent reading the data version and
+    executing (median per render)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = 0
+        self.renders: list[dict[str, float]] = []
+
+    def mark(self) -> None:
+        self._offset = self._path.stat().st_size
+
+    def take(self) -> None:
+        with open(self._path, "rb") as log:
+            log.seek(self._offset)
+            lines = log.read().decode(errors="replace").splitlines()
+        runs = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("message") == "query" and "seconds" in entry:
+                runs.append(entry)
+        seconds = [r["seconds"] for r in runs]
+        self.renders.append(
+            {
+                "invocations": len(runs),
+                "cached": sum(1 for r in runs if r.get("cached")),
+                "version_sum": sum(s.get("version", 0) for s in seconds) * 1000,
+                "execute_sum": sum(s.get("execute", 0) for s in seconds) * 1000,
+                "execute_max": max((s.get("execute", 0) for s in seconds), default=0) * 1000,
+                "total_max": max((s.get("total", 0) for s in seconds), default=0) * 1000,
+            }
+        )
+
+    def rows(self, label: str) -> list[tuple[str, str]]:
+        if not self.renders:
+            return []
+        names = {
+            "invocations": "query invocations",
+            "cached": "of which answered from the result cache",
+            "version_sum": "data-version reads, summed (ms)",
+            "execute_sum": "executing (cache misses: ClickHouse), summed (ms)",
+            "execute_max": "the slowest one's execution (ms)",
+            "total_max": "the slowest invocation in all (ms)",
+        }
+        return [
+            (f"  {label} server: {text}", f"{statistics.median(r[key] for r in self.renders):.0f}")
+            for key, text in names.items()
+        ]
 
 
 def _ms(values: list[float]) -> str:
@@ -199,7 +274,7 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
         time.sleep(1.2)  # memberships are cached for 1 s locally
 
         def bust() -> None:
-            _dev(stack.port, "/_dev/sql", {"query": BUST_SQL})
+            _dev(stack.port, "/_dev/sql", {"query": BUST_SQL.format(site=stack.site_id)})
 
         class _Site:
             pass
@@ -208,9 +283,12 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
         site.stack, site.people = stack, {"owner": ("owner@bench.test", tokens)}
         url = f"http://127.0.0.1:{stack.port}/{DOMAIN}?period=30d"
         phases: list[dict[str, float]] = []
+        server_cold, server_click = ServerLog(Path(tmp) / "dev.out"), ServerLog(Path(tmp) / "dev.out")
         with launched(sync_api, ensure_chromium()) as browser:
 
-            def load() -> tuple[float, list[dict[str, Any]]]:
+            def load(log: ServerLog | None = None) -> tuple[float, list[dict[str, Any]]]:
+                if log is not None:
+                    log.mark()
                 page = _page(browser, site)
                 page.goto(url)
                 try:
@@ -218,23 +296,40 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
                 except Exception:
                     print(page.inner_text("body")[:2000], file=sys.stderr)  # what the page says
                     raise
-                mark = page.evaluate("performance.getEntriesByName('touchline:overview-ready')[0].startTime")
+                mark = page.evaluate(READY_JS)
                 bodies = [q["body"] for q in page.evaluate("window.__touchline.queries")]
                 phases.append(page.evaluate(PHASES_JS))
                 page.context.close()
+                if log is not None:
+                    log.take()
                 return float(mark), bodies
 
             first, bodies = load()  # the first ever: ClickHouse's own caches are cold too
-            cold, direct_cold = [], []
+            cold, direct_cold, batch_cold = [], [], []
             for _ in range(3):
                 bust()
-                cold.append(load()[0])
+                cold.append(load(server_cold)[0])
                 bust()
                 direct_cold.append(_round(stack.port, key, bodies))
+                bust()
+                batch_cold.append(_batch(stack.port, key, bodies))
             cold_phases = phases[1:]
+            # A reload of the same tab: the shell draws from what the tab kept (sites, the person)
+            # and sends the round at once; the result cache is cold again.
+            page = _page(browser, site)
+            page.goto(url)
+            _ready(page, "overview")
+            reloads = []
+            for _ in range(3):
+                bust()
+                page.reload()
+                _ready(page, "overview")
+                reloads.append(float(page.evaluate(READY_JS)))
+            page.context.close()
             warm = [load()[0] for _ in range(3)]
             warm_phases = phases[len(cold_phases) + 1 :]
             direct_warm = [_round(stack.port, key, bodies) for _ in range(3)]
+            batch_warm = [_batch(stack.port, key, bodies) for _ in range(3)]
             cold_ms, direct_ms = statistics.median(cold), statistics.median(direct_cold)
             show(
                 ("overview queries in one round", str(len(bodies))),
@@ -242,10 +337,14 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
                 ("overview first complete render, result cache cold (goal ≤ 1500 ms)", _ms(cold)),
                 ("  baseline: the same round straight to the API, cache cold", _ms(direct_cold)),
                 ("  ratio render / baseline", f"{cold_ms / max(direct_ms, 1):.2f}x"),
+                ("  the same round as one batch request, cache cold", _ms(batch_cold)),
+                ("overview after a reload of the same tab, result cache cold", _ms(reloads)),
                 ("overview first complete render, result cache warm", _ms(warm)),
                 ("  baseline: the same round straight to the API, cache warm", _ms(direct_warm)),
+                ("  the same round as one batch request, cache warm", _ms(batch_warm)),
                 *_phase_rows("cold", cold_phases),
                 *_phase_rows("warm", warm_phases),
+                *server_cold.rows("cold"),
             )
 
             page = _page(browser, site)
@@ -253,9 +352,10 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
             count = _ready(page, "overview")
             page.get_by_role("tab", name="Channels").click()  # the default tab: may not re-render
             count = _ready(page, "overview", count - 1)
-            clicks, direct_clicks = [], []
+            clicks, direct_clicks, batch_clicks = [], [], []
             for channel in ("Email", "Paid Search", "Organic Social"):
                 bust()
+                server_click.mark()
                 t0 = page.evaluate("performance.now()")
                 page.get_by_role("button", name=f"Filter by Channel {channel}").click()
                 count = _ready(page, "overview", count)
@@ -263,9 +363,12 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
                     "performance.getEntriesByName('touchline:overview-ready').slice(-1)[0].startTime"
                 )
                 clicks.append(float(mark) - float(t0))
+                server_click.take()
                 filtered = [q["body"] for q in page.evaluate("window.__touchline.queries")]
                 bust()
                 direct_clicks.append(_round(stack.port, key, filtered))
+                bust()
+                batch_clicks.append(_batch(stack.port, key, filtered))
                 page.go_back()
                 count = _ready(page, "overview", count)
             click_ms, click_direct = statistics.median(clicks), statistics.median(direct_clicks)
@@ -273,6 +376,8 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
                 ("filter click to updated overview, cache cold (goal ≤ 500 ms)", _ms(clicks)),
                 ("  baseline: the filtered round straight to the API, cache cold", _ms(direct_clicks)),
                 ("  ratio click / baseline", f"{click_ms / max(click_direct, 1):.2f}x"),
+                ("  the filtered round as one batch request, cache cold", _ms(batch_clicks)),
+                *server_click.rows("click"),
             )
     return figures
 

@@ -9,7 +9,7 @@ import { ErrorNote } from './components/card';
 import { ApiError, request, setCredentials } from './lib/api';
 import { useAsync } from './lib/async';
 import { href, navigate, onLinkClick, useRoute, type ViewState } from './lib/route';
-import { onSitesChanged } from './lib/sites';
+import { keep, kept, onSitesChanged } from './lib/sites';
 import { authConfig, hasSession, idToken, openSharedLink, renewSession, signedInEmail, signOut } from './lib/session';
 import { type Access, makeView, type Site, type View, ViewContext } from './lib/view';
 import { PAGES, type PageSpec } from './pages';
@@ -75,8 +75,12 @@ function SignedIn({ state }: { state: ViewState }) {
   // new list is in.
   const [generation, setGeneration] = useState(0);
   const waiting = useRef<(() => void)[]>([]);
+  // What this tab was last told (lib/sites.ts) draws the page at once, so its queries leave
+  // with the sites and the person's lookups rather than after them; the answer replaces it.
+  const [earlier] = useState(() => kept<Context>(signedInEmail()));
   const context = useAsync<Context>(async () => {
     const [sites, me] = await Promise.all([request<Site[]>('GET', '/api/v1/sites'), request<Me>('GET', '/api/v1/me').catch(() => null)]);
+    keep(signedInEmail(), { sites, me });
     return { sites, me };
   }, `context:${generation}`);
   useEffect(
@@ -93,9 +97,10 @@ function SignedIn({ state }: { state: ViewState }) {
   useEffect(() => {
     if (!context.loading) waiting.current.splice(0).forEach((resolve) => resolve());
   }, [context.version, context.loading]);
-  if (context.loading && !context.data) return <Splash />;
+  const known = context.data ?? earlier;
+  if (context.loading && !known) return <Splash />;
   if (context.error) return <Fatal error={context.error} />;
-  const { sites, me } = context.data!;
+  const { sites, me } = known!;
   const site = sites.find((s) => s.domain === state.site || s.site_id === state.site);
   if (!state.site || !site) {
     if (sites.length && !state.site) {

@@ -7,6 +7,7 @@
 // JWT authorizer checks); the refresh token is kept in localStorage so a reload stays signed in;
 // the short-lived tokens live in sessionStorage. A shared link's read-only token is kept apart.
 import { ApiError, request } from './api';
+import { forget } from './sites';
 
 export interface AuthConfig {
   region: string;
@@ -171,6 +172,7 @@ export function hasSession(): boolean {
 }
 
 export function signOut(): void {
+  forget();
   sessionStorage.removeItem(TOKENS_KEY);
   localStorage.removeItem(REFRESH_KEY);
 }
