@@ -88,4 +88,6 @@ def stage_orders(scratch: Stages, params: dict[str, object]) -> str:
 
 
 def stage_lines(scratch: Stages, orders: str, params: dict[str, object], few: bool = False) -> str:
-    return scratch.create("commerce_lines", LINE_COLUMNS, lines_select(orders, few), params)
+    # A run can stage both: the few of the hourly profiles' changed customers, and all for products.
+    purpose = "changed_lines" if few else "commerce_lines"
+    return scratch.create(purpose, LINE_COLUMNS, lines_select(orders, few), params)
