@@ -134,9 +134,10 @@ class Pipeline:
         )
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
-    def query(self, **body: Any) -> list[dict[str, Any]]:
+    def query(self, site_settings: dict[str, Any] | None = None, **body: Any) -> list[dict[str, Any]]:
+        """`body` through the query engine at RECEIVED; `site_settings`: SiteContext fields."""
         engine = QueryEngine(ClientWarehouse(self.client), clock=lambda: RECEIVED)
-        site = SiteContext(self.site, DOMAIN, "UTC", ())
+        site = SiteContext(self.site, DOMAIN, "UTC", (), **(site_settings or {}))
         answer = engine.run({"site_id": self.site, "date_range": "all", **body}, site)
         rows: list[dict[str, Any]] = answer["results"]
         return rows

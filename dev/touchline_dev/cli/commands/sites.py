@@ -74,6 +74,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
             metavar="NAMES",
             help=f"comma-separated consent categories that stand for {purpose} (default {default})",
         )
+    settings.add_argument(
+        "--cart-abandon-hours",
+        type=float,
+        default=None,
+        help="carts: hours without activity after which an unordered cart is abandoned (default 24)",
+    )
     settings.set_defaults(run=set_site)
 
 
@@ -172,6 +178,7 @@ def set_site(args: argparse.Namespace) -> int:
             ("half_life_days", args.half_life_days),
             ("consent", args.consent),
             ("consent_categories", _consent_categories(args)),
+            ("cart_abandon_hours", args.cart_abandon_hours),
         )
         if value is not None
     }
@@ -206,7 +213,8 @@ def set_site(args: argparse.Namespace) -> int:
         f"half-life {settings.half_life_days} days; data-driven models from {settings.min_journeys} "
         f"journeys and {settings.min_conversions} conversions, refitted every {settings.refit_hours:g} "
         f"hours; baskets: at least {baskets.min_co_purchases} co-purchases, frequently_bought from lift "
-        f"{baskets.lift_threshold}{consent_text}"
+        f"{baskets.lift_threshold}; carts abandoned after {settings.cart_abandon_hours:g} hours"
+        f"{consent_text}"
     )
     return 0
 

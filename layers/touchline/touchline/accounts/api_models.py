@@ -66,6 +66,9 @@ class SiteSettings(_Request):
     consent_categories: ConsentCategories | None = Field(
         None, description="which of the site's consent categories stand for analytics and advertising"
     )
+    cart_abandon_hours: float | None = Field(
+        None, gt=0, le=2160, description="hours without activity after which a cart is abandoned (default 24)"
+    )
 
 
 class CreateOrganisation(_Request):
@@ -250,6 +253,7 @@ class SiteOut(BaseModel):
     consent_categories: dict[str, list[str]]
     lookback_days: int
     half_life_days: float
+    cart_abandon_hours: float
 
 
 class GoalOut(BaseModel):

@@ -402,11 +402,11 @@ class Accounts:
         return site
 
     def site_settings(self, sites: list[Site]) -> dict[str, dict[str, Any]]:
-        """The attribution windows of each site, in one batch."""
+        """The attribution windows and cart abandonment of each site, in one batch."""
         windows = self.settings.windows([site.site_id for site in sites])
         return {
-            site_id: {"lookback_days": lookback, "half_life_days": half_life}
-            for site_id, (lookback, half_life) in windows.items()
+            site_id: {"lookback_days": lookback, "half_life_days": half_life, "cart_abandon_hours": abandon}
+            for site_id, (lookback, half_life, abandon) in windows.items()
         }
 
     def _apply_settings(self, site: Site, changes: dict[str, Any]) -> None:
@@ -414,6 +414,11 @@ class Accounts:
         if lookback is not None or half_life is not None:
             try:
                 self.settings.set_windows(site.site_id, lookback, half_life)
+            except ValueError as exc:
+                raise RequestError(400, "invalid_request", str(exc)) from None
+        if changes.get("cart_abandon_hours") is not None:
+            try:
+                self.settings.set_cart_abandon_hours(site.site_id, float(changes["cart_abandon_hours"]))
             except ValueError as exc:
                 raise RequestError(400, "invalid_request", str(exc)) from None
         if changes.get("cookieless") is not None:

@@ -2,6 +2,7 @@
 
 Sales come from the staged line items (every order source); name, brand, category and tags from
 the catalogue (`products`, the Shopify sync) where it knows the product, else from the line items.
+Reviews (`Product Reviewed`, product_reviews) give each product its review count and mean rating.
 Views are product-view events (`Product Viewed` with a `product_id`) and pageviews of Shopify
 product pages (`/products/<handle>`), each counted once per session. Definitions: docs/commerce.md.
 """
@@ -49,6 +50,13 @@ VIEWS = f"""
     GROUP BY product_key
 """
 
+# Reviews per product (all time): a review sent again with its review_id counts once (FINAL).
+REVIEWS = """
+    SELECT product_id AS product_key, count() AS review_count, countIf(rated = 1) AS rating_count,
+           sumIf(rating, rated = 1) AS rating_sum
+    FROM product_reviews FINAL WHERE site_id = {site:String} GROUP BY product_id
+"""
+
 
 def products_select(lines: str) -> str:
     windows = []
@@ -94,6 +102,7 @@ sales AS (
     FROM items GROUP BY product_key, currency),
 catalogue AS ({CATALOGUE}),
 views AS ({VIEWS}),
+reviews AS ({REVIEWS}),
 rows AS (
     SELECT s.product_key AS product_id, s.currency AS currency,
            if(c.title != '', c.title, s.line_name) AS product_name,
@@ -125,11 +134,14 @@ rows AS (
            s.quantity_30d / least(30, dateDiff('day', s.first_sold_date, toDate({{as_of:Date}})) + 1)
                AS velocity_score,
            s.discounted_lines / s.lines AS discount_rate,
-           {divide_money("s.discount_total", "s.discounted_lines", "s.currency")} AS avg_discount_amount
+           {divide_money("s.discount_total", "s.discounted_lines", "s.currency")} AS avg_discount_amount,
+           toUInt32(rv.review_count) AS review_count, toUInt32(rv.rating_count) AS rating_count,
+           if(rv.rating_count > 0, rv.rating_sum / rv.rating_count, NULL) AS average_rating
     FROM sales AS s
     INNER JOIN buyers AS b ON b.product_key = s.product_key AND b.currency = s.currency
     LEFT JOIN catalogue AS c ON c.product_id = s.product_key
-    LEFT JOIN views AS v ON v.product_key = s.product_key)
+    LEFT JOIN views AS v ON v.product_key = s.product_key
+    LEFT JOIN reviews AS rv ON rv.product_key = s.product_key)
 SELECT {{site:String}} AS site_id, product_id, currency, product_name, sku, brand, category, collections,
        tags,
        avg_price, min_price, max_price, revenue_30d, revenue_60d, revenue_90d, quantity_sold_30d,
@@ -141,7 +153,7 @@ SELECT {{site:String}} AS site_id, product_id, currency, product_name, sku, bran
            AS revenue_rank,
        toUInt32(row_number() OVER (PARTITION BY currency ORDER BY quantity_sold_30d DESC, product_id ASC))
            AS quantity_rank,
-       discount_rate, avg_discount_amount,
+       discount_rate, avg_discount_amount, review_count, rating_count, average_rating,
        toDate({{as_of:Date}}) AS as_of, toUInt64({{version:UInt64}}) AS version, toUInt8(0) AS is_deleted
 FROM rows
 """

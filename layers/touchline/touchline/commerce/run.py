@@ -63,6 +63,7 @@ _INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("products", "version > {since_ms:Int64}"),
         ("events", NEWER),
         ("sessions", "version > {since_ms:Int64}"),
+        ("product_reviews", NEWER),
     ),
     BASKETS: (("orders", NEWER), ("order_line_items", NEWER), ("products", "version > {since_ms:Int64}")),
 }

@@ -25,6 +25,9 @@ DEFAULT_HALF_LIFE_DAYS = 7.0
 DEFAULT_MIN_JOURNEYS = 1000
 DEFAULT_MIN_CONVERSIONS = 50
 DEFAULT_REFIT_HOURS = 24.0
+# Carts (docs/carts.md): hours without activity after which an unordered cart is abandoned.
+DEFAULT_CART_ABANDON_HOURS = 24.0
+MAX_CART_ABANDON_HOURS = 24 * 90
 
 
 TRACK_METHODS = ("javascript", "data_attribute", "page_url")
@@ -87,6 +90,8 @@ class AttributionSettings:
     # When a goal was last added, edited or removed (epoch ms): a later aggregation run rebuilds
     # the site's conversions from all of history.
     goals_changed_ms: int = 0
+    # Not attribution, but on the same SETTINGS item, which the query engine reads through here.
+    cart_abandon_hours: float = DEFAULT_CART_ABANDON_HOURS
 
     @property
     def thresholds(self) -> Thresholds:
@@ -118,16 +123,23 @@ class AttributionSettingsStore:
                     settings["half_life_days"] = float(item["half_life_days"]["N"])
                 if "goals_changed_ms" in item:
                     settings["goals_changed_ms"] = int(item["goals_changed_ms"]["N"])
-                for name, kind in (("min_journeys", int), ("min_conversions", int), ("refit_hours", float)):
+                for name, kind in (
+                    ("min_journeys", int),
+                    ("min_conversions", int),
+                    ("refit_hours", float),
+                    ("cart_abandon_hours", float),
+                ):
                     if name in item:
                         settings[name] = kind(item[name]["N"])
             elif sort_key.startswith("GOAL#"):
                 goals.append(goal_from_item(item))
         return AttributionSettings(goals=tuple(sorted(goals, key=lambda g: g.name)), **settings)
 
-    def windows(self, site_ids: list[str]) -> dict[str, tuple[int, float]]:
-        """(lookback days, half-life days) of several sites, with BatchGetItem."""
-        found = {site_id: (DEFAULT_LOOKBACK_DAYS, DEFAULT_HALF_LIFE_DAYS) for site_id in site_ids}
+    def windows(self, site_ids: list[str]) -> dict[str, tuple[int, float, float]]:
+        """(lookback days, half-life days, cart abandonment hours) of several sites, with
+        BatchGetItem."""
+        defaults = (DEFAULT_LOOKBACK_DAYS, DEFAULT_HALF_LIFE_DAYS, DEFAULT_CART_ABANDON_HOURS)
+        found = dict.fromkeys(site_ids, defaults)
         wanted = sorted(set(site_ids))
         for start in range(0, len(wanted), 100):
             keys: Any = [settings_key(i) for i in wanted[start : start + 100]]
@@ -136,10 +148,11 @@ class AttributionSettingsStore:
                 answer = self._client.batch_get_item(RequestItems=request)
                 for item in answer["Responses"].get(self._table, []):
                     site_id = item["pk"]["S"].removeprefix("SITE#")
-                    lookback, half_life = found[site_id]
+                    lookback, half_life, abandon = found[site_id]
                     found[site_id] = (
                         int(item["lookback_days"]["N"]) if "lookback_days" in item else lookback,
                         float(item["half_life_days"]["N"]) if "half_life_days" in item else half_life,
+                        float(item["cart_abandon_hours"]["N"]) if "cart_abandon_hours" in item else abandon,
                     )
                 request = answer.get("UnprocessedKeys") or None
         return found
@@ -155,6 +168,12 @@ class AttributionSettingsStore:
                 raise ValueError("half-life must be more than 0 and at most 365 days")
             values["half_life_days"] = {"N": repr(half_life_days)}
         update_site_settings(self._client, self._table, site_id, values)
+
+    def set_cart_abandon_hours(self, site_id: str, hours: float) -> None:
+        if not 0 < hours <= MAX_CART_ABANDON_HOURS:
+            raise ValueError(f"cart abandonment must be more than 0 and at most {MAX_CART_ABANDON_HOURS} h")
+        value = {"cart_abandon_hours": {"N": repr(float(hours))}}
+        update_site_settings(self._client, self._table, site_id, value)
 
     def set_data_driven(
         self,

@@ -20,6 +20,7 @@ from touchline.ingest.rows import EventRow
 from touchline.outgoing_webhooks.log import DeliveryRow
 from touchline.revenue.rows import OrderLineItemRow, OrderRow, RefundRow
 from touchline.syncs import rows as syncs
+from touchline.tracking.carts import CartEventRow, ProductReviewRow, WishlistEventRow
 from touchline.tracking.devices import DeviceRow
 from touchline.tracking.objects import ObjectEventRow, ObjectRow, RelationshipRow
 from touchline.tracking.video import VideoEventRow
@@ -47,6 +48,9 @@ ROW_MODELS: dict[str, type[Row]] = {
     "object_events": ObjectEventRow,
     "video_events": VideoEventRow,
     "consent_events": ConsentEventRow,
+    "cart_events": CartEventRow,
+    "wishlist_events": WishlistEventRow,
+    "product_reviews": ProductReviewRow,
     "webhook_deliveries": DeliveryRow,
 }
 

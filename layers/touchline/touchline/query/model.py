@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,8 @@ class SiteContext:
     org_id: str = ""
     # The site's time-decay half-life: the touches variants credit time decay on demand with it.
     half_life_days: float = 7.0
+    # Hours without activity after which an unordered cart is abandoned (docs/carts.md).
+    cart_abandon_hours: float = 24.0
 
     def goal(self, name: str) -> Goal | None:
         return next((g for g in self.goals if g.name == name), None)
@@ -122,6 +124,8 @@ class Query:
     offset: int = 0
     # `time` resolved to its bucket for this range (e.g. time:day); equal to the name otherwise.
     time_buckets: tuple[tuple[str, str], ...] = ()
+    # When the query was parsed: what a state "as of now" (cart abandonment) is judged at.
+    now: datetime | None = None
 
     def bucket(self, dimension: str) -> str:
         return dict(self.time_buckets).get(dimension, dimension)

@@ -82,6 +82,7 @@ def parse_query(body: Any, site: SiteContext, now: datetime, registry: Registry)
         limit=limit,
         offset=offset,
         time_buckets=buckets,
+        now=now,
     )
     _validate(query, registry)
     return query

@@ -60,5 +60,6 @@ class SiteContexts:
             goals,
             org_id=site.org_id,
             half_life_days=settings.half_life_days,
+            cart_abandon_hours=settings.cart_abandon_hours,
         )
         return context, aggregated

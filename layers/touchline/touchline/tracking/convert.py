@@ -37,7 +37,7 @@ from touchline.identity.resolve import person_id
 from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, normalize_email, version_of
 from touchline.ingest.enrich import HitContext
 from touchline.ingest.rows import EventRow
-from touchline.tracking import devices, ecommerce, objects, video
+from touchline.tracking import carts, devices, ecommerce, objects, video
 from touchline.tracking.clock import event_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
 from touchline.tracking.messages import Context, Message, PageContext
@@ -243,6 +243,19 @@ class MessageConverter:
             )
         ):
             rows.append(("video_events", watched))
+        event_name = (message.event or "").strip()
+        if kind == "track" and carts.is_commerce_state_event(event_name):
+            rows.extend(
+                carts.commerce_rows(
+                    site.site_id,
+                    event=event_name,
+                    properties=properties,
+                    visitor_id=visitor,
+                    user_id=message.user_id or "",
+                    message_id=message_id,
+                    at=at,
+                )
+            )
         if kind == "group" or columns["event_type"] == objects.OBJECT_EVENT_TYPE:
             rows.extend(
                 objects.object_rows(

@@ -14,6 +14,8 @@ statement is rewritten here, never hand-copied:
   `v ON CLUSTER … TO t_local AS SELECT … FROM s_local …`: a view on each node watches the blocks
   inserted into that node's local table (one replica per shard receives each, and replication
   copies both its rows and the view's), and readers see the sum through the Distributed `t`.
+* `CREATE VIEW v AS …` (a plain view: `shopping_carts`) becomes `v ON CLUSTER AS …`, reading the
+  Distributed tables it names.
 * `non_replicated_deduplication_window` is dropped: replicated tables always deduplicate inserts,
   over the server's `replicated_deduplication_window` (10,000 blocks / 1 hour by default on
   current versions, more than the 1,000 blocks the single-server tables ask for).
@@ -79,6 +81,9 @@ _VIEW = re.compile(
     rf"(?P<head>SELECT\s.*?\sFROM\s+){_IDENT}(?P<tail>\s.*)?$",
     re.DOTALL | re.IGNORECASE,
 )
+_PLAIN_VIEW = re.compile(
+    rf"^CREATE\s+VIEW\s+(IF\s+NOT\s+EXISTS\s+)?{_IDENT}\s+AS\s+(?P<body>.*)$", re.DOTALL | re.IGNORECASE
+)
 _ALTER = re.compile(rf"^ALTER\s+TABLE\s+{_IDENT}\s+(?P<body>.*)$", re.DOTALL | re.IGNORECASE)
 _DROP = re.compile(rf"^DROP\s+TABLE\s+(IF\s+EXISTS\s+)?{_IDENT}\s*$", re.IGNORECASE)
 _WINDOW = r"non_replicated_deduplication_window\s*=\s*\d+"
@@ -143,6 +148,11 @@ class ClusterTarget:
             return self._create(match, text, where)
         if match := _VIEW.match(text):
             return self._view(match, where)
+        if match := _PLAIN_VIEW.match(text):
+            if not match[1]:
+                raise ClusterDDLError(f"{where}: CREATE VIEW must say IF NOT EXISTS to be re-runnable")
+            # A plain view stores nothing: on every node, over the Distributed tables it names.
+            return [f"CREATE VIEW IF NOT EXISTS {match[2]} {self.on_cluster} AS {match['body']}"]
         if match := _ALTER.match(text):
             return self._alter(match[1], match["body"], where)
         if match := _DROP.match(text):

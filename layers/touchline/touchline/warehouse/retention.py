@@ -37,6 +37,8 @@ FAMILIES: dict[str, dict[str, str]] = {
         "video_events": "toDateTime(at)",
         "object_events": "toDateTime(at)",
         "consent_events": "toDateTime(at)",
+        "cart_events": "toDateTime(at)",
+        "wishlist_events": "toDateTime(at)",
     },
     "sessions": {
         "sessions": "toDateTime(session_start)",

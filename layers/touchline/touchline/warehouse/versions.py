@@ -31,6 +31,9 @@ VERSIONED_TABLES = (
     "objects",
     "relationships",
     "video_events",
+    "cart_events",
+    "wishlist_events",
+    "product_reviews",
 )
 
 BUMP_SQL = """

@@ -3,6 +3,7 @@
 from touchline.query.builtin import (  # noqa: F401
     annotations,
     attribution,
+    carts,
     commerce,
     commerce_views,
     consent,

@@ -85,8 +85,21 @@ for _name, _column, _description in (
     _dimension(_name, {"customers": _column}, _description)
 
 for _name, _columns, _description in (
-    ("product:id", {"products": "pm.product_id", "product_sales": "ps.product_key"}, "The product."),
-    ("product:name", {"products": "pm.product_name", "product_sales": "ps.product_name"}, "Product name."),
+    (
+        "product:id",
+        {
+            "products": "pm.product_id",
+            "product_sales": "ps.product_key",
+            "wishlists": "wl.product_id",
+            "reviews": "rv.product_id",
+        },
+        "The product.",
+    ),
+    (
+        "product:name",
+        {"products": "pm.product_name", "product_sales": "ps.product_name", "wishlists": "wl.name"},
+        "Product name.",
+    ),
     ("product:category", {"products": "pm.category"}, "Product category."),
     ("product:brand", {"products": "pm.brand", "product_sales": "ps.brand"}, "Product brand."),
     ("product:currency", {"products": "pm.currency", "product_sales": "ps.currency"}, "Sales currency."),
@@ -230,6 +243,23 @@ for _args in (
     ),
     ("product_velocity", "products", "sum(pm.velocity_score)", "Units per day, last 30 days.", False, False),
     ("product_revenue_rank", "products", "min(pm.revenue_rank)", "Rank by 30-day revenue.", False, True),
+    (
+        "product_reviews",
+        "products",
+        "sum(pm.review_count)",
+        "Reviews (Product Reviewed), all time.",
+        False,
+        True,
+    ),
+    (
+        "product_average_rating",
+        "products",
+        "if(sum(pm.rating_count) = 0, NULL, sum(ifNull(pm.average_rating, 0) * pm.rating_count) "
+        "/ sum(pm.rating_count))",
+        "Mean rating of its rated reviews.",
+        False,
+        False,
+    ),
     (
         "sales_revenue",
         "product_sales",

@@ -84,7 +84,13 @@ REGISTRY.dimension(
     Dimension(
         "revenue:currency",
         "commerce",
-        {"orders": "o.currency", "refunds": "r.currency", "credits": "c.currency", "events": "e.currency"},
+        {
+            "orders": "o.currency",
+            "refunds": "r.currency",
+            "credits": "c.currency",
+            "events": "e.currency",
+            "carts": "sc.currency",
+        },
         description="ISO 4217 currency of the money (one row per currency).",
     )
 )
