@@ -77,6 +77,28 @@ def python_calls(prefix: str) -> list[tuple[str, dict[str, Any]]]:
             "track",
             {
                 "user_id": user,
+                "event": "Product Added",
+                "properties": {
+                    "cart_id": f"{prefix}-cart",
+                    "product_id": f"{prefix}-game",
+                    "price": 9.5,
+                    "quantity": 2,
+                    "currency": "EUR",
+                },
+            },
+        ),
+        (
+            "track",
+            {
+                "user_id": user,
+                "event": "Product Reviewed",
+                "properties": {"product_id": f"{prefix}-game", "review_id": f"{prefix}-rv", "rating": "4"},
+            },
+        ),
+        (
+            "track",
+            {
+                "user_id": user,
                 "event": "Order Completed",
                 "properties": {"order_id": f"{prefix}-order", "total": 19.99, "currency": "EUR"},
             },
@@ -153,7 +175,7 @@ def events_of(stack: Stack, prefix: str, expected: int) -> dict[str, dict[str, A
 
 
 def assert_every_call_landed(stack: Stack, prefix: str) -> None:
-    found = events_of(stack, prefix, 8)
+    found = events_of(stack, prefix, 10)
     user, anon = f"{prefix}-user", f"{prefix}-anon"
     assert {r["ingest_source"] for r in found.values()} == {"api"}
     assert (found["identify/identify"]["user_id"], found["identify/identify"]["visitor_id"]) == (user, anon)
@@ -196,6 +218,55 @@ def assert_every_call_landed(stack: Stack, prefix: str) -> None:
     }
     [account] = stack.sql("SELECT traits FROM objects FINAL WHERE object_id = 'acme'")
     assert account["traits"] == {"employees": "5"}
+    assert_cart_and_review(stack, prefix)
+
+
+_STATS_KEYS: dict[str, str] = {}
+
+
+def query_api(stack: Stack, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """`POST /api/v2/query` with a stats key of the stack's site (made once)."""
+    if stack.site_id not in _STATS_KEYS:
+        created = cli("api-keys", "create", stack.site_id, "--scope", "stats:read", data_dir=stack.data_dir)
+        assert created.returncode == 0, created.stderr
+        _STATS_KEYS[stack.site_id] = created.stdout.strip().splitlines()[-1]
+    headers = {"authorization": f"Bearer {_STATS_KEYS[stack.site_id]}", "content-type": "application/json"}
+    status, answer = post(
+        host(stack), "/api/v2/query", json.dumps({"site_id": stack.site_id, **body}).encode(), headers
+    )
+    assert status == 200, answer
+    results: list[dict[str, Any]] = answer["results"]
+    return results
+
+
+def assert_cart_and_review(stack: Stack, prefix: str) -> None:
+    """The cart call and the review reach shopping_carts and product_reviews, and the query API."""
+    [cart] = stack.wait_for(
+        "SELECT toFloat64(value) AS value, toUInt8(items) AS items, currency FROM shopping_carts"
+        f" WHERE site_id = '{stack.site_id}' AND cart_id = '{prefix}-cart'",
+        lambda rows: len(rows) == 1,
+    )
+    assert cart == {"value": 19.0, "items": 2, "currency": "EUR"}
+    carts = query_api(
+        stack,
+        {
+            "metrics": ["carts", "open_carts", "cart_value"],
+            "date_range": "day",
+            "filters": [["is", "cart:id", [f"{prefix}-cart"]]],
+        },
+    )
+    assert [[m if not isinstance(m, dict) else m["amount"] for m in r["metrics"]] for r in carts] == [
+        [1, 1, "19.00"]
+    ]
+    reviews = query_api(
+        stack,
+        {
+            "metrics": ["reviews", "average_rating"],
+            "date_range": "day",
+            "filters": [["is", "product:id", [f"{prefix}-game"]]],
+        },
+    )
+    assert reviews == [{"metrics": [1, 4.0], "dimensions": []}]
 
 
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])

@@ -58,7 +58,7 @@ def test_every_table_gets_a_replicated_local_and_a_distributed_table(warehouse_u
         str(name)
         for (name,) in client.query(
             "SELECT name FROM system.tables WHERE database = currentDatabase() "
-            "AND name != 'schema_migrations' AND engine != 'MaterializedView'"
+            "AND name != 'schema_migrations' AND engine NOT IN ('MaterializedView', 'View')"
         ).result_rows
     }
     views = {
@@ -120,6 +120,11 @@ def test_every_table_gets_a_replicated_local_and_a_distributed_table(warehouse_u
     assert all(
         source == f"{view.removesuffix('_data_version')}_local" for view, (_, source) in created.items()
     )
+    # A plain view (shopping_carts) stores nothing: created on every node over the Distributed tables.
+    plain = [
+        s for s in statements if s.startswith("CREATE VIEW IF NOT EXISTS shopping_carts ON CLUSTER `tl` AS")
+    ]
+    assert len(plain) == 1 and "FROM cart_events FINAL" in plain[0]
     site_sharded = _all_cluster_statements(_target("site_id"))
     assert all("visitor_id)" not in s for s in site_sharded if "Distributed(" in s)
 
@@ -155,6 +160,7 @@ def test_column_changes_reach_both_tables_and_mutations_only_the_local_one() -> 
         "CREATE TABLE IF NOT EXISTS t (a String) ENGINE = MergeTree ORDER BY a",  # no site_id
         "ALTER TABLE events FREEZE",
         "INSERT INTO events SELECT * FROM events",
+        "CREATE VIEW v AS SELECT 1",  # no IF NOT EXISTS
     ],
 )
 def test_a_statement_without_a_cluster_form_is_refused(statement: str) -> None:
@@ -203,10 +209,15 @@ def test_the_generated_ddl_runs_on_a_keeper_backed_engine(tmp_path: Path) -> Non
         assert engines["events_local"] == "ReplicatedReplacingMergeTree"
         views = [name for name, engine in engines.items() if engine == "MaterializedView"]
         assert len(views) >= 17  # the data-version views, on the Replicated local tables
+        plain_views = [name for name, engine in engines.items() if engine == "View"]
+        assert plain_views == ["shopping_carts"]  # over the Distributed tables, on every node
         tables = [
             name
             for name in engines
-            if not name.endswith("_local") and name != "schema_migrations" and name not in views
+            if not name.endswith("_local")
+            and name != "schema_migrations"
+            and name not in views
+            and name not in plain_views
         ]
         assert len(tables) >= 20
         for name in tables:

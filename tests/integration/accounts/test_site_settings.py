@@ -1,5 +1,5 @@
 """A site's settings through the management API: time zone, attribution window, half-life,
-cookieless, as the query engine and the collector read them from the config table."""
+cookieless, cart abandonment, as the query engine and the collector read them from the config table."""
 
 from __future__ import annotations
 
@@ -22,7 +22,14 @@ def test_an_editor_creates_and_changes_a_sites_settings(world: World) -> None:
     assert status == 201, site
     assert (site["timezone"], site["lookback_days"], site["cookieless"]) == ("Europe/Berlin", 30, False)
 
-    body = {"timezone": "America/New_York", "lookback_days": 14, "half_life_days": 2.5, "cookieless": True}
+    assert site["cart_abandon_hours"] == 24.0
+    body = {
+        "timezone": "America/New_York",
+        "lookback_days": 14,
+        "half_life_days": 2.5,
+        "cookieless": True,
+        "cart_abandon_hours": 6.5,
+    }
     status, changed, _ = world.request("PATCH", f"/api/v1/sites/{site['site_id']}", user=editor, body=body)
     assert status == 200, changed
     assert {key: changed[key] for key in body} == body
@@ -32,7 +39,12 @@ def test_an_editor_creates_and_changes_a_sites_settings(world: World) -> None:
     stored = SiteStore(boto3.client("dynamodb"), table).by_id(site["site_id"])
     assert stored is not None and (stored.timezone, stored.cookieless) == ("America/New_York", True)
     windows = AttributionSettingsStore(boto3.client("dynamodb"), table).get(site["site_id"])
-    assert (windows.lookback_days, windows.half_life_days) == (14, 2.5)
+    assert (windows.lookback_days, windows.half_life_days, windows.cart_abandon_hours) == (14, 2.5, 6.5)
+    for hours in (0, -1, 24 * 91, "soon"):
+        status, answer, _ = world.request(
+            "PATCH", f"/api/v1/sites/{site['site_id']}", user=editor, body={"cart_abandon_hours": hours}
+        )
+        assert status == 400, answer
     _, listed, _ = world.request("GET", "/api/v1/sites", user=editor, query={"org_id": world.a.org_id})
     assert {s["site_id"]: s["timezone"] for s in listed}[site["site_id"]] == "America/New_York"
 

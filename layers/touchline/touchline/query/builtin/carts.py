@@ -56,9 +56,9 @@ class CartsTable:
         inner = f"""
             WITH
                 carts AS (SELECT * FROM shopping_carts WHERE {site} AND {started}),
-                people AS (SELECT id_type, id_value, person_id FROM identity_map FINAL
+                ids AS (SELECT id_type, id_value, person_id FROM identity_map FINAL
                            WHERE {site} AND is_deleted = 0),
-                visitors AS (SELECT id_value, person_id FROM people WHERE id_type = 'visitor'),
+                visitors AS (SELECT id_value, person_id FROM ids WHERE id_type = 'visitor'),
                 paid AS (SELECT order_id, ordered_at, visitor_id, customer_id_type, customer_id, email_sha256
                          FROM orders FINAL
                          WHERE {site} AND status = 'paid' AND is_test = 0 AND cancelled = 0
@@ -70,8 +70,8 @@ class CartsTable:
                                    o.visitor_id != '', concat('visitor:', o.visitor_id), '') AS person_id
                     FROM paid AS o
                     LEFT JOIN visitors AS mv ON mv.id_value = o.visitor_id
-                    LEFT JOIN people AS mc ON mc.id_type = o.customer_id_type AND mc.id_value = o.customer_id
-                    LEFT JOIN (SELECT id_value, person_id FROM people WHERE id_type = 'email_sha256') AS me
+                    LEFT JOIN ids AS mc ON mc.id_type = o.customer_id_type AND mc.id_value = o.customer_id
+                    LEFT JOIN (SELECT id_value, person_id FROM ids WHERE id_type = 'email_sha256') AS me
                         ON me.id_value = o.email_sha256),
                 linked AS (
                     SELECT c.cart_id AS cart_id, min(o.ordered_at) AS at, 1 AS found
