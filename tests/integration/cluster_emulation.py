@@ -115,7 +115,7 @@ def main(directory: Path) -> None:
     keeper.command(target.history_table())
     for migration in available_migrations():
         for statement in cluster_statements(migration, target):
-            if statement.startswith(("CREATE TABLE", "CREATE MATERIALIZED VIEW")):
+            if statement.startswith(("CREATE TABLE", "CREATE MATERIALIZED VIEW", "CREATE VIEW")):
                 keeper.command(statement)
     for node, client in keeper.clients.items():
         report["keeper_engines"][node] = _engines(client)
