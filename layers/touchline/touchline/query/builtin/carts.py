@@ -35,9 +35,11 @@ CART_COLUMNS = ", ".join(
 
 
 def as_of(ctx: CompileContext) -> datetime:
-    """The query time to the minute (so a minute's repeats share the result cache)."""
-    now = ctx.query.now or datetime.now(UTC)
-    return now.astimezone(UTC).replace(second=0, microsecond=0)
+    """The query time rounded up to the minute, so a minute's repeats share the result cache and
+    an order placed seconds ago is already seen."""
+    now = (ctx.query.now or datetime.now(UTC)).astimezone(UTC)
+    floor = now.replace(second=0, microsecond=0)
+    return floor if floor == now else floor + timedelta(minutes=1)
 
 
 class CartsTable:
