@@ -140,6 +140,7 @@ def test_a_rebuild_after_events_expired_keeps_what_it_cannot_recompute(warehouse
         "devices",
         "video_events",
         "object_events",
+        "consent_events",
         "cart_events",
         "wishlist_events",
         "sessions",
