@@ -34,6 +34,7 @@ VERSIONED_TABLES = (
     "cart_events",
     "wishlist_events",
     "product_reviews",
+    "consent_events",
 )
 
 BUMP_SQL = """

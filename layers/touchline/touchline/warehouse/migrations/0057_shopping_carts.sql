@@ -1,4 +1,5 @@
--- The query cache's data versions (0050) for the cart, wishlist and review tables of 0049.
+-- The query cache's data versions (0050) for the cart, wishlist and review tables of 0049, and for
+-- consent_events (0054), which the query engine's consent view reads.
 CREATE MATERIALIZED VIEW IF NOT EXISTS cart_events_data_version TO data_versions
 AS SELECT site_id, 'cart_events' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
        max(rand64()) AS nonce
@@ -13,6 +14,11 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS product_reviews_data_version TO data_vers
 AS SELECT site_id, 'product_reviews' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
        max(rand64()) AS nonce
 FROM product_reviews GROUP BY site_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS consent_events_data_version TO data_versions
+AS SELECT site_id, 'consent_events' AS table_name, toUInt64(1) AS writes, count() AS rows, now64(3, 'UTC') AS stored_at,
+       max(rand64()) AS nonce
+FROM consent_events GROUP BY site_id;
 
 -- shopping_carts (seed 004's 03_ecommerce.sql): each cart's state, computed from the
 -- deduplicated cart_events whenever it is read, so a redelivered call never counts twice and
