@@ -520,7 +520,7 @@ def test_the_collector_serves_the_tag_gzipped_with_an_etag(stack: Stack) -> None
     assert headers["Content-Encoding"] == "gzip"
     assert headers["Content-Type"] == "application/javascript; charset=utf-8"
     assert headers["Cache-Control"] == "public, max-age=3600"
-    assert len(body) <= 2048
+    assert len(body) <= 2200  # the tag's budget (tests/unit/tag/test_asset.py)
     minified = Path(__file__).resolve().parents[2] / "layers/touchline/touchline/tag/touchline.min.js"
     assert gzip.decompress(body) == minified.read_bytes()
     revalidate = urllib.request.Request(url, headers={"If-None-Match": headers["ETag"]})

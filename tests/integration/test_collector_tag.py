@@ -55,7 +55,7 @@ def test_the_tag_is_served_gzipped_and_cacheable(
     assert headers["ETag"] == tag_asset().etag
     script = gzip.decompress(body_of(response))
     assert script == tag_asset().source
-    assert len(body_of(response)) <= 2048
+    assert len(body_of(response)) <= 2200  # the tag's budget (tests/unit/tag/test_asset.py)
 
 
 def test_a_client_that_has_the_tag_gets_a_304(
