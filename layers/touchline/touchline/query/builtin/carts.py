@@ -25,13 +25,14 @@ KIND = "carts"
 RECOVERY_WINDOW = timedelta(days=7)
 NEVER = "toDateTime64('2299-12-31 00:00:00', 3, 'UTC')"
 # shopping_carts' columns (`c.*` would keep its alias in a join's output names)
-CART_COLUMNS = ", ".join(
-    f"c.{name} AS {name}"
-    for name in (
-        "site_id", "cart_id", "visitor_id", "user_id", "currency", "value", "items", "products",
-        "first_activity", "last_activity", "checkout_started_at", "completed_at", "order_id", "calls",
-    )
+_COLUMNS = (
+    "site_id", "cart_id", "visitor_id", "user_id", "currency", "value", "items", "products",
+    "first_activity", "last_activity", "checkout_started_at", "completed_at", "order_id", "calls",
 )  # fmt: skip
+CART_COLUMNS = ", ".join(f"c.{name} AS {name}" for name in _COLUMNS)
+CART_ANY = ", ".join(
+    "c.cart_id AS cart_id" if name == "cart_id" else f"any(c.{name}) AS {name}" for name in _COLUMNS
+)
 
 
 def as_of(ctx: CompileContext) -> datetime:
@@ -55,51 +56,52 @@ class CartsTable:
         idle = p.add(max(1, round(ctx.query.site.cart_abandon_hours * 60)), "UInt32")
         window = p.add(int(RECOVERY_WINDOW.total_seconds() // 60), "UInt32")
         started = range_clause(ctx, "first_activity")
+        same_person = (
+            "o.person_id != '' AND o.person_id = c.person_id AND o.ordered_at >= c.first_activity "
+            f"AND o.ordered_at < c.last_activity + toIntervalMinute({idle} + {window})"
+        )
         inner = f"""
             WITH
-                carts AS (SELECT * FROM shopping_carts WHERE {site} AND {started}),
                 ids AS (SELECT id_type, id_value, person_id FROM identity_map FINAL
                            WHERE {site} AND is_deleted = 0),
                 visitors AS (SELECT id_value, person_id FROM ids WHERE id_type = 'visitor'),
-                paid AS (SELECT order_id, ordered_at, visitor_id, customer_id_type, customer_id, email_sha256
-                         FROM orders FINAL
-                         WHERE {site} AND status = 'paid' AND is_test = 0 AND cancelled = 0
-                           AND ordered_at >= {start} AND ordered_at <= {now}),
                 order_people AS (
-                    SELECT o.ordered_at AS ordered_at,
+                    SELECT o.order_id AS order_id, o.ordered_at AS ordered_at,
                            multiIf(mv.person_id != '', mv.person_id, mc.person_id != '', mc.person_id,
                                    me.person_id != '', me.person_id,
                                    o.visitor_id != '', concat('visitor:', o.visitor_id), '') AS person_id
-                    FROM paid AS o
+                    FROM (SELECT order_id, ordered_at, visitor_id, customer_id_type, customer_id, email_sha256
+                          FROM orders FINAL
+                          WHERE {site} AND status = 'paid' AND is_test = 0 AND cancelled = 0
+                            AND ordered_at >= {start} AND ordered_at <= {now}) AS o
                     LEFT JOIN visitors AS mv ON mv.id_value = o.visitor_id
                     LEFT JOIN ids AS mc ON mc.id_type = o.customer_id_type AND mc.id_value = o.customer_id
                     LEFT JOIN (SELECT id_value, person_id FROM ids WHERE id_type = 'email_sha256') AS me
                         ON me.id_value = o.email_sha256),
-                linked AS (
-                    SELECT c.cart_id AS cart_id, min(o.ordered_at) AS at, 1 AS found
-                    FROM carts AS c INNER JOIN paid AS o ON o.order_id = c.order_id
-                    WHERE c.order_id != '' GROUP BY c.cart_id),
-                by_person AS (
-                    SELECT c.cart_id AS cart_id, min(o.ordered_at) AS at, 1 AS found
-                    FROM (SELECT c.cart_id AS cart_id, c.first_activity AS first_activity,
-                                 c.last_activity AS last_activity,
-                                 if(m.person_id != '', m.person_id, concat('visitor:', c.visitor_id))
-                                     AS person_id
-                          FROM carts AS c LEFT JOIN visitors AS m ON m.id_value = c.visitor_id) AS c
-                    INNER JOIN order_people AS o ON o.person_id = c.person_id
-                    WHERE o.person_id != '' AND o.ordered_at >= c.first_activity
-                      AND o.ordered_at < c.last_activity + toIntervalMinute({idle} + {window})
+                carts AS (
+                    SELECT {CART_COLUMNS},
+                           multiIf(m.person_id != '', m.person_id, c.visitor_id != '',
+                                   concat('visitor:', c.visitor_id), '') AS person_id
+                    FROM (SELECT * FROM shopping_carts WHERE {site} AND {started}) AS c
+                    LEFT JOIN visitors AS m ON m.id_value = c.visitor_id),
+                matched AS (
+                    SELECT {CART_ANY}, any(c.person_id) AS person_id,
+                           countIf(c.order_id != '' AND o.order_id = c.order_id) AS by_order,
+                           minIf(o.ordered_at, c.order_id != '' AND o.order_id = c.order_id) AS by_order_at,
+                           countIf({same_person}) AS by_person,
+                           minIf(o.ordered_at, {same_person}) AS by_person_at
+                    FROM carts AS c
+                    LEFT JOIN order_people AS o ON o.person_id = c.person_id OR o.order_id = c.order_id
                     GROUP BY c.cart_id),
                 judged AS (
-                    SELECT {CART_COLUMNS}, c.last_activity + toIntervalMinute({idle}) AS abandon_at,
-                           least(if(isNull(c.completed_at) OR assumeNotNull(c.completed_at) > {now}, {NEVER},
-                                    assumeNotNull(c.completed_at)),
-                                 if(l.found = 1, l.at, {NEVER})) AS linked_at,
-                           if(linked_at < {NEVER}, linked_at, if(bp.found = 1, bp.at, {NEVER})) AS completion,
-                           multiIf(linked_at < {NEVER}, 'cart', bp.found = 1, 'person', '') AS completed_by
-                    FROM carts AS c
-                    LEFT JOIN linked AS l ON l.cart_id = c.cart_id
-                    LEFT JOIN by_person AS bp ON bp.cart_id = c.cart_id)
+                    SELECT *, last_activity + toIntervalMinute({idle}) AS abandon_at,
+                           least(if(isNull(completed_at) OR assumeNotNull(completed_at) > {now}, {NEVER},
+                                    assumeNotNull(completed_at)),
+                                 if(by_order > 0, by_order_at, {NEVER})) AS linked_at,
+                           if(linked_at < {NEVER}, linked_at, if(by_person > 0, by_person_at, {NEVER}))
+                               AS completion,
+                           multiIf(linked_at < {NEVER}, 'cart', by_person > 0, 'person', '') AS completed_by
+                    FROM matched)
             SELECT *, multiIf(completion < {NEVER} AND completion < abandon_at, 'converted',
                               completion < {NEVER}, 'recovered',
                               abandon_at <= {now}, 'abandoned', 'open') AS status
