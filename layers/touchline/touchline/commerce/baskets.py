@@ -18,23 +18,14 @@ class BasketSettings:
     lift_threshold: float = 2.0
 
 
-BASKET_COLUMNS = "at DateTime64(3, 'UTC'), items Array(String)"
-
-
-def baskets_select(lines: str) -> str:
-    """One row per order: its time and its distinct products. Staged once: the totals, the item
-    counts and the pairs all read it (as a CTE, ClickHouse would group the lines three times)."""
-    return f"""
-SELECT min(ordered_at) AS at, groupUniqArray(product_key) AS items
-FROM {lines} GROUP BY source, order_id"""
-
-
-def relationships_select(baskets: str, lines: str) -> str:
-    """The pairs of the staged `baskets` (baskets_select) with their figures."""
+def relationships_select(lines: str) -> str:
     return f"""
 WITH
-total AS (SELECT count() AS n FROM {baskets}),
-item_counts AS (SELECT item, count() AS n FROM {baskets} ARRAY JOIN items AS item GROUP BY item),
+baskets AS (
+    SELECT source, order_id, min(ordered_at) AS at, groupUniqArray(product_key) AS items
+    FROM {lines} GROUP BY source, order_id),
+total AS (SELECT count() AS n FROM baskets),
+item_counts AS (SELECT item, count() AS n FROM baskets ARRAY JOIN items AS item GROUP BY item),
 names AS (
     SELECT product_key,
            argMaxIf(product_name, (ordered_at, order_id, line_item_id), product_name != '') AS line_name
@@ -44,7 +35,7 @@ catalogue AS (
     WHERE site_id = {{site:String}} GROUP BY product_id),
 pairs AS (
     SELECT a, b, count() AS co, min(toDate(at)) AS first_co, max(toDate(at)) AS last_co
-    FROM {baskets} ARRAY JOIN items AS a ARRAY JOIN items AS b
+    FROM baskets ARRAY JOIN items AS a ARRAY JOIN items AS b
     WHERE a != b
     GROUP BY a, b
     HAVING co >= {{min_co_purchases:UInt64}})

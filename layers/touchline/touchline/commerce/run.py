@@ -451,13 +451,6 @@ class _Job:
 
     def _baskets(self, scratch: Stages, report: JobReport) -> None:
         _, lines = self._stage(scratch, report)
-        orders_products = self._step(
-            report,
-            "baskets",
-            lambda: scratch.create(
-                "baskets", baskets.BASKET_COLUMNS, baskets.baskets_select(lines), self.params
-            ),
-        )
         report.rows_written = self._step(
             report,
             "write",
@@ -465,7 +458,7 @@ class _Job:
                 self.client,
                 scratch,
                 "product_relationships",
-                baskets.relationships_select(orders_products, lines),
+                baskets.relationships_select(lines),
                 ("product_a", "product_b"),
                 self.version,
                 self.params,
