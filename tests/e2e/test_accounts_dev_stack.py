@@ -424,17 +424,32 @@ def test_annotations_realtime_and_webhooks_through_the_local_stack(
         with urllib.request.urlopen(hit, timeout=30) as accepted:
             assert accepted.status == 202
 
+        def dev(path: str, payload: dict[str, Any]) -> Any:
+            """A dev endpoint of the stack (what `touchline sql`/`aggregate run`/`webhooks
+            dispatch` send, without starting a CLI process each)."""
+            request = urllib.request.Request(
+                base(stack) + path,
+                data=json.dumps(payload).encode(),
+                headers={"content-type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=300) as answer:
+                return json.loads(answer.read())
+
+        newest = "SELECT toUnixTimestamp64Milli(max(inserted_at)) FROM events WHERE name = 'Demo request'"
+        stored_ms = wait_until(lambda: dev("/_dev/sql", {"query": newest})["rows"][0][0])
+        # The dispatcher reads what the aggregation's run (its start minus 5 s of settling) covers.
+        time.sleep(max(0.0, int(stored_ms) / 1000 + 5.5 - time.time()))
+
         def completed() -> list[dict[str, Any]]:
-            aggregated = cli("aggregate", "run", "--site", site, data_dir=stack.data_dir)
-            assert aggregated.returncode == 0, aggregated.stderr
-            dispatched = cli("webhooks", "dispatch", data_dir=stack.data_dir)
-            assert dispatched.returncode == 0, dispatched.stderr
+            dev("/_dev/invoke", {"function": "AggregatesFunction", "event": {"site": site}})
+            dev("/_dev/invoke", {"function": "OutgoingWebhooksFunction", "event": {"action": "dispatch"}})
             return [e for e in receiver.events(secret) if e["type"] == "goal.completed"]
 
         [goal] = wait_until(completed)
         conversion = goal["data"]["conversion"]
         assert conversion["goal"]["name"] == "Demo request" and conversion["source"] == "newsletter", goal
-        assert cli("webhooks", "dispatch", data_dir=stack.data_dir).returncode == 0
+        dev("/_dev/invoke", {"function": "OutgoingWebhooksFunction", "event": {"action": "dispatch"}})
         assert [e["id"] for e in receiver.events(secret) if e["type"] == "goal.completed"] == [goal["id"]]
     finally:
         receiver.server.shutdown()
