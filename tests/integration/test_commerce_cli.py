@@ -23,6 +23,10 @@ def test_commerce_run_and_reports(
         main(["sites", "set", site, "--basket-min-co-purchases", "2", "--basket-lift-threshold", "1.2"]) == 0
     )
     assert "at least 2 co-purchases, frequently_bought from lift 1.2" in capsys.readouterr().out
+    assert main(["sites", "set", site, "--cart-abandon-hours", "6"]) == 0  # docs/carts.md
+    assert "carts abandoned after 6 hours" in capsys.readouterr().out
+    assert main(["sites", "set", site, "--cart-abandon-hours", "0"]) != 0
+    assert "cart abandonment must be more than 0" in capsys.readouterr().err
     assert main(["commerce", "run", "--site", site]) == 0
     ran = json.loads(capsys.readouterr().out)
     assert [j["ran"] for j in ran["commerce"][0]["jobs"]] == [True, True, True, True]
