@@ -1,8 +1,8 @@
 """AggregatesFunction: every 15 minutes, sessions + attribution + rollups + due commerce jobs for every
 site; `{"job": "commerce"}` runs only the commerce jobs, all of them (`touchline commerce run`).
 
-With `AggregationGroups` > 1 the schedule (and a direct invoke) only queues one run per site
-group on AggregationQueue, and each queued message runs its group's sites
+With `AggregationGroups` > 1 the schedule and a direct invoke (either job) only queue one run per
+site group on AggregationQueue, and each queued message runs its group's sites
 (touchline.aggregate.groups)."""
 
 from __future__ import annotations
@@ -28,14 +28,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         with processor(records=event["Records"], handler=lambda record: _group(record, context)):
             processor.process()
         return dict(processor.response())
-    if event.get("job") == "commerce":  # `touchline commerce run`
-        done = scheduled_commerce(event.get("site") or None, bool(event.get("full")))
-        logger.info("commerce", extra=done)
-        return done
     request = Schedule.model_validate(event or {})
-    if aggregation_groups() > 1:
+    if aggregation_groups() > 1:  # every run waits on its site group's queue
         queued = queue_groups(request, datetime.now(UTC))
-        logger.info("queued aggregation runs", extra={"groups": queued})
+        logger.info("queued aggregation runs", extra={"groups": queued, "job": request.job})
         return {"queued": queued}
     return _run(request, context, None)
 
@@ -46,6 +42,10 @@ def _group(record: SQSRecord, context: LambdaContext) -> None:
 
 
 def _run(request: Schedule, context: LambdaContext, group: tuple[int, int] | None) -> dict[str, Any]:
+    if request.job == "commerce":  # `touchline commerce run`
+        done = scheduled_commerce(request.site, request.full, group)
+        logger.info("commerce", extra=done)
+        return done
     result = scheduled(
         site_id=request.site,
         full=request.full,

@@ -18,7 +18,7 @@ import pytest
 import factories
 from helpers import TABLE, LambdaContextStub, fresh_warehouse, load_handler_module
 from touchline.aggregate.groups import GroupRun, group_of
-from touchline.aggregate.service import run_sites
+from touchline.aggregate.service import commerce_only, run_sites
 from touchline.config.sites import SiteStore
 from touchline.load import service as warehouse
 from touchline.load.batch import LoadBatch
@@ -174,6 +174,16 @@ def test_the_schedule_fans_out_and_the_groups_equal_one_run(world: dict[str, Any
     (record,) = _receive()
     assert record["attributes"]["MessageGroupId"] == "1"
     assert GroupRun.model_validate_json(record["body"]) == GroupRun(site=site, full=True, group=1, groups=2)
+
+    # `touchline commerce run` is queued the same way, and a group's commerce run keeps to its sites.
+    assert aggregates.handler({"job": "commerce"}, FifteenMinutes()) == {"queued": [0, 1]}
+    (commerce,) = _receive()  # group 1 is held behind its by-hand run
+    assert GroupRun.model_validate_json(commerce["body"]) == GroupRun(job="commerce", group=0, groups=2)
+    assert aggregates.handler({"Records": [commerce]}, FifteenMinutes()) == {"batchItemFailures": []}
+    assert commerce_only(world["grouped"], None, TABLE, world["groups"][1][0], False, (0, 2)) == {
+        "commerce": [],
+        "skipped": [],
+    }  # another group's site: nothing to do
 
 
 def _sites_with_sessions(client: Any) -> set[str]:

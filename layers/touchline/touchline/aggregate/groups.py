@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -27,10 +27,12 @@ SLOT_SECONDS = 900  # the schedule's rate: one fan-out per slot and group
 
 
 class Schedule(BaseModel):
-    """What to aggregate: every site (the schedule) or one (`touchline aggregate run --site`)."""
+    """What to run: the aggregation (the schedule, `touchline aggregate run`) or only the
+    commerce jobs (`touchline commerce run`), for every site or one."""
 
     model_config = ConfigDict(extra="ignore")
 
+    job: Literal["aggregate", "commerce"] = "aggregate"
     site: str | None = Field(None, min_length=1, max_length=64)
     full: bool = False
     refit: bool = False
@@ -104,7 +106,9 @@ def fan_out(
     by_hand = request != Schedule()
     chosen = list(range(groups)) if group is None else [group]
     for k in chosen:
-        body = GroupRun(site=request.site, full=request.full, refit=request.refit, group=k, groups=groups)
+        body = GroupRun(
+            job=request.job, site=request.site, full=request.full, refit=request.refit, group=k, groups=groups
+        )
         dedup = uuid.uuid4().hex if by_hand else f"{k}-{slot}"
         queue.send(body.model_dump_json(), str(k), dedup)
     return chosen

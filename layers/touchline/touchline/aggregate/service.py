@@ -83,10 +83,24 @@ def run_sites(
 
 
 def commerce_only(
-    client: Client, dynamodb: Any, table: str, site_id: str | None, full: bool
+    client: Client,
+    dynamodb: Any,
+    table: str,
+    site_id: str | None,
+    full: bool,
+    group: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """`{"job": "commerce"}` (`touchline commerce run`): identities, then every commerce job now."""
-    return commerce_now(client, dynamodb, table, site_id, full=full)
+    """`{"job": "commerce"}` (`touchline commerce run`): identities, then every commerce job now;
+    with `group` (k, n), for the sites of group k only (its run from AggregationQueue)."""
+    if group is None:
+        return commerce_now(client, dynamodb, table, site_id, full=full)
+    ids = [site_id] if site_id else [s.site_id for s in SiteStore(dynamodb, table).list()]
+    done: dict[str, Any] = {"commerce": [], "skipped": []}
+    for current in in_group(ClientSql(client), ids, *group):
+        one = commerce_now(client, dynamodb, table, current, full=full)
+        done["commerce"] += one["commerce"]
+        done["skipped"] += one["skipped"]
+    return done
 
 
 def scheduled(
@@ -127,9 +141,11 @@ def queue_groups(request: Schedule, now: datetime) -> list[int]:
     return fan_out(queue, request, groups, now, group)
 
 
-def scheduled_commerce(site_id: str | None, full: bool) -> dict[str, Any]:
+def scheduled_commerce(
+    site_id: str | None, full: bool, group: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """`commerce_only` wired from the function's settings."""
-    return commerce_only(*_wiring(), site_id, full)
+    return commerce_only(*_wiring(), site_id, full, group)
 
 
 def _wiring() -> tuple[Client, Any, str]:
