@@ -223,6 +223,24 @@ def test_a_batch_answers_each_query_as_alone_with_one_version_read(
     assert headers["X-RateLimit-Remaining"] == str(1000 - 4 - 4)
 
 
+def test_a_batch_runs_its_queries_at_once(stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each statement of the two queries waits until the other's is running too: answered only
+    if the batch runs them in parallel (each on a client of its own)."""
+    both = threading.Barrier(2, timeout=20)
+    select = ClientWarehouse.select
+
+    def together(self: ClientWarehouse, sql: str, parameters: dict[str, Any]) -> Any:
+        if "data_versions" not in sql:  # the batch's one version read runs alone
+            both.wait()
+        return select(self, sql, parameters)
+
+    monkeypatch.setattr(ClientWarehouse, "select", together)
+    days = {**QUERY, "date_range": ["2024-09-01", "2024-09-30"]}
+    queries = [{**days, "metrics": ["visitors"]}, {**days, "metrics": ["pageviews"]}]
+    status, body, _ = call(stack["app"], {"queries": queries}, stack["key"])
+    assert status == 200 and [r["status"] for r in body["results"]] == [200, 200], body
+
+
 def test_bad_batches_are_400s_and_a_batch_costs_its_queries_of_the_rate_limit(stack: dict[str, Any]) -> None:
     app, key = stack["app"], stack["key"]
     for bad in (

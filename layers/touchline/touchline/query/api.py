@@ -9,8 +9,10 @@ Plausible's `{"error": "…"}`; a 429 carries `Retry-After` and the `X-RateLimit
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -96,6 +98,7 @@ class QueryApi:
         realtime: RealtimeSource | None = None,
         funnels: FunnelLookup | None = None,
         goal_settings: GoalSettings | None = None,
+        batch_workers: int = 1,
     ) -> None:
         self._engine = engine
         self._authenticator = authenticator
@@ -106,6 +109,7 @@ class QueryApi:
         self._annotations = annotations
         self._realtime_source = realtime
         self._funnels = funnels
+        self._batch_workers = max(1, batch_workers)
         self._goal_settings = goal_settings
 
     def query(self, authorization: str | None, body: bytes) -> ApiResponse:
@@ -289,14 +293,15 @@ class QueryApi:
         queries = payload["queries"]
         if set(payload) != {"queries"} or not isinstance(queries, list) or not 1 <= len(queries) <= MAX_BATCH:
             return ApiResponse(400, {"error": BATCH_SHAPE}, headers)
-        versions: dict[str, tuple[str, Any]] = {}
-        infos: list[RunInfo] = []
-        results = []
-        for query in queries:
-            answer = self._one(principal, query, {}, versions)
-            results.append({"status": answer.status, "body": answer.body})
-            if answer.info is not None:
-                infos.append(answer.info)
+        versions = _BatchVersions(self._engine)
+        workers = min(len(queries), self._batch_workers)
+        if workers == 1:
+            answers = [self._one(principal, query, {}, versions) for query in queries]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                answers = list(pool.map(lambda query: self._one(principal, query, {}, versions), queries))
+        results = [{"status": answer.status, "body": answer.body} for answer in answers]
+        infos = [answer.info for answer in answers if answer.info is not None]
         return ApiResponse(200, {"results": results}, headers, RunInfo.of_batch(infos))
 
     def _one(
@@ -304,7 +309,7 @@ class QueryApi:
         principal: Principal,
         payload: Any,
         headers: dict[str, str],
-        versions: dict[str, tuple[str, Any]] | None = None,
+        versions: _BatchVersions | None = None,
     ) -> ApiResponse:
         """One query; `versions` (a batch's): the data version read once per site."""
         if not isinstance(payload, dict):
@@ -318,13 +323,7 @@ class QueryApi:
             return found
         site, aggregated_at = found
         info = RunInfo()
-        version, read_s = None, 0.0
-        if versions is not None:
-            if site.site_id not in versions:
-                started = time.perf_counter()
-                versions[site.site_id] = self._engine.data_version(site.site_id)
-                read_s = time.perf_counter() - started
-            version = versions[site.site_id]
+        version, read_s = versions.get(site.site_id) if versions is not None else (None, 0.0)
         try:
             result = self._engine.run(payload, site, aggregated_at=aggregated_at, info=info, version=version)
         except QueryError as exc:
@@ -354,6 +353,25 @@ def _date_range(params: Mapping[str, str]) -> Any:
     if "," in date_range:
         date_range = [part.strip() for part in date_range.split(",", 1)]
     return date_range
+
+
+class _BatchVersions:
+    """A batch's data versions: each site's read once, by the first of its queries to need it,
+    before that query's result is computed (the others of the site wait for it)."""
+
+    def __init__(self, engine: QueryEngine) -> None:
+        self._engine = engine
+        self._read: dict[str, tuple[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, site_id: str) -> tuple[tuple[str, Any], float]:
+        """The site's version, and the seconds this call spent reading it (0 if it did not)."""
+        with self._lock:
+            if site_id in self._read:
+                return self._read[site_id], 0.0
+            started = time.perf_counter()
+            self._read[site_id] = self._engine.data_version(site_id)
+            return self._read[site_id], time.perf_counter() - started
 
 
 def _cost(body: bytes) -> int:

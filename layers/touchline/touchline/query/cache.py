@@ -62,8 +62,8 @@ class SharedReads:
     """Concurrent requests of one process for one site share a version read that began after
     each arrived.
 
-    A dashboard round sends ~13 queries of one site at once; on the embedded engine, which runs
-    one statement at a time, each version read queued behind the others' queries. Reusing a read
+    A dashboard round sent ~13 queries of one site at once; through one client, which runs one
+    statement at a time, each version read queued behind the others' queries. Reusing a read
     already under way would break the guarantee above (a write landing after it began would be
     missed), so a request joins only the site's *next* read, which starts once the current one is
     done: it still began after every request it answers. In Lambda (one request per container) it

@@ -32,21 +32,26 @@ from touchline.query.cache import MemoryCache
 from touchline.query.engine import QueryEngine
 from touchline.query.realtime import Realtime
 from touchline.query.sites import SiteContexts
-from touchline.query.sql import ClientWarehouse
-from touchline.settings import QuerySettings
+from touchline.query.sql import ClientWarehouse, PooledWarehouse
+from touchline.settings import QuerySettings, WarehouseSettings
 
 # Every query is a bounded read: a statement runs at most this long, and may not write.
 QUERY_SETTINGS = {"max_execution_time": 20, "readonly": 2}
+# How many of a batch's queries run at once (each on its own ClickHouse client).
+BATCH_WORKERS = 4
 
 
 @cache
 def api() -> QueryApi:
-    from touchline.load.service import warehouse_client
+    from touchline.load.service import clickhouse_url
+    from touchline.warehouse.client import connect
 
     settings = QuerySettings.from_env()
     dynamodb = clients.dynamodb()
     table = settings.config_table
-    warehouse = ClientWarehouse(warehouse_client(), QUERY_SETTINGS)
+    url = clickhouse_url(WarehouseSettings.from_env())
+    # Clients of their own, up to BATCH_WORKERS at once: a batch's queries run in parallel.
+    warehouse = PooledWarehouse(lambda: ClientWarehouse(connect(url), QUERY_SETTINGS), size=BATCH_WORKERS)
     engine = QueryEngine(
         warehouse,
         cache=MemoryCache(max_entries=settings.cache_entries, ttl_seconds=settings.cache_seconds),
@@ -74,6 +79,7 @@ def api() -> QueryApi:
         realtime=Realtime(warehouse),
         funnels=FunnelStore(dynamodb, table),
         goal_settings=AttributionSettingsStore(dynamodb, table),
+        batch_workers=BATCH_WORKERS,
     )
 
 

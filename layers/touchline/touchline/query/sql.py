@@ -8,6 +8,7 @@ ClickHouse's server-side binding (`{name:Type}`, sent as `param_name` by clickho
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -30,6 +31,46 @@ class ClientWarehouse:
     def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], Rows]:
         result = self._client.query(sql, parameters=parameters, settings=self._settings or None)
         return list(result.column_names), [tuple(row) for row in result.result_rows]
+
+
+class PooledWarehouse:
+    """`Warehouse` over up to `size` warehouses made on demand (each a clickhouse-connect
+    client), so the statements of concurrent callers run at once: one client runs one statement
+    at a time (the HTTP client's session is locked while a query runs; the embedded engine's
+    handle takes a lock), and a batch's queries, or the local stack's parallel requests, would
+    otherwise queue behind each other. The embedded engine allows several handles to its one
+    directory in a process, and runs their statements in parallel."""
+
+    def __init__(self, make: Callable[[], Warehouse], size: int = 4) -> None:
+        self._make = make
+        self._size = max(1, size)
+        self._idle: list[Warehouse] = []
+        self._made = 0
+        self._free = threading.Condition()
+
+    def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], Rows]:
+        warehouse = self._take()
+        try:
+            return warehouse.select(sql, parameters)
+        finally:
+            with self._free:
+                self._idle.append(warehouse)
+                self._free.notify()
+
+    def _take(self) -> Warehouse:
+        with self._free:
+            while not self._idle and self._made >= self._size:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._made += 1
+        try:
+            return self._make()
+        except BaseException:
+            with self._free:
+                self._made -= 1
+                self._free.notify()
+            raise
 
 
 class CallableWarehouse:
