@@ -3,8 +3,13 @@ embedded engine, and the engine's own ceiling per insert format, all in one run.
 
 - Loader CPU outside the warehouse call (process time, a sink that stores nothing): the loader
   before packing and the compiled schema (one envelope per message, pydantic) is the baseline;
-  then packed messages with pydantic only, and packed with the compiled schema (as shipped).
-- End to end: `LoadBatch` + `ClickHouseRowSink` into `events`, batches of 10,000 events.
+  then packed messages with pydantic only, packed with the compiled schema into JSON rows (a
+  sink without `insert_columns`: the loader before column inserts), and packed with the
+  compiled schema into columns (as shipped). The column insert's own Python work (encoding the
+  Native block) happens inside the warehouse call, so it is measured too: the whole call into a
+  `Null` table (clickhouse-connect's encoding plus the engine's parse).
+- End to end: `LoadBatch` + `ClickHouseRowSink` into `events`, batches of 10,000 events, with
+  JSON rows (the sink without its column path) and as shipped.
 - The engine per format: the same 10,000 events rows as ClickHouse writes them in JSONEachRow,
   RowBinary, Native, Arrow and Parquet (`SELECT … FORMAT f`), inserted back (`raw_insert`) into
   an `events` twin of engine `Null` (parse only: the ceiling) and into a MergeTree twin (parse and
@@ -17,6 +22,11 @@ embedded engine, and the engine's own ceiling per insert format, all in one run.
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,9 +58,113 @@ def _wall(fn: Callable[[], object], runs: int = 3) -> float:
     return best
 
 
-class NullSink:
+class NullJsonSink:
     def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
         pass
+
+
+class NullSink(NullJsonSink):
+    def insert_columns(self, table: str, names: Any, columns: Any, dedup_token: str) -> None:
+        pass
+
+
+class EncodeOnly:
+    """A client that encodes a column insert's Native block exactly as clickhouse-connect sends
+    it, and sends nothing: the shipped sink's Python work without the engine's."""
+
+    def __init__(self, types: dict[str, str]) -> None:
+        self.types = types
+
+    def query(self, sql: str, parameters: Any = None) -> Any:
+        return type("Result", (), {"result_rows": list(self.types.items())})()
+
+    def insert(self, table: str, data: Any, **options: Any) -> None:
+        from clickhouse_connect.datatypes.registry import get_from_name
+        from clickhouse_connect.driver.insert import InsertContext
+        from clickhouse_connect.driver.transform import NativeTransform
+
+        context = InsertContext(
+            table,
+            options["column_names"],
+            [get_from_name(name) for name in options["column_type_names"]],
+            data,
+            column_oriented=True,
+            settings=options["settings"],
+        )
+        for _ in NativeTransform.build_insert(context):
+            pass
+
+
+EVENTS_TYPES: dict[str, str] = {}  # filled from the migrated table by `run`
+CALLGRIND_EVENTS = 2_000
+
+
+def _loader_pass(mode: str, count: int) -> None:
+    """Under callgrind: load `count` events once uncounted, then once inside `functools.reduce`
+    (the only code counted), through the sink of `mode`."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import factories
+    from touchline.envelope import pack
+    from touchline.load.batch import LoadBatch
+    from touchline.load.clickhouse_sink import ClickHouseRowSink
+
+    types = dict(line.split("\t") for line in os.environ["BENCH_EVENTS_TYPES"].split("\n"))
+    messages = pack(factories.envelope_bodies(count), 250_000)
+    sink: Any = {
+        "json": NullJsonSink(),
+        "columns": NullSink(),
+        "encoded": ClickHouseRowSink(EncodeOnly(types)),  # type: ignore[arg-type]
+    }[mode]
+
+    def load(_: object, __: object) -> None:
+        batch = LoadBatch(sink)
+        for i, body in enumerate(messages):
+            batch.add(body, str(i))
+        batch.flush()
+
+    load(None, None)
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True, check=True)
+    settle = time.monotonic() + 1.0  # callgrind acts on the command at its next check
+    while time.monotonic() < settle:
+        sum(range(1000))
+    functools.reduce(load, [None], None)
+
+
+def instructions_per_event(mode: str, count: int = CALLGRIND_EVENTS) -> float:
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            "--toggle-collect=functools_reduce",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-m",
+            "bench.bench_loader_formats",
+            "--callgrind-pass",
+            mode,
+            str(count),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "BENCH_EVENTS_TYPES": "\n".join(f"{k}\t{v}" for k, v in EVENTS_TYPES.items())},
+    )
+    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+    if not found:
+        raise RuntimeError(f"no callgrind total in: {done.stderr[-500:]}")
+    return int(found.group(1)) / count
+
+
+class JsonOnly:
+    """A sink's JSON path alone: the loader as it was before column inserts."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
+        self.inner.insert_rows(table, json_rows, dedup_token)
 
 
 def run(events: int = 50_000) -> list[tuple[str, str]]:
@@ -67,6 +181,7 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
     batches = [bodies[i : i + BATCH] for i in range(0, events, BATCH)]
     packed = [pack(chunk, 250_000) for chunk in batches]
     compiled = dict(batch_module._FAST)
+    prefixes = list(batch_module._FAST_PREFIXES)
 
     def load(messages: list[list[str]], sink: Any) -> None:
         for chunk in messages:
@@ -78,21 +193,28 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
     def without_compiled(fn: Callable[[], object]) -> Callable[[], object]:
         def run_it() -> object:
             batch_module._FAST.clear()
+            batch_module._FAST_PREFIXES.clear()
             try:
                 return fn()
             finally:
                 batch_module._FAST.update(compiled)
+                batch_module._FAST_PREFIXES.extend(prefixes)
 
         return run_it
 
     per_event = 1e6 / events
-    before = _cpu(without_compiled(lambda: load(batches, NullSink()))) * per_event
-    packed_only = _cpu(without_compiled(lambda: load(packed, NullSink()))) * per_event
+    before = _cpu(without_compiled(lambda: load(batches, NullJsonSink()))) * per_event
+    packed_only = _cpu(without_compiled(lambda: load(packed, NullJsonSink()))) * per_event
+    json_rows = _cpu(lambda: load(packed, NullJsonSink())) * per_event
     after = _cpu(lambda: load(packed, NullSink())) * per_event
     rows: list[tuple[str, str]] = [
         ("loader CPU/event outside ClickHouse, before (1 envelope/message, pydantic)", f"{before:.2f} µs"),
         ("  packed messages, pydantic only", f"{packed_only:.2f} µs ({packed_only / before:.2f}x)"),
-        ("  packed + compiled schema, as shipped (goal <= 3 µs)", f"{after:.2f} µs ({after / before:.2f}x)"),
+        ("  packed + compiled schema, JSON rows", f"{json_rows:.2f} µs ({json_rows / before:.2f}x)"),
+        (
+            "  packed + compiled schema, columns, as shipped (goal <= 3 µs)",
+            f"{after:.2f} µs ({after / before:.2f}x; {after / json_rows:.2f}x JSON rows)",
+        ),
     ]
 
     with tempfile.TemporaryDirectory(prefix="bench-formats-") as tmp:
@@ -100,25 +222,64 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
         migrate(client)
         client.command("CREATE TABLE events_null AS events ENGINE = Null")
         client.command("CREATE TABLE events_copy AS events")
+        EVENTS_TYPES.update(
+            (str(name), str(kind))
+            for name, kind in client.query(
+                "SELECT name, type FROM system.columns WHERE database = 'bench' AND table = 'events'"
+            ).result_rows
+        )
+        if os.environ.get("TOUCHLINE_BENCH_CALLGRIND") != "0" and shutil.which("callgrind_control"):
+            counted = {mode: instructions_per_event(mode) for mode in ("json", "columns", "encoded")}
+            rows += [
+                (
+                    "instructions/event (callgrind), compiled schema into JSON rows",
+                    f"{counted['json']:,.0f}",
+                ),
+                (
+                    "  into columns, outside the warehouse call",
+                    f"{counted['columns']:,.0f} ({counted['columns'] / counted['json']:.2f}x)",
+                ),
+                (
+                    "  into columns, with the Native encoding (all the loader's Python)",
+                    f"{counted['encoded']:,.0f} ({counted['encoded'] / counted['json']:.2f}x)",
+                ),
+            ]
         sink = ClickHouseRowSink(client)
 
-        def end_to_end(messages: list[list[str]], disable: bool) -> float:
+        def end_to_end(messages: list[list[str]], target: Any, disable: bool = False) -> float:
             def go() -> None:
                 client.command("TRUNCATE TABLE events")
-                load(messages, sink)
+                load(messages, target)
 
             return _wall(without_compiled(go) if disable else go, runs=2)
 
-        e2e_before = events / end_to_end(batches, True)
-        e2e_after = events / end_to_end(packed, False)
+        e2e_before = events / end_to_end(batches, JsonOnly(sink), disable=True)
+        e2e_json = events / end_to_end(packed, JsonOnly(sink))
+        e2e_after = events / end_to_end(packed, sink)
         assert client.query("SELECT count() FROM events").result_rows[0][0] == events
         rows += [
             ("end to end events/s into events (MergeTree), before", f"{e2e_before:,.0f}"),
             (
-                "end to end events/s, as shipped (goal >= 150,000)",
-                f"{e2e_after:,.0f} ({e2e_after / e2e_before:.2f}x)",
+                "end to end events/s, packed + compiled, JSON rows",
+                f"{e2e_json:,.0f} ({e2e_json / e2e_before:.2f}x)",
+            ),
+            (
+                "end to end events/s, columns, as shipped (goal >= 150,000)",
+                f"{e2e_after:,.0f} ({e2e_after / e2e_before:.2f}x; {e2e_after / e2e_json:.2f}x JSON rows)",
             ),
         ]
+        # The column insert's whole call, client encoding and engine parse, into `Null`.
+        schema = batch_module._FAST["events"]
+        _, _, columns_ready = schema.load(bodies[:BATCH])
+        null_call = _cpu(
+            lambda: sink.insert_columns("events_null", schema.fields, columns_ready, "t"), runs=3
+        )
+        rows.append(
+            (
+                "  the column insert call into Null (Native encoding + engine parse), CPU/event",
+                f"{null_call / BATCH * 1e6:.2f} µs",
+            )
+        )
 
         settings = {k: v for k, v in INSERT_SETTINGS.items() if k != "insert_distributed_sync"}
         sample = f"SELECT * FROM events ORDER BY event_id LIMIT {BATCH}"
@@ -181,5 +342,8 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--callgrind-pass"]:
+        _loader_pass(sys.argv[2], int(sys.argv[3]))
+        sys.exit(0)
     for label, figure in run(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000):
         print(f"{label:<88} {figure}")

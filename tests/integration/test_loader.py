@@ -176,3 +176,49 @@ def test_a_rotated_clickhouse_url_secret_is_used_without_a_cold_start(
     loader_app.handler(sqs_event(envelope_bodies(5)), lambda_context)
     assert scalar(warehouse_url, "SELECT count() FROM events") == 3
     assert scalar(rotated, "SELECT count() FROM events") == 5
+
+
+def _edge_rows() -> list[str]:
+    """Rows at the edges of their columns' types, as producers may write them."""
+    [base] = envelope_bodies(1)
+    row = json.loads(base)["row"]
+    edges = [
+        {"timestamp": "2026-11-01T02:00:00.123456+02:00", "received_at": "2099-12-31T23:59:59.999Z"},
+        {"event_id": str(uuid.uuid4()).upper(), "page_title": "Café ☕ 日本 \U0001f600", "city": "Zürich"},
+        {"revenue": "0.0001", "currency": "BHD", "screen_width": 65535, "engagement_ms": 4_294_967_295},
+        {"revenue": "-5.25", "interactive": 0, "scroll_depth": 255, "ingest_source": "api"},
+        {"revenue": "99999999999999.9999", "props": {"ключ": "значение", "": ""}},
+        {"revenue": "0", "props": {}, "utm_term": 'a\tb\nc\\d"e'},
+        {"timestamp": "2026-11-01T13:59:59.9999+14:00", "user_id": "u" * 500},
+    ]
+    return [
+        json.dumps({"v": 1, "kind": "events", "row": {**row, "event_id": str(uuid.uuid4()), **edge}})
+        for edge in edges
+    ]
+
+
+def test_column_inserts_store_exactly_what_json_inserts_store(warehouse_url: str) -> None:
+    from touchline.load.batch import LoadBatch
+    from touchline.load.clickhouse_sink import ClickHouseRowSink
+
+    client = connect(warehouse_url)
+    client.command("CREATE TABLE events_json AS events")
+    sink = ClickHouseRowSink(client)
+
+    class JsonOnly:  # the same sink, without its column path, writing to the twin table
+        def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
+            sink.insert_rows("events_json" if table == "events" else table, json_rows, dedup_token)
+
+    bodies = [*envelope_bodies(40), *_edge_rows()]
+    for target in (sink, JsonOnly()):
+        batch = LoadBatch(target)
+        for i, message in enumerate(pack(bodies, 8192)):
+            batch.add(message, key=f"m{i}")
+        flushed = batch.flush()
+        assert flushed.inserted == {"events": len(bodies)} and flushed.rejected == []
+    columns = "* EXCEPT inserted_at"
+    stored = [
+        client.query(f"SELECT {columns} FROM {table} ORDER BY event_id").result_rows
+        for table in ("events", "events_json")
+    ]
+    assert len(stored[0]) == len(bodies) and stored[0] == stored[1]

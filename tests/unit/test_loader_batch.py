@@ -1,9 +1,12 @@
 """LoadBatch: packed messages unpacked, validation per envelope (bad rows kept, never blocking
-the good ones of their message), dedup tokens, and isolating rows ClickHouse refuses."""
+the good ones of their message), dedup tokens, and isolating rows ClickHouse refuses; with a sink
+that takes JSON rows only and with one that takes columns."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -22,6 +25,7 @@ class FakeSink:
         self.poison = poison
         self.refuse_rejected = refuse_rejected
         self.inserted: list[str] = []
+        self.ids: list[str] = []
         self.tokens: list[str] = []
         self.rejected: list[dict[str, object]] = []
 
@@ -35,7 +39,49 @@ class FakeSink:
         if self.poison and any(self.poison in row for row in json_rows):
             raise RowsRejected("Code: 27. cannot parse")
         self.inserted.extend(json_rows)
+        self.ids.extend(json.loads(row)["event_id"] for row in json_rows)
         self.tokens.append(dedup_token)
+
+
+# What the table fills in for a column an insert leaves out (EventRow's defaults mirror it).
+TABLE_DEFAULTS = {
+    name: info.get_default(call_default_factory=True)
+    for name, info in EventRow.model_fields.items()
+    if not info.is_required()
+}
+
+
+class FakeColumnSink(FakeSink):
+    """The same, taking the compiled kind's rows column by column as the ClickHouse sink does."""
+
+    def __init__(self, poison: str = "", refuse_rejected: bool = False) -> None:
+        super().__init__(poison, refuse_rejected)
+        self.rows: list[dict[str, Any]] = []
+        self.names: list[Sequence[str]] = []
+
+    def insert_columns(
+        self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]], dedup_token: str
+    ) -> None:
+        assert table == "events"
+        rows = [
+            {**TABLE_DEFAULTS, **dict(zip(names, values, strict=True))}
+            for values in zip(*columns, strict=True)
+        ]
+        self.names.append(names)
+        if self.poison and any(self.poison in row["pathname"] for row in rows):
+            raise RowsRejected("Code: 27. cannot parse")
+        self.rows.extend(rows)
+        self.ids.extend(row["event_id"] for row in rows)
+        self.tokens.append(dedup_token)
+
+
+@pytest.fixture(params=[FakeSink, FakeColumnSink], ids=["json-sink", "column-sink"])
+def sink_type(request: pytest.FixtureRequest) -> type[FakeSink]:
+    return request.param  # type: ignore[no-any-return]
+
+
+def ids(bodies: list[str]) -> list[str]:
+    return sorted(json.loads(body)["row"]["event_id"] for body in bodies)
 
 
 def test_dedup_token_ignores_order_and_changes_with_content() -> None:
@@ -74,33 +120,33 @@ def test_timestamp_out_of_range_is_invalid() -> None:
     assert "timestamp" in rejected.reason
 
 
-def test_a_bad_row_never_blocks_the_good_rows_of_its_message() -> None:
+def test_a_bad_row_never_blocks_the_good_rows_of_its_message(sink_type: type[FakeSink]) -> None:
     good = envelope_bodies(5)
     bad = good[2].replace('"site_id":"site1"', '"site_id":""')
     [message] = pack([*good[:2], bad, "not json", *good[3:]], 256 * 1024)
-    sink = FakeSink()
+    sink = sink_type()
     batch = LoadBatch(sink)
     batch.add(message, key="m1")
     flushed = batch.flush()
     assert flushed.inserted == {"events": 4} and flushed.failed_messages == []
-    assert sorted(sink.inserted) == sorted(b[len(PREFIX) : -1] for b in [*good[:2], *good[3:]])
+    assert sorted(sink.ids) == ids([*good[:2], *good[3:]])
     assert [(r["position"], r["body"]) for r in sink.rejected] == [(2, bad), (3, "not json")]
     assert "site_id" not in sink.rejected[0] and sink.rejected[0]["kind"] == "events"  # "" is the default
     assert "site_id" in str(sink.rejected[0]["reason"])
 
 
-def test_old_single_envelope_messages_and_indented_ones_still_load() -> None:
+def test_old_single_envelope_messages_and_indented_ones_still_load(sink_type: type[FakeSink]) -> None:
     [body] = envelope_bodies(1)
-    sink = FakeSink()
+    sink = sink_type()
     batch = LoadBatch(sink)
     batch.add(body, key="old")
     batch.add(json.dumps(json.loads(body), indent=2), key="indented")
     assert batch.flush().inserted == {"events": 2} and sink.rejected == []
 
 
-def test_rows_that_cannot_be_kept_send_their_message_back_to_the_queue() -> None:
+def test_rows_that_cannot_be_kept_send_their_message_back_to_the_queue(sink_type: type[FakeSink]) -> None:
     good = envelope_bodies(2)
-    batch = LoadBatch(FakeSink(refuse_rejected=True))
+    batch = LoadBatch(sink_type(refuse_rejected=True))
     batch.add("\n".join([good[0], "{}"]), key="m1")
     batch.add(good[1], key="m2")
     flushed = batch.flush()
@@ -119,16 +165,64 @@ def test_canonical_body_is_passed_through_and_other_forms_reserialised() -> None
     assert json.loads(row_json(tricky, "events", tricky_row))["props"]["row"] == "x"
 
 
-def test_rows_clickhouse_refuses_are_isolated_and_the_rest_load() -> None:
+def test_rows_clickhouse_refuses_are_isolated_and_the_rest_load(sink_type: type[FakeSink]) -> None:
     bodies = envelope_bodies(9)
     poisoned = {3, 7}
-    sink = FakeSink(poison="POISON")
+    sink = sink_type(poison="POISON")
     batch = LoadBatch(sink)
     for i, body in enumerate(bodies):
         batch.add(body.replace('"pathname":"', '"pathname":"/POISON') if i in poisoned else body, key=f"m{i}")
     inserted, rejected, failed = batch.flush()
     assert sorted(r.origin.message_id for r in rejected) == ["m3", "m7"] and failed == []
     assert inserted == {"events": 7}
-    assert all("POISON" not in row for row in sink.inserted)
+    assert sorted(sink.ids) == ids([b for i, b in enumerate(bodies) if i not in poisoned])
     assert all(str(r["reason"]).startswith("refused by ClickHouse") for r in sink.rejected)
     assert {r["message_id"] for r in sink.rejected} == {"m3", "m7"}
+
+
+def test_columns_hold_the_values_pydantic_reads_from_the_same_rows() -> None:
+    bodies = envelope_bodies(30)
+    sink = FakeColumnSink()
+    batch = LoadBatch(sink)
+    for i, message in enumerate(pack(bodies, 4096)):
+        batch.add(message, key=f"m{i}")
+    assert batch.flush().inserted == {"events": 30} and sink.inserted == []
+    expected = [EventRow.model_validate_json(body[len(PREFIX) : -1]).model_dump() for body in bodies]
+    for row in expected:
+        row["event_id"] = str(row["event_id"])
+    assert sorted(sink.rows, key=lambda r: r["event_id"]) == sorted(expected, key=lambda r: r["event_id"])
+    assert any(row["revenue"] is not None for row in sink.rows)
+    # Columns holding only their default are left to the table, like keys left out of JSON.
+    [names] = sink.names
+    assert "revenue" in names and "utm_term" not in names and "event_id" in names
+
+
+def test_rows_only_pydantic_accepts_are_written_as_json_beside_the_columns() -> None:
+    bodies = envelope_bodies(4)
+    reordered = json.dumps({"kind": "events", "v": 1, "row": json.loads(bodies[1])["row"]})
+    sink = FakeColumnSink()
+    batch = LoadBatch(sink)
+    batch.add("\n".join([bodies[0], reordered, *bodies[2:]]), key="m1")
+    flushed = batch.flush()
+    assert flushed.inserted == {"events": 4} and flushed.rejected == []
+    assert [json.loads(row)["event_id"] for row in sink.inserted] == ids([bodies[1]])
+    assert sorted(sink.ids) == ids(bodies) and len(sink.tokens) == 2
+
+
+def test_column_inserts_of_the_same_rows_carry_the_same_token_in_any_order() -> None:
+    bodies = envelope_bodies(6)
+    tokens = []
+    for order in (bodies, bodies[::-1]):
+        sink = FakeColumnSink()
+        batch = LoadBatch(sink)
+        for i, body in enumerate(order):
+            batch.add(body, key=f"m{i}")
+        batch.flush()
+        tokens.append(sink.tokens)
+    assert tokens[0] == tokens[1] and len(tokens[0]) == 1
+    other = FakeColumnSink()
+    batch = LoadBatch(other)
+    for body in bodies[:5]:
+        batch.add(body)
+    batch.flush()
+    assert other.tokens != tokens[0]

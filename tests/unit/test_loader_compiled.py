@@ -95,3 +95,51 @@ def test_the_compiled_schema_never_accepts_what_pydantic_refuses(
     body = json.dumps(envelope, separators=(",", ":"))
     if FAST(body) is not None:
         assert pydantic_accepts(body), body
+
+
+def _per_line(lines: list[str]) -> list[int]:
+    assert FAST is not None
+    return [i for i, line in enumerate(lines) if FAST(line) is not None]
+
+
+def test_a_batch_is_judged_line_by_line_even_when_lines_could_join_up() -> None:
+    assert FAST is not None
+    a, b, c = BODIES[:3]
+    row_b = b[len('{"v":1,"kind":"events",') :]
+    cases = [
+        [a, b, c],
+        # one line holding two envelopes (the second's key escaped), next to a good one
+        [a + ',{"v":1,"kind":"events","\\u0072ow"' + row_b[len('"row"') :], c],
+        # a line that opens a string the next line could close
+        [a[:-2] + ',"page_title":"x}}', b, c],
+        [a + "]", b],
+        [a, "", c],
+    ]
+    for lines in cases:
+        accepted, left, columns = FAST.load(lines)
+        assert accepted == _per_line(lines), lines
+        assert sorted(accepted + left) == list(range(len(lines)))
+        assert not columns or len(columns[0]) == len(accepted)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from(BODIES), st.sampled_from(FIELDS), st.one_of(st.just(...), values)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_batch_accepts_exactly_the_lines_accepted_one_by_one(picks: list[tuple[str, str, Any]]) -> None:
+    assert FAST is not None
+    lines = []
+    for base, name, value in picks:
+        envelope = json.loads(base)
+        if value is not ...:
+            envelope["row"][name] = value
+        lines.append(json.dumps(envelope, separators=(",", ":")))
+    accepted, left, columns = FAST.load(lines)
+    assert accepted == _per_line(lines) and sorted(accepted + left) == list(range(len(lines)))
+    assert [columns[FAST.fields.index("event_id")][j] for j in range(len(accepted))] == [
+        json.loads(lines[i])["row"]["event_id"] for i in accepted
+    ]

@@ -128,13 +128,17 @@ def row_json(body: str, table: str, row: Row) -> str:
 
 def canonical_row(body: str, table: str) -> str | None:
     """The row text of an envelope of `table` in canonical form (see `row_json`), else None."""
-    prefix = envelope_prefix(table)
-    if not body.startswith(prefix):
+    if not is_canonical(body, table):
         return None
-    text = body.rstrip()
-    if text.endswith("}") and text.count('"row":') == 1:
-        return text[len(prefix) : -1]
-    return None
+    return body.rstrip()[len(envelope_prefix(table)) : -1]
+
+
+def is_canonical(body: str, table: str) -> bool:
+    """Whether `body` is an envelope of `table` in canonical form: the exact prefix, one `"row":`
+    key and the closing brace last (see `row_json`)."""
+    return (
+        body.startswith(envelope_prefix(table)) and body.rstrip().endswith("}") and body.count('"row":') == 1
+    )
 
 
 _KIND_AT = len(envelope_prefix("")) - len('","row":')

@@ -3,9 +3,14 @@
 A message holds one or more envelopes, one per line (`touchline.envelope.unpack`: a request's
 rows travel together). Each envelope is validated on its own: a bad one never reaches its table
 and never blocks the good ones of its message; it is kept, with its reason, in `rejected_rows`
-(Snowplow's "bad rows"), and the message is done. Valid rows are written with one `JSONEachRow`
-insert per table, so ClickHouse's C++ parser does the per-row work instead of Python. Two
-mechanisms stop at-least-once delivery from double counting:
+(Snowplow's "bad rows"), and the message is done.
+
+Rows of a compiled kind (`events`: nearly all the volume) are judged at flush, the whole batch's
+in one msgspec call (`touchline.load.compiled`), and written column by column (a Native insert:
+`ColumnSink`), so neither Python nor ClickHouse parses 40-column JSON per row. Whatever the
+compiled schema refuses goes to pydantic, which gives the verdict and the reason; rows pydantic
+accepts are written as `JSONEachRow`, as are the other kinds. A sink that takes only JSON gets
+every row as JSON. Two mechanisms stop at-least-once delivery from double counting:
 
 * each insert carries `insert_deduplication_token` = hash of its sorted rows, so a retried
   identical insert (timeout after success, whole-batch retry) is dropped by ClickHouse;
@@ -23,20 +28,22 @@ return to the queue and, after `maxReceiveCount` receives, to the dead-letter qu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 import orjson
 from pydantic import ValidationError
 
-from touchline.envelope import canonical_kind, canonical_row, row_json, unpack
+from touchline.envelope import canonical_row, envelope_prefix, row_json, unpack
 from touchline.load.compiled import compiled
 from touchline.load.kinds import ROW_MODELS, envelope_adapter
 
 REJECTED_TABLE = "rejected_rows"
 # The kinds validated by a compiled schema first: `events` is nearly all the volume.
 COMPILED_KINDS = ("events",)
-_FAST = {kind: check for kind in COMPILED_KINDS if (check := compiled(kind, ROW_MODELS[kind])) is not None}
+_FAST = {kind: schema for kind in COMPILED_KINDS if (schema := compiled(kind, ROW_MODELS[kind])) is not None}
+_FAST_PREFIXES = [(kind, envelope_prefix(kind)) for kind in _FAST]
 
 
 class RowsRejected(Exception):
@@ -46,6 +53,17 @@ class RowsRejected(Exception):
 class RowSink(Protocol):
     def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
         """Insert rows (one JSON object each) atomically; `RowsRejected` for bad data, else raise."""
+        ...
+
+
+class ColumnSink(RowSink, Protocol):
+    """A sink that also takes rows column by column: what the loader uses when it can."""
+
+    def insert_columns(
+        self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]], dedup_token: str
+    ) -> None:
+        """Insert the rows `zip(*columns)` (Python values: str, int, datetime, Decimal, dict, None;
+        columns not named take the table's defaults) atomically; `RowsRejected` for bad data."""
         ...
 
 
@@ -102,29 +120,45 @@ class TableRows:
 
 
 @dataclass
+class Lines:
+    """Canonical envelopes of one compiled kind, awaiting the compiled schema at flush (their
+    origins are built only for the few that are rejected)."""
+
+    lines: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+
+    def origin(self, i: int) -> Origin:
+        return Origin(self.keys[i], self.positions[i], self.lines[i])
+
+
+@dataclass
 class LoadBatch:
-    """Collects the rows of one SQS batch by table, then flushes one insert per table."""
+    """Collects the rows of one SQS batch by table, then flushes one insert per table (two for
+    a compiled kind some of whose rows only pydantic accepts)."""
 
     sink: RowSink
     tables: dict[str, TableRows] = field(default_factory=dict)
+    compiled: dict[str, Lines] = field(default_factory=dict)
     rejected: list[RejectedRow] = field(default_factory=list)
+    _order: dict[str, int] = field(default_factory=dict)  # message id -> arrival, for reports
 
     def add(self, body: str, key: str = "") -> None:
         """Take every envelope of one message body; `key` (the SQS message id) names its rows."""
         envelopes = unpack(body)
-        tables = self.tables
+        self._order.setdefault(key, len(self._order))
         pending: list[tuple[int, str]] = []
         for position, envelope in enumerate(envelopes):
-            # The fast path: a canonical envelope of a compiled kind that the compiled schema
-            # accepts is valid (see `touchline.load.compiled`); its row text is passed through.
-            kind = canonical_kind(envelope)
-            fast = _FAST.get(kind) if kind is not None else None
-            if fast is not None and (row := canonical_row(envelope, kind)) is not None and fast(envelope):  # type: ignore[arg-type]
-                table = tables.get(kind)  # type: ignore[arg-type]
-                if table is None:
-                    table = tables[kind] = TableRows()  # type: ignore[index]
-                table.rows.append(row)
-                table.origins.append(Origin(key, position, envelope))
+            # A compiled kind's envelope in canonical form waits for the schema (see `flush`).
+            for kind, prefix in _FAST_PREFIXES:
+                if envelope.startswith(prefix):
+                    lines = self.compiled.get(kind)
+                    if lines is None:
+                        lines = self.compiled[kind] = Lines()
+                    lines.lines.append(envelope)
+                    lines.keys.append(key)
+                    lines.positions.append(position)
+                    break
             else:
                 pending.append((position, envelope))
         if not pending:
@@ -136,25 +170,55 @@ class LoadBatch:
             if not isinstance(whole, str):
                 pending, validated = [(0, body)], [whole]
         for (position, envelope), outcome in zip(pending, validated, strict=True):
-            origin = Origin(key, position, envelope)
-            if isinstance(outcome, str):
-                self.rejected.append(RejectedRow(origin, outcome))
-                continue
-            table = tables.get(outcome.kind)
-            if table is None:
-                table = tables[outcome.kind] = TableRows()
-            table.rows.append(row_json(envelope, outcome.kind, outcome.row))
-            table.origins.append(origin)
+            self._take(Origin(key, position, envelope), outcome, self.rejected)
 
     def flush(self) -> Flushed:
-        """Insert everything, then keep the rejected rows (those found invalid and those
-        ClickHouse refused)."""
+        """Judge the compiled kinds' rows, insert everything, then keep the rejected rows (those
+        found invalid and those ClickHouse refused)."""
         rejected = list(self.rejected)
-        inserted = {
-            name: self._insert(name, table, 0, len(table.rows), rejected)
-            for name, table in self.tables.items()
-        }
+        inserted: dict[str, int] = {}
+        insert_columns = getattr(self.sink, "insert_columns", None)
+        for kind, lines in self.compiled.items():
+            schema = _FAST[kind]
+            accepted, left, columns = schema.load(lines.lines, columns=insert_columns is not None)
+            for i in left:
+                self._take(lines.origin(i), _validate(lines.lines[i]), rejected)
+            if left:  # in arrival order, as if judged in `add`
+                rejected.sort(
+                    key=lambda row: (self._order.get(row.origin.message_id, 0), row.origin.position)
+                )
+            if not accepted:
+                continue
+            if insert_columns is None:  # a sink that takes JSON only: the rows' own text
+                for i in accepted:
+                    self._take(lines.origin(i), _Accepted(kind, lines.lines[i]), rejected)
+                continue
+            names, columns = schema.sparse(columns)
+            inserted[kind] = self._insert_columns(
+                insert_columns, kind, names, lines, accepted, columns, 0, len(accepted), rejected
+            )
+        for name, table in self.tables.items():
+            inserted[name] = inserted.get(name, 0) + self._insert(name, table, 0, len(table.rows), rejected)
         return Flushed(inserted, rejected, self._keep(rejected))
+
+    def _take(self, origin: Origin, outcome: Any, rejected: list[RejectedRow]) -> None:
+        """File one pydantic verdict: a row to insert as JSON, or a rejected row."""
+        if isinstance(outcome, str):
+            rejected.append(RejectedRow(origin, outcome))
+            return
+        table = self._table(outcome.kind)
+        if isinstance(outcome, _Accepted):  # the compiled schema's yes: no model to re-serialise
+            row = canonical_row(origin.envelope, outcome.kind)
+            table.rows.append(row if row is not None else _model_row(origin.envelope, outcome.kind))
+        else:
+            table.rows.append(row_json(origin.envelope, outcome.kind, outcome.row))
+        table.origins.append(origin)
+
+    def _table(self, name: str) -> TableRows:
+        table = self.tables.get(name)
+        if table is None:
+            table = self.tables[name] = TableRows()
+        return table
 
     def _insert(self, name: str, table: TableRows, start: int, stop: int, rejected: list[RejectedRow]) -> int:
         if start >= stop:
@@ -172,6 +236,39 @@ class LoadBatch:
             name, table, middle, stop, rejected
         )
 
+    def _insert_columns(
+        self,
+        insert: Any,
+        name: str,
+        names: Sequence[str],
+        lines: Lines,
+        accepted: list[int],
+        columns: list[tuple[Any, ...]],
+        start: int,
+        stop: int,
+        rejected: list[RejectedRow],
+    ) -> int:
+        """`_insert` for rows given as columns: the token hashes their envelopes."""
+        if start >= stop:
+            return 0
+        whole = start == 0 and stop == len(accepted)
+        part = columns if whole else [column[start:stop] for column in columns]
+        texts = [lines.lines[i] for i in accepted[start:stop]]
+        try:
+            insert(name, names, part, dedup_token(texts))
+            return stop - start
+        except RowsRejected as exc:
+            if stop - start == 1:
+                rejected.append(
+                    RejectedRow(lines.origin(accepted[start]), f"refused by ClickHouse: {exc}", name)
+                )
+                return 0
+        middle = (start + stop) // 2
+        return sum(
+            self._insert_columns(insert, name, names, lines, accepted, columns, a, b, rejected)
+            for a, b in ((start, middle), (middle, stop))
+        )
+
     def _keep(self, rejected: list[RejectedRow]) -> list[str]:
         if not rejected:
             return []
@@ -185,6 +282,17 @@ class LoadBatch:
         return []
 
 
+class _Accepted(NamedTuple):
+    kind: str
+    envelope: str
+
+
+def _model_row(envelope: str, kind: str) -> str:
+    """The row JSON of an envelope the compiled schema accepted but that is not sliceable."""
+    validated = envelope_adapter().validate_json(envelope)
+    return validated.row.to_json()  # type: ignore[no-any-return]
+
+
 def _validate(envelope: str) -> Any:
     """The validated envelope, or the reason it is not one."""
     try:
@@ -194,12 +302,11 @@ def _validate(envelope: str) -> Any:
 
 
 def dedup_token(json_rows: list[str]) -> str:
-    """Same rows, same token, whatever order SQS delivered them in."""
-    digest = hashlib.sha256()
-    for row in sorted(json_rows):
-        digest.update(row.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+    """Same rows, same token, whatever order SQS delivered them in: SHA-256 of the sorted rows,
+    each followed by a newline."""
+    if not json_rows:
+        return hashlib.sha256().hexdigest()
+    return hashlib.sha256(("\n".join(sorted(json_rows)) + "\n").encode()).hexdigest()
 
 
 def _text(value: object, limit: int = 64) -> str:

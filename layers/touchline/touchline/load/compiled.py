@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from types import NoneType, UnionType
@@ -28,13 +29,29 @@ import msgspec
 from touchline.envelope import ENVELOPE_VERSION, Row
 
 Check = Callable[[Any], bool]
+# The envelope text of a compiled kind (stdlib `uuid` would cost a Python object per row and a
+# Python loop to encode it; ClickHouse parses the canonical text itself). pydantic accepts it.
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """A check of decoded values msgspec cannot express: of one value, and of a whole column at
+    once (C-level `min`/`max`/`map` where it can: the loader checks a batch's column in one go)."""
+
+    one: Check
+    column: Callable[[Sequence[Any]], bool]
 
 
 class NotCompilable(TypeError):
     """The model has a field msgspec cannot check exactly as pydantic does."""
 
 
-_SIMPLE: dict[Any, Any] = {str: str, int: int, uuid.UUID: uuid.UUID}
+_SIMPLE: dict[Any, Any] = {
+    str: str,
+    int: int,
+    uuid.UUID: Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)],
+}
 
 
 def _constraints(metadata: list[Any]) -> dict[str, Any]:
@@ -57,7 +74,7 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
     return meta
 
 
-def _field(name: str, annotation: Any, metadata: list[Any]) -> tuple[Any, Check | None]:
+def _field(name: str, annotation: Any, metadata: list[Any]) -> tuple[Any, _Check | None]:
     """(msgspec type, an extra check of the decoded value or None)."""
     from pydantic import AwareDatetime
 
@@ -80,13 +97,18 @@ def _field(name: str, annotation: Any, metadata: list[Any]) -> tuple[Any, Check 
         def in_range(value: dt.datetime) -> bool:
             return (low is None or value >= low) and (high is None or value < high)
 
-        return Annotated[dt.datetime, msgspec.Meta(tz=True)], in_range
+        def column_in_range(values: Sequence[dt.datetime]) -> bool:
+            return not values or (
+                (low is None or min(values) >= low) and (high is None or max(values) < high)
+            )
+
+        return Annotated[dt.datetime, msgspec.Meta(tz=True)], _Check(in_range, column_in_range)
     if get_origin(annotation) is dict and get_args(annotation) == (str, str) and not meta:
         return dict[str, str], None
     raise NotCompilable(f"{name}: {annotation!r}")
 
 
-def _decimal_fits(max_digits: int, decimal_places: int) -> Check:
+def _decimal_fits(max_digits: int, decimal_places: int) -> _Check:
     """pydantic's digit limits, counted without normalising (stricter where they could differ:
     "1.50000" is left to pydantic)."""
 
@@ -101,16 +123,117 @@ def _decimal_fits(max_digits: int, decimal_places: int) -> Check:
             return len(digits) + exponent <= max_digits
         return -exponent <= decimal_places and max(len(digits), -exponent) <= max_digits
 
-    return fits
+    def column_fits(values: Sequence[Decimal | None]) -> bool:
+        return all(map(fits, filter(None, values)))  # None and zero always fit
+
+    return _Check(fits, column_fits)
+
+
+class Compiled:
+    """One kind's compiled schema: `self(text)` judges one envelope, `self.load(lines)` a batch's.
+
+    Rows are msgspec structs without GC tracking (their fields are strings, numbers, datetimes,
+    decimals and string maps: they cannot hold a reference cycle), so a batch of them does not
+    make the collector walk every row."""
+
+    def __init__(
+        self,
+        envelope_type: Any,
+        fields: tuple[str, ...],
+        defaults: tuple[Any, ...],
+        checks: dict[str, _Check],
+    ) -> None:
+        self.fields = fields  # the row struct's fields, in struct (and column) order
+        self._defaults = defaults  # each field's default (NODEFAULT for required ones)
+        self._checks = [(fields.index(name), name, check) for name, check in checks.items()]
+        self._decode = msgspec.json.Decoder(envelope_type).decode
+        self._decode_all = msgspec.json.Decoder(list[envelope_type]).decode
+
+    def __call__(self, text: str) -> Any:
+        """The decoded envelope, or None (ask pydantic)."""
+        try:
+            envelope = self._decode(text)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        row = envelope.row
+        for _, name, check in self._checks:
+            if not check.one(getattr(row, name)):
+                return None
+        return envelope
+
+    def load(
+        self, lines: list[str], columns: bool = True
+    ) -> tuple[list[int], list[int], list[tuple[Any, ...]]]:
+        """(indices of the lines it accepts, of those left to pydantic, the accepted rows' columns
+        in `fields` order, or [] unless `columns`). `lines` must each start with the kind's
+        canonical envelope prefix (`touchline.envelope.envelope_prefix`)."""
+        rows = self._rows(lines)
+        while True:
+            accepted = [i for i, row in enumerate(rows) if row is not None]
+            kept = [rows[i] for i in accepted] if len(accepted) < len(rows) else rows
+            table = list(zip(*map(_astuple, kept), strict=True)) if kept and columns else []
+            bad = [
+                accepted[j]
+                for index, name, check in self._checks
+                if kept
+                for column in [table[index] if table else [getattr(row, name) for row in kept]]
+                if not check.column(column)
+                for j, value in enumerate(column)
+                if not check.one(value)
+            ]
+            if not bad:
+                break
+            for i in bad:
+                rows[i] = None
+        left = [i for i, row in enumerate(rows) if row is None] if len(accepted) < len(rows) else []
+        return accepted, left, table
+
+    def sparse(self, columns: list[tuple[Any, ...]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The fields and columns left once those holding only their default are dropped: the
+        table fills them in, as it does for the keys a producer leaves out of a row's JSON (the
+        model's defaults mirror the table's). Most of an events batch's 38 columns are empty."""
+        names: list[str] = []
+        kept: list[tuple[Any, ...]] = []
+        for name, default, column in zip(self.fields, self._defaults, columns, strict=True):
+            if default is msgspec.NODEFAULT or not _all_default(column, default):
+                names.append(name)
+                kept.append(column)
+        return names, kept
+
+    def _rows(self, lines: list[str]) -> list[Any]:
+        """Decoded rows (None where msgspec refuses), all lines in one decoder call when it can.
+
+        Joining lines into one JSON array is exact here: every line starts with `{"v":1,"kind":`,
+        so a line cannot end inside a string or a value and go on in the next (the next line's
+        `{"v"` would close the string into a syntax error), each line is at least one element,
+        and with as many elements as lines each element is exactly its line."""
+        try:
+            envelopes = self._decode_all(f"[{','.join(lines)}]")
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            envelopes = None
+        if envelopes is None or len(envelopes) != len(lines):
+            return [None if (envelope := self(line)) is None else envelope.row for line in lines]
+        return [envelope.row for envelope in envelopes]
+
+
+_astuple = msgspec.structs.astuple
+
+
+def _all_default(column: tuple[Any, ...], default: Any) -> bool:
+    if default is None:  # Decimal | None: Decimal("0") is falsy but not the default
+        return column.count(None) == len(column)
+    if not default:  # "", 0 or {}: the only falsy value of its field's type
+        return not any(column)
+    return column.count(default) == len(column)
 
 
 @cache
-def compiled(table: str, model: type[Row]) -> Callable[[str], Any] | None:
-    """A function `envelope text -> decoded envelope or None (ask pydantic)`, or None if the
-    model cannot be compiled."""
+def compiled(table: str, model: type[Row]) -> Compiled | None:
+    """The compiled schema of `model` as the envelopes of `table`, or None if it cannot be
+    compiled."""
     try:
         fields: list[tuple[str, Any, Any]] = []
-        checks: list[tuple[str, Check]] = []
+        checks: dict[str, _Check] = {}
         for name, info in model.model_fields.items():
             kind, check = _field(name, info.annotation, list(info.metadata))
             if info.is_required():
@@ -121,31 +244,21 @@ def compiled(table: str, model: type[Row]) -> Callable[[str], Any] | None:
                     default = msgspec.field(default_factory=info.default_factory)  # type: ignore[arg-type]
                 fields.append((name, kind, default))
             if check is not None:
-                checks.append((name, check))
+                checks[name] = check
     except NotCompilable:
         return None
     # Required fields first, as a Python signature needs; JSON key order is free anyway.
     fields.sort(key=lambda f: f[2] is not msgspec.NODEFAULT)
-    row_type = msgspec.defstruct(f"{model.__name__}Struct", fields, forbid_unknown_fields=True)
+    row_type = msgspec.defstruct(f"{model.__name__}Struct", fields, forbid_unknown_fields=True, gc=False)
     envelope_type = msgspec.defstruct(
         f"{model.__name__}Envelope",
         [("v", Literal[ENVELOPE_VERSION]), ("kind", Literal[table]), ("row", row_type)],
         forbid_unknown_fields=True,
+        gc=False,
     )
-    decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(envelope_type)
-    decode = decoder.decode
-    error = msgspec.ValidationError
-    decode_error = msgspec.DecodeError
-
-    def validate(text: str) -> Any:
-        try:
-            envelope = decode(text)
-        except (error, decode_error):
-            return None
-        row = envelope.row
-        for name, check in checks:
-            if not check(getattr(row, name)):
-                return None
-        return envelope
-
-    return validate
+    names = tuple(name for name, _, _ in fields)
+    defaults = tuple(
+        msgspec.NODEFAULT if info.is_required() else info.get_default(call_default_factory=True)
+        for info in (model.model_fields[name] for name in names)
+    )
+    return Compiled(envelope_type, names, defaults, checks)

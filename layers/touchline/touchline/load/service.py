@@ -10,7 +10,9 @@ cannot be read when its cache expires, the last client carries on and the failur
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
@@ -88,6 +90,11 @@ class CurrentSink:
 
     def insert_rows(self, table: str, json_rows: list[str], dedup_token: str) -> None:
         ClickHouseRowSink(warehouse_client()).insert_rows(table, json_rows, dedup_token)
+
+    def insert_columns(
+        self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]], dedup_token: str
+    ) -> None:
+        ClickHouseRowSink(warehouse_client()).insert_columns(table, names, columns, dedup_token)
 
 
 def sink() -> CurrentSink:
