@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-
 from touchline.aws.client_ip import client_origin
-from touchline.aws.http_api import HttpFunction
+from touchline.aws.http_api import HttpFunction, Response
 from touchline.ingest.collect import IncomingHit
 from touchline.ingest.service import collector, trust_rule
 from touchline.tag.asset import CONTENT_TYPE, tag_asset

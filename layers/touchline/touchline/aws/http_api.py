@@ -56,8 +56,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Route
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, BaseRouter, Route
+from aws_lambda_powertools.event_handler.api_gateway import Response as Response  # handlers' answers
+from aws_lambda_powertools.event_handler.content_types import APPLICATION_JSON
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
@@ -215,9 +216,7 @@ def request_body(event: Mapping[str, Any]) -> bytes:
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response[str]:
     """A JSON answer; `body` is serialised unless it is already JSON text."""
     text = body if isinstance(body, str) else orjson.dumps(body).decode()
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=text, headers=headers
-    )
+    return Response(status_code=status, content_type=APPLICATION_JSON, body=text, headers=headers)
 
 
 class HttpFunction:
