@@ -253,11 +253,29 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
 
             return _wall(without_compiled(go) if disable else go, runs=2)
 
+        def end_to_end_cpu(messages: list[list[str]], target: Any, disable: bool = False) -> float:
+            """Process time (the engine runs in this process: its threads count) per event."""
+
+            def go() -> None:
+                client.command("TRUNCATE TABLE events")
+                load(messages, target)
+
+            return _cpu(without_compiled(go) if disable else go, runs=2) / events * 1e6
+
+        cpu_before = end_to_end_cpu(batches, JsonOnly(sink), disable=True)
+        cpu_json = end_to_end_cpu(packed, JsonOnly(sink))
+        cpu_after = end_to_end_cpu(packed, sink)
         e2e_before = events / end_to_end(batches, JsonOnly(sink), disable=True)
         e2e_json = events / end_to_end(packed, JsonOnly(sink))
         e2e_after = events / end_to_end(packed, sink)
         assert client.query("SELECT count() FROM events").result_rows[0][0] == events
         rows += [
+            ("end to end CPU µs/event (loader + engine, process time), before", f"{cpu_before:.2f}"),
+            ("  packed + compiled, JSON rows", f"{cpu_json:.2f} ({cpu_json / cpu_before:.2f}x)"),
+            (
+                "  columns, as shipped",
+                f"{cpu_after:.2f} ({cpu_after / cpu_before:.2f}x; {cpu_after / cpu_json:.2f}x JSON rows)",
+            ),
             ("end to end events/s into events (MergeTree), before", f"{e2e_before:,.0f}"),
             (
                 "end to end events/s, packed + compiled, JSON rows",
