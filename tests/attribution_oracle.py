@@ -44,6 +44,7 @@ class Hit:
     device_type: str = "desktop"
     revenue: Decimal | None = None
     currency: str = ""
+    user_id: str = ""
 
     @property
     def direct(self) -> bool:
@@ -80,6 +81,7 @@ class Refund:
 @dataclass
 class Session:
     visitor_id: str
+    user_id: str = ""
     hits: list[Hit] = field(default_factory=list)
 
     @property
@@ -102,6 +104,7 @@ class Session:
         first = self.hits[0]
         return {
             "visitor_id": self.visitor_id,
+            "user_id": self.user_id,
             "session_id": self.session_id,
             "session_start": ms(self.start),
             "session_end": ms(self.hits[-1].at),
@@ -119,8 +122,27 @@ class Session:
         }
 
 
+def signed_in(visitor_hits: list[Hit]) -> list[str]:
+    """Who is signed in at each of a browser's sorted hits (docs/identity.md, "Shared devices"):
+    the hit's user id, else that of the next hit of its visit (no 30-minute gap) carrying one,
+    else of the previous such hit of its visit, else nobody."""
+    visits: list[list[int]] = []
+    for i, hit in enumerate(visitor_hits):
+        if not visits or ms(hit.at) - ms(visitor_hits[i - 1].at) > GAP_MS:
+            visits.append([])
+        visits[-1].append(i)
+    users = [""] * len(visitor_hits)
+    for visit in visits:
+        for position, i in enumerate(visit):
+            later = [visitor_hits[j].user_id for j in visit[position:] if visitor_hits[j].user_id]
+            earlier = [visitor_hits[j].user_id for j in visit[:position] if visitor_hits[j].user_id]
+            users[i] = later[0] if later else earlier[-1] if earlier else ""
+    return users
+
+
 def sessionize(hits: list[Hit]) -> list[Session]:
-    """The definition, hit by hit: gap, changed non-direct acquisition, then 24-hour pieces."""
+    """The definition, hit by hit: gap, another signed-in user, changed non-direct acquisition,
+    then 24-hour pieces."""
     by_visitor: dict[str, list[Hit]] = defaultdict(list)
     for hit in hits:
         if hit.event_type not in ("engagement", "identify"):
@@ -131,14 +153,15 @@ def sessionize(hits: list[Hit]) -> list[Session]:
         sessions: list[Session] = []
         latest_non_direct: tuple[str, str, str, str] | None = None
         previous: Hit | None = None
-        for hit in visitor_hits:
+        for hit, user in zip(visitor_hits, signed_in(visitor_hits), strict=True):
             new = (
                 previous is None
                 or ms(hit.at) - ms(previous.at) > GAP_MS
+                or user != sessions[-1].user_id
                 or (not hit.direct and hit.acquisition != latest_non_direct)
             )
             if new:
-                sessions.append(Session(visitor))
+                sessions.append(Session(visitor, user))
                 latest_non_direct = None
             sessions[-1].hits.append(hit)
             if not hit.direct:
@@ -148,7 +171,8 @@ def sessionize(hits: list[Hit]) -> list[Session]:
             start = ms(session.start)
             pieces: dict[int, Session] = {}
             for hit in session.hits:
-                pieces.setdefault((ms(hit.at) - start) // MAX_MS, Session(visitor)).hits.append(hit)
+                piece = (ms(hit.at) - start) // MAX_MS
+                pieces.setdefault(piece, Session(visitor, session.user_id)).hits.append(hit)
             result.extend(pieces.values())
     return result
 
@@ -174,6 +198,16 @@ def conversions(
     refunded: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for refund in refunds:
         refunded[(refund.source, refund.order_id)] += refund.amount
+    sessions = sessionize(hits)
+
+    def user_person(visitor_id: str, at: datetime) -> str | None:
+        """The person of the user signed in during the browser's session in progress at `at`."""
+        started = [s for s in sessions if s.visitor_id == visitor_id and ms(s.start) <= ms(at)]
+        current = max(started, key=lambda s: ms(s.start), default=None)
+        if current is None or not current.user_id:
+            return None
+        return identity.get(("user", current.user_id))
+
     found = []
     for order in orders:
         if order.status != "paid":
@@ -181,7 +215,10 @@ def conversions(
         net = order.amount - min(order.amount, refunded[(order.source, order.order_id)])
         if net <= 0:
             continue
-        if order.visitor_id:
+        signed = user_person(order.visitor_id, order.at) if order.visitor_id else None
+        if signed:
+            person = signed
+        elif order.visitor_id:
             person = identity.get(("visitor", order.visitor_id), f"visitor:{order.visitor_id}")
         elif (order.customer_id_type, order.customer_id) in identity:
             person = identity[(order.customer_id_type, order.customer_id)]
@@ -204,7 +241,8 @@ def conversions(
                     hit.at,
                     revenue,
                     currency if value is not None else hit.currency,
-                    identity.get(("visitor", hit.visitor_id), f"visitor:{hit.visitor_id}"),
+                    user_person(hit.visitor_id, hit.at)
+                    or identity.get(("visitor", hit.visitor_id), f"visitor:{hit.visitor_id}"),
                 )
             )
     return found
@@ -278,9 +316,7 @@ def attribute(
     half_life_ms = float(half_life_days * DAY_MS)
     by_person: dict[str, list[Session]] = defaultdict(list)
     for session in sessions:
-        by_person[identity.get(("visitor", session.visitor_id), f"visitor:{session.visitor_id}")].append(
-            session
-        )
+        by_person[session_person(session, identity)].append(session)
     credits = []
     for conversion in found:
         touches = keep(
@@ -328,3 +364,10 @@ def attribute(
                     )
                 )
     return credits
+
+
+def session_person(session: Session, identity: dict[tuple[str, str], str]) -> str:
+    """The signed-in user's person, else the browser's (docs/identity.md, "Shared devices")."""
+    if session.user_id and ("user", session.user_id) in identity:
+        return identity[("user", session.user_id)]
+    return identity.get(("visitor", session.visitor_id), f"visitor:{session.visitor_id}")

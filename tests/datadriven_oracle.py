@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from attribution_oracle import DAY_MS, Conversion, Credit, Session, ms
+from attribution_oracle import DAY_MS, Conversion, Credit, Session, ms, session_person
 
 # CI runs few cases (issue budget ~60 s); TOUCHLINE_ORACLE_EXAMPLES=200 for a long run, which also
 # simulates ChannelAttribution's journeys five times longer.
@@ -74,7 +74,7 @@ def journeys(
     by_person: dict[str, list[Session]] = defaultdict(list)
     for session in sessions:
         if session.session_id not in touched:
-            person = identity.get(("visitor", session.visitor_id), f"visitor:{session.visitor_id}")
+            person = session_person(session, identity)
             by_person[person].append(session)
     for person, own in by_person.items():
         own.sort(key=lambda s: (ms(s.start), s.session_id))

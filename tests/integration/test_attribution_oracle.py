@@ -37,6 +37,7 @@ ACQUISITIONS = [
     ("newsletter", "email", "nov", "", "Email"),
     ("Facebook", "", "", "", "Organic Social"),
 ]
+USERS = ["", "", "", "alice", "bob"]
 STEPS_MIN = [0, 1, 10, 29, 31, 90, 60 * 23, 60 * 25, 60 * 24 * 9, 60 * 24 * 40]
 CURRENCY_AMOUNTS = [
     ("USD", Decimal("100.00")),
@@ -89,10 +90,14 @@ def journeys(draw: Any) -> dict[str, Any]:
                     draw(st.sampled_from([0, 1])),
                     revenue=Decimal("3.50") if name == "Trial" else None,
                     currency="EUR" if name == "Trial" else "",
+                    # shared browsers: who is signed in, hit by hit (docs/identity.md)
+                    user_id=draw(st.sampled_from(USERS)),
                 )
             )
     persons = {("visitor", v): draw(st.sampled_from(["p1", "p2", f"solo-{v}"])) for v in visitors}
     persons[("stripe_customer", "cus_1")] = "p1"
+    # a user id no link named is unmapped: its sessions stay the browser's
+    persons.update({("user", u): p for u, p in (("alice", "p1"), ("bob", "user:bob")) if draw(st.booleans())})
     orders = []
     for i in range(draw(st.integers(0, 4))):
         currency, amount = draw(st.sampled_from(CURRENCY_AMOUNTS))
@@ -168,6 +173,7 @@ def _event(hit: Hit) -> EventRow:
         event_type=hit.event_type,
         name=hit.name,
         visitor_id=hit.visitor_id,
+        user_id=hit.user_id,
         url="https://s.test/",
         hostname="s.test",
         pathname=hit.pathname,
@@ -238,7 +244,7 @@ def expected(
 
 def actual(client: Any) -> tuple[set[tuple[Any, ...]], dict[tuple[str, str, int], tuple[Any, ...]]]:
     sessions = client.query(
-        "SELECT visitor_id, session_id, toUnixTimestamp64Milli(session_start), "
+        "SELECT visitor_id, user_id, session_id, toUnixTimestamp64Milli(session_start), "
         "toUnixTimestamp64Milli(session_end), duration_s, hits, pageviews, goals, is_bounce, channel, "
         "source, medium, campaign, landing_page, exit_page FROM sessions FINAL"
     ).result_rows

@@ -1,6 +1,7 @@
 """Multi-touch attribution in ClickHouse: conversions x touchpoints → credits per model.
 
-A conversion's touchpoints are its person's sessions that started at or before it and within
+A conversion's touchpoints are its person's sessions (a shared browser's: those its person was
+signed in during, touchline.aggregate.persons) that started at or before it and within
 the lookback window, in order of start. Each model gives every touchpoint a credit (summing to
 1); attributed revenue is credit x revenue in the currency's minor unit, rounded by largest
 remainder so the pieces add up to the revenue exactly. See docs/attribution.md.
@@ -11,6 +12,7 @@ one for one by the reference implementation in tests/oracle, so both round the s
 
 from __future__ import annotations
 
+from touchline.aggregate.persons import USER_MAP, VISITOR_MAP, session_person
 from touchline.revenue.money import ISO_EXPONENTS
 
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
@@ -46,16 +48,16 @@ LARGEST_REMAINDER_COLUMNS = """arrayMap(c -> c * units, credits) AS raw,
 # 6 medium, 7 campaign, 8 content, 9 term, 10 device_type.
 CREDITS_SELECT = f"""
 WITH
-visitor_map AS (
-    SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
-    WHERE site_id = {{site:String}} AND id_type = 'visitor'),
+visitor_map AS ({VISITOR_MAP}),
+user_map AS ({USER_MAP}),
 touches AS (
-    SELECT if(m.person_id != '', m.person_id, concat('visitor:', s.visitor_id)) AS person_id,
+    SELECT {session_person()} AS person_id,
            s.session_start AS session_start, s.session_id AS session_id, s.visitor_id AS visitor_id,
            s.channel AS channel, s.source AS source, s.medium AS medium, s.campaign AS campaign,
            s.content AS content, s.term AS term, s.device_type AS device_type
     FROM (SELECT * FROM sessions FINAL WHERE site_id = {{site:String}} AND ({{touch_visitors}})) AS s
     LEFT JOIN visitor_map AS m ON m.visitor_id = s.visitor_id
+    LEFT JOIN user_map AS u ON u.user_id = s.user_id
     WHERE person_id IN (SELECT person_id FROM {{conversions}})),
 paths AS (
     SELECT

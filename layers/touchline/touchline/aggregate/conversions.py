@@ -1,6 +1,8 @@
 """Conversions: paid orders (net of refunds) and completions of goals marked as conversions.
 
-Each conversion gets a person: its visitor's person when it carries a visitor id, else the
+Each conversion gets a person: the user signed in during its browser's session in progress at
+the time when there is one (a shared browser credits each user's own orders: docs/identity.md),
+else its visitor's person when it carries a visitor id, else the
 person its customer id or hashed email resolves to in `identity_map`, else a person of its own
 (no touchpoints: credited to "(none)"). Orders whose net revenue is not positive (fully refunded,
 voided) are not conversions.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from touchline.aggregate.persons import VISITOR_MAP, session_at
 from touchline.config.attribution_settings import ConversionGoal
 from touchline.goals.patterns import wildcard_regex
 
@@ -91,9 +94,7 @@ GOAL_INDEX = """arrayFirstIndex(i -> if({goal_patterns:Array(String)}[i] = '',
 
 CONVERSIONS_SELECT = f"""
     WITH
-    visitor_map AS (
-        SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
-        WHERE site_id = {{site:String}} AND id_type = 'visitor'),
+    visitor_map AS ({VISITOR_MAP}),
     other_map AS (
         SELECT id_type, id_value, person_id FROM identity_map FINAL
         WHERE site_id = {{site:String}} AND id_type != 'visitor'),
@@ -103,12 +104,14 @@ CONVERSIONS_SELECT = f"""
             concat(o.source, ':', o.order_id) AS conversion_id, 'order' AS conversion_kind,
             '' AS conversion_name, o.ordered_at AS converted_at, o.currency AS currency,
             toDecimal128(o.net, 4) AS revenue,
-            multiIf(o.visitor_id != '',
+            multiIf(su.person_id != '', su.person_id,
+                    o.visitor_id != '',
                         if(m.person_id != '', m.person_id, concat('visitor:', o.visitor_id)),
                     c.person_id != '', c.person_id,
                     e.person_id != '', e.person_id,
                     concat('order:', o.source, ':', o.order_id)) AS person_id
         FROM order_rows AS o
+        {session_at("o.visitor_id", "o.ordered_at")}
         LEFT JOIN visitor_map AS m ON m.visitor_id = o.visitor_id
         LEFT JOIN other_map AS c ON c.id_type = o.customer_id_type AND c.id_value = o.customer_id
         LEFT JOIN (SELECT id_value, person_id FROM other_map WHERE id_type = 'email_sha256') AS e
@@ -122,10 +125,12 @@ CONVERSIONS_SELECT = f"""
             if(goal_value != '', {{goal_currencies:Array(String)}}[ev.goal_index], ev.currency) AS currency,
             if(goal_value != '', toDecimal128(goal_value, 4), toDecimal128(ifNull(ev.revenue, 0), 4))
                 AS revenue,
-            if(m.person_id != '', m.person_id, concat('visitor:', ev.visitor_id)) AS person_id
+            multiIf(su.person_id != '', su.person_id, m.person_id != '', m.person_id,
+                    concat('visitor:', ev.visitor_id)) AS person_id
         FROM (SELECT *, {GOAL_INDEX} AS goal_index FROM events FINAL
               WHERE site_id = {{site:String}} AND {GOAL_CANDIDATE} AND ({{goal_scope}})
               ) AS ev
+        {session_at("ev.visitor_id", "ev.timestamp")}
         LEFT JOIN visitor_map AS m ON m.visitor_id = ev.visitor_id
         WHERE ev.goal_index > 0)
     SELECT conversion_id, conversion_kind, conversion_name, converted_at, currency, revenue, person_id

@@ -10,15 +10,16 @@ converting one may. See docs/attribution.md, "Journeys".
 
 from __future__ import annotations
 
+from touchline.aggregate.persons import USER_MAP, VISITOR_MAP, session_person
+
 NONE_PREFIX = "none:"
 
 # Tuple positions: 1 touch order key, 2 session_id, 3 visitor_id, 4 touch_at, 5 channel, 6 source,
 # 7 medium, 8 campaign, 9 content, 10 term, 11 device_type.
 JOURNEYS_SELECT = f"""
 WITH
-visitor_map AS (
-    SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
-    WHERE site_id = {{site:String}} AND id_type = 'visitor'),
+visitor_map AS ({VISITOR_MAP}),
+user_map AS ({USER_MAP}),
 converted AS (
     SELECT conversion_id, any(conversion_kind) AS conversion_kind, any(conversion_name) AS conversion_name,
            any(person_id) AS person_id, any(converted_at) AS converted_at, any(currency) AS currency,
@@ -31,12 +32,13 @@ converted AS (
     GROUP BY conversion_id),
 touched AS (SELECT DISTINCT tupleElement(t, 2) AS session_id FROM converted ARRAY JOIN path AS t),
 untouched AS (
-    SELECT if(m.person_id != '', m.person_id, concat('visitor:', s.visitor_id)) AS person_id,
+    SELECT {session_person()} AS person_id,
            (toUnixTimestamp64Milli(s.session_start), s.session_id, s.visitor_id, s.session_start,
             s.channel, toString(s.source), toString(s.medium), s.campaign, s.content, s.term,
             toString(s.device_type)) AS touch
     FROM (SELECT * FROM sessions FINAL WHERE site_id = {{site:String}} AND ({{touch_visitors}})) AS s
     LEFT JOIN visitor_map AS m ON m.visitor_id = s.visitor_id
+    LEFT JOIN user_map AS u ON u.user_id = s.user_id
     WHERE ({{person_scope}}) AND s.session_id NOT IN (SELECT session_id FROM touched)),
 by_person AS (
     SELECT person_id, arraySort(x -> (x.1, x.2), groupArray(touch)) AS touches,

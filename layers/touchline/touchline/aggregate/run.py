@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from touchline.aggregate import attribution, conversions, journeys, rollups, sessions
+from touchline.aggregate.persons import USER_MAP
 from touchline.aggregate.staging import (
     Stages,
     delete_stale,
@@ -295,12 +296,25 @@ class _Run:
                 self.params,
             )
             persons = self._person_scope(scratch, visitors, changed)
-            touch_visitors = f"""visitor_id IN (
-                SELECT id_value FROM identity_map FINAL
-                WHERE site_id = {{site:String}} AND id_type = 'visitor'
-                    AND person_id IN (SELECT person_id FROM {persons})
-                UNION ALL
-                SELECT substring(person_id, 9) FROM {persons} WHERE startsWith(person_id, 'visitor:'))"""
+            # The persons' browsers: those mapped to them, and shared browsers their users signed
+            # in on (any version of a session: a superset).
+            touch_browsers = scratch.create(
+                "touch_visitors",
+                "visitor_id String",
+                f"""SELECT id_value FROM identity_map FINAL
+                    WHERE site_id = {{site:String}} AND id_type = 'visitor'
+                        AND person_id IN (SELECT person_id FROM {persons})
+                    UNION ALL
+                    SELECT substring(person_id, 9) FROM {persons} WHERE startsWith(person_id, 'visitor:')
+                    UNION ALL
+                    SELECT visitor_id FROM sessions
+                    WHERE site_id = {{site:String}} AND user_id IN (
+                        SELECT id_value FROM identity_map FINAL
+                        WHERE site_id = {{site:String}} AND id_type = 'user'
+                            AND person_id IN (SELECT person_id FROM {persons}))""",
+                self.params,
+            )
+            touch_visitors = f"visitor_id IN (SELECT visitor_id FROM {touch_browsers})"
             # A person's conversions before their `since` cannot have changed: every session that
             # changed starts at or after it, and touchpoints start at or before the conversion.
             # Goal events are read only for the persons' visitors (a superset; the join is exact).
@@ -456,6 +470,13 @@ class _Run:
                 LEFT JOIN (SELECT id_value, person_id FROM identity_map FINAL
                            WHERE site_id = {{site:String}} AND id_type = 'visitor') AS m
                     ON m.id_value = v.visitor_id
+                UNION ALL
+                -- the users signed in on those browsers, now or before (any version of a session:
+                -- a stale person only adds harmless work)
+                SELECT u.person_id, v.since FROM sessions AS s
+                INNER JOIN {visitors} AS v ON v.visitor_id = s.visitor_id
+                INNER JOIN ({USER_MAP}) AS u ON u.user_id = s.user_id
+                WHERE s.site_id = {{site:String}} AND s.user_id != ''
                 UNION ALL
                 -- any version: a stale person only adds harmless work
                 SELECT c.person_id, v.since FROM attribution_credits AS c

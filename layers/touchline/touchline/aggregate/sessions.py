@@ -1,10 +1,12 @@
 """Sessionisation in ClickHouse: a visitor's hits → sessions, per docs/attribution.md.
 
 A hit starts a new session when it is the visitor's first, comes more than 30 minutes after
-the previous hit, or carries a non-direct acquisition different from the latest non-direct one
-of its session; a session is then cut into 24-hour pieces counted from its start. Within a run
-of hits without a 30-minute gap, "the latest non-direct acquisition of the session" equals "the
-latest non-direct acquisition before this hit in the run" (each non-direct hit either matched
+the previous hit, is signed in as another user than the hit before (a shared browser: each
+session is one user's, docs/identity.md), or carries a non-direct acquisition different from the
+latest non-direct one of its session; a session is then cut into 24-hour pieces counted from its
+start. Within a run of one user's hits without a 30-minute gap, "the latest non-direct
+acquisition of the session" equals "the latest non-direct acquisition before this hit in the
+run" (each non-direct hit either matched
 the session or started a new one with its own), which is what makes the rule expressible with
 array functions over a visitor's sorted hits (cumulative sums and fills, one pass each) instead
 of a row-by-row loop. Arrays rather than window functions: one sort per visitor instead of five
@@ -24,7 +26,7 @@ NON_HIT_EVENT_TYPES = ("engagement", "identify", "device", "group", "object", "c
 _HIT = (
     "ts, eid, direct, acq, event_type, interactive, pathname, channel, referrer_source, utm_medium, "
     "utm_campaign, utm_content, utm_term, click_id, click_id_type, referrer, hostname, device_type, "
-    "browser, os, country, region, city, utm_source, browser_version, os_version"
+    "browser, os, country, region, city, utm_source, browser_version, os_version, uid"
 )
 _AT = {name.strip(): i for i, name in enumerate(_HIT.split(","), 1)}
 
@@ -40,7 +42,7 @@ hits AS (
         site_id, visitor_id, toString(event_id) AS eid, timestamp AS ts, event_type, interactive,
         pathname, hostname, referrer, channel, referrer_source, utm_medium, utm_campaign,
         utm_content, utm_term, click_id, click_id_type, device_type, browser, os, country, region,
-        city, utm_source, browser_version, os_version,
+        city, utm_source, browser_version, os_version, user_id AS uid,
         referrer_source = '' AND utm_medium = '' AND utm_campaign = '' AND click_id = '' AS direct,
         concat(referrer_source, '\\x1f', utm_medium, '\\x1f', utm_campaign, '\\x1f', click_id) AS acq
     -- No FINAL: a redelivered event is an identical row, dropped by arrayDistinct below, which
@@ -50,23 +52,38 @@ hits AS (
       AND ({{visitor_scope}}) AND ({{hit_window}})
 ),
 visitors AS (
-    SELECT site_id, visitor_id, arraySort(x -> (x.1, x.2), arrayDistinct(groupArray(({_HIT})))) AS h
+    SELECT site_id, visitor_id, arraySort(x -> (x.1, x.2), arrayDistinct(groupArray(({_HIT})))) AS h,
+           max(uid != '') AS signed
     FROM hits
     GROUP BY site_id, visitor_id
 ),
 marked AS (
-    SELECT site_id, visitor_id, h,
+    SELECT site_id, visitor_id, h, signed,
         arrayEnumerate(h) AS idx,
         arrayMap(x -> x.1, h) AS tss,
         -- the 30-minute rule: runs of hits without a gap
         arrayMap(i -> i = 1 OR dateDiff('millisecond', tss[i - 1], tss[i]) > {SESSION_GAP_MS}, idx)
             AS gap_starts,
-        arrayCumSum(arrayMap(g -> toUInt32(g), gap_starts)) AS run_no,
+        arrayCumSum(arrayMap(g -> toUInt32(g), gap_starts)) AS visit_no,
+        -- who is signed in at each hit (docs/identity.md, "Shared devices"): its own user id, else
+        -- the next signed-in hit's of its visit, else the previous one's, else nobody (''). Only
+        -- for browsers that were ever signed in: the others map over an empty `sidx`, for free.
+        if(signed, idx, []) AS sidx,
+        arrayMap(i -> tupleElement(h[i], {_AT["uid"]}), sidx) AS uids,
+        arrayReverseFill(x -> x != 0, arrayMap(i -> if(uids[i] != '', i, 0), sidx)) AS signed_next,
+        arrayFill(x -> x != 0, arrayMap(i -> if(uids[i] != '', i, 0), sidx)) AS signed_upto,
+        arrayMap(i -> multiIf(
+                signed_next[i] != 0 AND visit_no[signed_next[i]] = visit_no[i], uids[signed_next[i]],
+                signed_upto[i] != 0 AND visit_no[signed_upto[i]] = visit_no[i], uids[signed_upto[i]],
+                ''), sidx) AS users,
+        -- a visit is cut where the signed-in user changes: runs of one user without a gap
+        if(signed, arrayCumSum(arrayMap(i -> toUInt32(gap_starts[i] OR users[i] != users[i - 1]), sidx)),
+           visit_no) AS run_no,
         -- the latest non-direct hit before each hit (0: none)
         arrayFill(x -> x != 0, arrayMap(i -> if(tupleElement(h[i], {_AT["direct"]}), 0, i), idx)) AS nd_upto,
         arrayMap(i -> if(i = 1, 0, nd_upto[i - 1]), idx) AS nd_before,
         -- a non-direct hit whose acquisition differs from the session's latest non-direct one
-        arrayMap(i -> gap_starts[i] OR (NOT tupleElement(h[i], {_AT["direct"]}) AND (
+        arrayMap(i -> run_no[i] != run_no[i - 1] OR (NOT tupleElement(h[i], {_AT["direct"]}) AND (
                      nd_before[i] = 0 OR run_no[nd_before[i]] != run_no[i]
                      OR tupleElement(h[nd_before[i]], {_AT["acq"]}) != tupleElement(h[i], {_AT["acq"]}))),
                  idx) AS starts,
@@ -80,6 +97,7 @@ marked AS (
 SELECT
     site_id,
     visitor_id,
+    users[gi[1]] AS user_id,
     {_first("eid")} AS session_id,
     {_first("ts")} AS session_start,
     tupleElement(g[-1], {_AT["ts"]}) AS session_end,
@@ -115,7 +133,7 @@ SELECT
     toUInt64({{version:UInt64}}) AS version,
     toUInt8(0) AS is_deleted
 FROM marked
-ARRAY JOIN arraySplit((x, split) -> split, h, splits) AS g
+ARRAY JOIN arraySplit((x, split) -> split, h, splits) AS g, arraySplit((x, split) -> split, idx, splits) AS gi
 """
 
 
