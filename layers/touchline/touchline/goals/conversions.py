@@ -5,7 +5,8 @@ A completion is a hit the goal's definition matches (touchline.goals: a custom e
 pattern, its property matches); a hit matching two goals completes both. Each row carries:
 
     conversion_id      `<goal id>:<event id>`: stable, so a reader can dedupe on it
-    goal_id, goal_name, visitor_id, person_id (identity_map; `visitor:<id>` when unmapped)
+    goal_id, goal_name, visitor_id, person_id (the signed-in user's person on a shared browser,
+                       else identity_map's for the visitor; `visitor:<id>` when unmapped)
     session_id, source, channel, campaign: the session the hit belongs to, as it started
                        (source `Direct / None` when it had none; all empty for a hit not
                        sessionised yet)
@@ -23,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from touchline.aggregate.conversions import conversions_select, goal_parameters
+from touchline.aggregate.persons import USER_MAP, VISITOR_MAP
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.warehouse.sql import Sql
 
@@ -38,15 +40,15 @@ SESSION_SPAN_MS = 24 * 3600 * 1000
 
 GOAL_CONVERSIONS = f"""
 WITH
-    visitor_map AS (
-        SELECT id_value AS visitor_id, person_id FROM identity_map FINAL
-        WHERE site_id = {{site:String}} AND id_type = 'visitor'),
+    visitor_map AS ({VISITOR_MAP}),
+    user_map AS ({USER_MAP}),
     orders AS ({{orders}}),
     completions AS (
         SELECT concat({{goal_ids:Array(String)}}[g], ':', toString(e.event_id)) AS conversion_id,
                {{goal_ids:Array(String)}}[g] AS goal_id, {{goal_names:Array(String)}}[g] AS goal_name,
                e.visitor_id AS visitor_id,
-               if(m.person_id != '', m.person_id, concat('visitor:', e.visitor_id)) AS person_id,
+               multiIf(u.person_id != '', u.person_id, m.person_id != '', m.person_id,
+                       concat('visitor:', e.visitor_id)) AS person_id,
                s.session_id AS session_id,
                if(s.session_id = '', '', if(s.source = '', 'Direct / None', s.source)) AS source,
                s.channel AS channel, s.campaign AS campaign,
@@ -71,6 +73,7 @@ WITH
                 AND session_start >= fromUnixTimestamp64Milli({{since_ms:Int64}} - {SESSION_SPAN_MS})) AS s
             ON e.visitor_id = s.visitor_id AND e.timestamp >= s.session_start
         LEFT JOIN visitor_map AS m ON m.visitor_id = e.visitor_id
+        LEFT JOIN user_map AS u ON u.user_id = s.user_id
         WHERE ({{goal_filter:Array(String)}} = [] OR has({{goal_filter:Array(String)}}, goal_id)))
 SELECT conversion_id, any(goal_id), any(goal_name), any(visitor_id), any(person_id),
        any(session_id), any(source), any(channel), any(campaign),
