@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -33,14 +35,24 @@ class ConsentEventRow(Row):
 
 # uuid5 namespace of the context choices' ids.
 CHOICE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://touchline.dev/consent/choice")
+_NAMESPACE_BYTES = CHOICE_NAMESPACE.bytes
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def choice_id(
     site_id: str, user_id: str, anonymous_id: str, categories: dict[str, int], at: datetime
 ) -> UUID:
-    """One id per subject, choice and UTC day: the context choice every call repeats collapses."""
-    choice = ",".join(f"{name}={granted}" for name, granted in sorted(categories.items()))
-    return uuid.uuid5(CHOICE_NAMESPACE, f"{site_id}/{user_id}/{anonymous_id}/{choice}/{at:%Y-%m-%d}")
+    """One id per subject, choice and UTC day, so the context choice every call repeats
+    collapses: `uuid5(CHOICE_NAMESPACE, …)`, hashed as the event ids are (once per call)."""
+    key = f"{site_id}/{user_id}/{anonymous_id}/{_choice_text(tuple(categories.items()))}/{at.date()}"
+    h = hashlib.sha1(_NAMESPACE_BYTES + key.encode()).hexdigest()
+    return UUID(f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}")
+
+
+@lru_cache(maxsize=1024)
+def _choice_text(items: tuple[tuple[str, int], ...]) -> str:
+    """A choice in a canonical form (a site's visitors make a handful of distinct choices)."""
+    return ",".join(f"{name}={granted}" for name, granted in sorted(items))
 
 
 # Segment's reserved event for a changed choice (Segment Consent Preference Updated).

@@ -213,7 +213,7 @@ class _Latest:
         self._links: dict[tuple[tuple[str, str], tuple[str, str]], IdentityLink] = {}
         self._people: dict[str, PersonRow] = {}
         self._devices: dict[str, DeviceRow] = {}
-        self._consents: dict[str, ConsentEventRow] = {}
+        self._consents: dict[UUID, ConsentEventRow] = {}
 
     def keep(self, converted: MessageRows) -> list[tuple[str, Row]]:
         """Holds back the message's links and people rows; returns its other rows."""
@@ -233,9 +233,9 @@ class _Latest:
                 if device is None or row.version >= device.version:
                     self._devices[row.device_id] = row
             elif isinstance(row, ConsentEventRow):
-                choice = self._consents.get(str(row.choice_id))
+                choice = self._consents.get(row.choice_id)
                 if choice is None or row.version >= choice.version:
-                    self._consents[str(row.choice_id)] = row
+                    self._consents[row.choice_id] = row
             else:
                 others.append((table, row))
         return others
