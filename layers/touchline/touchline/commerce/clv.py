@@ -58,6 +58,8 @@ def log_hyp2f1_series(
     """
     if not 0.0 <= z < 1.0:
         raise ValueError("z must be in [0, 1)")
+    if c <= 0 and c == int(c):
+        raise ArithmeticError("hypergeometric series undefined: c is a non-positive integer")
     total, term, scale, largest = 1.0, 1.0, 0.0, 1.0
     for j in range(max_terms):
         term *= (a + j) * (b + j) / ((c + j) * (j + 1)) * z

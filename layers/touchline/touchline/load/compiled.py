@@ -119,9 +119,14 @@ def _decimal_fits(max_digits: int, decimal_places: int) -> _Check:
             return False
         _, digits, exponent = value.as_tuple()
         assert isinstance(exponent, int)  # finite
-        if exponent >= 0:
-            return len(digits) + exponent <= max_digits
-        return -exponent <= decimal_places and max(len(digits), -exponent) <= max_digits
+        decimals = max(-exponent, 0)
+        whole = len(digits) + exponent if exponent >= 0 else max(len(digits) - decimals, 0)
+        # pydantic also caps the whole digits at max_digits - decimal_places (1e14 in (18, 4)).
+        return (
+            decimals <= decimal_places
+            and max(len(digits), decimals) + max(exponent, 0) <= max_digits
+            and whole <= max_digits - decimal_places
+        )
 
     def column_fits(values: Sequence[Decimal | None]) -> bool:
         return all(map(fits, filter(None, values)))  # None and zero always fit
