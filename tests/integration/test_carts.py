@@ -6,18 +6,13 @@ against a small oracle of the abandonment rule (docs/carts.md)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import pytest
-from tracking_pipeline import RECEIVED, SPECS, Pipeline, module_warehouse
+from tracking_pipeline import RECEIVED, SPECS, Pipeline
 
-from helpers import LambdaContextStub
 from touchline.commerce.run import PRODUCTS, CommerceRunner
 from touchline.config.watermarks import MemoryWatermarks
 
@@ -25,16 +20,6 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     step["event"]: step["properties"]
     for step in json.loads((SPECS / "segment-ecommerce-carts.json").read_text())
 }
-
-
-@pytest.fixture(scope="module")
-def warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
-    yield from module_warehouse(chdb_path)
-
-
-@pytest.fixture
-def pipeline(warehouse: tuple[ModuleType, str], lambda_context: LambdaContextStub) -> Pipeline:
-    return Pipeline(*warehouse, lambda_context)
 
 
 def call(user: str, event: str, properties: dict[str, Any], at: datetime, message_id: str) -> dict[str, Any]:

@@ -9,15 +9,10 @@ table of the database for the refused values, so a new table that kept one would
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import pytest
-from tracking_pipeline import RECEIVED, SPECS, Pipeline, module_warehouse, sha256_hex
+from tracking_pipeline import RECEIVED, SPECS, Pipeline, sha256_hex
 
-from helpers import LambdaContextStub
 from touchline.config.sites import Site
 from touchline.consent.policy import policy
 from touchline.enrichment import FullEnricher
@@ -30,16 +25,6 @@ from touchline.warehouse.sql import ClientSql
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 REFUSED = {"categoryPreferences": {"Analytics": False, "Advertising": False, "Functional": True}}
 GRANTED = {"categoryPreferences": {"Analytics": True, "Advertising": True}}
-
-
-@pytest.fixture(scope="module")
-def warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
-    yield from module_warehouse(chdb_path)
-
-
-@pytest.fixture
-def pipeline(warehouse: tuple[ModuleType, str], lambda_context: LambdaContextStub) -> Pipeline:
-    return Pipeline(*warehouse, lambda_context)
 
 
 def call(kind: str, message_id: str, minute: int, consent: Any = None, **fields: Any) -> dict[str, Any]:

@@ -9,27 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import pytest
-from tracking_pipeline import DOMAIN, SPECS, Pipeline, module_warehouse, sha256_hex
+from tracking_pipeline import DOMAIN, SPECS, Pipeline, sha256_hex
 
-from helpers import LambdaContextStub
 from touchline.identity.gdpr import delete, export, find_subject
 from touchline.warehouse.sql import ClientSql
-
-
-@pytest.fixture(scope="module")
-def warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
-    yield from module_warehouse(chdb_path)
-
-
-@pytest.fixture
-def pipeline(warehouse: tuple[ModuleType, str], lambda_context: LambdaContextStub) -> Pipeline:
-    return Pipeline(*warehouse, lambda_context)
 
 
 def segment_example(**changes: Any) -> dict[str, Any]:

@@ -8,31 +8,16 @@ Fed with Segment's published `group` example (tests/payloads/specs) and Customer
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import pytest
-from tracking_pipeline import SPECS, Pipeline, module_warehouse
+from tracking_pipeline import SPECS, Pipeline
 
-from helpers import LambdaContextStub
 from touchline.aggregate.run import Aggregator
 from touchline.config.attribution_settings import AttributionSettings
 from touchline.config.watermarks import MemoryWatermarks
 from touchline.identity.gdpr import export, find_subject
 from touchline.identity.resolve import resolve
 from touchline.warehouse.sql import ClientSql
-
-
-@pytest.fixture(scope="module")
-def warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
-    yield from module_warehouse(chdb_path)
-
-
-@pytest.fixture
-def pipeline(warehouse: tuple[ModuleType, str], lambda_context: LambdaContextStub) -> Pipeline:
-    return Pipeline(*warehouse, lambda_context)
 
 
 def table(pipeline: Pipeline, name: str, order: str) -> list[dict[str, Any]]:

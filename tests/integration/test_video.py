@@ -4,25 +4,9 @@ metrics, fed with the example lifecycle of Segment's Video Spec (tests/payloads/
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import pytest
-from tracking_pipeline import SPECS, Pipeline, module_warehouse
-
-from helpers import LambdaContextStub
-
-
-@pytest.fixture(scope="module")
-def warehouse(chdb_path: Path) -> Iterator[tuple[ModuleType, str]]:
-    yield from module_warehouse(chdb_path)
-
-
-@pytest.fixture
-def pipeline(warehouse: tuple[ModuleType, str], lambda_context: LambdaContextStub) -> Pipeline:
-    return Pipeline(*warehouse, lambda_context)
+from tracking_pipeline import SPECS, Pipeline
 
 
 def calls(user: str, steps: list[dict[str, Any]], session: str, minute: int = 0) -> list[dict[str, Any]]:
