@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.bench_enrichment import user_agents
-from bench.common import ROOT, fresh_interpreter_ms, load_function
+from bench.common import ROOT, callgrind_collected, fresh_interpreter_ms, load_function
 
 REQUESTS = 2_000
 CALLGRIND_REQUESTS = 1_000
@@ -317,28 +317,7 @@ def baseline_us_per_hit(count: int) -> float:
 
 def callgrind_instructions(count: int = CALLGRIND_REQUESTS) -> int:
     """Instructions callgrind counts for one warm pass of `count` distinct hits."""
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            "--toggle-collect=functools_reduce",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-m",
-            "bench.bench_collector",
-            "--callgrind-pass",
-            str(count),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
-    if not found:
-        raise RuntimeError(f"no callgrind total in: {done.stderr[-500:]}")
-    return int(found.group(1))
+    return callgrind_collected("bench.bench_collector", str(count))
 
 
 def import_instructions(code: str) -> int:

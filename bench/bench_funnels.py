@@ -9,12 +9,14 @@ embedded engine. Each figure is the p50 of RUNS runs, printed with its ratio to 
 
 from __future__ import annotations
 
+import functools
 import os
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+from bench.common import median_seconds
 
 EVENTS = int(os.environ.get("TOUCHLINE_BENCH_FUNNEL_EVENTS", "1000000"))
 VISITORS = max(1, EVENTS // 10)
@@ -48,15 +50,6 @@ FROM (SELECT number AS v, arrayJoin([0, 1]) AS s FROM numbers({visitors}))
 """
 
 
-def _p50(work: Any) -> float:
-    samples = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        work()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
 def run() -> list[tuple[str, str]]:
     from touchline.funnels.model import make_funnel
     from touchline.funnels.report import funnel_report
@@ -88,7 +81,8 @@ def run() -> list[tuple[str, str]]:
         engine = QueryEngine(ClientWarehouse(client), cache=NoCache(), clock=lambda: NOW)
         site = SiteContext(SITE, "f.test", goals=(Goal("Signup", "Signup"),))
         period = ["2026-09-01", "2026-09-30"]
-        baseline = _p50(
+        baseline = median_seconds(
+            RUNS,
             lambda: engine.run(
                 {
                     "site_id": "f.test",
@@ -97,7 +91,7 @@ def run() -> list[tuple[str, str]]:
                     "dimensions": ["visit:source"],
                 },
                 site,
-            )
+            ),
         )
         figures.append(
             ("baseline: visitors by visit:source (query API, uncached)", f"{baseline * 1000:.0f} ms")
@@ -109,10 +103,11 @@ def run() -> list[tuple[str, str]]:
             ("the same, loose, by visit:source", False, "visit:source"),
         ):
             funnel = make_funnel(SITE, "bench", steps, 24, strict)
-            report = funnel_report(engine, site, funnel, date_range=period, breakdown=breakdown)
-            took = _p50(
-                lambda f=funnel, b=breakdown: funnel_report(engine, site, f, date_range=period, breakdown=b)
+            compute = functools.partial(
+                funnel_report, engine, site, funnel, date_range=period, breakdown=breakdown
             )
+            report = compute()
+            took = median_seconds(RUNS, compute)
             visitors = [s["visitors"] for s in report["steps"]]
             figures.append((f"{label} {visitors}", f"{took * 1000:.0f} ms ({took / baseline:.1f}x baseline)"))
     return figures

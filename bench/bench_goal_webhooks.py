@@ -14,11 +14,12 @@ RUNS runs with its ratio to the baseline. `python -m bench.bench_goal_webhooks`
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+from bench.common import median_seconds
 
 EVENTS = int(os.environ.get("TOUCHLINE_BENCH_GOAL_EVENTS", "1000000"))
 MINUTE = int(os.environ.get("TOUCHLINE_BENCH_GOAL_MINUTE", "2000"))
@@ -57,15 +58,6 @@ SELECT '{site}', concat('v', toString(number)), toString(number),
        ['', 'Google', 'newsletter'][number % 3 + 1], 'Direct', 1
 FROM numbers({visitors})
 """
-
-
-def _p50(work: Any) -> float:
-    samples = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        work()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def run() -> list[tuple[str, str]]:
@@ -126,7 +118,8 @@ def run() -> list[tuple[str, str]]:
 
         engine = QueryEngine(ClientWarehouse(client), cache=NoCache())
         site = SiteContext(SITE, "g.test", goals=(Goal("Signup", "Signup"),))
-        baseline = _p50(
+        baseline = median_seconds(
+            RUNS,
             lambda: engine.run(
                 {
                     "site_id": "g.test",
@@ -135,7 +128,7 @@ def run() -> list[tuple[str, str]]:
                     "dimensions": ["visit:source"],
                 },
                 site,
-            )
+            ),
         )
         figures.append(
             ("baseline: visitors by visit:source, 30d (query API, uncached)", f"{baseline * 1000:.0f} ms")
@@ -149,7 +142,7 @@ def run() -> list[tuple[str, str]]:
         source = GoalCompleted(lambda _: settings, lambda _: until + 60_000, settle_ms=0)
         sql = ClientSql(client)
         events = source.read(sql, SITE, since, until)
-        took = _p50(lambda: source.read(sql, SITE, since, until))
+        took = median_seconds(RUNS, lambda: source.read(sql, SITE, since, until))
         figures.append(
             (
                 f"goal.completed: one minute's {MINUTE:,} new hits -> {len(events):,} events",
@@ -162,7 +155,8 @@ def run() -> list[tuple[str, str]]:
         def at(ms: int) -> datetime:
             return datetime.fromtimestamp(ms / 1000, UTC)
 
-        with_revenue = _p50(
+        with_revenue = median_seconds(
+            RUNS,
             lambda: goal_conversions(
                 sql,
                 SITE,
@@ -171,7 +165,7 @@ def run() -> list[tuple[str, str]]:
                 at(until + 120_000),
                 inserted_since=at(since + 1),
                 inserted_until=at(until),
-            )
+            ),
         )
         figures.append(
             (
@@ -179,7 +173,7 @@ def run() -> list[tuple[str, str]]:
                 f"{with_revenue * 1000:.0f} ms ({with_revenue / baseline:.2f}x baseline)",
             )
         )
-        empty = _p50(lambda: source.read(sql, SITE, until, until + 60_000))
+        empty = median_seconds(RUNS, lambda: source.read(sql, SITE, until, until + 60_000))
         figures.append(
             ("goal.completed: a minute with no new hits", f"{empty * 1000:.0f} ms ({empty / baseline:.2f}x)")
         )

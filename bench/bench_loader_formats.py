@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT
+from bench.common import ROOT, callgrind_collected
 
 BATCH = 10_000
 FORMATS = ("JSONEachRow", "RowBinary", "Native", "Arrow", "Parquet")
@@ -131,30 +130,11 @@ def _loader_pass(mode: str, count: int) -> None:
 
 
 def instructions_per_event(mode: str, count: int = CALLGRIND_EVENTS) -> float:
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            "--toggle-collect=functools_reduce",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-m",
-            "bench.bench_loader_formats",
-            "--callgrind-pass",
-            mode,
-            str(count),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "BENCH_EVENTS_TYPES": "\n".join(f"{k}\t{v}" for k, v in EVENTS_TYPES.items())},
+    types = "\n".join(f"{k}\t{v}" for k, v in EVENTS_TYPES.items())
+    counted = callgrind_collected(
+        "bench.bench_loader_formats", mode, str(count), env={"BENCH_EVENTS_TYPES": types}
     )
-    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
-    if not found:
-        raise RuntimeError(f"no callgrind total in: {done.stderr[-500:]}")
-    return int(found.group(1)) / count
+    return counted / count
 
 
 class JsonOnly:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,6 +30,45 @@ def load_function(function: str) -> ModuleType:
 
 def best_of(runs: int, fn: Callable[[], float]) -> float:
     return min(fn() for _ in range(runs))
+
+
+def median_seconds(runs: int, work: Callable[[], object]) -> float:
+    """The median wall time of `runs` calls of `work`: the p50 the query-shaped benches print."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def callgrind_collected(module: str, *args: str, env: dict[str, str] | None = None) -> int:
+    """Instructions callgrind counts inside `functools.reduce` in `python -m module --callgrind-pass
+    *args`: the bench's pass wraps only its measured work in reduce, so imports and setup are not
+    counted, and the count does not move with the machine's load."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            "--toggle-collect=functools_reduce",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-m",
+            module,
+            "--callgrind-pass",
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+    if not found:
+        raise RuntimeError(f"no callgrind total in: {done.stderr[-500:]}")
+    return int(found.group(1))
 
 
 def fresh_interpreter_ms(code: str, runs: int = 5) -> float:
