@@ -13,6 +13,7 @@ registers is documented (and fuzzed) without editing this file.
 
 # No `from __future__ import annotations`: the stubs' annotations name local models, which
 # Powertools must see as types, not strings.
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -229,13 +230,30 @@ def document(management: Any = None) -> dict[str, Any]:
     def people_query(body: Annotated[query_body, Body()]) -> QueryResponse:
         raise NotImplementedError
 
+    # A read route offered to scripts (an API key under /api/v2) and to the dashboard (a Cognito
+    # sign-in under /api/v1): one handler, two audiences.
+    def for_both_audiences(path: str, summary: str, responses: Any, stub: Callable[..., None]) -> None:
+        for prefix, security, who in (
+            ("/api/v2", "bearerAuth", "an API key (rate limited)"),
+            ("/api/v1", "cognito", "people signed in through Cognito"),
+        ):
+            docs.get(
+                f"{prefix}{path}",
+                summary=summary.format(who=who),
+                tags=["query"],
+                security=[{security: []}],
+                responses=responses,
+            )(stub)
+
+    unreadable: Any = {
+        "description": "Missing or invalid credential, or a site it may not read",
+        "content": {"application/json": {"model": ErrorBody}},
+    }
+
     realtime_responses: Any = {
         200: {"description": "Visitors now", "content": {"application/json": {"model": RealtimeResponse}}},
         400: {"description": "No site_id", "content": {"application/json": {"model": ErrorBody}}},
-        401: {
-            "description": "Missing or invalid credential, or a site it may not read",
-            "content": {"application/json": {"model": ErrorBody}},
-        },
+        401: unreadable,
     }
 
     @docs.get(
@@ -264,10 +282,7 @@ def document(management: Any = None) -> dict[str, Any]:
             "description": "Invalid date range, filters or breakdown",
             "content": {"application/json": {"model": ErrorBody}},
         },
-        401: {
-            "description": "Missing or invalid credential, or a site it may not read",
-            "content": {"application/json": {"model": ErrorBody}},
-        },
+        401: unreadable,
         404: {
             "description": "No funnel of that id on the site",
             "content": {"application/json": {"model": ErrorBody}},
@@ -283,17 +298,12 @@ def document(management: Any = None) -> dict[str, Any]:
     ) -> None:
         raise NotImplementedError
 
-    for prefix, security, who in (
-        ("/api/v2", "bearerAuth", "an API key (rate limited)"),
-        ("/api/v1", "cognito", "people signed in through Cognito"),
-    ):
-        docs.get(
-            f"{prefix}/funnels/<funnel_id>",
-            summary=f"A funnel's figures for {who} (docs/goals-funnels.md)",
-            tags=["query"],
-            security=[{security: []}],
-            responses=funnel_responses,
-        )(funnel_stub)
+    for_both_audiences(
+        "/funnels/<funnel_id>",
+        "A funnel's figures for {who} (docs/goals-funnels.md)",
+        funnel_responses,
+        funnel_stub,
+    )
 
     conversions_responses: Any = {
         200: {"description": "One row per goal completion: visitor, session, source, value, revenue after"},
@@ -301,10 +311,7 @@ def document(management: Any = None) -> dict[str, Any]:
             "description": "Invalid date range, an unknown goal or a limit outside 1..10000",
             "content": {"application/json": {"model": ErrorBody}},
         },
-        401: {
-            "description": "Missing or invalid credential, or a site it may not read",
-            "content": {"application/json": {"model": ErrorBody}},
-        },
+        401: unreadable,
         403: {"description": "A shared link", "content": {"application/json": {"model": ErrorBody}}},
     }
 
@@ -316,17 +323,12 @@ def document(management: Any = None) -> dict[str, Any]:
     ) -> None:
         raise NotImplementedError
 
-    for prefix, security, who in (
-        ("/api/v2", "bearerAuth", "an API key (rate limited)"),
-        ("/api/v1", "cognito", "people signed in through Cognito"),
-    ):
-        docs.get(
-            f"{prefix}/goal-conversions",
-            summary=f"A site's goal completions for {who} (docs/goals-funnels.md)",
-            tags=["query"],
-            security=[{security: []}],
-            responses=conversions_responses,
-        )(conversions_stub)
+    for_both_audiences(
+        "/goal-conversions",
+        "A site's goal completions for {who} (docs/goals-funnels.md)",
+        conversions_responses,
+        conversions_stub,
+    )
 
     @docs.post(
         "/api/event",
