@@ -79,6 +79,15 @@ _MODEL_COLUMNS = [
 ]  # fmt: skip
 
 
+def _scored(
+    prediction_rows: list[list[Any]], fits: list[models.SiteModel]
+) -> tuple[str, str, dict[str, Any]]:
+    """The predictions and the fitted models as inline tables, with the values they bind."""
+    predictions, prediction_params = rows_select("pred", _PREDICTION_COLUMNS, prediction_rows)
+    model_table, model_params = rows_select("model", _MODEL_COLUMNS, _model_rows(fits))
+    return predictions, model_table, {**prediction_params, **model_params}
+
+
 def _model_rows(fits: list[models.SiteModel]) -> list[list[Any]]:
     return [
         [
@@ -339,8 +348,7 @@ class _Job:
                 self.client, f"(SELECT * FROM {customers} WHERE changed = 1)", fits
             ),
         )
-        predictions, prediction_params = rows_select("pred", _PREDICTION_COLUMNS, prediction_rows)
-        model_table, model_params = rows_select("model", _MODEL_COLUMNS, _model_rows(fits))
+        predictions, model_table, scored_params = _scored(prediction_rows, fits)
         report.rows_written = self._step(
             report,
             "write",
@@ -351,7 +359,7 @@ class _Job:
                 profiles.changed_profiles_select(customers, model_table, predictions),
                 ("person_id", "currency"),
                 self.version,
-                {**self.params, **prediction_params, **model_params},
+                {**self.params, **scored_params},
                 scope=f"SELECT person_id, currency FROM {changed}",
             ),
         )
@@ -380,9 +388,8 @@ class _Job:
         prediction_rows, fits = self._step(
             report, "predict", lambda: models.prediction_rows(self.client, customers, fits)
         )
-        predictions, prediction_params = rows_select("pred", _PREDICTION_COLUMNS, prediction_rows)
-        model_table, model_params = rows_select("model", _MODEL_COLUMNS, _model_rows(fits))
-        params = {**self.params, **prediction_params, **model_params}
+        predictions, model_table, scored_params = _scored(prediction_rows, fits)
+        params = {**self.params, **scored_params}
         report.rows_written = self._step(
             report,
             "write",
