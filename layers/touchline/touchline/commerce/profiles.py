@@ -1,8 +1,9 @@
 """customer_profiles: one row per customer and currency, with RFM and the fitted models' predictions.
 
-Three steps: the customers' order summaries and RFM scores (one SQL pass over the staged orders
-and line items), the BG/NBD and Gamma-Gamma fits per currency (touchline.commerce.models), then
-the rows with each customer's predictions. Definitions: docs/commerce.md.
+Three steps: the customers' order summaries (one SQL pass over the staged orders and line
+items), the BG/NBD and Gamma-Gamma fits per currency (touchline.commerce.models), then the rows
+with each customer's RFM scores (looked up per value from the staged summaries) and predictions.
+Definitions: docs/commerce.md.
 """
 
 from __future__ import annotations
@@ -10,23 +11,12 @@ from __future__ import annotations
 from touchline.commerce.money_sql import divide_money, round_money
 from touchline.commerce.rfm import segment_sql
 
-
-def _score(column: str, worst_first: str) -> str:
-    """rfm.score in SQL: `rank() - 1` customers are strictly worse, `count()` over the value equal."""
-    return (
-        f"toUInt8(1 + intDiv(5 * (2 * (rank() OVER (PARTITION BY currency "
-        f"ORDER BY {column} {worst_first}) - 1) + count() OVER (PARTITION BY currency, {column})), "
-        "2 * count() OVER (PARTITION BY currency)))"
-    )
-
-
 CUSTOMER_COLUMNS = (
     "person_id String, currency String, email_sha256 String, customer_id_type String, customer_id String, "
     "total_orders UInt32, total_revenue Decimal(38, 4), total_refunds Decimal(38, 4), "
     "net_revenue Decimal(38, 4), avg_order_value Decimal(18, 4), first_order_date Date, "
     "last_order_date Date, days_since_last_order UInt32, avg_days_between_orders Nullable(Float64), "
-    "purchase_days UInt32, customer_age_days UInt32, recency_score UInt8, frequency_score UInt8, "
-    "monetary_score UInt8, rfm_score String, rfm_segment String, favorite_category String, "
+    "purchase_days UInt32, customer_age_days UInt32, favorite_category String, "
     "favorite_brand String, categories_purchased Array(String), brands_purchased Array(String), "
     "unique_products_purchased UInt32, discount_usage_rate Float64, avg_discount_amount Decimal(18, 4), "
     "weekend_buyer UInt8, preferred_order_hour UInt8, "
@@ -50,48 +40,42 @@ SELECT person_id, currency, groupBitXor({ORDER_SIGNATURE}) AS orders_signature
 FROM {orders} WHERE person_id != '' GROUP BY person_id, currency"""
 
 
-_SCORED = """
-    SELECT *,
-           {recency} AS recency_score,
-           {frequency} AS frequency_score,
-           {monetary} AS monetary_score
-    FROM summary"""
-
-CUSTOMER_NAMES = (
-    "person_id, currency, email_sha256, customer_id_type, customer_id, total_orders, total_revenue, "
-    "total_refunds, net_revenue, avg_order_value, first_order_date, last_order_date, "
-    "days_since_last_order, avg_days_between_orders, purchase_days, customer_age_days, "
-    "recency_score, frequency_score, monetary_score, rfm_score, rfm_segment, "
-    "favorite_category, favorite_brand, categories_purchased, brands_purchased, "
-    "unique_products_purchased, discount_usage_rate, avg_discount_amount, weekend_buyer, "
-    "preferred_order_hour, x, t_x, big_t, mean_repeat_value, orders_signature"
-)
+def _score_lookup(customers: str, column: str, worst_first: str) -> str:
+    """(currency, value, score) for one RFM score (rfm.score): per distinct value, how many
+    customers are strictly worse (a running count over the values, worst first) and equal.
+    Grouped first, so the window sorts a few thousand values, not every customer's wide row."""
+    return f"""(
+    SELECT currency, v, toUInt8(1 + intDiv(5 * (2 * (sum(n) OVER worse - n) + n),
+                                           2 * sum(n) OVER (PARTITION BY currency))) AS score
+    FROM (SELECT currency, {column} AS v, count() AS n FROM {customers} GROUP BY currency, v)
+    WINDOW worse AS (PARTITION BY currency ORDER BY v {worst_first}
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"""
 
 
-def scored_select(summary: str, extra: str = "") -> str:
-    """RFM scores over `summary` (a WITH-able SELECT of the summary columns): quintiles need
-    every customer of the site, changed or not."""
-    scored = _SCORED.format(
-        recency=_score("days_since_last_order", "DESC"),
-        frequency=_score("total_orders", "ASC"),
-        monetary=_score("net_revenue", "ASC"),
+def scored(customers: str) -> str:
+    """The staged customers with their RFM scores and segment: quintiles over every customer of
+    the site and currency (changed or not), looked up by value."""
+    lookups = "\n".join(
+        f"LEFT JOIN {_score_lookup(customers, column, order)} AS {alias}\n"
+        f"    ON {alias}.currency = c.currency AND {alias}.v = c.{column}"
+        for alias, column, order in (
+            ("rs", "days_since_last_order", "DESC"),
+            ("fs", "total_orders", "ASC"),
+            ("ms", "net_revenue", "ASC"),
+        )
     )
-    rfm = (
-        "concat(toString(recency_score), toString(frequency_score), toString(monetary_score)) AS rfm_score, "
-        f"{segment_sql('recency_score', 'intDiv(frequency_score + monetary_score + 1, 2)')} AS rfm_segment"
-    )
-    names = CUSTOMER_NAMES.replace("rfm_score, rfm_segment", rfm)
-    return f"""
-WITH summary AS ({summary}),
-scored AS ({scored})
-SELECT {names}{extra}
-FROM scored
-"""
+    segment = segment_sql("recency_score", "intDiv(frequency_score + monetary_score + 1, 2)")
+    return f"""(
+SELECT c.*, rs.score AS recency_score, fs.score AS frequency_score, ms.score AS monetary_score,
+       concat(toString(recency_score), toString(frequency_score), toString(monetary_score)) AS rfm_score,
+       {segment} AS rfm_segment
+FROM {customers} AS c
+{lookups})"""
 
 
 def customers_select(orders: str, lines: str) -> str:
-    """Every customer's summary and RFM scores, from the staged orders and lines."""
-    return scored_select(summary_select(orders, lines))
+    """Every customer's summary (scored later, by `scored`), from the staged orders and lines."""
+    return summary_select(orders, lines)
 
 
 def summary_select(orders: str, lines: str) -> str:
@@ -99,10 +83,12 @@ def summary_select(orders: str, lines: str) -> str:
     favorite = "arraySort(v -> (-v.1, v.2), groupArray((revenue, {0})))[1].2"
     return f"""
 WITH
-ords AS (SELECT *, {ORDER_SIGNATURE} AS order_signature FROM {orders} WHERE person_id != ''),
+-- One pass over the customers' orders: the per-day and per-hour figures come from each
+-- customer's few (day, net, hour) triples as arrays, not from two more groupings and joins.
 agg AS (
     SELECT person_id, currency,
            count() AS total_orders, sum(amount) AS total_revenue, sum(refunded) AS total_refunds,
+           sum(net) AS total_net,
            min(toDate(ordered_at)) AS first_order_date, max(toDate(ordered_at)) AS last_order_date,
            countIf(discount_amount > 0 OR discount_code != '') AS discounted_orders,
            sumIf(discount_amount, discount_amount > 0) AS discount_total,
@@ -110,18 +96,11 @@ agg AS (
            countIf(toDayOfWeek(ordered_at) >= 6) AS weekend_orders,
            argMaxIf(email_sha256, (ordered_at, order_id), email_sha256 != '') AS email_sha256,
            argMaxIf((customer_id_type, customer_id), (ordered_at, order_id), customer_id != '') AS customer,
-           groupBitXor(order_signature) AS orders_signature
-    FROM ords GROUP BY person_id, currency),
-days AS (
-    SELECT person_id, currency, count() AS purchase_days, sum(day_net) AS days_net,
-           argMin(day_net, day) AS first_day_net
-    FROM (SELECT person_id, currency, toDate(ordered_at) AS day, sum(net) AS day_net
-          FROM ords GROUP BY person_id, currency, day)
-    GROUP BY person_id, currency),
-hours AS (
-    SELECT person_id, currency, argMax(hour, (orders, 23 - hour)) AS preferred_order_hour
-    FROM (SELECT person_id, currency, toHour(ordered_at) AS hour, count() AS orders
-          FROM ords GROUP BY person_id, currency, hour)
+           groupBitXor(order_signature) AS orders_signature,
+           uniqExact(toDate(ordered_at)) AS purchase_days,
+           groupArray((toDate(ordered_at), net)) AS day_nets,
+           groupArray(toHour(ordered_at)) AS order_hours
+    FROM (SELECT *, {ORDER_SIGNATURE} AS order_signature FROM {orders} WHERE person_id != '')
     GROUP BY person_id, currency),
 products AS (
     SELECT person_id, currency, uniqExact(product_key) AS unique_products,
@@ -149,7 +128,7 @@ customer_rows AS (
            if(a.total_orders > 1,
               dateDiff('day', a.first_order_date, a.last_order_date) / (a.total_orders - 1),
               NULL) AS avg_days_between_orders,
-           toUInt32(d.purchase_days) AS purchase_days,
+           toUInt32(a.purchase_days) AS purchase_days,
            toUInt32(dateDiff('day', a.first_order_date, toDate({{as_of:Date}}))) AS customer_age_days,
            c.favorite_category AS favorite_category, b.favorite_brand AS favorite_brand,
            p.categories AS categories_purchased, p.brands AS brands_purchased,
@@ -157,16 +136,18 @@ customer_rows AS (
            a.discounted_orders / a.total_orders AS discount_usage_rate,
            {divide_money("a.discount_total", "a.discount_count", "a.currency")} AS avg_discount_amount,
            toUInt8(a.weekend_orders * 2 > a.total_orders) AS weekend_buyer,
-           toUInt8(h.preferred_order_hour) AS preferred_order_hour,
-           toUInt32(d.purchase_days - 1) AS x,
+           -- the hour of most orders, the earliest of a tie
+           toUInt8(arraySort(h -> (-countEqual(a.order_hours, h), h), a.order_hours)[1])
+               AS preferred_order_hour,
+           toUInt32(a.purchase_days - 1) AS x,
            toFloat64(dateDiff('day', a.first_order_date, a.last_order_date)) AS t_x,
            toFloat64(dateDiff('day', a.first_order_date, toDate({{as_of:Date}}))) AS big_t,
-           if(d.purchase_days > 1, toFloat64(d.days_net - d.first_day_net) / (d.purchase_days - 1), 0)
-               AS mean_repeat_value,
+           if(a.purchase_days > 1,
+              toFloat64(a.total_net - arraySum(arrayMap(v -> v.2, arrayFilter(
+                  v -> v.1 = a.first_order_date, a.day_nets)))) / (a.purchase_days - 1),
+              0) AS mean_repeat_value,
            a.orders_signature AS orders_signature
     FROM agg AS a
-    INNER JOIN days AS d ON d.person_id = a.person_id AND d.currency = a.currency
-    INNER JOIN hours AS h ON h.person_id = a.person_id AND h.currency = a.currency
     LEFT JOIN products AS p ON p.person_id = a.person_id AND p.currency = a.currency
     LEFT JOIN categories AS c ON c.person_id = a.person_id AND c.currency = a.currency
     LEFT JOIN brands AS b ON b.person_id = a.person_id AND b.currency = a.currency)
@@ -187,7 +168,8 @@ _MONEY_TOTALS = ("total_revenue", "total_refunds", "net_revenue")
 
 
 def profiles_select(customers: str, models: str, predictions: str) -> str:
-    """customer_profiles rows: the summaries with each customer's predictions under the site's fit."""
+    """customer_profiles rows: the scored summaries (`scored`) with each customer's predictions
+    under the site's fit."""
     # Unfitted sites join zeros: every expression is guarded before it can divide by them.
     p_alive = (
         "if(m.bg = 0 OR c.x = 0, 1.0, 1.0 / (1.0 + exp(log(m.a / (m.b + c.x - 1)) "
@@ -240,8 +222,9 @@ WHERE person_id != '' AND (source, order_id) IN (
 
 
 def changed_customers_select(orders: str, lines: str, changed: str) -> str:
-    """Every customer, scored: the changed ones summarised afresh from their orders and lines,
-    the others as stored (their summaries cannot have moved; their scores can), `changed` 1/0."""
+    """Every customer (scored later, by `scored`): the changed ones summarised afresh from their
+    orders and lines, the others as stored (their summaries cannot have moved; their scores
+    can), `changed` 1/0."""
     stored = f"""
     SELECT person_id, currency, email_sha256, customer_id_type, customer_id, total_orders,
            total_revenue, total_refunds, net_revenue, avg_order_value, first_order_date,
@@ -256,20 +239,21 @@ def changed_customers_select(orders: str, lines: str, changed: str) -> str:
     WHERE site_id = {{site:String}}
       AND (person_id, currency) NOT IN (SELECT person_id, currency FROM {changed})"""
     fresh = f"SELECT *, toUInt8(1) AS changed FROM ({summary_select(orders, lines)})"
-    return scored_select(f"{fresh}\n    UNION ALL{stored}", extra=", changed")
+    return f"{fresh}\nUNION ALL{stored}"
 
 
 def changed_profiles_select(customers: str, models: str, predictions: str) -> str:
     """customer_profiles rows of the changed customers (predicted with the stored fit) and, for the
     others, their stored rows wherever their RFM scores moved."""
     rescored = ", ".join(f"c.{n}" if n in _SCORE_COLUMNS else f"p.{n}" for n in _PASSTHROUGH)
+    everyone = scored(customers)
     return f"""
-SELECT * FROM ({profiles_select(f"(SELECT * FROM {customers} WHERE changed = 1)", models, predictions)})
+SELECT * FROM ({profiles_select(f"(SELECT * FROM {everyone} WHERE changed = 1)", models, predictions)})
 UNION ALL
 SELECT p.site_id, {rescored}, p.p_alive, p.churn_risk_score, p.predicted_purchases_90d,
        p.expected_order_value, p.predicted_clv_12m, p.as_of, toUInt64({{version:UInt64}}), toUInt8(0)
 FROM (SELECT * FROM customer_profiles FINAL WHERE site_id = {{site:String}}) AS p
-INNER JOIN (SELECT * FROM {customers} WHERE changed = 0) AS c
+INNER JOIN (SELECT * FROM {everyone} WHERE changed = 0) AS c
     ON c.person_id = p.person_id AND c.currency = p.currency
 WHERE (p.recency_score, p.frequency_score, p.monetary_score)
       != (c.recency_score, c.frequency_score, c.monetary_score)

@@ -397,7 +397,7 @@ class _Job:
                 self.client,
                 scratch,
                 "customer_profiles",
-                profiles.profiles_select(customers, model_table, predictions),
+                profiles.profiles_select(profiles.scored(customers), model_table, predictions),
                 ("person_id", "currency"),
                 self.version,
                 params,
