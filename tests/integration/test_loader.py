@@ -190,6 +190,7 @@ def _edge_rows() -> list[str]:
         {"revenue": "99999999999999.9999", "props": {"ключ": "значение", "": ""}},
         {"revenue": "0", "props": {}, "utm_term": 'a\tb\nc\\d"e'},
         {"timestamp": "2026-11-01T13:59:59.9999+14:00", "user_id": "u" * 500},
+        {"url": "https://example.com/" + "p" * 20_000},  # past the encoder's prefix table
     ]
     return [
         json.dumps({"v": 1, "kind": "events", "row": {**row, "event_id": str(uuid.uuid4()), **edge}})
