@@ -64,6 +64,14 @@ def test_each_column_type_is_encoded_as_clickhouse_connect_encodes_it(name: str)
     assert native.block([name], TYPES, [COLUMNS[name]]) == _theirs([name], [COLUMNS[name]])
 
 
+@pytest.mark.parametrize("name", ["id", "site", "text", "props"])
+def test_string_columns_of_few_distinct_values_and_of_one_length(name: str) -> None:
+    repeated = COLUMNS[name] * 5  # few distinct values: each encoded once
+    assert native.block([name], TYPES, [repeated]) == _theirs([name], [repeated])
+    uuids = [f"{i:08x}-59f1-4c8e-9a53-2b0f7c1d9e11" for i in range(9)]  # one length, ASCII
+    assert native.block(["id"], TYPES, [uuids]) == _theirs(["id"], [uuids])
+
+
 def test_a_block_of_every_column_and_of_one_row() -> None:
     names = list(TYPES)
     assert native.block(names, TYPES, [COLUMNS[n] for n in names]) == _theirs(names, list(COLUMNS.values()))

@@ -243,7 +243,7 @@ class LoadBatch:
         names: Sequence[str],
         lines: Lines,
         accepted: list[int],
-        columns: list[tuple[Any, ...]],
+        columns: list[list[Any]],
         start: int,
         stop: int,
         rejected: list[RejectedRow],

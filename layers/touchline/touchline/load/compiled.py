@@ -15,11 +15,13 @@ compiled at all.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from operator import attrgetter
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -32,6 +34,9 @@ Check = Callable[[Any], bool]
 # The envelope text of a compiled kind (stdlib `uuid` would cost a Python object per row and a
 # Python loop to encode it; ClickHouse parses the canonical text itself). pydantic accepts it.
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID = re.compile(UUID_PATTERN.rstrip("$"))
+_HEX = "0123456789abcdefABCDEF"
+_NOT_HEX = str.maketrans("", "", _HEX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,6 @@ class NotCompilable(TypeError):
 _SIMPLE: dict[Any, Any] = {
     str: str,
     int: int,
-    uuid.UUID: Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)],
 }
 
 
@@ -85,9 +89,11 @@ def _field(name: str, annotation: Any, metadata: list[Any]) -> tuple[Any, _Check
             raise NotCompilable(name)
         return Decimal | None, _decimal_fits(limits["max_digits"], limits["decimal_places"])
     meta = _constraints(metadata)
-    if annotation in _SIMPLE:
-        if annotation is uuid.UUID and meta:
+    if annotation is uuid.UUID:
+        if meta:
             raise NotCompilable(name)
+        return str, _Check(_is_uuid, _are_uuids)
+    if annotation in _SIMPLE:
         return (Annotated[_SIMPLE[annotation], msgspec.Meta(**meta)] if meta else _SIMPLE[annotation]), None
     if annotation is AwareDatetime:
         low, high = meta.pop("ge", None), meta.pop("lt", None)
@@ -106,6 +112,23 @@ def _field(name: str, annotation: Any, metadata: list[Any]) -> tuple[Any, _Check
     if get_origin(annotation) is dict and get_args(annotation) == (str, str) and not meta:
         return dict[str, str], None
     raise NotCompilable(f"{name}: {annotation!r}")
+
+
+def _is_uuid(value: str) -> bool:
+    return len(value) == 36 and _UUID.fullmatch(value) is not None
+
+
+def _are_uuids(values: Sequence[str]) -> bool:
+    """`_is_uuid` of every value in a few passes over the joined column, not a regex per value
+    (msgspec's `pattern` calls Python's `re` once a value: a sixth of the decode): every value
+    36 characters long, a dash at 8, 13, 18 and 23 in each, and nothing else but hex digits."""
+    if not values or set(map(len, values)) != {36}:
+        return not values
+    joined = "".join(values)
+    dashes = "-" * len(values)
+    return all(joined[i::36] == dashes for i in (8, 13, 18, 23)) and joined.translate(_NOT_HEX) == (
+        dashes * 4
+    )
 
 
 def _decimal_fits(max_digits: int, decimal_places: int) -> _Check:
@@ -151,6 +174,7 @@ class Compiled:
         self.fields = fields  # the row struct's fields, in struct (and column) order
         self._defaults = defaults  # each field's default (NODEFAULT for required ones)
         self._checks = [(fields.index(name), name, check) for name, check in checks.items()]
+        self._getters = [attrgetter(name) for name in fields]
         self._decode = msgspec.json.Decoder(envelope_type).decode
         self._decode_all = msgspec.json.Decoder(list[envelope_type]).decode
 
@@ -166,9 +190,7 @@ class Compiled:
                 return None
         return envelope
 
-    def load(
-        self, lines: list[str], columns: bool = True
-    ) -> tuple[list[int], list[int], list[tuple[Any, ...]]]:
+    def load(self, lines: list[str], columns: bool = True) -> tuple[list[int], list[int], list[list[Any]]]:
         """(indices of the lines it accepts, of those left to pydantic, the accepted rows' columns
         in `fields` order, or [] unless `columns`). `lines` must each start with the kind's
         canonical envelope prefix (`touchline.envelope.envelope_prefix`)."""
@@ -176,7 +198,8 @@ class Compiled:
         while True:
             accepted = [i for i, row in enumerate(rows) if row is not None]
             kept = [rows[i] for i in accepted] if len(accepted) < len(rows) else rows
-            table = list(zip(*map(_astuple, kept), strict=True)) if kept and columns else []
+            # One C-level map per field: `zip(*rows)` over 10,000 row tuples costs 1.4x as much.
+            table = [list(map(get, kept)) for get in self._getters] if kept and columns else []
             bad = [
                 accepted[j]
                 for index, name, check in self._checks
@@ -193,12 +216,12 @@ class Compiled:
         left = [i for i, row in enumerate(rows) if row is None] if len(accepted) < len(rows) else []
         return accepted, left, table
 
-    def sparse(self, columns: list[tuple[Any, ...]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def sparse(self, columns: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
         """The fields and columns left once those holding only their default are dropped: the
         table fills them in, as it does for the keys a producer leaves out of a row's JSON (the
         model's defaults mirror the table's). Most of an events batch's 38 columns are empty."""
         names: list[str] = []
-        kept: list[tuple[Any, ...]] = []
+        kept: list[list[Any]] = []
         for name, default, column in zip(self.fields, self._defaults, columns, strict=True):
             if default is msgspec.NODEFAULT or not _all_default(column, default):
                 names.append(name)
@@ -221,10 +244,7 @@ class Compiled:
         return [envelope.row for envelope in envelopes]
 
 
-_astuple = msgspec.structs.astuple
-
-
-def _all_default(column: tuple[Any, ...], default: Any) -> bool:
+def _all_default(column: list[Any], default: Any) -> bool:
     if default is None:  # Decimal | None: Decimal("0") is falsy but not the default
         return column.count(None) == len(column)
     if not default:  # "", 0 or {}: the only falsy value of its field's type

@@ -47,6 +47,7 @@ def _leb128(n: int) -> bytes:
 # Length prefixes of strings up to 16 KiB, looked up rather than computed per value.
 _PREFIX = tuple(_leb128(n) for n in range(1 << 14))
 _prefix = _PREFIX.__getitem__
+_PREFIX_TEXT = tuple(prefix.decode("latin-1") for prefix in _PREFIX)
 
 
 def _text(value: str) -> bytes:
@@ -64,11 +65,28 @@ def _fixed(code: str, values: Sequence[int] | Any) -> bytes:
 
 
 def strings(values: Sequence[str] | Any) -> bytes:
-    """A `String` column's data: a length prefix and the UTF-8 bytes of each value."""
+    """A `String` column's data: a length prefix and the UTF-8 bytes of each value.
+
+    Most `events` columns hold a few distinct values (site, event type, host, UTM source...):
+    those are encoded once each and joined by lookup. An ASCII column (ids, most URLs) is
+    prefixed and joined as text and encoded in one call; only a column of many distinct values
+    with non-ASCII text encodes value by value."""
+    values = values if isinstance(values, list | tuple) else list(values)
+    distinct = set(values)
+    if len(distinct) * 4 <= len(values):
+        encoded = {value: _text(value) for value in distinct}
+        return b"".join(map(encoded.__getitem__, values))
+    lengths = list(map(len, values))
+    if lengths and max(lengths) < len(_PREFIX) and "".join(values).isascii():
+        if min(lengths) == max(lengths):  # uuids: one prefix, one join
+            prefix = _PREFIX_TEXT[lengths[0]]
+            return (prefix + prefix.join(values)).encode("latin-1")
+        # latin-1 is ASCII's bytes, and a prefix's bytes (0-255) as they are.
+        return "".join(map(str.__add__, map(_PREFIX_TEXT.__getitem__, lengths), values)).encode("latin-1")
     data = list(map(str.encode, values))
     lengths = list(map(len, data))
     if lengths and max(lengths) >= len(_PREFIX):
-        return b"".join(map(_text, map(bytes.decode, data)))
+        return b"".join(map(_text, values))
     return b"".join(chain.from_iterable(zip(map(_prefix, lengths), data, strict=True)))
 
 
@@ -108,8 +126,8 @@ def _decimal(precision: int, scale: int, nullable: bool) -> Callable[[Sequence[A
 
 def _string_map(values: Sequence[dict[str, str]]) -> bytes:
     offsets = _fixed("Q", accumulate(map(len, values)))
-    keys = strings(chain.from_iterable(map(dict.keys, values)))
-    return offsets + keys + strings(chain.from_iterable(map(dict.values, values)))
+    keys = strings(list(chain.from_iterable(map(dict.keys, values))))
+    return offsets + keys + strings(list(chain.from_iterable(map(dict.values, values))))
 
 
 def _encoder(kind: str) -> tuple[str, Callable[[Sequence[Any]], bytes]] | None:
