@@ -425,6 +425,7 @@ class _Job:
             ("currency",),
             self.version,
             {**self.params, **fitted_params},
+            stage=False,
         )
         report.detail = {
             "customers": int(self.client.query(f"SELECT count() FROM {customers}").result_rows[0][0]),
