@@ -61,13 +61,16 @@ def log_hyp2f1_series(
     if c <= 0 and c == int(c):
         raise ArithmeticError("hypergeometric series undefined: c is a non-positive integer")
     total, term, scale, largest = 1.0, 1.0, 0.0, 1.0
+    isfinite = math.isfinite  # the predictions sum ~10⁵ of these series: the loop is kept lean
     for j in range(max_terms):
         term *= (a + j) * (b + j) / ((c + j) * (j + 1)) * z
         total += term
-        largest = max(largest, abs(term))
-        if not math.isfinite(total):
+        size = abs(term)
+        if size > largest:
+            largest = size
+        if not isfinite(total):
             raise ArithmeticError("hypergeometric series overflowed")
-        if abs(term) <= 1e-17 * abs(total):
+        if size <= 1e-17 * abs(total):
             if total == 0.0 or largest > _CANCELLATION * abs(total):
                 raise ArithmeticError("hypergeometric series lost its digits to cancellation")
             return math.log(abs(total)) + scale, math.copysign(1.0, total)
