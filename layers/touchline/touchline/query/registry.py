@@ -85,7 +85,7 @@ class Metric:
     """A name in `metrics`, its SQL (through `MetricContext`) and how its value is rendered.
 
     `kind` groups metrics for validation: `event`, `visit` (session metrics), `special`
-    (percentage, conversion rates), `revenue` (money from goal events), `commerce` (orders and
+    (conversion rates), `revenue` (money from goal events), `commerce` (orders and
     refunds) and `attribution`. `prefix` metrics (`attributed_revenue:`) take an argument (the
     model), checked by `arguments` when set.
     """

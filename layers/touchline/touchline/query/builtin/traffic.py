@@ -444,7 +444,9 @@ def _group_conversion_rate(m: MetricContext) -> str:
 REGISTRY.metric(
     Metric(
         "percentage",
-        "special",
+        # Counted where `visitors` is (a visit-only query reads sessions, not every hit joined
+        # to its session): a row's percentage is its visitors over the same table's total.
+        "event",
         _percentage,
         _float(1),
         validate=_needs_dimensions,
