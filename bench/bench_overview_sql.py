@@ -4,7 +4,8 @@ Why the overview is slow (issue 16) is a question about ClickHouse statements, s
 runs the very round the page sends (13 queries for "last 30 days" with the previous period, and
 the round after a channel filter click) through `QueryEngine` without its result cache, on the
 same data as `bench_dashboard` (1,000,000 events over 58 days, aggregated), and prints for each
-statement its wall and CPU milliseconds and the rows and bytes it read. CPU time and rows read barely move with the machine's load, where wall time does.
+statement its wall and CPU milliseconds (the embedded engine runs in this process, so its CPU is
+the process's; it keeps no query_log). CPU time moves less with the machine's load than wall time.
 
 The same-run baseline is one plain scan of the site's 30 days of events (`count()`,
 `uniqExact(visitor_id)`, no FINAL): each round's CPU is printed as a multiple of it.
@@ -15,6 +16,7 @@ The same-run baseline is one plain scan of the site's 30 days of events (`count(
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import statistics
@@ -47,8 +49,16 @@ def overview_round(today: date, filters: list[Any]) -> list[tuple[str, dict[str,
         return out
 
     goal = [] if any(f[1] == "event:goal" for f in filters) else [ANY_GOAL]
-    money = {"metrics": ["net_revenue"], "dimensions": ["revenue:currency"], "order_by": [["net_revenue", "desc"]]}
-    chart = {"metrics": ["visitors"], "dimensions": ["time:day"], "order_by": [["time:day", "asc"]]}
+    money: dict[str, Any] = {
+        "metrics": ["net_revenue"],
+        "dimensions": ["revenue:currency"],
+        "order_by": [["net_revenue", "desc"]],
+    }
+    chart: dict[str, Any] = {
+        "metrics": ["visitors"],
+        "dimensions": ["time:day"],
+        "order_by": [["time:day", "asc"]],
+    }
 
     def listing(dimension: str, metrics: list[str], limit: int) -> dict[str, Any]:
         return body(
@@ -94,25 +104,18 @@ class _NoCache:
 
 
 class _Measured:
-    """A `Warehouse` that records each statement's wall and CPU time (the embedded engine runs in
-    this process: its CPU is the process's) and the rows and bytes it read (the result summary;
-    the embedded engine keeps no query_log)."""
+    """A `Warehouse` that records each statement's wall and CPU milliseconds under `label`."""
 
     def __init__(self, client: Any, settings: dict[str, Any]) -> None:
         self._client = client
         self._settings = settings
         self.label = ""
-        self.stats: dict[str, list[tuple[float, float, int, int]]] = {}
+        self.stats: dict[str, list[tuple[float, float]]] = {}
 
     def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         cpu, wall = _cpu(), time.perf_counter()
         result = self._client.query(sql, parameters=parameters, settings=self._settings)
-        figures = (
-            (time.perf_counter() - wall) * 1000,
-            (_cpu() - cpu) * 1000,
-            int(result.summary.get("read_rows", 0)),
-            int(result.summary.get("read_bytes", 0)),
-        )
+        figures = ((time.perf_counter() - wall) * 1000, (_cpu() - cpu) * 1000)
         self.stats.setdefault(self.label, []).append(figures)
         return list(result.column_names), [tuple(r) for r in result.result_rows]
 
@@ -177,29 +180,30 @@ def run() -> list[tuple[str, str]]:
             for name, bodies in rounds.items():
                 for label, body in bodies:
                     warehouse.label = f"{name}|{label}" if run_no else "warm-up"
-                    try:
+                    with contextlib.suppress(QueryError):  # a refused query is in the page's round too
                         engine.run(body, site)
-                    except QueryError:  # a refused query is part of the page's round too
-                        pass
         stats = warehouse.stats
 
         def median(label: str, i: int) -> float:
-            return statistics.median(s[i] for s in stats.get(label, [(0, 0, 0, 0)]))
+            return statistics.median(s[i] for s in stats.get(label, [(0.0, 0.0)]))
 
         base_cpu = max(median("baseline", 1), 0.001)
         show("load average (1 min)", f"{os.getloadavg()[0]:.2f}")
-        show("baseline scan (30d of events, no FINAL): wall / CPU ms", f"{median('baseline', 0):.0f} / {base_cpu:.0f}")
-        show("data version read: wall / CPU ms", f"{median('data version', 0):.1f} / {median('data version', 1):.1f}")
+        show(
+            "baseline scan (30d of events, no FINAL): wall / CPU ms",
+            f"{median('baseline', 0):.0f} / {base_cpu:.0f}",
+        )
+        show(
+            "data version read: wall / CPU ms",
+            f"{median('data version', 0):.1f} / {median('data version', 1):.1f}",
+        )
         for name, bodies in rounds.items():
             total_wall = total_cpu = 0.0
             for label, _ in bodies:
                 key = f"{name}|{label}"
                 wall, cpu = median(key, 0), median(key, 1)
                 total_wall, total_cpu = total_wall + wall, total_cpu + cpu
-                show(
-                    f"{name}: {label}",
-                    f"{wall:.0f} ms, CPU {cpu:.0f} ms, {median(key, 2) / 1e6:.2f}M rows, {median(key, 3) / 1e6:.0f} MB",
-                )
+                show(f"{name}: {label}", f"{wall:.0f} ms, CPU {cpu:.0f} ms")
             show(
                 f"{name}: the round, summed (wall / CPU ms, CPU / baseline)",
                 f"{total_wall:.0f} / {total_cpu:.0f}, {total_cpu / base_cpu:.1f}x",

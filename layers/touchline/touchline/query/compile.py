@@ -153,12 +153,18 @@ class CompileContext:
         identity resolution). docs/query-api.md#revenue-with-visit-filters."""
         site = self.params.string(self.query.site.site_id)
         sessions = " AND ".join(f"({self._node(n, 'sessions')})" for n in nodes)
+        # PREWHERE filters rows before FINAL collapses them, so only on what a credit's key fixes:
+        # the model, and the kind (an order's conversion id has a ':', a goal's event id none).
+        touches = (
+            f"FROM attribution_credits AS c FINAL PREWHERE c.site_id = {site} "
+            "AND c.model = 'linear' AND c.conversion_kind = 'order' WHERE c.session_id != ''"
+        )
+        # Only the credited sessions are tested (their visitor ids, a prefix of the sessions'
+        # key, select a few granules), not every session of the site.
         return (
-            f"{key} IN (SELECT c.conversion_id FROM attribution_credits AS c FINAL "
-            f"WHERE c.site_id = {site} AND c.conversion_kind = 'order' AND c.model = 'linear' "
-            f"AND c.session_id != '' AND (c.visitor_id, c.session_id) IN ("
+            f"{key} IN (SELECT c.conversion_id {touches} AND (c.visitor_id, c.session_id) IN ("
             f"SELECT s.visitor_id, s.session_id FROM sessions AS s FINAL "
-            f"WHERE s.site_id = {site} AND {sessions}))"
+            f"WHERE s.site_id = {site} AND s.visitor_id IN (SELECT c.visitor_id {touches}) AND {sessions}))"
         )
 
     def _node(self, node: FilterNode, table: str) -> str:
@@ -247,6 +253,24 @@ class CompileContext:
             if isinstance(node, SimpleFilter) and self.dimension(node.dimension)[0].kind == "event":
                 conditions.append(self._simple(node, "events"))
         return " AND ".join(f"({c})" for c in conditions) if conditions else None
+
+    def visit_restriction(self, window: str) -> str | None:
+        """A condition on a hit's `visitor_id` that every hit passing the top-level visit filters
+        of the current subquery meets: the visitor has a session in `window` (a condition on
+        `session_start`: the sessions the hits are joined to) matching them, or the filters
+        match the empty session an unsessionised hit is joined to (the second test, on one row of
+        defaults, keeps `is_not` and `(not set)` filters exact). Both sides of the join are then
+        cut to those visitors before the join, instead of every hit and session of the period."""
+        nodes = [n for n in self.query.filters if self._on_visits(n)]
+        if not nodes:
+            return None
+        site = self.params.string(self.query.site.site_id)
+        test = " AND ".join(f"({self._node(n, 'sessions')})" for n in nodes)
+        empty = "(SELECT '' AS k) AS z LEFT JOIN (SELECT * FROM sessions WHERE 0) AS s ON z.k = s.visitor_id"
+        return (
+            f"(visitor_id IN (SELECT s.visitor_id FROM sessions AS s FINAL WHERE s.site_id = {site} "
+            f"AND {window} AND {test}) OR (SELECT count() FROM {empty} WHERE {test}) > 0)"
+        )
 
     def needs_sessions(self) -> bool:
         """Whether an events subquery must be joined to sessions (visit dimensions or filters)."""

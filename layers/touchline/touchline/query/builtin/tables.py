@@ -57,21 +57,24 @@ class EventsTable:
         # The top-level event filters, applied to the hits before anything is joined to them.
         restriction = ctx.visitor_restriction() if with_sessions is None else None
         hits = f"{scope} AND {restriction}" if restriction else scope
-        events = f"(SELECT * FROM events AS e FINAL WHERE {hits}) AS e"
         join = ctx.needs_sessions() if with_sessions is None else with_sessions
+        visits = None
         if join:
             p = ctx.params
             start = p.add(ctx.query.date_range.start - SESSION_SPAN, "DateTime64(3, 'UTC')")
             end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
-            only = ""
+            window = f"session_start >= {start} AND session_start < {end}"
+            # Only visitors whose sessions can pass the visit filters (and, below, who have a
+            # matching hit): a hit's session is one of its visitor's, so no answer changes.
+            visits = ctx.visit_restriction(window) if with_sessions is None else None
+            only = f" AND {visits}" if visits else ""
             if restriction is not None:
                 # Only the sessions of visitors with a matching hit (hits without FINAL: a
                 # duplicate changes no visitor set).
-                only = f" AND visitor_id IN (SELECT e.visitor_id FROM events AS e WHERE {hits})"
-            sessions = (
-                f"(SELECT * FROM sessions FINAL WHERE {site_clause(ctx)} AND session_start >= {start} "
-                f"AND session_start < {end}{only}) AS s"
-            )
+                only += f" AND visitor_id IN (SELECT e.visitor_id FROM events AS e WHERE {hits})"
+            sessions = f"(SELECT * FROM sessions FINAL WHERE {site_clause(ctx)} AND {window}{only}) AS s"
+        events = f"(SELECT * FROM events AS e FINAL WHERE {hits}{f' AND {visits}' if visits else ''}) AS e"
+        if join:
             on = "e.visitor_id = s.visitor_id AND e.timestamp >= s.session_start"
             events += f" ASOF LEFT JOIN {sessions} ON {on}"
         return f"FROM {events} WHERE {where}"
