@@ -135,6 +135,30 @@ class QueueJournal:
                 (message.id, logical_id, message.body, attributes),
             )
 
+    def write_many(self, rows: Iterable[tuple[str, str, str, dict[str, Any]]]) -> None:
+        """Keep (logical id, message id, body, message attributes) rows, in one transaction."""
+        values = [
+            (message_id, logical_id, body, json.dumps(_jsonable(attributes)) if attributes else None)
+            for logical_id, message_id, body, attributes in rows
+        ]
+        if not values:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO messages (message_id, queue, body, attributes) VALUES (?, ?, ?, ?)",
+                values,
+            )
+            self._db.execute("COMMIT")
+
+    def forget(self, message_id: str) -> None:
+        """The message was deleted."""
+        self._forget(message_id)
+
+    def purge(self, logical_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM messages WHERE queue = ?", (logical_id,))
+
     def _message_of(self, queue: Any, receipt_handle: str) -> str | None:
         if queue.name not in self._queues:
             return None

@@ -49,6 +49,7 @@ from .http_gateway import (
 from .intrinsics import PseudoParameters, UnresolvableError
 from .jwt_authorizer import JwtAuthorizer
 from .lambda_runtime import InvocationError, LocalFunction
+from .local_sqs import LocalQueues
 from .lock import DataDirLock, DataDirLockedError
 from .queue_journal import JOURNAL_FILE, QueueJournal
 from .resources import LocalResources, QueueInfo
@@ -219,6 +220,7 @@ class DevStack:
         self.info: StackInfo | None = None
         self._sqs: SQSClient | None = None
         self.journal: QueueJournal | None = None
+        self.local_queues: LocalQueues | None = None
         self._stop = threading.Event()
         self._forced = threading.Event()
         self._signals = 0
@@ -288,6 +290,12 @@ class DevStack:
             add_saved_messages(self.data_dir / QUEUES_FILE, leftovers)
             self.journal.clear()
         self.journal.install((q.name, q.logical_id) for q in queues)
+        # The queues' messages live in this process from here on (docs/local-stack.md).
+        self.local_queues = LocalQueues(self.journal, self.moto.url, pseudo.region, pseudo.account_id)
+        for q in queues:
+            attributes = sqs.get_queue_attributes(QueueUrl=q.url, AttributeNames=["All"])["Attributes"]
+            self.local_queues.add_queue(q.name, q.url, q.arn, q.logical_id, attributes)
+        self.local_queues.install()
         restored_messages = restore_messages(sqs, queues, self.data_dir / QUEUES_FILE)
         secretsmanager = aws_client("secretsmanager", self.moto.url, pseudo.region)
         restore_secrets(secretsmanager, self.data_dir / SECRETS_FILE)
@@ -411,6 +419,10 @@ class DevStack:
         for function, role in roles.items():
             for dropped in role.dropped:
                 log.info("%s: IAM statement not enforced locally (%s)", function, dropped)
+        if self.local_queues is not None:
+            self.local_queues.allow_roles(
+                {c.access_key_id: roles[function].documents for function, c in credentials.items()}
+            )
         enforce()
         return credentials
 
@@ -640,6 +652,9 @@ class DevStack:
         (self.data_dir / STACK_FILE).unlink(missing_ok=True)
         if self.server is not None and not self.server.closing:
             self.server.stop_accepting(timeout=0)
+        if self.local_queues is not None:
+            self.local_queues.uninstall()
+            self.local_queues = None
         if self.journal is not None:
             self.journal.close()  # unsaved (a failed start): what it holds is re-sent next time
             self.journal = None

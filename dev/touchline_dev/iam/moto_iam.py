@@ -81,6 +81,10 @@ def enforce() -> None:
     _enabled["on"] = True
 
 
+def is_enforced() -> bool:
+    return _enabled["on"]
+
+
 def relax() -> None:
     _enabled["on"] = False
 

@@ -1,16 +1,20 @@
-"""The SQS event source mapping against moto: event shape, batching, partial failures, redrive."""
+"""The SQS event source mapping against moto and against the stack's in-process queues
+(`local_sqs`): event shape, batching, partial failures, redrive; both must behave alike."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from touchline_dev.devstack.lambda_runtime import LocalFunction
+from touchline_dev.devstack.local_sqs import LocalQueues
 from touchline_dev.devstack.moto_backend import MotoServer
+from touchline_dev.devstack.queue_journal import QueueJournal
 from touchline_dev.devstack.resources import LocalResources, QueueInfo
 from touchline_dev.devstack.sqs_poller import (
     QueueTarget,
@@ -46,10 +50,26 @@ def _function(handler: FakeHandler, tmp_path: Path) -> LocalFunction:
     return function
 
 
-@pytest.fixture
-def queues(moto: MotoServer, sqs: Any, fixture_template: Path) -> dict[str, QueueInfo]:
+@pytest.fixture(params=["moto", "local"])
+def queues(
+    request: pytest.FixtureRequest, moto: MotoServer, sqs: Any, fixture_template: Path, tmp_path: Path
+) -> Iterator[dict[str, QueueInfo]]:
     resources = LocalResources(load_template(fixture_template), endpoint_url=moto.url)
-    return {q.logical_id: q for q in resources.create_queues(sqs)}
+    created = {q.logical_id: q for q in resources.create_queues(sqs)}
+    if request.param == "moto":
+        yield created
+        return
+    journal = QueueJournal(tmp_path / "queues.db")
+    local = LocalQueues(journal, moto.url, "us-east-1", "123456789012")
+    for q in created.values():
+        attributes = sqs.get_queue_attributes(QueueUrl=q.url, AttributeNames=["All"])["Attributes"]
+        local.add_queue(q.name, q.url, q.arn, q.logical_id, attributes)
+    local.install()
+    try:
+        yield created
+    finally:
+        local.uninstall()
+        journal.close()
 
 
 def _poller(sqs: Any, function: LocalFunction, queue: QueueInfo, **kwargs: Any) -> SqsPoller:
