@@ -18,6 +18,7 @@ check is `touchline_dev.iam`'s evaluator on the caller's role, as moto's enforce
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -143,8 +144,25 @@ class LocalQueues:
 
         BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
 
+        # Another process (a CLI command on the running stack) still sends through moto's HTTP
+        # endpoint: moto's message for one of these queues is taken over here instead.
+        from moto.sqs import models
+
+        queue_class: Any = models.Queue
+        add_message = queue_class.add_message
+
+        def adopting_add(queue: Any, message: Any) -> None:
+            mine = local._queues.get(queue.name)
+            if mine is None:
+                add_message(queue, message)
+            else:
+                local._adopt(mine, message)
+
+        queue_class.add_message = adopting_add
+
         def undo() -> None:
             BaseClient._make_api_call = original  # type: ignore[method-assign]
+            queue_class.add_message = add_message
 
         self._undo = undo
 
@@ -211,6 +229,18 @@ class LocalQueues:
             "Failed": [],
         }
 
+    def _adopt(self, queue: _Queue, message: Any) -> None:
+        delay = max(0.0, (int(getattr(message, "delayed_until", 0) or 0) - time.time() * 1000) / 1000)
+        entry: dict[str, Any] = {
+            "MessageBody": message.body,
+            "MessageAttributes": {k: _bytes_value(v) for k, v in (message.message_attributes or {}).items()},
+            "DelaySeconds": round(delay),
+            "MessageGroupId": message.group_id,
+            "MessageDeduplicationId": message.deduplication_id,
+            "_Id": message.id,
+        }
+        self._send(queue, [entry], "SendMessage")
+
     def _send(self, queue: _Queue, entries: list[Mapping[str, Any]], operation: str) -> list[dict[str, Any]]:
         now = time.time()
         made: list[_Message] = []
@@ -246,7 +276,7 @@ class LocalQueues:
                 self._sequence += 1
                 delay = 0 if queue.fifo else int(entry.get("DelaySeconds", queue.delay))
                 message = _Message(
-                    id=str(uuid.uuid4()),
+                    id=str(entry.get("_Id") or uuid.uuid4()),
                     body=body,
                     attributes=attributes,
                     md5_body=hashlib.md5(body.encode()).hexdigest(),
@@ -429,6 +459,14 @@ class LocalQueues:
             queue.messages.clear()
             self.journal.purge(queue.logical_id)
         return {}
+
+
+def _bytes_value(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A message attribute as boto3 gives it (moto may hold a binary value as base64 text)."""
+    value = dict(value)
+    if isinstance(value.get("BinaryValue"), str):
+        value["BinaryValue"] = base64.b64decode(value["BinaryValue"])
+    return value
 
 
 def _none(_name: str) -> str | None:

@@ -190,3 +190,15 @@ def test_other_endpoints_and_queues_are_left_to_moto(local: LocalQueues, sqs: An
     sqs.send_message(QueueUrl=other, MessageBody="in moto")
     assert local.journal.leftovers() == {}
     assert sqs.receive_message(QueueUrl=other)["Messages"][0]["Body"] == "in moto"
+
+
+def test_a_send_through_motos_http_endpoint_joins_the_local_queue(
+    local: LocalQueues, moto: MotoServer
+) -> None:
+    """Another process (a CLI command on the running stack) reaches the queue through moto."""
+    over_http = aws_client("sqs", moto.url.replace("127.0.0.1", "localhost"))
+    url = _url(over_http, "Work")
+    sent = over_http.send_message(QueueUrl=url, MessageBody="from the cli")
+    (message,) = _receive(aws_client("sqs", moto.url), url)
+    assert (message["MessageId"], message["Body"]) == (sent["MessageId"], "from the cli")
+    assert [m["body"] for m in local.journal.leftovers()["WorkQ"]] == ["from the cli"]
