@@ -130,9 +130,10 @@ class LocalQueues:
 
     def install(self) -> None:
         """Answer the stack's queues' message calls in this process from now on."""
-        from botocore.client import BaseClient
+        from botocore import client as botocore_client
 
-        original = BaseClient._make_api_call
+        base: Any = botocore_client.BaseClient
+        original = base._make_api_call
         local = self
 
         def make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
@@ -142,7 +143,7 @@ class LocalQueues:
                     return local._answer(client, operation_name, api_params, queue)
             return original(client, operation_name, api_params)
 
-        BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+        base._make_api_call = make_api_call
 
         # Another process (a CLI command on the running stack) still sends through moto's HTTP
         # endpoint: moto's message for one of these queues is taken over here instead.
@@ -161,7 +162,7 @@ class LocalQueues:
         queue_class.add_message = adopting_add
 
         def undo() -> None:
-            BaseClient._make_api_call = original  # type: ignore[method-assign]
+            base._make_api_call = original
             queue_class.add_message = add_message
 
         self._undo = undo
