@@ -143,12 +143,13 @@ class QueueJournal:
         ]
         if not values:
             return
+        insert = "INSERT OR REPLACE INTO messages (message_id, queue, body, attributes) VALUES (?, ?, ?, ?)"
         with self._lock:
+            if len(values) == 1:  # autocommit: its own transaction
+                self._db.execute(insert, values[0])
+                return
             self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO messages (message_id, queue, body, attributes) VALUES (?, ?, ?, ?)",
-                values,
-            )
+            self._db.executemany(insert, values)
             self._db.execute("COMMIT")
 
     def forget(self, message_id: str) -> None:
