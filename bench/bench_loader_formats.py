@@ -22,7 +22,6 @@ embedded engine, and the engine's own ceiling per insert format, all in one run.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import shutil
@@ -30,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,22 +93,6 @@ class EncodeOnly:
         for _ in NativeTransform.build_insert(context):
             pass
 
-    def raw_insert(self, table: str, **options: Any) -> None:
-        """The block is already built (touchline.load.native): nothing left to encode."""
-
-
-@contextlib.contextmanager
-def _without_native() -> Iterator[None]:
-    """The sink with clickhouse-connect's encoder only: the loader before its own Native blocks."""
-    from touchline.load import native
-
-    block = native.block
-    native.block = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        native.block = block
-
 
 EVENTS_TYPES: dict[str, str] = {}  # filled from the migrated table by `run`
 CALLGRIND_EVENTS = 2_000
@@ -130,10 +113,7 @@ def _loader_pass(mode: str, count: int) -> None:
         "json": NullJsonSink(),
         "columns": NullSink(),
         "encoded": ClickHouseRowSink(EncodeOnly(types)),  # type: ignore[arg-type]
-        "encoded-cc": ClickHouseRowSink(EncodeOnly(types)),  # type: ignore[arg-type]
     }[mode]
-    if mode == "encoded-cc":
-        _without_native().__enter__()
 
     def load(_: object, __: object) -> None:
         batch = LoadBatch(sink)
@@ -230,21 +210,15 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
         )
         # All of the loader's Python: the column path with its Native block built, nothing sent.
         encode_only = ClickHouseRowSink(EncodeOnly(EVENTS_TYPES))  # type: ignore[arg-type]
-        with _without_native():
-            encoded_cc = _cpu(lambda: load(packed, encode_only)) * per_event
         encoded = _cpu(lambda: load(packed, encode_only)) * per_event
-        rows += [
+        rows.append(
             (
-                "  columns with clickhouse-connect's Native encoding (the loader before)",
-                f"{encoded_cc:.2f} µs",
-            ),
-            (
-                "  columns with its own Native block, as shipped: all the loader's Python (goal <= 3 µs)",
-                f"{encoded:.2f} µs ({encoded / before:.2f}x; {encoded / encoded_cc:.2f}x before)",
-            ),
-        ]
+                "  columns with clickhouse-connect's Native encoding: all the loader's Python (goal <= 3 µs)",
+                f"{encoded:.2f} µs ({encoded / before:.2f}x; {encoded / json_rows:.2f}x JSON rows)",
+            )
+        )
         if os.environ.get("TOUCHLINE_BENCH_CALLGRIND") != "0" and shutil.which("callgrind_control"):
-            modes = ("json", "columns", "encoded-cc", "encoded")
+            modes = ("json", "columns", "encoded")
             counted = {mode: instructions_per_event(mode) for mode in modes}
             rows += [
                 (
@@ -256,13 +230,8 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
                     f"{counted['columns']:,.0f} ({counted['columns'] / counted['json']:.2f}x)",
                 ),
                 (
-                    "  into columns, with clickhouse-connect's Native encoding (the loader before)",
-                    f"{counted['encoded-cc']:,.0f} ({counted['encoded-cc'] / counted['json']:.2f}x)",
-                ),
-                (
-                    "  into columns, with its own Native block, as shipped (all the loader's Python)",
-                    f"{counted['encoded']:,.0f} ({counted['encoded'] / counted['json']:.2f}x;"
-                    f" {counted['encoded'] / counted['encoded-cc']:.2f}x before)",
+                    "  into columns, with clickhouse-connect's Native encoding (all the loader's Python)",
+                    f"{counted['encoded']:,.0f} ({counted['encoded'] / counted['json']:.2f}x)",
                 ),
             ]
         sink = ClickHouseRowSink(client)
@@ -285,23 +254,17 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
 
         cpu_before = end_to_end_cpu(batches, JsonOnly(sink), disable=True)
         cpu_json = end_to_end_cpu(packed, JsonOnly(sink))
-        with _without_native():
-            cpu_cc = end_to_end_cpu(packed, sink)
         cpu_after = end_to_end_cpu(packed, sink)
         e2e_before = events / end_to_end(batches, JsonOnly(sink), disable=True)
         e2e_json = events / end_to_end(packed, JsonOnly(sink))
-        with _without_native():
-            e2e_cc = events / end_to_end(packed, sink)
         e2e_after = events / end_to_end(packed, sink)
         assert client.query("SELECT count() FROM events").result_rows[0][0] == events
         rows += [
             ("end to end CPU µs/event (loader + engine, process time), before", f"{cpu_before:.2f}"),
             ("  packed + compiled, JSON rows", f"{cpu_json:.2f} ({cpu_json / cpu_before:.2f}x)"),
-            ("  columns, clickhouse-connect's encoder", f"{cpu_cc:.2f} ({cpu_cc / cpu_before:.2f}x)"),
             (
-                "  columns, own Native block, as shipped",
-                f"{cpu_after:.2f} ({cpu_after / cpu_before:.2f}x; {cpu_after / cpu_json:.2f}x JSON rows;"
-                f" {cpu_after / cpu_cc:.2f}x clickhouse-connect's)",
+                "  columns, as shipped",
+                f"{cpu_after:.2f} ({cpu_after / cpu_before:.2f}x; {cpu_after / cpu_json:.2f}x JSON rows)",
             ),
             ("end to end events/s into events (MergeTree), before", f"{e2e_before:,.0f}"),
             (
@@ -309,30 +272,19 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
                 f"{e2e_json:,.0f} ({e2e_json / e2e_before:.2f}x)",
             ),
             (
-                "end to end events/s, columns, clickhouse-connect's encoder",
-                f"{e2e_cc:,.0f} ({e2e_cc / e2e_before:.2f}x)",
-            ),
-            (
-                "end to end events/s, columns, own Native block, as shipped (goal >= 150,000)",
-                f"{e2e_after:,.0f} ({e2e_after / e2e_before:.2f}x; {e2e_after / e2e_json:.2f}x JSON rows;"
-                f" {e2e_after / e2e_cc:.2f}x clickhouse-connect's)",
+                "end to end events/s, columns, as shipped (goal >= 150,000)",
+                f"{e2e_after:,.0f} ({e2e_after / e2e_before:.2f}x; {e2e_after / e2e_json:.2f}x JSON rows)",
             ),
         ]
         # The column insert's whole call, client encoding and engine parse, into `Null`.
         schema = batch_module._FAST["events"]
         _, _, columns_ready = schema.load(bodies[:BATCH])
-        names_ready, sparse_ready = schema.sparse(columns_ready)
-
-        def null_call() -> None:
-            sink.insert_columns("events_null", names_ready, sparse_ready, "t")
-
-        with _without_native():
-            null_cc = _cpu(null_call, runs=3)
-        null_own = _cpu(null_call, runs=3)
+        names_ready, sparse_ready = schema.sparse(columns_ready)  # what the loader sends
+        null_call = _cpu(lambda: sink.insert_columns("events_null", names_ready, sparse_ready, "t"), runs=3)
         rows.append(
             (
-                "  the column insert call into Null (encoding + engine parse), CPU/event: cc | own",
-                f"{null_cc / BATCH * 1e6:.2f} | {null_own / BATCH * 1e6:.2f} µs ({null_own / null_cc:.2f}x)",
+                "  the column insert call into Null (Native encoding + engine parse), CPU/event",
+                f"{null_call / BATCH * 1e6:.2f} µs",
             )
         )
 

@@ -14,7 +14,6 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, DataError
 
-from touchline.load import native
 from touchline.load.batch import RowsRejected
 
 INSERT_SETTINGS = {
@@ -68,21 +67,8 @@ class ClickHouseRowSink:
     def insert_columns(
         self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]], dedup_token: str
     ) -> None:
-        """A Native insert of the named columns (the table's defaults fill the others): a block
-        written whole-column by `touchline.load.native`, or clickhouse-connect's encoding for a
-        type or value that module leaves to it."""
+        """A Native insert of the named columns (the table's defaults fill the others)."""
         types = self._column_types(table, names)
-        settings = {**INSERT_SETTINGS, "insert_deduplication_token": dedup_token}
-        try:
-            block = native.block(names, types, columns)
-        except (TypeError, ValueError, OverflowError):
-            block = None  # clickhouse-connect's encoder gives the verdict (a DataError) below
-        if block is not None:
-            with _refusals():
-                self._client.raw_insert(
-                    table, column_names=list(names), insert_block=block, fmt="Native", settings=settings
-                )
-            return
         wire = [_wire(types[name], column) for name, column in zip(names, columns, strict=True)]
         with _refusals():
             self._client.insert(
@@ -91,7 +77,7 @@ class ClickHouseRowSink:
                 column_names=list(names),
                 column_type_names=[name for name, _ in wire],
                 column_oriented=True,
-                settings=settings,
+                settings={**INSERT_SETTINGS, "insert_deduplication_token": dedup_token},
             )
 
     def _column_types(self, table: str, names: Sequence[str]) -> dict[str, str]:
