@@ -516,6 +516,9 @@ class GatewayServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: GatewayServer
     protocol_version = "HTTP/1.1"
+    # The headers and the body are two writes: with Nagle's algorithm the body waited for the
+    # client's delayed ACK of the headers (~40 ms), which held 8 kept-alive clients to ~180 req/s.
+    disable_nagle_algorithm = True
     # Idle keep-alive connections are dropped after this, so no thread waits forever.
     timeout = 15
 
