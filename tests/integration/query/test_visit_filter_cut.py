@@ -22,16 +22,12 @@ FILTERS = [
     [["is", "visit:source", ["Direct / None"]]],
     [["is", "visit:device", ["(not set)"]]],
     [["not", ["is", "visit:country", ["DE"]]]],
-    [["is", "visit:channel", ["Email", "Direct"]], ["is", "event:page", ["/", "/pricing"]]],
+    [["is", "visit:channel", ["Email", "Direct"]], ["is_not", "visit:os", ["Mac"]]],
 ]
 BODIES = [
     {"metrics": ["visitors", "events"], "dimensions": ["event:page"]},
     {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
-    {
-        "metrics": ["visitors", "pageviews"],
-        "dimensions": ["visit:device"],
-        "filters": [["is", "event:name", ["pageview"]]],
-    },
+    {"metrics": ["visitors", "events"], "dimensions": ["event:name"]},
 ]
 
 
