@@ -19,10 +19,14 @@ class BasketSettings:
 
 
 def relationships_select(lines: str) -> str:
+    # A pair's counts and dates are symmetric: each basket's unordered pairs (a < b, from its
+    # sorted items) are grouped once and mirrored after HAVING, half the rows of every (a, b != a).
+    # A basket's items are a sorted array made distinct, not a hash set per order (~1M of them).
     return f"""
 WITH
 baskets AS (
-    SELECT source, order_id, min(ordered_at) AS at, groupUniqArray(product_key) AS items
+    SELECT source, order_id, toDate(min(ordered_at)) AS day,
+           arrayDistinct(arraySort(groupArray(product_key))) AS items
     FROM {lines} GROUP BY source, order_id),
 total AS (SELECT count() AS n FROM baskets),
 item_counts AS (SELECT item, count() AS n FROM baskets ARRAY JOIN items AS item GROUP BY item),
@@ -33,12 +37,15 @@ names AS (
 catalogue AS (
     SELECT product_id, argMax(title, version) AS title FROM products FINAL
     WHERE site_id = {{site:String}} GROUP BY product_id),
+unordered AS (
+    SELECT items[i] AS x, y, count() AS co, min(day) AS first_co, max(day) AS last_co
+    FROM baskets ARRAY JOIN arrayEnumerate(items) AS i ARRAY JOIN arraySlice(items, i + 1) AS y
+    WHERE length(items) > 1
+    GROUP BY x, y
+    HAVING co >= {{min_co_purchases:UInt64}}),
 pairs AS (
-    SELECT a, b, count() AS co, min(toDate(at)) AS first_co, max(toDate(at)) AS last_co
-    FROM baskets ARRAY JOIN items AS a ARRAY JOIN items AS b
-    WHERE a != b
-    GROUP BY a, b
-    HAVING co >= {{min_co_purchases:UInt64}})
+    SELECT pair.1 AS a, pair.2 AS b, co, first_co, last_co
+    FROM unordered ARRAY JOIN [(x, y), (y, x)] AS pair)
 SELECT {{site:String}} AS site_id, p.a AS product_a, p.b AS product_b,
        if(ca.title != '', ca.title, na.line_name) AS product_a_name,
        if(cb.title != '', cb.title, nb.line_name) AS product_b_name,
