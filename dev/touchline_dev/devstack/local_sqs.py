@@ -376,17 +376,11 @@ class LocalQueues:
         return {}
 
     def _DeleteMessageBatch(self, queue: _Queue, params: Mapping[str, Any]) -> dict[str, Any]:
-        entries = list(params["Entries"])
-        _check_batch(entries, "DeleteMessageBatch")
-        successful, failed = [], []
+        operation = "DeleteMessageBatch"
         with self._ready:
-            for entry in entries:
-                try:
-                    self._delete(queue, str(entry["ReceiptHandle"]), "DeleteMessageBatch")
-                    successful.append({"Id": entry["Id"]})
-                except ClientError as exc:
-                    failed.append(_failure(entry["Id"], exc))
-        return {"Successful": successful, "Failed": failed}
+            return _each_entry(
+                params, operation, lambda entry: self._delete(queue, str(entry["ReceiptHandle"]), operation)
+            )
 
     def _delete(self, queue: _Queue, handle: str, operation: str) -> None:
         message_id = _message_id_of(handle, operation)
@@ -405,23 +399,16 @@ class LocalQueues:
         return {}
 
     def _ChangeMessageVisibilityBatch(self, queue: _Queue, params: Mapping[str, Any]) -> dict[str, Any]:
-        entries = list(params["Entries"])
-        _check_batch(entries, "ChangeMessageVisibilityBatch")
-        successful, failed = [], []
+        operation = "ChangeMessageVisibilityBatch"
+
+        def change(entry: Mapping[str, Any]) -> None:
+            seconds = int(entry.get("VisibilityTimeout", 0))
+            self._change(queue, str(entry["ReceiptHandle"]), seconds, operation)
+
         with self._ready:
-            for entry in entries:
-                try:
-                    self._change(
-                        queue,
-                        str(entry["ReceiptHandle"]),
-                        int(entry.get("VisibilityTimeout", 0)),
-                        "ChangeMessageVisibilityBatch",
-                    )
-                    successful.append({"Id": entry["Id"]})
-                except ClientError as exc:
-                    failed.append(_failure(entry["Id"], exc))
+            answer = _each_entry(params, operation, change)
             self._ready.notify_all()
-        return {"Successful": successful, "Failed": failed}
+        return answer
 
     def _change(self, queue: _Queue, handle: str, seconds: int, operation: str) -> None:
         message = queue.messages.get(_message_id_of(handle, operation))
@@ -479,6 +466,22 @@ def _error(operation: str, code: str, message: str, status: int = 400) -> Client
         {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},  # type: ignore[typeddict-item]
         operation,
     )
+
+
+def _each_entry(
+    params: Mapping[str, Any], operation: str, act: Callable[[Mapping[str, Any]], None]
+) -> dict[str, Any]:
+    """A batch call's answer as SQS gives it: each entry done alone, its error in `Failed`."""
+    entries = list(params["Entries"])
+    _check_batch(entries, operation)
+    successful, failed = [], []
+    for entry in entries:
+        try:
+            act(entry)
+            successful.append({"Id": entry["Id"]})
+        except ClientError as exc:
+            failed.append(_failure(entry["Id"], exc))
+    return {"Successful": successful, "Failed": failed}
 
 
 def _failure(entry_id: str, exc: ClientError) -> dict[str, Any]:
