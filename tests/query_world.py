@@ -306,9 +306,12 @@ class Loaded:
 
     def engine(self, **options: Any) -> Any:
         from touchline.query.engine import QueryEngine
+        from touchline.query.service import QUERY_SETTINGS
         from touchline.query.sql import ClientWarehouse
 
-        return QueryEngine(ClientWarehouse(self.client), clock=lambda: self.now, **options)
+        # The query function's own settings (FINAL within partitions among them), so the
+        # answers tested are those the deployed engine gives.
+        return QueryEngine(ClientWarehouse(self.client, QUERY_SETTINGS), clock=lambda: self.now, **options)
 
     def run(self, body: dict[str, Any], **options: Any) -> dict[str, Any]:
         result: dict[str, Any] = self.engine(**options).run(body, self.site)
