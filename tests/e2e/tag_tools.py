@@ -176,17 +176,16 @@ class Stack:
 
     def wait_drained(self, queue: str = "EventsQueue", timeout: float = 60) -> None:
         """Wait until every message sent to `queue` has been delivered and deleted (none visible,
-        none in flight): only then has the loader seen every copy of a redelivered request."""
-        from touchline_dev.devstack.moto_backend import aws_client
-        from touchline_dev.devstack.sqs_poller import queue_depth
-        from touchline_dev.devstack.state import running_stack
-
-        info = running_stack(self.data_dir)
-        assert info is not None, "no running stack"
-        sqs = aws_client("sqs", info.moto_endpoint, info.region)
+        none in flight): only then has the loader seen every copy of a redelivered request. The
+        stack holds its queues in its own process, so it is asked (moto's copy is always empty)."""
         deadline = time.monotonic() + timeout
-        while queue_depth(sqs, info.queues[queue]) != (0, 0):
-            assert time.monotonic() < deadline, f"{queue} not drained after {timeout} s"
+        while True:
+            url = f"http://127.0.0.1:{self.port}/_dev/queues"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                depth = json.loads(response.read())["queues"][queue]
+            if depth == {"visible": 0, "in_flight": 0}:
+                return
+            assert time.monotonic() < deadline, f"{queue} not drained after {timeout} s: {depth}"
             time.sleep(0.3)
 
 

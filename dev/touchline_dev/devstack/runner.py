@@ -451,6 +451,7 @@ class DevStack:
             "GET /_dev/health": lambda _r: HttpResponse.json(200, {"status": "ok", "pid": os.getpid()}),
             "POST /_dev/snapshot": self._save_snapshot_route,
             "POST /_dev/invoke": self._invoke_route,
+            "GET /_dev/queues": self._queues_route,
         }
         if self.warehouse is not None:
             routes["POST /_dev/sql"] = self.warehouse.sql
@@ -459,6 +460,16 @@ class DevStack:
     def _save_snapshot_route(self, _request: HttpRequest) -> HttpResponse:
         assert self.snapshots is not None
         return HttpResponse.json(200, {"saved": self.snapshots.save()})
+
+    def _queues_route(self, _request: HttpRequest) -> HttpResponse:
+        """Each queue's (visible, in flight) counts. Its messages live in this process, so another
+        process asking moto would see them empty; a test waiting for a queue to drain asks here."""
+        if self._sqs is None or self.resources is None:
+            return HttpResponse.json(200, {"queues": {}})
+        depths = {q.logical_id: queue_depth(self._sqs, q.url) for q in self.resources.queues()}
+        return HttpResponse.json(
+            200, {"queues": {k: {"visible": v, "in_flight": f} for k, (v, f) in depths.items()}}
+        )
 
     def _invoke_route(self, request: HttpRequest) -> HttpResponse:
         """Invoke a function directly: `{"function": "LogicalId", "event": {...}}`."""
