@@ -66,13 +66,14 @@ class Pipeline:
         self.site = f"dev{uuid.uuid4().hex[:10]}"
         self.queue = ListQueue()
         self.consent: ConsentPolicy = OFF  # the site's consent setting, read on every request
+        self.received = RECEIVED  # the API's clock
         self.api = TrackingApi(
             WriteKeyResolver(
                 _Keys(self.site), ttl_seconds=0, negative_ttl_seconds=0, consent_of=lambda _site: self.consent
             ),
             self.queue,
             MessageConverter(ContextEnricher(FullEnricher())),
-            clock=lambda: RECEIVED,
+            clock=lambda: self.received,
         )
         self.loader, self.url, self.context = loader, url, context
         self.client = connect(url)

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from touchline.tracking.clock import SKEW_TOLERANCE, event_time
+from touchline.tracking.clock import NO_CORRECTION, SKEW_TOLERANCE, clock_time, event_time
 
 RECEIVED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -63,3 +63,41 @@ def test_never_much_after_it_was_received(skew: int, delay: int, sent: bool) -> 
     original = RECEIVED + timedelta(milliseconds=skew)
     sent_at = original + timedelta(milliseconds=delay) if sent else None
     assert event_time(RECEIVED, None, original, sent_at) <= RECEIVED + SKEW_TOLERANCE
+
+
+def test_only_a_time_that_depends_on_the_arrival_says_it_was_corrected() -> None:
+    stamped = RECEIVED - timedelta(days=3, seconds=20)
+    # 3 days behind: the correction the loader settles (touchline.load.clock).
+    assert clock_time(RECEIVED, stamped, None, stamped + timedelta(seconds=5)) == (
+        stamped + timedelta(days=3),
+        timedelta(days=3),
+    )
+    # Synced, or no sentAt: the sender's own time, a pure function of the message.
+    assert clock_time(RECEIVED, stamped, None, RECEIVED - timedelta(seconds=50)) == (stamped, NO_CORRECTION)
+    assert clock_time(RECEIVED, stamped, None, None) == (stamped, NO_CORRECTION)
+    assert clock_time(RECEIVED, None, None, None) == (RECEIVED, NO_CORRECTION)
+    # Ahead of the receipt with no sentAt: clamped, also a correction.
+    ahead = RECEIVED + timedelta(minutes=5)
+    assert clock_time(RECEIVED, ahead, None, None) == (RECEIVED, -timedelta(minutes=5))
+
+
+def test_the_same_body_later_gets_another_time_which_is_why_the_loader_settles_it() -> None:
+    stamped = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    sent = stamped + timedelta(seconds=3)  # the SDK keeps the body, and its sentAt, on retry
+    first = clock_time(RECEIVED, stamped, None, sent)
+    later = clock_time(RECEIVED + timedelta(minutes=7), stamped, None, sent)
+    assert later.at - first.at == timedelta(minutes=7)
+    assert first.at - first.correction == later.at - later.correction == stamped
+
+
+@given(
+    skew=st.integers(min_value=-(10**10), max_value=10**10),
+    delay=st.integers(min_value=-(10**6), max_value=10**8),
+    sent=st.booleans(),
+)
+def test_the_correction_is_what_was_added_to_the_senders_time(skew: int, delay: int, sent: bool) -> None:
+    stamped = RECEIVED + timedelta(milliseconds=skew)
+    sent_at = stamped + timedelta(milliseconds=delay) if sent else None
+    at, correction = clock_time(RECEIVED, stamped, None, sent_at)
+    assert at - correction == stamped
+    assert (correction == NO_CORRECTION) == (at == stamped)

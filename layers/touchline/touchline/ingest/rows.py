@@ -52,6 +52,9 @@ class EventRow(Row):
     interactive: int = Field(1, ge=0, le=1)
     engagement_ms: int = Field(0, ge=0, le=4_294_967_295)
     scroll_depth: int = Field(0, ge=0, le=255)
+    # The tracking API's skew correction of `timestamp` (ms added to the sender's own time, 0:
+    # none): such a time depends on the arrival, so the loader settles it (touchline.load.clock).
+    clock_correction_ms: int = Field(0, ge=-(2**62), le=2**62)
 
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(EventRow.model_fields)

@@ -30,12 +30,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import orjson
 from pydantic import ValidationError
 
 from touchline.envelope import canonical_row, envelope_prefix, row_json, unpack
+from touchline.load import clock
 from touchline.load.compiled import compiled
 from touchline.load.kinds import ROW_MODELS, envelope_adapter
 
@@ -178,6 +179,7 @@ class LoadBatch:
         rejected = list(self.rejected)
         inserted: dict[str, int] = {}
         insert_columns = getattr(self.sink, "insert_columns", None)
+        loaded: list[tuple[str, Lines, list[int], list[list[Any]]]] = []
         for kind, lines in self.compiled.items():
             schema = _FAST[kind]
             accepted, left, columns = schema.load(lines.lines, columns=insert_columns is not None)
@@ -193,13 +195,46 @@ class LoadBatch:
                 for i in accepted:
                     self._take(lines.origin(i), _Accepted(kind, lines.lines[i]), rejected)
                 continue
-            names, columns = schema.sparse(columns)
+            loaded.append((kind, lines, accepted, columns))
+        self._settle_clocks(loaded, inserted, rejected)
+        for kind, lines, accepted, columns in loaded:
+            names, sparse = _FAST[kind].sparse(columns)
             inserted[kind] = self._insert_columns(
-                insert_columns, kind, names, lines, accepted, columns, 0, len(accepted), rejected
+                insert_columns, kind, names, lines, accepted, sparse, 0, len(accepted), rejected
             )
         for name, table in self.tables.items():
             inserted[name] = inserted.get(name, 0) + self._insert(name, table, 0, len(table.rows), rejected)
         return Flushed(inserted, rejected, self._keep(rejected))
+
+    def _settle_clocks(
+        self,
+        loaded: list[tuple[str, Lines, list[int], list[list[Any]]]],
+        inserted: dict[str, int],
+        rejected: list[RejectedRow],
+    ) -> None:
+        """Every copy of a skew-corrected message gets its first stored time, and the messages
+        not seen before are recorded BEFORE their events rows are inserted
+        (`touchline.load.clock`). Nothing is read when no row of the batch was corrected."""
+        fields = _FAST["events"].fields if "events" in _FAST else ()
+        in_columns = [
+            (columns, clock.corrected_in_columns(fields, columns))
+            for kind, _, _, columns in loaded
+            if kind == "events"
+        ]
+        events = self.tables.get("events")
+        in_json = clock.corrected_in_json(events.rows) if events is not None else []
+        every = [row for _, found in in_columns for _, row in found] + [row for _, row in in_json]
+        if not every:
+            return
+        warehouse = cast("clock.Selecting", self.sink) if hasattr(self.sink, "select") else None
+        times, records = clock.settle(every, warehouse)
+        for columns, found in in_columns:
+            clock.set_in_columns(fields, columns, found, times)
+        if events is not None:
+            clock.set_in_json(events.rows, in_json, times)
+        if records:
+            table = TableRows(records, [Origin("", 0, record) for record in records])
+            inserted[clock.TABLE] = self._insert(clock.TABLE, table, 0, len(records), rejected)
 
     def _take(self, origin: Origin, outcome: Any, rejected: list[RejectedRow]) -> None:
         """File one pydantic verdict: a row to insert as JSON, or a rejected row."""

@@ -80,6 +80,11 @@ class ClickHouseRowSink:
                 settings={**INSERT_SETTINGS, "insert_deduplication_token": dedup_token},
             )
 
+    def select(self, query: str, parameters: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        """The rows of a read the loader needs before it inserts (`touchline.load.clock`)."""
+        rows: Sequence[Sequence[Any]] = self._client.query(query, parameters=parameters).result_rows
+        return rows
+
     def _column_types(self, table: str, names: Sequence[str]) -> dict[str, str]:
         with _types_lock:
             tables = _types.setdefault(self._client, {})

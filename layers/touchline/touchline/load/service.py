@@ -96,6 +96,9 @@ class CurrentSink:
     ) -> None:
         ClickHouseRowSink(warehouse_client()).insert_columns(table, names, columns, dedup_token)
 
+    def select(self, query: str, parameters: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        return ClickHouseRowSink(warehouse_client()).select(query, parameters)
+
 
 def sink() -> CurrentSink:
     return CurrentSink()

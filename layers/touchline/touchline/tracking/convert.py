@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -38,7 +38,7 @@ from touchline.identity.rows import IdentityLinkRow, PersonRow, email_sha256, no
 from touchline.ingest.enrich import HitContext
 from touchline.ingest.rows import EventRow
 from touchline.tracking import carts, devices, ecommerce, objects, video
-from touchline.tracking.clock import event_time
+from touchline.tracking.clock import NO_CORRECTION, clock_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
 from touchline.tracking.messages import Context, Message, PageContext
 
@@ -109,6 +109,7 @@ def message_id_of(raw: dict[str, Any]) -> str:
 
 
 _NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def event_id(site_id: str, message_id: str) -> str:
@@ -152,7 +153,7 @@ class MessageConverter:
     ) -> MessageRows:
         """Raises `ecommerce.InvalidOrder` (or pydantic's ValidationError) for bad input."""
         sent_at = message.sent_at or batch_sent_at
-        at = event_time(received_at, message.timestamp, message.original_timestamp, sent_at)
+        at, correction = clock_time(received_at, message.timestamp, message.original_timestamp, sent_at)
         kind = message.type
         properties = message.properties or {}
         context = message.context or NO_CONTEXT
@@ -182,6 +183,8 @@ class MessageConverter:
             "url": url,
             "referrer": referrer,
         }
+        if correction != NO_CORRECTION:
+            columns["clock_correction_ms"] = correction // _MILLISECOND
         user_agent = context.get("user_agent") or ""
         ip = context.get("ip") or ""
         campaign = context.get("campaign")

@@ -1,0 +1,196 @@
+"""One time for every copy of a skew-corrected tracking-API message (`touchline.tracking.clock`).
+
+A corrected row's time depends on when its copy reached the API, and `events` deduplicates on
+(…, timestamp, event_id): two copies with two times would be two rows forever. Such a row says
+so (`clock_correction_ms` ≠ 0); the loader then gives it the time its message was first stored
+with, found in ONE query per batch that has corrected rows (none otherwise):
+
+* `corrected_event_times` (site_id, event_id) → the time of the first corrected copy stored;
+* `events` at the sender's own time (the row's time minus its correction): an earlier copy
+  whose offset was still within the tolerance, kept exactly (an SDK re-sending the same body a
+  few minutes later has a larger offset than its first copy had).
+
+A message not found there takes the time of its copy received first in the batch (two copies
+may share one). The loader records the corrected messages it did not find in
+`corrected_event_times` BEFORE it inserts their events rows: a crash in between leaves a record
+and no row, and the redelivered SQS message (the same rows) finds its own time recorded and is
+stored with it; the other order could store a row unrecorded, and a later copy would then get a
+new time. Two loaders taking two copies of one message at the same second can both miss (left
+alone: both copies would have to reach the API within a batching window of each other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+
+CORRECTION = "clock_correction_ms"
+TABLE = "corrected_event_times"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+# Only a row that names the column can hold a correction (a default 0 is left out of the JSON).
+_MARK = f'"{CORRECTION}":'
+
+FIRST_TIMES = f"""
+SELECT site_id, toString(event_id), toUnixTimestamp64Milli(timestamp), 1 FROM {TABLE}
+WHERE (site_id, event_id) IN {{keys:Array(Tuple(String, UUID))}}
+UNION ALL
+SELECT site_id, toString(event_id), toUnixTimestamp64Milli(timestamp), 0 FROM events
+WHERE site_id IN {{sites:Array(String)}} AND toDate(timestamp) IN {{days:Array(Date)}}
+  AND (site_id, visitor_id, toUnixTimestamp64Milli(timestamp), event_id)
+      IN {{own:Array(Tuple(String, String, Int64, UUID))}}
+"""
+
+
+class Selecting(Protocol):
+    def select(self, query: str, parameters: dict[str, Any]) -> Sequence[Sequence[Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Corrected:
+    """One corrected events row of the batch, times in ms since the epoch."""
+
+    site_id: str
+    event_id: str
+    visitor_id: str
+    at: int
+    correction: int
+    received: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.site_id, self.event_id)
+
+    @property
+    def own(self) -> int:
+        """The sender's own time: where an uncorrected copy would be."""
+        return self.at - self.correction
+
+
+def ms(value: datetime) -> int:
+    return (value - _EPOCH) // _MS
+
+
+def from_ms(value: int) -> datetime:
+    return _EPOCH + value * _MS
+
+
+def settle(
+    rows: Sequence[Corrected], warehouse: Selecting | None
+) -> tuple[dict[tuple[str, str], int], list[str]]:
+    """(the time each corrected message is to be stored with, the `corrected_event_times` rows to
+    insert first: those of messages not recorded yet)."""
+    first: dict[tuple[str, str], Corrected] = {}
+    for row in rows:
+        held = first.get(row.key)
+        if held is None or (row.received, row.at) < (held.received, held.at):
+            first[row.key] = row
+    recorded: dict[tuple[str, str], int] = {}
+    kept_exactly: dict[tuple[str, str], int] = {}
+    if warehouse is not None and first:
+        own = {(row.site_id, row.visitor_id, row.own, row.event_id) for row in rows}
+        found = warehouse.select(
+            FIRST_TIMES,
+            {
+                "keys": sorted(first),
+                "sites": sorted({site for site, _ in first}),
+                "days": sorted({from_ms(t).date() for _, _, t, _ in own}, key=date.toordinal),
+                "own": sorted(own),
+            },
+        )
+        for site_id, event_id, at, is_recorded in found:
+            into = recorded if is_recorded else kept_exactly
+            key = (str(site_id), str(event_id))
+            into[key] = min(int(at), into.get(key, int(at)))
+    times: dict[tuple[str, str], int] = {}
+    records: list[str] = []
+    for key, row in first.items():
+        if key in recorded:
+            times[key] = recorded[key]
+            continue
+        times[key] = kept_exactly.get(key, row.at)
+        records.append(
+            orjson.dumps(
+                {
+                    "site_id": row.site_id,
+                    "event_id": row.event_id,
+                    "timestamp": from_ms(times[key]),
+                    "received_at": from_ms(row.received),
+                },
+                option=orjson.OPT_UTC_Z,
+            ).decode()
+        )
+    return times, records
+
+
+def corrected_in_columns(fields: Sequence[str], columns: list[list[Any]]) -> list[tuple[int, Corrected]]:
+    """The corrected rows of a compiled batch's columns (none, at the cost of one `any`, when no
+    row is)."""
+    corrections = columns[fields.index(CORRECTION)] if columns else []
+    if not any(corrections):
+        return []
+    site, event, visitor, at, received = (
+        columns[fields.index(name)]
+        for name in ("site_id", "event_id", "visitor_id", "timestamp", "received_at")
+    )
+    return [
+        (i, Corrected(site[i], str(event[i]).lower(), visitor[i], ms(at[i]), c, ms(received[i])))
+        for i, c in enumerate(corrections)
+        if c
+    ]
+
+
+def set_in_columns(
+    fields: Sequence[str],
+    columns: list[list[Any]],
+    found: list[tuple[int, Corrected]],
+    times: dict[tuple[str, str], int],
+) -> None:
+    at, correction = columns[fields.index("timestamp")], columns[fields.index(CORRECTION)]
+    for i, row in found:
+        settled = times[row.key]
+        if settled != row.at:
+            at[i] = from_ms(settled)
+            correction[i] = settled - row.own
+
+
+def corrected_in_json(rows: Sequence[str]) -> list[tuple[int, Corrected]]:
+    """The corrected rows among JSON events rows (the few that take the pydantic path)."""
+    found: list[tuple[int, Corrected]] = []
+    for i, text in enumerate(rows):
+        if _MARK not in text:
+            continue
+        row = orjson.loads(text)
+        correction = row.get(CORRECTION)
+        if not isinstance(correction, int) or not correction:
+            continue
+        found.append(
+            (
+                i,
+                Corrected(
+                    str(row["site_id"]),
+                    str(row["event_id"]).lower(),
+                    str(row.get("visitor_id", "")),
+                    ms(datetime.fromisoformat(row["timestamp"])),
+                    correction,
+                    ms(datetime.fromisoformat(row["received_at"])),
+                ),
+            )
+        )
+    return found
+
+
+def set_in_json(
+    rows: list[str], found: list[tuple[int, Corrected]], times: dict[tuple[str, str], int]
+) -> None:
+    for i, row in found:
+        settled = times[row.key]
+        if settled != row.at:
+            data = orjson.loads(rows[i])
+            data["timestamp"] = from_ms(settled)
+            data[CORRECTION] = settled - row.own
+            rows[i] = orjson.dumps(data, option=orjson.OPT_UTC_Z).decode()
