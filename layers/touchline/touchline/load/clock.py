@@ -22,9 +22,8 @@ alone: both copies would have to reach the API within a batching window of each 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -35,14 +34,17 @@ _MS = timedelta(milliseconds=1)
 # Only a row that names the column can hold a correction (a default 0 is left out of the JSON).
 _MARK = f'"{CORRECTION}":'
 
+# Plain arrays, not arrays of tuples (which cost the engine 5x as much to read for 2,000 rows):
+# every condition is on a column of the table's key, so the read is a few granules per site-day,
+# and the rows are matched exactly in Python.
 FIRST_TIMES = f"""
-SELECT site_id, toString(event_id), toUnixTimestamp64Milli(timestamp), 1 FROM {TABLE}
-WHERE (site_id, event_id) IN {{keys:Array(Tuple(String, UUID))}}
+SELECT site_id, toString(event_id), toUnixTimestamp64Milli(timestamp), '', 1 FROM {TABLE}
+WHERE site_id IN {{sites:Array(String)}} AND event_id IN {{ids:Array(UUID)}}
 UNION ALL
-SELECT site_id, toString(event_id), toUnixTimestamp64Milli(timestamp), 0 FROM events
+SELECT site_id, toString(event_id), toUnixTimestamp64Milli(timestamp), visitor_id, 0 FROM events
 WHERE site_id IN {{sites:Array(String)}} AND toDate(timestamp) IN {{days:Array(Date)}}
-  AND (site_id, visitor_id, toUnixTimestamp64Milli(timestamp), event_id)
-      IN {{own:Array(Tuple(String, String, Int64, UUID))}}
+  AND visitor_id IN {{visitors:Array(String)}} AND timestamp IN {{times:Array(DateTime64(3, 'UTC'))}}
+  AND event_id IN {{ids:Array(UUID)}}
 """
 
 
@@ -50,8 +52,7 @@ class Selecting(Protocol):
     def select(self, query: str, parameters: dict[str, Any]) -> Sequence[Sequence[Any]]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Corrected:
+class Corrected(NamedTuple):
     """One corrected events row of the batch, times in ms since the epoch."""
 
     site_id: str
@@ -96,16 +97,19 @@ def settle(
         found = warehouse.select(
             FIRST_TIMES,
             {
-                "keys": sorted(first),
                 "sites": sorted({site for site, _ in first}),
-                "days": sorted({from_ms(t).date() for _, _, t, _ in own}, key=date.toordinal),
-                "own": sorted(own),
+                "ids": sorted({event for _, event in first}),
+                "days": sorted({from_ms(at).date() for _, _, at, _ in own}, key=date.toordinal),
+                "visitors": sorted({visitor for _, visitor, _, _ in own}),
+                "times": sorted({from_ms(at) for _, _, at, _ in own}),
             },
         )
-        for site_id, event_id, at, is_recorded in found:
-            into = recorded if is_recorded else kept_exactly
-            key = (str(site_id), str(event_id))
-            into[key] = min(int(at), into.get(key, int(at)))
+        for site_id, event_id, at, visitor_id, is_recorded in found:
+            key, at = (str(site_id), str(event_id)), int(at)
+            if is_recorded and key in first:
+                recorded[key] = min(at, recorded.get(key, at))
+            elif not is_recorded and (key[0], str(visitor_id), at, key[1]) in own:
+                kept_exactly[key] = min(at, kept_exactly.get(key, at))
     times: dict[tuple[str, str], int] = {}
     records: list[str] = []
     for key, row in first.items():
