@@ -212,3 +212,36 @@ def test_a_crash_between_the_record_and_the_events_insert_loses_nothing_and_stor
     assert [at for _, at, _ in rows] == [
         sent - timedelta(seconds=10 + i) + timedelta(hours=4) for i in range(5)
     ]
+
+
+def test_the_rows_a_corrected_message_derives_take_its_first_time_too(pipeline: Pipeline) -> None:
+    # video_events and cart_events have the time in their key, as events does.
+    sent = RECEIVED - timedelta(days=1, seconds=4)
+    stamped = (sent - timedelta(seconds=30)).isoformat()
+    body = [
+        {
+            "type": "track",
+            "event": "Video Playback Started",
+            "anonymousId": "viewer",
+            "messageId": "derived-video",
+            "timestamp": stamped,
+            "properties": {"session_id": "vs-1"},
+        },
+        {
+            "type": "track",
+            "event": "Product Added",
+            "anonymousId": "viewer",
+            "messageId": "derived-cart",
+            "timestamp": stamped,
+            "properties": {"cart_id": "cart-1", "product_id": "p-1", "price": 5, "quantity": 1},
+        },
+    ]
+    for later in (timedelta(0), timedelta(minutes=8)):
+        send_at(pipeline, RECEIVED + later, body, sent)
+        pipeline.deliver()
+    first = datetime.fromisoformat(stamped) + timedelta(days=1)
+    for table in ("video_events", "cart_events"):
+        [(count, at)] = pipeline.sql(
+            f"SELECT count(), any(at) FROM {table} FINAL WHERE site_id = {{site:String}}"
+        )
+        assert (count, at if at.tzinfo else at.replace(tzinfo=UTC)) == (1, first), table

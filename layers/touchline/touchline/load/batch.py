@@ -232,6 +232,9 @@ class LoadBatch:
             clock.set_in_columns(fields, columns, found, times)
         if events is not None:
             clock.set_in_json(events.rows, in_json, times)
+        for name in clock.DERIVED:
+            if (derived := self.tables.get(name)) is not None:
+                clock.set_in_derived(derived.rows, times)
         if records:
             table = TableRows(records, [Origin("", 0, record) for record in records])
             inserted[clock.TABLE] = self._insert(clock.TABLE, table, 0, len(records), rejected)

@@ -27,7 +27,12 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
+from touchline.tracking.ids import event_id
+
 CORRECTION = "clock_correction_ms"
+# The rows the tracking API derives from a message beside its events row, its time in `at` and
+# its messageId in `message_id`; all but product_reviews have `at` in their key as events do.
+DERIVED = ("video_events", "cart_events", "wishlist_events", "object_events", "product_reviews")
 TABLE = "corrected_event_times"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -197,4 +202,18 @@ def set_in_json(
             data = orjson.loads(rows[i])
             data["timestamp"] = from_ms(settled)
             data[CORRECTION] = settled - row.own
+            rows[i] = orjson.dumps(data, option=orjson.OPT_UTC_Z).decode()
+
+
+def set_in_derived(rows: list[str], times: dict[tuple[str, str], int]) -> None:
+    """The rows a corrected message produced beside its events row take its settled time too
+    (those that travelled in the batch with it, as a request's rows do in one SQS message)."""
+    for i, text in enumerate(rows):
+        data = orjson.loads(text)
+        site_id, message_id, at = data.get("site_id"), data.get("message_id"), data.get("at")
+        if not isinstance(site_id, str) or not isinstance(message_id, str) or not isinstance(at, str):
+            continue
+        settled = times.get((site_id, event_id(site_id, message_id)))
+        if settled is not None and settled != ms(datetime.fromisoformat(at)):
+            data["at"] = from_ms(settled)
             rows[i] = orjson.dumps(data, option=orjson.OPT_UTC_Z).decode()

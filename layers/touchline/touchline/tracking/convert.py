@@ -13,7 +13,6 @@ revenue rows. Pure: no I/O, the site and the receive time are given.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,10 +39,10 @@ from touchline.ingest.rows import EventRow
 from touchline.tracking import carts, devices, ecommerce, objects, video
 from touchline.tracking.clock import NO_CORRECTION, clock_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
+from touchline.tracking.ids import EVENT_ID_NAMESPACE as EVENT_ID_NAMESPACE  # re-exported
+from touchline.tracking.ids import event_id
 from touchline.tracking.messages import Context, Message, PageContext
 
-# Fixed namespace of API event ids (uuid5(NAMESPACE_URL, "https://touchline.dev/api/messageId")).
-EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://touchline.dev/api/messageId")
 INGEST_SOURCE = "api"
 PAGEVIEW = "pageview"
 GOAL = "goal"  # a track call is a custom event, as the tag's goals are (conversions count them)
@@ -108,18 +107,7 @@ def message_id_of(raw: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 _MILLISECOND = timedelta(milliseconds=1)
-
-
-def event_id(site_id: str, message_id: str) -> str:
-    """`str(uuid.uuid5(EVENT_ID_NAMESPACE, site/messageId))`, without building UUID objects (hot path)."""
-    h = hashlib.sha1(_NAMESPACE_BYTES + f"{site_id}/{message_id}".encode()).hexdigest()
-    # Version 5 in the 13th hex digit; the RFC 4122 variant (10xx) in the top bits of the 17th.
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
-
-
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def flatten(values: dict[str, Any]) -> dict[str, str]:
