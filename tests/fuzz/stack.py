@@ -72,7 +72,7 @@ class _Handler:
         self._module = module
         self._hook = hook
 
-    def invoke(self, event: Any, *, request_id: str | None = None) -> Invocation:
+    def invoke(self, event: Any, *, request_id: str | None = None, wire: bool = True) -> Invocation:
         hook = self._hook()
         if hook is not None:
             event = hook(event)

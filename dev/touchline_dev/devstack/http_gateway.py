@@ -19,7 +19,6 @@ import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -202,7 +201,7 @@ def build_event(
     headers["x-forwarded-for"] = f"{forwarded}, {request.source_ip}" if forwarded else request.source_ip
     headers.setdefault("x-forwarded-port", str(request.server_port))
     headers.setdefault("x-forwarded-proto", "http")
-    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}")
+    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now.timestamp()):08x}-{os.urandom(12).hex()}")
     host = headers.get("host", "localhost").rsplit(":", 1)[0] if "host" in headers else "localhost"
 
     event: dict[str, Any] = {
@@ -427,7 +426,7 @@ class Gateway:
         )
         function = self.functions[match.route.function]
         try:
-            result = function.invoke(event).result
+            result = function.invoke(event, wire=False).result
             response = translate_response(result)
         except InvocationError:
             log.exception("%s %s failed", request.method, request.path)

@@ -156,6 +156,16 @@ class QueueJournal:
         """The message was deleted."""
         self._forget(message_id)
 
+    def forget_many(self, message_ids: list[str]) -> None:
+        """The messages were deleted: one transaction for them all."""
+        if len(message_ids) == 1:
+            self._forget(message_ids[0])
+        elif message_ids:
+            with self._lock:
+                self._db.execute("BEGIN")
+                self._db.executemany("DELETE FROM messages WHERE message_id = ?", [(i,) for i in message_ids])
+                self._db.execute("COMMIT")
+
     def purge(self, logical_id: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM messages WHERE queue = ?", (logical_id,))

@@ -493,8 +493,11 @@ class DevStack:
                     queue = resources.queue(source.queue)
                 except UnresolvableError as exc:
                     raise StackStartError(f"{function.logical_id}.{source.event_name}: {exc}") from None
+                # The stack's queues are in process: the poller takes its batches from them
+                # directly (local_sqs.DirectSqs), not 10 messages per botocore call.
+                local = self.local_queues
                 poller = SqsPoller(
-                    sqs,
+                    local.direct(queue.url) if local is not None and local.serves(queue.url) else sqs,
                     function,
                     QueueTarget(queue.url, queue.arn, resources.pseudo.region),
                     batch_size=source.batch_size,

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
+    from .local_sqs import DirectSqs
+
 log = logging.getLogger("touchline_dev.devstack")
 
 _RECORD_ATTRIBUTES = (
@@ -116,7 +118,7 @@ class SqsPoller:
 
     def __init__(
         self,
-        sqs: SQSClient,
+        sqs: SQSClient | DirectSqs,
         function: LocalFunction,
         queue: QueueTarget,
         *,
@@ -127,6 +129,8 @@ class SqsPoller:
         poll_wait_seconds: int = 1,
     ) -> None:
         self.sqs = sqs
+        # Messages per receive and per delete: SQS's 10, or a local queue's `DirectSqs` limit.
+        self.batch_limit = int(getattr(sqs, "batch_limit", 10))
         self.function = function
         self.queue = queue
         self.batch_size = max(1, batch_size)
@@ -164,7 +168,7 @@ class SqsPoller:
         return self.process(messages)
 
     def collect(self) -> list[MessageTypeDef]:
-        first = self._receive(min(10, self.batch_size), wait=self.poll_wait_seconds)
+        first = self._receive(min(self.batch_limit, self.batch_size), wait=self.poll_wait_seconds)
         if not first:
             return []
         batch = list(first)
@@ -175,7 +179,7 @@ class SqsPoller:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            more = self._receive(min(10, self.batch_size - len(batch)), wait=0)
+            more = self._receive(min(self.batch_limit, self.batch_size - len(batch)), wait=0)
             if more:
                 batch.extend(more)
             else:
@@ -199,7 +203,7 @@ class SqsPoller:
         ids = [m["MessageId"] for m in messages]
         self.invocations += 1
         try:
-            result = self.function.invoke({"Records": records}).result
+            result = self.function.invoke({"Records": records}, wire=False).result
         except InvocationError as exc:
             log.error("%s failed a batch of %d: %s", self.function.logical_id, len(messages), exc)
             self._release(messages)
@@ -216,7 +220,7 @@ class SqsPoller:
         return BatchOutcome(len(messages), len(messages) - len(failed), len(failed))
 
     def _delete(self, messages: Sequence[MessageTypeDef]) -> None:
-        for chunk in _chunks(messages, 10):
+        for chunk in _chunks(messages, self.batch_limit):
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.queue.url, Entries=entries)  # type: ignore[arg-type]
             for failure in response.get("Failed", []):
@@ -224,7 +228,7 @@ class SqsPoller:
 
     def _release(self, messages: Sequence[MessageTypeDef]) -> None:
         """Make failed messages visible again soon (Lambda would wait out the VisibilityTimeout)."""
-        for chunk in _chunks(messages, 10):
+        for chunk in _chunks(messages, self.batch_limit):
             entries = [
                 {
                     "Id": str(i),

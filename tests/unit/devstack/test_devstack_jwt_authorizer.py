@@ -231,9 +231,9 @@ def test_the_gateway_answers_401_before_the_function_and_passes_verified_claims_
     calls: list[str] = []
     invoke = echo.invoke
 
-    def counted(event: dict[str, Any]) -> Any:
+    def counted(event: dict[str, Any], **options: Any) -> Any:
         calls.append(event["rawPath"])
-        return invoke(event)
+        return invoke(event, **options)
 
     echo.invoke = counted  # type: ignore[method-assign,assignment]
     guarded = HttpRoute("Echo", "Me", "Api", "GET", "/me", "2.0", authorizer="CognitoAuthorizer")

@@ -50,7 +50,11 @@ def _function(handler: FakeHandler, tmp_path: Path) -> LocalFunction:
     return function
 
 
-@pytest.fixture(params=["moto", "local"])
+# What the pollers of a "direct" run talk to: the stack's own path (local_sqs.DirectSqs).
+_DIRECT: dict[str, Any] = {}
+
+
+@pytest.fixture(params=["moto", "local", "direct"])
 def queues(
     request: pytest.FixtureRequest, moto: MotoServer, sqs: Any, fixture_template: Path, tmp_path: Path
 ) -> Iterator[dict[str, QueueInfo]]:
@@ -65,9 +69,12 @@ def queues(
         attributes = sqs.get_queue_attributes(QueueUrl=q.url, AttributeNames=["All"])["Attributes"]
         local.add_queue(q.name, q.url, q.arn, q.logical_id, attributes)
     local.install()
+    if request.param == "direct":
+        _DIRECT.update({q.url: local.direct(q.url) for q in created.values()})
     try:
         yield created
     finally:
+        _DIRECT.clear()
         local.uninstall()
         journal.close()
 
@@ -75,7 +82,7 @@ def queues(
 def _poller(sqs: Any, function: LocalFunction, queue: QueueInfo, **kwargs: Any) -> SqsPoller:
     options: dict[str, Any] = {"batch_size": 10, "report_batch_item_failures": True, "poll_wait_seconds": 0}
     options.update(kwargs)
-    return SqsPoller(sqs, function, QueueTarget(queue.url, queue.arn, "us-east-1"), **options)
+    return SqsPoller(_DIRECT.get(queue.url, sqs), function, QueueTarget(queue.url, queue.arn, "us-east-1"), **options)
 
 
 def test_queues_are_created_with_their_redrive_policy(sqs: Any, queues: dict[str, QueueInfo]) -> None:
