@@ -82,7 +82,8 @@ def queues(
 def _poller(sqs: Any, function: LocalFunction, queue: QueueInfo, **kwargs: Any) -> SqsPoller:
     options: dict[str, Any] = {"batch_size": 10, "report_batch_item_failures": True, "poll_wait_seconds": 0}
     options.update(kwargs)
-    return SqsPoller(_DIRECT.get(queue.url, sqs), function, QueueTarget(queue.url, queue.arn, "us-east-1"), **options)
+    target = QueueTarget(queue.url, queue.arn, "us-east-1")
+    return SqsPoller(_DIRECT.get(queue.url, sqs), function, target, **options)
 
 
 def test_queues_are_created_with_their_redrive_policy(sqs: Any, queues: dict[str, QueueInfo]) -> None:
