@@ -3,10 +3,11 @@
 Real SQS keeps a message once SendMessage answered; moto keeps it in memory, so a SIGKILL of
 `touchline dev` (or a crash, or the OOM killer) lost what was queued and not yet loaded — hits
 already answered 202 (issue 13). The journal hooks moto's queue model in this process: a message
-is written (SQLite WAL, one transaction per send) before SendMessage returns, rewritten when moto
-moves it to a dead-letter queue, and removed when it is deleted or its queue purged. At the next
-start, what the journal still holds is re-sent, like `queues.json` after a clean stop whose drain
-gave up. Re-sending is safe for the same reason redelivery is: rows carry their ids.
+is committed (SQLite WAL; sends waiting for the connection share a transaction) before
+SendMessage returns, rewritten when moto moves it to a dead-letter queue, and removed when it is
+deleted or its queue purged. At the next start, what the journal still holds is re-sent, like
+`queues.json` after a clean stop whose drain gave up. Re-sending is safe for the same reason
+redelivery is: rows carry their ids.
 
 `synchronous=NORMAL` in WAL mode survives the process dying (the write is in the kernel before
 the call returns), not a power cut: this is a developer's stack. Only queues whose names the
@@ -45,7 +46,9 @@ class QueueJournal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection
+        self._pending_lock = threading.Lock()
+        self._pending: list[_Commit] = []  # sends waiting for the connection
         self._queues: dict[str, str] = {}  # moto queue name -> logical id
         self._handles: dict[str, str] = {}  # receipt handle -> message id
         self._undo: list[Callable[[], None]] = []
@@ -136,21 +139,47 @@ class QueueJournal:
             )
 
     def write_many(self, rows: Iterable[tuple[str, str, str, dict[str, Any]]]) -> None:
-        """Keep (logical id, message id, body, message attributes) rows, in one transaction."""
+        """Keep (logical id, message id, body, message attributes) rows, in one transaction.
+
+        Sends arriving while another one commits are committed together by the next to take the
+        connection (group commit): each returns once its rows are in a committed transaction, as
+        before, and a failed commit fails every send it held."""
         values = [
             (message_id, logical_id, body, json.dumps(_jsonable(attributes)) if attributes else None)
             for logical_id, message_id, body, attributes in rows
         ]
         if not values:
             return
-        insert = "INSERT OR REPLACE INTO messages (message_id, queue, body, attributes) VALUES (?, ?, ?, ?)"
+        mine = _Commit(values)
+        with self._pending_lock:
+            self._pending.append(mine)
         with self._lock:
+            if not mine.done:  # else an earlier holder of the connection committed it
+                with self._pending_lock:
+                    group, self._pending = self._pending, []
+                self._commit(group)
+        if mine.error is not None:
+            raise mine.error
+
+    def _commit(self, group: list[_Commit]) -> None:
+        insert = "INSERT OR REPLACE INTO messages (message_id, queue, body, attributes) VALUES (?, ?, ?, ?)"
+        values = [row for commit in group for row in commit.values]
+        error: BaseException | None = None
+        try:
             if len(values) == 1:  # autocommit: its own transaction
                 self._db.execute(insert, values[0])
-                return
-            self._db.execute("BEGIN")
-            self._db.executemany(insert, values)
-            self._db.execute("COMMIT")
+            else:
+                self._db.execute("BEGIN")
+                try:
+                    self._db.executemany(insert, values)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        except Exception as exc:
+            error = exc
+        for commit in group:
+            commit.error, commit.done = error, True
 
     def forget(self, message_id: str) -> None:
         """The message was deleted."""
@@ -188,6 +217,17 @@ class QueueJournal:
         if logical_id is not None:
             with self._lock:
                 self._db.execute("DELETE FROM messages WHERE queue = ?", (logical_id,))
+
+
+class _Commit:
+    """One send's rows, and what became of the transaction that held them."""
+
+    __slots__ = ("done", "error", "values")
+
+    def __init__(self, values: list[tuple[str, str, str, str | None]]) -> None:
+        self.values = values
+        self.done = False
+        self.error: BaseException | None = None
 
 
 def _jsonable(value: Any) -> Any:

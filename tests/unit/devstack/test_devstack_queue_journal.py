@@ -68,3 +68,41 @@ def test_uninstalled_the_journal_writes_nothing(
     journal.uninstall()
     sqs.send_message(QueueUrl=queues["WorkQueue"].url, MessageBody="unjournaled")
     assert _bodies(journal) == {}
+
+
+def test_concurrent_sends_are_all_committed_and_read_back_by_a_new_connection(tmp_path: Path) -> None:
+    # Sends that wait for the connection are committed together (group commit); each returns
+    # with its rows committed, so another connection (the next start) reads all of them.
+    import threading
+
+    journal = QueueJournal(tmp_path / "queues.db")
+
+    def send(worker: int) -> None:
+        for n in range(50):
+            rows = [
+                ("EventsQueue", f"{worker}-{n}-{i}", f"body {worker} {n} {i}", {}) for i in range(1 + n % 3)
+            ]
+            journal.write_many(rows)
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not journal._pending
+    expected = 8 * sum(1 + n % 3 for n in range(50))
+    assert len(QueueJournal(tmp_path / "queues.db").leftovers()["EventsQueue"]) == expected
+    journal.close()
+
+
+def test_a_failed_commit_raises_to_its_sender_and_keeps_none_of_its_rows(tmp_path: Path) -> None:
+    journal = QueueJournal(tmp_path / "queues.db")
+    journal.write_many([("EventsQueue", "ok-1", "kept", {})])
+    bad: Any = None  # the body column is NOT NULL
+    with pytest.raises(Exception, match="NOT NULL"):
+        journal.write_many(
+            [("EventsQueue", "ok-2", "dropped with its batch", {}), ("EventsQueue", "bad", bad, {})]
+        )
+    journal.write_many([("EventsQueue", "ok-3", "kept too", {})])
+    assert [m["body"] for m in journal.leftovers()["EventsQueue"]] == ["kept", "kept too"]
+    journal.close()
