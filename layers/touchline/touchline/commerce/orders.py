@@ -19,13 +19,22 @@ ORDER_COLUMNS = (
     "customer_id_type String, customer_id String"
 )
 
-_NET_REVENUE = ORDER_NET_REVENUE.replace("{order_scope}", "1")
 
-ORDERS_SELECT = f"""
+def orders_select(scope: str = "1") -> str:
+    """The counted orders, each with its customer; `scope` narrows the orders read (a condition on
+    `orders`' columns, true for every version of an order that must be in): the rollups'
+    incremental runs resolve only the orders of a few days and persons, not all of them."""
+    return _ORDERS_SELECT.replace("{order_scope}", scope)
+
+
+_ORDERS_SELECT = (
+    """
 WITH
 mapped AS (
-    SELECT id_type, id_value, person_id FROM identity_map FINAL WHERE site_id = {{site:String}}),
-base AS ({_NET_REVENUE})
+    SELECT id_type, id_value, person_id FROM identity_map FINAL WHERE site_id = {site:String}),
+base AS ("""
+    + ORDER_NET_REVENUE
+    + """)
 SELECT o.source, o.order_id, o.ordered_at, o.currency, o.amount, o.refunded, o.amount - o.refunded,
        o.discount_amount, o.discount_code,
        multiIf(c.person_id != '', c.person_id,
@@ -43,8 +52,10 @@ LEFT JOIN (SELECT id_value, person_id FROM mapped WHERE id_type = 'email_sha256'
     ON e.id_value = o.email_sha256 AND o.email_sha256 != ''
 LEFT JOIN (SELECT id_value, person_id FROM mapped WHERE id_type = 'visitor') AS v
     ON v.id_value = o.visitor_id AND o.visitor_id != ''
-WHERE toDate(o.ordered_at) <= {{as_of:Date}}
+WHERE toDate(o.ordered_at) <= {as_of:Date}
 """
+)
+ORDERS_SELECT = orders_select()
 
 # The product a line item is: its product id, else its SKU, else its name.
 PRODUCT_KEY = (
@@ -83,8 +94,10 @@ WHERE product_key != ''
 """
 
 
-def stage_orders(scratch: Stages, params: dict[str, object]) -> str:
-    return scratch.create("commerce_orders", ORDER_COLUMNS, ORDERS_SELECT, params)
+def stage_orders(
+    scratch: Stages, params: dict[str, object], scope: str = "1", purpose: str = "commerce_orders"
+) -> str:
+    return scratch.create(purpose, ORDER_COLUMNS, orders_select(scope), params)
 
 
 def stage_lines(scratch: Stages, orders: str, params: dict[str, object], few: bool = False) -> str:

@@ -99,15 +99,30 @@ LEFT JOIN tagged AS g ON g.date = t.date AND g.send_channel = t.send_channel
 """
 
 
-def primary_currency_select(condition: str = "1") -> str:
+_PRIMARY = "if(count() = 0, 'USD', argMin(currency, (-toInt64({k}), -toInt64({n}), currency)))"
+_KLAVIYO = "source = 'klaviyo' OR startsWith(source_event, 'klaviyo:')"
+
+
+def primary_currency_select() -> str:
     """The currency Klaviyo's statistics are put under: that of most Klaviyo-synced orders, else of
-    most orders, else USD (ties: alphabetical); over the paid orders matching `condition`."""
+    most orders, else USD (ties: alphabetical); over the paid orders."""
     return f"""
-    SELECT if(count() = 0, 'USD', argMin(currency, (-toInt64(klaviyo), -toInt64(orders), currency)))
-           AS currency
-    FROM (SELECT currency, countIf(source = 'klaviyo' OR startsWith(source_event, 'klaviyo:')) AS klaviyo,
-                 count() AS orders
-          FROM orders FINAL WHERE site_id = {{site:String}} AND status = 'paid' AND ({condition})
+    SELECT {_PRIMARY.format(k="klaviyo", n="orders")} AS currency
+    FROM (SELECT currency, countIf({_KLAVIYO}) AS klaviyo, count() AS orders
+          FROM orders FINAL WHERE site_id = {{site:String}} AND status = 'paid'
+          GROUP BY currency)"""
+
+
+def primary_currency_moved_select(newer: str) -> str:
+    """Whether the orders matching `newer` (those inserted since the last run) changed the primary
+    currency: the primary currency without them and with them, from one pass over the orders."""
+    before = _PRIMARY.format(k="klaviyo_before", n="orders_before").replace("count()", "sum(orders_before)")
+    return f"""
+    SELECT ({before}) != ({_PRIMARY.format(k="klaviyo", n="orders")})
+    FROM (SELECT currency, countIf({_KLAVIYO}) AS klaviyo, count() AS orders,
+                 countIf(({_KLAVIYO}) AND NOT ({newer})) AS klaviyo_before,
+                 countIf(NOT ({newer})) AS orders_before
+          FROM orders FINAL WHERE site_id = {{site:String}} AND status = 'paid'
           GROUP BY currency)"""
 
 
@@ -217,3 +232,120 @@ FROM base AS b
 LEFT JOIN base AS p ON p.date = b.date - 7 AND p.currency = b.currency
 WHERE b.date IN (SELECT date FROM {dates})
 """
+
+
+# -- incremental runs: only the changed days' orders and their customers' are resolved -----------
+
+KEY_COLUMNS = "source String, order_id String"
+
+
+def changed_keys_select(newer: str) -> str:
+    """Orders inserted (any version) or refunded since the last run."""
+    return f"""
+    SELECT source, order_id FROM orders WHERE site_id = {{site:String}} AND {newer}
+    UNION ALL
+    SELECT source, if(order_id != '', order_id, payment_id) FROM refunds
+    WHERE site_id = {{site:String}} AND {newer}"""
+
+
+def in_keys(keys: str) -> str:
+    """An `orders` condition (orders.orders_select's scope) on the key: read by the primary index."""
+    return f"(source, order_id) IN (SELECT source, order_id FROM {keys})"
+
+
+def related_ids_select(keys: str, persons: str = "") -> str:
+    """Every identifier an order of the customers of the orders `keys` (and of `persons`, a
+    select of person ids) can carry: the orders' own customer ids, email hashes and visitors
+    (any version; their fallback ids), and every identifier identity resolution ever mapped to a
+    person any of those is mapped to. A superset, read without resolving any order."""
+    also = f" OR person_id IN ({persons})" if persons else ""
+    return f"""
+    WITH own AS (
+        SELECT DISTINCT arrayJoin([customer_id, email_sha256, visitor_id]) AS id_value FROM orders
+        WHERE site_id = {{site:String}} AND (source, order_id) IN (SELECT source, order_id FROM {keys}))
+    SELECT id_value FROM own WHERE id_value != ''
+    UNION DISTINCT
+    SELECT id_value FROM identity_map
+    WHERE site_id = {{site:String}} AND id_value != '' AND (person_id IN (
+        SELECT person_id FROM identity_map
+        WHERE site_id = {{site:String}} AND id_value IN (SELECT id_value FROM own)){also})"""
+
+
+def keys_with_ids_select(ids: str, keys: str) -> str:
+    """The orders `keys` and every order (any version) carrying one of the identifiers `ids`: all
+    orders of those orders' customers (resolved, the customers' rows are exactly theirs)."""
+    return f"""
+    SELECT source, order_id FROM {keys}
+    UNION DISTINCT
+    SELECT source, order_id FROM orders
+    WHERE site_id = {{site:String}}
+      AND (customer_id IN (SELECT id_value FROM {ids}) OR email_sha256 IN (SELECT id_value FROM {ids})
+           OR visitor_id IN (SELECT id_value FROM {ids}))"""
+
+
+def identity_changed_select(newer: str) -> str:
+    """Every person an identifier inserted since the last run was ever mapped to (merged or split)."""
+    return f"""
+    SELECT person_id FROM identity_map
+    WHERE site_id = {{site:String}} AND person_id != '' AND (id_type, id_value) IN (
+        SELECT id_type, id_value FROM identity_map WHERE site_id = {{site:String}} AND {newer})"""
+
+
+def changed_persons_select(keys: str, theirs: str, newer: str) -> str:
+    """The customers of the changed orders `keys` (`identity` 0) and every person an identifier
+    inserted since the last run was ever mapped to (`identity` 1)."""
+    return f"""
+    SELECT DISTINCT person_id, toUInt8(0) FROM {theirs}
+    WHERE person_id != '' AND (source, order_id) IN (SELECT source, order_id FROM {keys})
+    UNION ALL
+    SELECT DISTINCT person_id, toUInt8(1) FROM ({identity_changed_select(newer)})"""
+
+
+def changed_dates_select(keys: str, theirs: str, persons: str, newer: str) -> str:
+    """The days to recompute: those of the changed orders (`keys`), the days a changed order moves
+    a customer's new-or-repeat split on, the days persons whose identity changed ordered on, the
+    days of rewritten attribution credits and synced Klaviyo statistics, and a week after each
+    (growth). `theirs` holds all orders of `persons` (resolved)."""
+    synced = "synced_at > fromUnixTimestamp64Milli(toInt64({since_ms:Int64}), 'UTC')"
+    # A changed order moves its customer's new-or-repeat split on one other day at most: the
+    # day of their first unchanged order, when the change is not later (it stops being the
+    # first). What this misses (a voided first order) the daily full run puts right.
+    first_days = f"""
+        SELECT first_unchanged FROM (
+            SELECT person_id, minIf(toDate(ordered_at), NOT changed) AS first_unchanged,
+                   minIf(toDate(ordered_at), changed) AS first_changed, countIf(NOT changed) AS unchanged
+            FROM (SELECT person_id, ordered_at,
+                         (source, order_id) IN (SELECT source, order_id FROM {keys}) AS changed
+                  FROM {theirs}
+                  WHERE person_id IN (SELECT person_id FROM {persons} WHERE identity = 0))
+            GROUP BY person_id)
+        WHERE unchanged > 0 AND first_changed <= first_unchanged"""
+    changed = f"""
+        SELECT toDate(ordered_at) AS date FROM orders
+        WHERE site_id = {{site:String}} AND (source, order_id) IN (SELECT source, order_id FROM {keys})
+        UNION DISTINCT
+        {first_days}
+        UNION DISTINCT
+        SELECT toDate(ordered_at) FROM {theirs}
+        WHERE person_id IN (SELECT person_id FROM {persons} WHERE identity = 1)
+        UNION DISTINCT
+        SELECT toDate(converted_at) FROM attribution_credits
+        WHERE site_id = {{site:String}} AND version > {{since_ms:Int64}}
+        UNION DISTINCT
+        SELECT toDate(converted_at) FROM attribution_credits
+        WHERE site_id = {{site:String}} AND conversion_id IN (
+            SELECT concat(source, ':', order_id) FROM klaviyo_attributions
+            WHERE site_id = {{site:String}} AND {newer})
+        UNION DISTINCT
+        SELECT date FROM campaign_statistics WHERE site_id = {{site:String}} AND {synced}
+        UNION DISTINCT
+        SELECT date FROM flow_statistics WHERE site_id = {{site:String}} AND {synced}"""
+    return f"SELECT DISTINCT day FROM ({changed}) ARRAY JOIN [date, date + 7] AS day"
+
+
+def day_keys_select(dates: str) -> str:
+    """Orders (any version) placed on the days `account_select` reads: `dates` and a week before."""
+    return f"""
+    SELECT source, order_id FROM orders
+    WHERE site_id = {{site:String}}
+      AND toDate(ordered_at) IN (SELECT date FROM {dates} UNION DISTINCT SELECT date - 7 FROM {dates})"""

@@ -474,8 +474,13 @@ class _Job:
         )
 
     def _rollups(self, scratch: Stages, report: JobReport) -> None:
-        staged, _ = self._stage(scratch, report, with_lines=False)
-        dates = self._step(report, "scope", lambda: self._changed_dates(scratch, staged, report.reason))
+        if report.reason == "changed" and self._step(report, "currency", self._primary_currency_moved):
+            report.reason = "primary currency changed"
+        if report.reason == "changed":
+            staged, dates = self._changed_rollups(scratch, report)
+        else:
+            staged, _ = self._stage(scratch, report, with_lines=False)
+            dates = self._step(report, "scope", lambda: self._all_dates(scratch, staged))
         days = int(self.client.query(f"SELECT count() FROM {dates}").result_rows[0][0])
         report.detail = {"days": days}
         if days == 0:
@@ -492,71 +497,57 @@ class _Job:
     def _primary_currency_moved(self) -> bool:
         """Whether the orders since the last run changed the site's primary currency (where the
         Klaviyo statistics go): then every day is recomputed."""
-        before = rollups.primary_currency_select(f"NOT ({NEWER})")
-        now = rollups.primary_currency_select()
-        found = self.client.query(f"SELECT ({before}) != ({now})", parameters=self.params).result_rows
-        return bool(found[0][0])
+        found = self.client.query(rollups.primary_currency_moved_select(NEWER), parameters=self.params)
+        return bool(found.result_rows[0][0])
 
-    def _changed_dates(self, scratch: Stages, staged: str, reason: str) -> str:
-        if reason == "changed" and self._primary_currency_moved():
-            reason = "primary currency changed"
-        if reason != "changed":
-            select = f"""
-                SELECT DISTINCT toDate(ordered_at) FROM {staged}
-                UNION DISTINCT SELECT toDate(converted_at) FROM attribution_credits
-                WHERE site_id = {{site:String}}
-                UNION DISTINCT SELECT date FROM campaign_statistics WHERE site_id = {{site:String}}
-                UNION DISTINCT SELECT date FROM flow_statistics WHERE site_id = {{site:String}}
-                UNION DISTINCT SELECT date FROM account_metrics_daily WHERE site_id = {{site:String}}
-                UNION DISTINCT SELECT date FROM campaign_daily_aggregates WHERE site_id = {{site:String}}"""
-            return scratch.create("dates", "date Date", select, self.params)
-        synced = "synced_at > fromUnixTimestamp64Milli(toInt64({since_ms:Int64}), 'UTC')"
-        changed_orders = f"""
-            SELECT source, order_id FROM orders WHERE site_id = {{site:String}} AND {NEWER}
-            UNION ALL
-            SELECT source, if(order_id != '', order_id, payment_id) FROM refunds
-            WHERE site_id = {{site:String}} AND {NEWER}"""
-        # A changed order moves its customer's new-or-repeat split on one other day at most: the
-        # day of their first unchanged order, when the change is not later (it stops being the
-        # first). What this misses (a voided first order) the daily full run puts right.
-        first_days = f"""
-            SELECT first_unchanged FROM (
-                SELECT person_id, minIf(toDate(ordered_at), NOT changed) AS first_unchanged,
-                       minIf(toDate(ordered_at), changed) AS first_changed, countIf(NOT changed) AS unchanged
-                FROM (SELECT person_id, ordered_at, (source, order_id) IN ({changed_orders}) AS changed
-                      FROM {staged}
-                      WHERE person_id IN (SELECT person_id FROM {staged}
-                                          WHERE person_id != '' AND (source, order_id) IN ({changed_orders})))
-                GROUP BY person_id)
-            WHERE unchanged > 0 AND first_changed <= first_unchanged"""
-        # Whose identity changed (every person an identifier was ever mapped to): merged or split,
-        # any day they ordered can change.
-        persons = f"""
-            SELECT person_id FROM identity_map WHERE site_id = {{site:String}} AND (id_type, id_value) IN (
-                SELECT id_type, id_value FROM identity_map WHERE site_id = {{site:String}} AND {NEWER})"""
-        changed = f"""
-            SELECT toDate(ordered_at) AS date FROM orders
-            WHERE site_id = {{site:String}} AND (source, order_id) IN ({changed_orders})
-            UNION DISTINCT
-            {first_days}
-            UNION DISTINCT
-            SELECT toDate(ordered_at) FROM {staged} WHERE person_id != '' AND person_id IN ({persons})
-            UNION DISTINCT
-            SELECT toDate(converted_at) FROM attribution_credits
-            WHERE site_id = {{site:String}} AND version > {{since_ms:Int64}}
-            UNION DISTINCT
-            SELECT toDate(converted_at) FROM attribution_credits
-            WHERE site_id = {{site:String}} AND conversion_id IN (
-                SELECT concat(source, ':', order_id) FROM klaviyo_attributions
-                WHERE site_id = {{site:String}} AND {NEWER})
-            UNION DISTINCT
-            SELECT date FROM campaign_statistics WHERE site_id = {{site:String}} AND {synced}
-            UNION DISTINCT
-            SELECT date FROM flow_statistics WHERE site_id = {{site:String}} AND {synced}"""
-        # A day's growth compares it with the day a week before: that day's change moves it too.
-        return scratch.create(
-            "dates",
-            "date Date",
-            f"SELECT DISTINCT day FROM ({changed}) ARRAY JOIN [date, date + 7] AS day",
-            self.params,
-        )
+    def _all_dates(self, scratch: Stages, staged: str) -> str:
+        select = f"""
+            SELECT DISTINCT toDate(ordered_at) FROM {staged}
+            UNION DISTINCT SELECT toDate(converted_at) FROM attribution_credits
+            WHERE site_id = {{site:String}}
+            UNION DISTINCT SELECT date FROM campaign_statistics WHERE site_id = {{site:String}}
+            UNION DISTINCT SELECT date FROM flow_statistics WHERE site_id = {{site:String}}
+            UNION DISTINCT SELECT date FROM account_metrics_daily WHERE site_id = {{site:String}}
+            UNION DISTINCT SELECT date FROM campaign_daily_aggregates WHERE site_id = {{site:String}}"""
+        return scratch.create("dates", "date Date", select, self.params)
+
+    def _changed_rollups(self, scratch: Stages, report: JobReport) -> tuple[str, str]:
+        """The changed days, and the orders their rows read, without resolving every order: the
+        changed orders and their customers' (for the new-or-repeat split), then the orders of the
+        days to recompute and all orders of those days' customers (their first-order day), each
+        looked up by key. Rows equal those of a run over every order (rollups.account_select
+        reads only the days' orders and their customers' first days)."""
+        key_columns = rollups.KEY_COLUMNS
+
+        def resolved(purpose: str, keys: str) -> str:
+            return orders.stage_orders(scratch, self.params, rollups.in_keys(keys), purpose)
+
+        def create(purpose: str, columns: str, select: str) -> str:
+            return scratch.create(purpose, columns, select, self.params)
+
+        def related(purpose: str, keys: str, persons: str = "") -> str:
+            """The orders `keys` and all orders of their customers' (and `persons`'), resolved."""
+            ids = create(f"{purpose}_ids", "id_value String", rollups.related_ids_select(keys, persons))
+            return resolved(
+                purpose, create(f"{purpose}_keys", key_columns, rollups.keys_with_ids_select(ids, keys))
+            )
+
+        def scope() -> str:
+            keys = create("rollup_changed_keys", key_columns, rollups.changed_keys_select(NEWER))
+            theirs = related("rollup_their_orders", keys, rollups.identity_changed_select(NEWER))
+            persons = create(
+                "rollup_changed_persons", "person_id String, identity UInt8",
+                rollups.changed_persons_select(keys, theirs, NEWER),
+            )  # fmt: skip
+            return create(
+                "rollup_dates", "date Date", rollups.changed_dates_select(keys, theirs, persons, NEWER)
+            )
+
+        dates = self._step(report, "scope", scope)
+
+        def stage() -> str:
+            return related(
+                "rollup_orders", create("rollup_day_keys", key_columns, rollups.day_keys_select(dates))
+            )
+
+        return self._step(report, "orders", stage), dates
