@@ -18,18 +18,40 @@ class BasketSettings:
     lift_threshold: float = 2.0
 
 
-def relationships_select(lines: str) -> str:
-    # A pair's counts and dates are symmetric: each basket's unordered pairs (a < b, from its
-    # sorted items) are grouped once and mirrored after HAVING, half the rows of every (a, b != a).
-    # A basket's items are a sorted array made distinct, not a hash set per order (~1M of them).
+COUNT_COLUMNS = "x String, y String, co UInt64, first_co Date, last_co Date"
+
+
+def counts_select(lines: str) -> str:
+    """Every count the relationships need, from one grouping of the lines by order: per basket
+    (its sorted distinct items behind a 0 that sorts first) the row (0, 0) counts the baskets,
+    (item, 0) the baskets with the item, and (a, b) with a < b each unordered pair, kept when
+    bought together often enough. Items are numbered in product-key order (grouping number pairs
+    takes ~0.6x the time of string pairs), named back at the end; no product key is empty."""
+    return f"""
+WITH (SELECT arraySort(groupUniqArray(product_key)) FROM {lines}) AS names,
+numbered AS (SELECT names[n] AS product_key, toUInt32(n) AS n
+             FROM (SELECT arrayJoin(arrayEnumerate(names)) AS n))
+SELECT if(a = 0, '', names[a]) AS x, if(b = 0, '', names[b]) AS y, co, first_co, last_co
+FROM (
+    SELECT items[i] AS a, b, count() AS co, min(day) AS first_co, max(day) AS last_co
+    FROM (SELECT toDate(min(l.ordered_at)) AS day,
+                 arrayConcat([toUInt32(0)], arrayDistinct(arraySort(groupArray(k.n)))) AS items
+          FROM {lines} AS l INNER JOIN numbered AS k ON k.product_key = l.product_key
+          GROUP BY l.source, l.order_id)
+    ARRAY JOIN arrayEnumerate(items) AS i
+    ARRAY JOIN if(i = 1, [toUInt32(0)], arrayConcat([toUInt32(0)], arraySlice(items, i + 1))) AS b
+    GROUP BY a, b
+    HAVING b = 0 OR co >= {{min_co_purchases:UInt64}})
+"""
+
+
+def relationships_select(counts: str, lines: str) -> str:
+    # A pair's counts and dates are symmetric: each basket's unordered pairs (a < b) are grouped
+    # once (`counts`) and mirrored here, half the rows of every (a, b != a).
     return f"""
 WITH
-baskets AS (
-    SELECT source, order_id, toDate(min(ordered_at)) AS day,
-           arrayDistinct(arraySort(groupArray(product_key))) AS items
-    FROM {lines} GROUP BY source, order_id),
-total AS (SELECT count() AS n FROM baskets),
-item_counts AS (SELECT item, count() AS n FROM baskets ARRAY JOIN items AS item GROUP BY item),
+total AS (SELECT co AS n FROM {counts} WHERE x = '' AND y = ''),
+item_counts AS (SELECT x AS item, co AS n FROM {counts} WHERE x != '' AND y = ''),
 names AS (
     SELECT product_key,
            argMaxIf(product_name, (ordered_at, order_id, line_item_id), product_name != '') AS line_name
@@ -37,15 +59,9 @@ names AS (
 catalogue AS (
     SELECT product_id, argMax(title, version) AS title FROM products FINAL
     WHERE site_id = {{site:String}} GROUP BY product_id),
-unordered AS (
-    SELECT items[i] AS x, y, count() AS co, min(day) AS first_co, max(day) AS last_co
-    FROM baskets ARRAY JOIN arrayEnumerate(items) AS i ARRAY JOIN arraySlice(items, i + 1) AS y
-    WHERE length(items) > 1
-    GROUP BY x, y
-    HAVING co >= {{min_co_purchases:UInt64}}),
 pairs AS (
     SELECT pair.1 AS a, pair.2 AS b, co, first_co, last_co
-    FROM unordered ARRAY JOIN [(x, y), (y, x)] AS pair)
+    FROM (SELECT * FROM {counts} WHERE y != '') ARRAY JOIN [(x, y), (y, x)] AS pair)
 SELECT {{site:String}} AS site_id, p.a AS product_a, p.b AS product_b,
        if(ca.title != '', ca.title, na.line_name) AS product_a_name,
        if(cb.title != '', cb.title, nb.line_name) AS product_b_name,

@@ -459,6 +459,13 @@ class _Job:
 
     def _baskets(self, scratch: Stages, report: JobReport) -> None:
         _, lines = self._stage(scratch, report)
+        counts = self._step(
+            report,
+            "counts",
+            lambda: scratch.create(
+                "basket_counts", baskets.COUNT_COLUMNS, baskets.counts_select(lines), self.params
+            ),
+        )
         report.rows_written = self._step(
             report,
             "write",
@@ -466,7 +473,7 @@ class _Job:
                 self.client,
                 scratch,
                 "product_relationships",
-                baskets.relationships_select(lines),
+                baskets.relationships_select(counts, lines),
                 ("product_a", "product_b"),
                 self.version,
                 self.params,
