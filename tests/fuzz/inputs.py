@@ -28,7 +28,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from touchline.tracking.convert import event_id
+from touchline.tracking.ids import event_id
 from touchline_dev.devstack.template import HttpRoute
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"

@@ -163,7 +163,7 @@ def test_redelivered_batch_has_the_same_event_ids(harness: Harness) -> None:
 
 
 def test_the_same_message_id_on_another_site_is_another_event(make_harness: Any) -> None:
-    from touchline.tracking.convert import event_id
+    from touchline.tracking.ids import event_id
 
     assert event_id("s1", "m1") != event_id("s2", "m1")
     assert event_id("s1", "m1") == event_id("s1", "m1")

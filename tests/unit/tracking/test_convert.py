@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from touchline.identity.rows import email_sha256
-from touchline.tracking.convert import EVENT_ID_NAMESPACE, event_id
+from touchline.tracking.ids import EVENT_ID_NAMESPACE, event_id
 
 from .conftest import DOMAIN, SITE, Harness
 

@@ -55,7 +55,6 @@ LEFT JOIN (SELECT id_value, person_id FROM mapped WHERE id_type = 'visitor') AS 
 WHERE toDate(o.ordered_at) <= {as_of:Date}
 """
 )
-ORDERS_SELECT = orders_select()
 
 # The product a line item is: its product id, else its SKU, else its name.
 PRODUCT_KEY = (

@@ -53,12 +53,3 @@ def clock_time(
     if corrected > received_at + SKEW_TOLERANCE:
         corrected = received_at
     return ClockTime(corrected, corrected - stamped)
-
-
-def event_time(
-    received_at: datetime,
-    timestamp: datetime | None,
-    original_timestamp: datetime | None,
-    sent_at: datetime | None,
-) -> datetime:
-    return clock_time(received_at, timestamp, original_timestamp, sent_at).at

@@ -39,7 +39,6 @@ from touchline.ingest.rows import EventRow
 from touchline.tracking import carts, devices, ecommerce, objects, video
 from touchline.tracking.clock import NO_CORRECTION, clock_time
 from touchline.tracking.enrich import ContextEnricher, campaign_url
-from touchline.tracking.ids import EVENT_ID_NAMESPACE as EVENT_ID_NAMESPACE  # re-exported
 from touchline.tracking.ids import event_id
 from touchline.tracking.messages import Context, Message, PageContext
 
