@@ -39,6 +39,9 @@ class TtlCache(Generic[K, V]):
 
     def get(self, key: K, load: Callable[[K], V | None]) -> V | None:
         """The cached value of `key`, else `load(key)` (None: not found), remembered for a while."""
+        cached = self._entries.get(key)  # a hit (every hit but the first) needs no lock
+        if cached and cached[0] > self._clock():
+            return cached[1]
         return self.get_many([key], lambda keys: {k: load(k) for k in keys})[key]
 
     def get_many(self, keys: list[K], load_many: Callable[[list[K]], dict[K, V | None]]) -> dict[K, V | None]:
