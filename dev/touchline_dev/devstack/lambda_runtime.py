@@ -17,14 +17,12 @@ bodies). What handlers import from `touchline` is shared, as the layer is within
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import json
 import logging
 import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .handles import fresh_id
 from .intrinsics import ACCOUNT_ID, REGION
 from .template import FunctionSpec, TemplateError
 
@@ -41,15 +40,6 @@ Handler = Callable[[Any, Any], Any]
 # Containers per function: a browser opens up to 6 connections to one host, so a dashboard's round
 # of queries runs in parallel as it does against API Gateway.
 MAX_CONTAINERS = 6
-# Request ids and log stream names: a counter after a random prefix, in a UUID's shape (two
-# uuid4 per invocation were a visible share of the stack's CPU per hit).
-_ID_PREFIX = str(uuid.uuid4())[:24]
-_ids = itertools.count(1)
-
-
-def fresh_id() -> str:
-    """A unique id shaped like a UUID, for what is only a handle."""
-    return f"{_ID_PREFIX}{next(_ids):012x}"
 
 
 class InvocationError(RuntimeError):

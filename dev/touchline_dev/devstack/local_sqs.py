@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +32,7 @@ from botocore.exceptions import ClientError
 from ..iam import moto_iam
 from ..iam.policy import allowed
 from ..iam.requests import iam_requests
+from .handles import fresh_id
 from .queue_journal import QueueJournal
 
 _ANSWERED = frozenset(
@@ -102,10 +101,6 @@ class LocalQueues:
         self._lock = threading.RLock()
         self._ready = threading.Condition(self._lock)  # the lock of every queue's state
         self._sequence = 0
-        # Ids that are only handles (message ids, receipt handles, request ids): a counter after
-        # a random prefix, in a UUID's shape. uuid4 per id was ~9 % of the stack's CPU per hit.
-        self._prefix = str(uuid.uuid4())[:24]
-        self._counter = itertools.count(1)
         self._roles: dict[str, list[dict[str, Any]]] = {}  # access key -> the role's documents
         self._verdicts: dict[tuple[str, str, str], bool] = {}
         self._undo: Callable[[], None] | None = None
@@ -198,11 +193,8 @@ class LocalQueues:
         self._authorize(client, operation, queue)
         handler = getattr(self, f"_{operation}")
         result: dict[str, Any] = handler(queue, params)
-        result["ResponseMetadata"] = {"RequestId": self._new_id(), "HTTPStatusCode": 200}
+        result["ResponseMetadata"] = {"RequestId": fresh_id(), "HTTPStatusCode": 200}
         return result
-
-    def _new_id(self) -> str:
-        return f"{self._prefix}{next(self._counter):012x}"
 
     def serves(self, url: str) -> bool:
         return url.rstrip("/").rsplit("/", 1)[-1] in self._queues
@@ -299,7 +291,7 @@ class LocalQueues:
                 self._sequence += 1
                 delay = 0 if queue.fifo else int(entry.get("DelaySeconds", queue.delay))
                 message = _Message(
-                    id=str(entry.get("_Id") or self._new_id()),
+                    id=str(entry.get("_Id") or fresh_id()),
                     body=body,
                     attributes=attributes,
                     md5_body=hashlib.md5(body.encode()).hexdigest(),
@@ -334,7 +326,7 @@ class LocalQueues:
             attributes = dict(entry.get("MessageAttributes") or {})
             md5_body = hashlib.md5(body.encode()).hexdigest()
             message = _Message(
-                id=str(entry.get("_Id") or self._new_id()),
+                id=str(entry.get("_Id") or fresh_id()),
                 body=body,
                 attributes=attributes,
                 md5_body=md5_body,
@@ -413,7 +405,7 @@ class LocalQueues:
             if message.first_receive_ms is None:
                 message.first_receive_ms = int(now * 1000)
             message.visible_at = now + visibility
-            message.handle = f"{message.id}#{next(self._counter):x}"
+            message.handle = f"{message.id}#{fresh_id()}"
             taken.append(message)
             if queue.fifo:
                 blocked.add(message.group)
@@ -545,17 +537,15 @@ class DirectSqs:
 
     def change_message_visibility_batch(self, **params: Any) -> dict[str, Any]:
         operation = "ChangeMessageVisibilityBatch"
-        successful, failed = [], []
+
+        def change(entry: Mapping[str, Any]) -> None:
+            seconds = int(entry.get("VisibilityTimeout", 0))
+            self._queues._change(self._queue, str(entry["ReceiptHandle"]), seconds, operation)
+
         with self._queues._ready:
-            for entry in params["Entries"]:
-                try:
-                    seconds = int(entry.get("VisibilityTimeout", 0))
-                    self._queues._change(self._queue, str(entry["ReceiptHandle"]), seconds, operation)
-                    successful.append({"Id": entry["Id"]})
-                except ClientError as exc:
-                    failed.append(_failure(entry["Id"], exc))
+            answer = _each_entry(params, operation, change, limit=self.batch_limit)
             self._queue.ready.notify_all()
-        return {"Successful": successful, "Failed": failed}
+        return answer
 
 
 def _bytes_value(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -578,11 +568,15 @@ def _error(operation: str, code: str, message: str, status: int = 400) -> Client
 
 
 def _each_entry(
-    params: Mapping[str, Any], operation: str, act: Callable[[Mapping[str, Any]], None]
+    params: Mapping[str, Any],
+    operation: str,
+    act: Callable[[Mapping[str, Any]], None],
+    limit: int = 10,
 ) -> dict[str, Any]:
-    """A batch call's answer as SQS gives it: each entry done alone, its error in `Failed`."""
+    """A batch call's answer as SQS gives it: each entry done alone, its error in `Failed`
+    (`limit`: SQS's 10 entries, or `DirectSqs`'s own batches)."""
     entries = list(params["Entries"])
-    _check_batch(entries, operation)
+    _check_batch(entries, operation, limit)
     successful, failed = [], []
     for entry in entries:
         try:
@@ -603,13 +597,15 @@ def _failure(entry_id: str, exc: ClientError) -> dict[str, Any]:
     }
 
 
-def _check_batch(entries: list[Any], operation: str) -> None:
+def _check_batch(entries: list[Any], operation: str, limit: int = 10) -> None:
     if not entries:
         raise _error(
             operation, "AWS.SimpleQueueService.EmptyBatchRequest", "There should be at least one entry"
         )
-    if len(entries) > 10:
-        raise _error(operation, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "At most 10 entries")
+    if len(entries) > limit:
+        raise _error(
+            operation, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", f"At most {limit} entries"
+        )
     if len({e["Id"] for e in entries}) != len(entries):
         raise _error(operation, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "Two entries share an Id")
 
