@@ -141,6 +141,7 @@ PHASES_JS = """() => {
   return {
     html: nav.responseEnd,
     scripts: end((n) => n.includes('/assets/') && n.endsWith('.js')),
+    boot: (performance.getEntriesByName('touchline:boot')[0] || { startTime: 0 }).startTime,
     account: end((n) => n.includes('/api/v1/sites') || n.includes('/api/v1/me')),
     first_query: Math.min(...queries.map((r) => r.startTime)),
     last_answer: Math.max(...queries.map((r) => r.responseEnd)),
@@ -158,8 +159,9 @@ def _phase_rows(label: str, phases: list[dict[str, float]]) -> list[tuple[str, s
         return []
     names = {
         "html": "HTML received",
-        "scripts": "scripts received",
-        "account": "sites and me answered (the queries wait for them)",
+        "scripts": "scripts received (the map's chunk, loaded on demand, among them)",
+        "boot": "the app's script starts (touchline:boot)",
+        "account": "sites and me answered (asked by index.html; the queries wait for them)",
         "first_query": "first query sent",
         "last_answer": "last query answered",
         "ready": "everything on screen",

@@ -223,6 +223,7 @@ function Page({ spec, view }: { spec: PageSpec; view: View }) {
   const [component, setComponent] = useState<{ id: string; C: FunctionComponent<{ view: View }> } | null>(null);
   const [error, setError] = useState<Error | null>(null);
   useEffect(() => {
+    if (spec.loaded) return;
     let live = true;
     spec.load().then(
       (C) => live && setComponent({ id: spec.id, C }),
@@ -232,6 +233,8 @@ function Page({ spec, view }: { spec: PageSpec; view: View }) {
       live = false;
     };
   }, [spec.id]);
+  // The overview, in the initial bundle, draws in this render: its queries leave in its first effects.
+  if (spec.loaded) return <spec.loaded view={view} />;
   if (error) return <ErrorNote error={error} />;
   if (!component || component.id !== spec.id) return <div class="placeholder page-placeholder" />;
   const C = component.C;

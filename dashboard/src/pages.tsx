@@ -9,6 +9,8 @@ export interface PageSpec {
   id: string;
   label: string;
   load: () => Promise<FunctionComponent<{ view: View }>>;
+  /** The view itself when it is in the initial bundle: drawn in the first render, no import. */
+  loaded?: FunctionComponent<{ view: View }>;
   /** Any one of these is needed to see the page at all (a viewer sees no settings). */
   permissions?: string[];
   /** Shown through a shared link (read-only views only). */
@@ -21,7 +23,7 @@ export interface PageSpec {
 export const SETTINGS_PERMISSIONS = ['sites:write', 'goals:write', 'integrations:write', 'api_keys:write', 'members:write', 'shared_links:write', 'annotations:write', 'webhooks:write', 'audit:read', 'usage:read'];
 
 export const PAGES: PageSpec[] = [
-  { id: 'overview', label: 'Overview', load: async () => Overview, shared: true, dated: true },
+  { id: 'overview', label: 'Overview', load: async () => Overview, loaded: Overview, shared: true, dated: true },
   { id: 'realtime', label: 'Realtime', load: () => import('./views/realtime').then((m) => m.Realtime), shared: true, dated: false },
   { id: 'attribution', label: 'Attribution', load: () => import('./views/attribution').then((m) => m.Attribution), shared: true, dated: true },
   { id: 'revenue', label: 'Revenue', load: () => import('./views/revenue').then((m) => m.Revenue), shared: true, dated: true },

@@ -39,17 +39,24 @@ export function setCredentials(
 export async function request<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...(await credentials()) };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let response: Response;
+  let response: { status: number; ok: boolean; text: string };
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const taken = early(method, path, headers.authorization, body, retried);
+    if (taken) {
+      const answer = await taken;
+      response = { ...answer, ok: answer.status >= 200 && answer.status < 300 };
+    } else {
+      const r = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      response = { status: r.status, ok: r.ok, text: await r.text() };
+    }
   } catch {
     throw new ApiError(0, 'The server cannot be reached. Check your connection and retry.');
   }
-  const text = await response.text();
+  const text = response.text;
   let parsed: unknown = null;
   try {
     parsed = text ? JSON.parse(text) : null;
@@ -67,6 +74,42 @@ export async function request<T>(method: string, path: string, body?: unknown, r
     throw new ApiError(response.status, errorMessage(parsed, response.status), parsed);
   }
   return parsed as T;
+}
+
+// The answers index.html's inline script asked for while the scripts downloaded (the shell's
+// first GETs of the sites and the person, with the token then kept): each is taken once, by the
+// same GET with the same token; anything else (a renewed token, a retry) asks again.
+interface EarlyAnswer {
+  status: number;
+  text: string;
+}
+
+declare global {
+  interface Window {
+    __touchlineEarly?: { authorization: string; answers: Record<string, Promise<EarlyAnswer> | undefined> };
+  }
+}
+
+function early(method: string, path: string, authorization: string | undefined, body: unknown, retried: boolean): Promise<EarlyAnswer> | undefined {
+  const kept = window.__touchlineEarly;
+  if (!kept || retried || method !== 'GET' || body !== undefined || kept.authorization !== authorization) return undefined;
+  const answer = kept.answers[path];
+  kept.answers[path] = undefined;
+  return answer;
+}
+
+/** The early answers of these GETs parsed, when every one was a 200 (else undefined): main.tsx
+ * waits for them (the splash would show meanwhile) so the first render is the page itself. */
+export async function earlyAnswers(paths: string[]): Promise<unknown[] | undefined> {
+  const kept = window.__touchlineEarly;
+  if (!kept) return undefined;
+  try {
+    const answers = await Promise.all(paths.map((p) => kept.answers[p]));
+    if (answers.some((a) => !a || a.status !== 200)) return undefined;
+    return answers.map((a) => JSON.parse(a!.text) as unknown);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The message an API error body carries, whatever its shape ({error}, {message}, {detail}). */

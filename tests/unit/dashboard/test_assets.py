@@ -87,3 +87,20 @@ def test_root_files_are_cached_an_hour(assets: DashboardAssets) -> None:
 def test_an_unbuilt_dashboard_says_how_to_build_it(tmp_path: Path) -> None:
     served = DashboardAssets(tmp_path / "missing").serve("/")
     assert served.status == 503 and b"sam build" in served.body
+
+
+def test_the_index_pages_inline_scripts_are_allowed_by_their_hash_and_no_other(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+
+    inline = b"\n  window.early = fetch('/api/v1/sites');\n"
+    root = tmp_path / "static"
+    root.mkdir()
+    module = b"<script type=module src=/assets/a.js></script>"
+    page = b"<html><head><script>" + inline + b"</script>" + module + b"</head></html>"
+    (root / "index.html").write_bytes(page)
+    csp = DashboardAssets(root).serve("/shop.example.com").headers["Content-Security-Policy"]
+    digest = base64.b64encode(hashlib.sha256(inline).digest()).decode()
+    # The browser hashes exactly the text between the tags; the module script needs no hash.
+    assert f"script-src 'self' 'sha256-{digest}';" in csp
+    assert csp.count("'sha256-") == 1 and "unsafe-inline" not in csp

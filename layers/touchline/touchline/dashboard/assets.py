@@ -9,9 +9,11 @@ per container. Knows nothing of Lambda: the handler turns a `Served` into its re
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import mimetypes
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,6 +28,8 @@ UNHASHED = "public, max-age=3600"
 API_PREFIXES = ("/api/", "/v1/", "/webhooks/", "/js/", "/_dev/")
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
 NOT_FOUND = b'{"message":"Not Found"}'
+# index.html's own inline scripts (the early sites/me requests): allowed by hash, nothing else inline.
+INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 # Shared links (/share/...) are meant to be embedded in other sites' pages; nothing else is.
 EMBEDDABLE_PREFIX = "/share/"
 CONTENT_TYPES = {
@@ -45,6 +49,7 @@ class _File:
     gzipped: bytes | None
     content_type: str
     etag: str
+    inline_scripts: tuple[str, ...] = ()  # CSP sources (`'sha256-…'`) of an HTML file's inline scripts
 
 
 class DashboardAssets:
@@ -78,16 +83,22 @@ class DashboardAssets:
                 {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
             )
         served = self._respond(index, REVALIDATE, if_none_match, accept_encoding)
-        served.headers.update(self.security_headers(embeddable=clean.startswith(EMBEDDABLE_PREFIX)))
+        served.headers.update(
+            self.security_headers(
+                embeddable=clean.startswith(EMBEDDABLE_PREFIX), inline_scripts=index.inline_scripts
+            )
+        )
         return served
 
-    def security_headers(self, *, embeddable: bool) -> dict[str, str]:
-        """CSP for the app page: its own scripts only; API calls to this origin and Cognito."""
+    def security_headers(self, *, embeddable: bool, inline_scripts: tuple[str, ...] = ()) -> dict[str, str]:
+        """CSP for the app page: its own scripts only (files, and index.html's inline ones by
+        hash); API calls to this origin and Cognito."""
         connect = " ".join(("'self'", *self.connect_src))
+        scripts = " ".join(("'self'", *inline_scripts))
         ancestors = "*" if embeddable else "'none'"
         headers = {
             "Content-Security-Policy": (
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
                 f"connect-src {connect}; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'"
             ),
             "X-Content-Type-Options": "nosniff",
@@ -129,7 +140,18 @@ class DashboardAssets:
         compressible = content_type.startswith(COMPRESSIBLE) and len(body) > 256
         # mtime=0: the same file gives the same bytes in every container.
         gzipped = gzip.compress(body, compresslevel=9, mtime=0) if compressible else None
-        return _File(body, gzipped, content_type, f'W/"{hashlib.sha256(body).hexdigest()[:20]}"')
+        inline = _inline_script_hashes(body) if target.suffix == ".html" else ()
+        etag = f'W/"{hashlib.sha256(body).hexdigest()[:20]}"'
+        return _File(body, gzipped, content_type, etag, inline)
+
+
+def _inline_script_hashes(html: bytes) -> tuple[str, ...]:
+    """CSP hash sources of the page's inline scripts: exactly the text between the tags."""
+    return tuple(
+        f"'sha256-{base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()}'"
+        for m in INLINE_SCRIPT.finditer(html)
+        if m.group(1).strip()
+    )
 
 
 def _normalise(path: str) -> str | None:
