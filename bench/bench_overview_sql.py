@@ -10,6 +10,10 @@ the process's; it keeps no query_log). CPU time moves less with the machine's lo
 The same-run baseline is one plain scan of the site's 30 days of events (`count()`,
 `uniqExact(visitor_id)`, no FINAL): each round's CPU is printed as a multiple of it.
 
+Each round runs twice: as the engine now compiles it, and with the visitor count over the String
+id as it was before (`old_statement`), so the change is measured and its answers compared in one
+run.
+
 `python -m bench.bench_overview_sql` (a few minutes: it loads and aggregates 1M events);
 `TOUCHLINE_BENCH_DASHBOARD_EVENTS=20000` for a quick look.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
 import statistics
 import sys
@@ -103,21 +108,37 @@ class _NoCache:
         return None
 
 
+# The statements as they were before the visitor count hashed its key (docs/query-api.md): the
+# same round is run both ways in the same run, and their answers compared.
+OLD_VISITOR_COUNT = re.compile(r"uniqExact\(cityHash64\(([a-z]+\.visitor_id)\)\)")
+
+
+def old_statement(sql: str) -> str:
+    return OLD_VISITOR_COUNT.sub(r"uniqExact(\1)", sql)
+
+
 class _Measured:
-    """A `Warehouse` that records each statement's wall and CPU milliseconds under `label`."""
+    """A `Warehouse` that records each statement's wall and CPU milliseconds under `label`
+    (and, with `old`, runs the statement as it was before: `old_statement`)."""
 
     def __init__(self, client: Any, settings: dict[str, Any]) -> None:
         self._client = client
         self._settings = settings
         self.label = ""
+        self.old = False
         self.stats: dict[str, list[tuple[float, float]]] = {}
+        self.rows: dict[str, list[Any]] = {}
 
     def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        if self.old:
+            sql = old_statement(sql)
         cpu, wall = _cpu(), time.perf_counter()
         result = self._client.query(sql, parameters=parameters, settings=self._settings)
         figures = ((time.perf_counter() - wall) * 1000, (_cpu() - cpu) * 1000)
         self.stats.setdefault(self.label, []).append(figures)
-        return list(result.column_names), [tuple(r) for r in result.result_rows]
+        rows = [tuple(r) for r in result.result_rows]
+        self.rows.setdefault(self.label, []).append(rows)
+        return list(result.column_names), rows
 
 
 def _cpu() -> float:
@@ -177,12 +198,23 @@ def run() -> list[tuple[str, str]]:
             warehouse.select(baseline, {"s": SITE})
             warehouse.label = "data version" if run_no else "warm-up"
             engine.data_version(SITE)
-            for name, bodies in rounds.items():
-                for label, body in bodies:
-                    warehouse.label = f"{name}|{label}" if run_no else "warm-up"
-                    with contextlib.suppress(QueryError):  # a refused query is in the page's round too
-                        engine.run(body, site)
+            for old in (True, False):
+                warehouse.old = old
+                for name, bodies in rounds.items():
+                    for label, body in bodies:
+                        tag = f"{'before' if old else 'now'}: {name}"
+                        warehouse.label = f"{tag}|{label}" if run_no else "warm-up"
+                        with contextlib.suppress(QueryError):  # a refused query is in the page's round too
+                            engine.run(body, site)
+            warehouse.old = False
         stats = warehouse.stats
+        # Each statement's answers, before and now, in every run: the change keeps them identical.
+        differ = [
+            key
+            for key, rows in warehouse.rows.items()
+            if key.startswith("now: ") and rows != warehouse.rows.get("before: " + key[5:])
+        ]
+        show("statements whose answers differ before / now", f"{len(differ)} {differ if differ else ''}")
 
         def median(label: str, i: int) -> float:
             return statistics.median(s[i] for s in stats.get(label, [(0.0, 0.0)]))
@@ -197,7 +229,7 @@ def run() -> list[tuple[str, str]]:
             "data version read: wall / CPU ms",
             f"{median('data version', 0):.1f} / {median('data version', 1):.1f}",
         )
-        for name, bodies in rounds.items():
+        for name, bodies in ((f"{tag}: {n}", b) for n, b in rounds.items() for tag in ("before", "now")):
             total_wall = total_cpu = 0.0
             for label, _ in bodies:
                 key = f"{name}|{label}"

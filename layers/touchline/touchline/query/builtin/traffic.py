@@ -296,6 +296,15 @@ REGISTRY.dimension(
 # ---------------------------------------------------------------------------------- metrics
 
 
+# Unique visitors count distinct 64-bit hashes of the visitor id: uniqExact over the String hashes
+# each id to 128 bits (SipHash) and keeps a set of those, which cost ~170 ms CPU per 500,000 hits;
+# over cityHash64 it is ~2.5x less. Two ids of one period collide with probability ~n²/2⁶⁵ (1e-8
+# at a million visitors, 3e-4 at a hundred million), and then count one visitor short; an answer is
+# otherwise the same exact count (docs/query-api.md, "The visitor count's key").
+EVENT_VISITORS = "uniqExact(cityHash64(e.visitor_id))"
+SESSION_VISITORS = "uniqExact(cityHash64(s.visitor_id))"
+
+
 def _on_traffic(events: str, sessions: str) -> Any:
     def sql(m: MetricContext) -> str:
         table = m.traffic_table()
@@ -325,7 +334,7 @@ REGISTRY.metric(
     Metric(
         "visitors",
         "event",
-        _on_traffic("uniqExact(e.visitor_id)", "uniqExact(s.visitor_id)"),
+        _on_traffic(EVENT_VISITORS, SESSION_VISITORS),
         _int,
         description="Unique visitors.",
     )
@@ -394,9 +403,7 @@ _session_metric(
 
 def _visitors(m: MetricContext, **options: Any) -> str:
     table = m.traffic_table()
-    return m.agg(
-        table, "uniqExact(e.visitor_id)" if table == "events" else "uniqExact(s.visitor_id)", **options
-    )
+    return m.agg(table, EVENT_VISITORS if table == "events" else SESSION_VISITORS, **options)
 
 
 def _percentage(m: MetricContext) -> str:
@@ -424,7 +431,7 @@ def _needs_goal(query: Query, metric: str) -> None:
 def _denominator(m: MetricContext, grouped: bool) -> str:
     """Visitors without the goal and property filters (the conversion-rate divisor)."""
     table = m.ctx.denominator_table()
-    column = "uniqExact(e.visitor_id)" if table == "events" else "uniqExact(s.visitor_id)"
+    column = EVENT_VISITORS if table == "events" else SESSION_VISITORS
     return m.agg(table, column, variant=NO_GOAL, grouped=grouped)
 
 
