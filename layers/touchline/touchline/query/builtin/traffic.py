@@ -298,7 +298,7 @@ REGISTRY.dimension(
 
 # Unique visitors count distinct 64-bit hashes of the visitor id: uniqExact over the String hashes
 # each id to 128 bits (SipHash) and keeps a set of those, which cost ~170 ms CPU per 500,000 hits;
-# over cityHash64 it is ~2.5x less. Two ids of one period collide with probability ~n²/2⁶⁵ (1e-8
+# over cityHash64 it is ~2x less. Two ids of one period collide with probability ~n²/2⁶⁵ (3e-8
 # at a million visitors, 3e-4 at a hundred million), and then count one visitor short; an answer is
 # otherwise the same exact count (docs/query-api.md, "The visitor count's key").
 EVENT_VISITORS = "uniqExact(cityHash64(e.visitor_id))"
