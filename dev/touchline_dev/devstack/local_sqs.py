@@ -255,8 +255,39 @@ class LocalQueues:
         self._send(queue, [entry], "SendMessage")
 
     def _send(self, queue: _Queue, entries: list[Mapping[str, Any]], operation: str) -> list[dict[str, Any]]:
-        if not queue.fifo:
-            return self._send_standard(queue, entries)
+        if queue.fifo:
+            return self._send_fifo(queue, entries, operation)
+        return self._send_standard(queue, entries)
+
+    @staticmethod
+    def _message(
+        entry: Mapping[str, Any],
+        now: float,
+        delay: int,
+        sequence: int = 0,
+        group: str | None = None,
+        dedup: str | None = None,
+    ) -> _Message:
+        body = str(entry["MessageBody"])
+        attributes = dict(entry.get("MessageAttributes") or {})
+        return _Message(
+            id=str(entry.get("_Id") or fresh_id()),
+            body=body,
+            attributes=attributes,
+            md5_body=hashlib.md5(body.encode()).hexdigest(),
+            md5_attributes=attributes_md5(attributes) if attributes else None,
+            sent_ms=int(now * 1000),
+            visible_at=now + delay,
+            sequence=sequence,
+            group=group,
+            dedup=dedup,
+        )
+
+    def _send_fifo(
+        self, queue: _Queue, entries: list[Mapping[str, Any]], operation: str
+    ) -> list[dict[str, Any]]:
+        """A FIFO send, all under the queue's lock: the sequence numbers and the five-minute
+        deduplication window must see sends in one order."""
         now = time.time()
         made: list[_Message] = []
         results: list[dict[str, Any]] = []
@@ -267,45 +298,29 @@ class LocalQueues:
                 }
             for entry in entries:
                 body = str(entry["MessageBody"])
-                attributes = dict(entry.get("MessageAttributes") or {})
                 group = entry.get("MessageGroupId")
                 dedup = entry.get("MessageDeduplicationId")
-                if queue.fifo:
-                    if not group:
-                        raise _error(
-                            operation, "MissingParameter", "The request must contain MessageGroupId."
-                        )
-                    if not dedup and queue.content_dedup:
-                        dedup = hashlib.sha256(body.encode()).hexdigest()
-                    if not dedup:
-                        raise _error(
-                            operation,
-                            "InvalidParameterValue",
-                            "The queue should either have ContentBasedDeduplication enabled or "
-                            "MessageDeduplicationId provided explicitly",
-                        )
-                    seen = queue.dedup_seen.get(dedup)
-                    if seen is not None and now - seen[0] < _DEDUPLICATION_SECONDS:
-                        results.append(self._sent(queue.messages.get(seen[1]), seen[1], body, attributes))
-                        continue
+                if not group:
+                    raise _error(operation, "MissingParameter", "The request must contain MessageGroupId.")
+                if not dedup and queue.content_dedup:
+                    dedup = hashlib.sha256(body.encode()).hexdigest()
+                if not dedup:
+                    raise _error(
+                        operation,
+                        "InvalidParameterValue",
+                        "The queue should either have ContentBasedDeduplication enabled or "
+                        "MessageDeduplicationId provided explicitly",
+                    )
+                seen = queue.dedup_seen.get(dedup)
+                if seen is not None and now - seen[0] < _DEDUPLICATION_SECONDS:
+                    attributes = dict(entry.get("MessageAttributes") or {})
+                    results.append(self._sent(queue.messages.get(seen[1]), seen[1], body, attributes))
+                    continue
                 self._sequence += 1
-                delay = 0 if queue.fifo else int(entry.get("DelaySeconds", queue.delay))
-                message = _Message(
-                    id=str(entry.get("_Id") or fresh_id()),
-                    body=body,
-                    attributes=attributes,
-                    md5_body=hashlib.md5(body.encode()).hexdigest(),
-                    md5_attributes=attributes_md5(attributes) if attributes else None,
-                    sent_ms=int(now * 1000),
-                    visible_at=now + delay,
-                    sequence=self._sequence,
-                    group=group if queue.fifo else None,
-                    dedup=dedup if queue.fifo else None,
-                )
-                if queue.fifo and dedup:
-                    queue.dedup_seen[dedup] = (now, message.id)
+                message = self._message(entry, now, 0, self._sequence, group=group, dedup=dedup)
+                queue.dedup_seen[dedup] = (now, message.id)
                 made.append(message)
-                results.append(self._sent(message, message.id, body, attributes))
+                results.append(self._sent(message, message.id, body, message.attributes))
             # In SQLite before anyone is told it was sent (or can receive it).
             self.journal.write_many((queue.logical_id, m.id, m.body, m.attributes) for m in made)
             for message in made:
@@ -319,24 +334,10 @@ class LocalQueues:
         which is then held only to add the messages, so sends do not queue up behind each other
         or behind a receive (the lock was ~17 % of the stack's wall time per hit)."""
         now = time.time()
-        made: list[_Message] = []
+        made = [self._message(e, now, delay=int(e.get("DelaySeconds", queue.delay))) for e in entries]
         results: list[dict[str, Any]] = []
-        for entry in entries:
-            body = str(entry["MessageBody"])
-            attributes = dict(entry.get("MessageAttributes") or {})
-            md5_body = hashlib.md5(body.encode()).hexdigest()
-            message = _Message(
-                id=str(entry.get("_Id") or fresh_id()),
-                body=body,
-                attributes=attributes,
-                md5_body=md5_body,
-                md5_attributes=attributes_md5(attributes) if attributes else None,
-                sent_ms=int(now * 1000),
-                visible_at=now + int(entry.get("DelaySeconds", queue.delay)),
-                sequence=0,
-            )
-            made.append(message)
-            result: dict[str, Any] = {"MessageId": message.id, "MD5OfMessageBody": md5_body}
+        for message in made:
+            result: dict[str, Any] = {"MessageId": message.id, "MD5OfMessageBody": message.md5_body}
             if message.md5_attributes:
                 result["MD5OfMessageAttributes"] = message.md5_attributes
             results.append(result)
