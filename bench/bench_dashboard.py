@@ -150,6 +150,31 @@ PHASES_JS = """() => {
 }"""
 
 
+# Where a filter click's time goes (ms since the click): its round's request leaving and answered
+# (Resource Timing of the queries sent after the click), then everything on screen.
+CLICK_PHASES_JS = """(t0) => {
+  const queries = performance.getEntriesByType('resource')
+    .filter((r) => r.name.includes('/api/v1/query') && r.startTime >= t0);
+  return {
+    first_query: Math.min(...queries.map((r) => r.startTime)) - t0,
+    last_answer: Math.max(...queries.map((r) => r.responseEnd)) - t0,
+  };
+}"""
+
+
+def _click_phase_rows(phases: list[dict[str, float]]) -> list[tuple[str, str]]:
+    names = {
+        "first_query": "the round's request sent",
+        "last_answer": "its answer received",
+        "ready": "everything on screen",
+    }
+    return [
+        (f"    click: {text} (ms after the click)", f"{statistics.median(p[key] for p in phases):.0f}")
+        for key, text in names.items()
+        if phases
+    ]
+
+
 READY_JS = "performance.getEntriesByName('touchline:overview-ready')[0].startTime"
 
 
@@ -355,6 +380,7 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
             page.get_by_role("tab", name="Channels").click()  # the default tab: may not re-render
             count = _ready(page, "overview", count - 1)
             clicks, direct_clicks, batch_clicks = [], [], []
+            click_phases: list[dict[str, float]] = []
             for channel in ("Email", "Paid Search", "Organic Social"):
                 bust()
                 server_click.mark()
@@ -365,6 +391,8 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
                     "performance.getEntriesByName('touchline:overview-ready').slice(-1)[0].startTime"
                 )
                 clicks.append(float(mark) - float(t0))
+                click_phase = page.evaluate(CLICK_PHASES_JS, float(t0))
+                click_phases.append(click_phase | {"ready": float(mark) - float(t0)})
                 server_click.take()
                 filtered = [q["body"] for q in page.evaluate("window.__touchline.queries")]
                 bust()
@@ -379,6 +407,7 @@ def run(progress: bool = False) -> list[tuple[str, str]]:
                 ("  baseline: the filtered round straight to the API, cache cold", _ms(direct_clicks)),
                 ("  ratio click / baseline", f"{click_ms / max(click_direct, 1):.2f}x"),
                 ("  the filtered round as one batch request, cache cold", _ms(batch_clicks)),
+                *_click_phase_rows(click_phases),
                 *server_click.rows("click"),
             )
     return figures

@@ -150,6 +150,30 @@ def test_goal_dimension_and_properties(loaded: Any) -> None:
     assert answer == want
 
 
+@pytest.mark.parametrize("channel_test", ["is", "is_not"])
+def test_goals_under_a_visit_filter(loaded: Any, channel_test: str) -> None:
+    """Grouped by goal, the hits are cut to goal completions before they meet their sessions."""
+    e = Expect(loaded.world, START, END)
+    answer = rows(
+        loaded.run(
+            q(
+                metrics=["visitors", "events"],
+                dimensions=["event:goal"],
+                filters=[[channel_test, "visit:channel", ["Email"]]],
+            )
+        )
+    )
+
+    def in_email(v: Any) -> bool:
+        return v is not None and v.session.channel == "Email"
+
+    goals = e.events(lambda h, v: h.hit.event_type == "goal" and in_email(v) == (channel_test == "is"))
+    grouped = e.group(goals, lambda h: (h.hit.name,))
+    want = {name: [e.visitors(v), len(v)] for name, v in grouped.items()}
+    assert want, "a filter that selects no goal proves little"
+    assert answer == want
+
+
 def test_pagination_and_order(loaded: Any) -> None:
     full = loaded.run(q(metrics=["pageviews"], dimensions=["event:page"], order_by=[["event:page", "asc"]]))
     pages = [r["dimensions"][0] for r in full["results"]]

@@ -65,6 +65,7 @@ class CompileContext:
         self.parts: dict[PartKey, Part] = {}
         self.current_metric = ""
         self.current_variant = ""
+        self.current_grouped = False
         self._traffic_table: str | None = None
 
     # ------------------------------------------------------------------ vocabulary
@@ -244,7 +245,8 @@ class CompileContext:
 
     def visitor_restriction(self) -> str | None:
         """A condition on `e` that every counted hit meets (the top-level event filters of the
-        current subquery), so the sessions joined to the hits can be limited to those visitors'."""
+        current subquery, and in a grouped one what its dimensions keep: a goal's hits), so the
+        sessions joined to the hits can be limited to those visitors'."""
         nodes = self.query.filters
         if self.current_variant == NO_GOAL:
             nodes = tuple(n for n in nodes if not _is_goal_or_property_filter(n))
@@ -252,6 +254,12 @@ class CompileContext:
         for node in nodes:
             if isinstance(node, SimpleFilter) and self.dimension(node.dimension)[0].kind == "event":
                 conditions.append(self._simple(node, "events"))
+        if self.current_grouped:
+            for name in self.query.dimensions:
+                dimension = self.dimension(name)[0]
+                kept = dimension.rows_sql(self, "events") if dimension.rows_sql is not None else None
+                if kept is not None:
+                    conditions.append(kept)
         return " AND ".join(f"({c})" for c in conditions) if conditions else None
 
     def visit_restriction(self, window: str) -> str | None:
@@ -330,10 +338,10 @@ def _part_sql(ctx: CompileContext, part: Part, dims: list[str]) -> str:
                 raise QueryError(f"Metric(s) {metrics} cannot be grouped by `{name}`.")
             selects.append(f"{column} AS {alias}")
     selects.extend(f"{expression} AS {alias}" for expression, alias in part.aggregates.items())
-    ctx.current_variant = part.key.variant
+    ctx.current_variant, ctx.current_grouped = part.key.variant, part.key.grouped
     where = ctx.where(table.name, part.key.variant)
     relation = table.relation(ctx, where)
-    ctx.current_variant = ""
+    ctx.current_variant, ctx.current_grouped = "", False
     group = f" GROUP BY {', '.join(dims)}" if part.key.grouped and dims else ""
     return f"(SELECT {', '.join(selects)} {relation}{group})"
 

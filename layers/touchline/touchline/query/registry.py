@@ -71,6 +71,9 @@ class Dimension:
     check_clauses: Callable[[str, list[Any]], None] | None = None
     # A filter that is not `column <operator> clauses` (event:goal: each goal's own condition).
     filter_sql: Callable[[CompileContext, str, Any], str] | None = None
+    # A condition every row grouped by the dimension on a table meets (event:goal: a hit that
+    # completes some goal), applied to the hits before anything is joined to them.
+    rows_sql: Callable[[CompileContext, str], str | None] | None = None
 
     def column(self, ctx: CompileContext, table: str, argument: str | None) -> str | None:
         """The SQL expression on `table`, or None when the dimension does not exist there."""

@@ -219,6 +219,14 @@ def _goal_column(ctx: CompileContext, table: str, _argument: str | None) -> str:
     return f"arrayJoin(arrayFilter(x -> x != '', [{', '.join(items)}]))"
 
 
+def _goal_rows(ctx: CompileContext, table: str) -> str | None:
+    """The hits a goal row can come from: those completing one of the site's goals."""
+    if table != "events":
+        return None
+    conditions = [goal_condition(ctx, g.name) for g in ctx.query.site.goals]
+    return " OR ".join(conditions) if conditions else "0"
+
+
 def _goal_filter(ctx: CompileContext, table: str, node: SimpleFilter) -> str:
     names = matching_goals(ctx.query, node)
     if table == "credits":
@@ -251,6 +259,7 @@ REGISTRY.dimension(
         operators=frozenset({"is", "contains"}),
         top_level_only=True,
         filter_sql=_goal_filter,
+        rows_sql=_goal_rows,
         description="A goal configured for the site (`touchline goals add`).",
     )
 )
