@@ -226,3 +226,19 @@ def test_column_inserts_of_the_same_rows_carry_the_same_token_in_any_order() -> 
         batch.add(body)
     batch.flush()
     assert other.tokens != tokens[0]
+
+
+def test_the_dedup_token_is_the_sha256_of_the_sorted_rows_whatever_their_number() -> None:
+    """Hashed in chunks, the token stays the SHA-256 of the sorted rows each followed by a
+    newline: a batch redelivered after this change deduplicates against the token written
+    before it, and any order of the same rows gives the same token."""
+    import hashlib
+    import random
+
+    for count in (0, 1, 255, 256, 257, 1_000):
+        rows = [f'{{"n":{i},"x":"{"é" * (i % 3)}"}}' for i in range(count)]
+        expected = hashlib.sha256(("\n".join(sorted(rows)) + "\n").encode()).hexdigest() if rows else ""
+        expected = expected or hashlib.sha256().hexdigest()
+        shuffled = rows[:]
+        random.Random(count).shuffle(shuffled)
+        assert dedup_token(rows) == dedup_token(shuffled) == expected

@@ -153,3 +153,33 @@ def test_a_batch_accepts_exactly_the_lines_accepted_one_by_one(picks: list[tuple
     assert [columns[FAST.fields.index("event_id")][j] for j in range(len(accepted))] == [
         json.loads(lines[i])["row"]["event_id"] for i in accepted
     ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from(BODIES), st.sampled_from(FIELDS), st.one_of(st.just(...), values)),
+        min_size=1,
+        max_size=12,
+    ),
+    block=st.integers(min_value=1, max_value=5),
+)
+def test_decoding_in_blocks_gives_the_verdicts_and_columns_of_one_block(
+    picks: list[tuple[str, str, Any]], block: int
+) -> None:
+    """A batch is decoded `_DECODE_ROWS` lines at a time: blocks with refused lines among good
+    ones, in any position, change nothing."""
+    assert FAST is not None
+    from touchline.load import compiled as module
+
+    lines = []
+    for base, name, value in picks:
+        envelope = json.loads(base)
+        if value is not ...:
+            envelope["row"][name] = value
+        lines.append(json.dumps(envelope, separators=(",", ":")))
+    whole = FAST.load(lines)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "_DECODE_ROWS", block)
+        assert FAST.load(lines) == whole
+    assert whole[0] == _per_line(lines)
