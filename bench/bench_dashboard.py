@@ -168,10 +168,19 @@ def _click_phase_rows(phases: list[dict[str, float]]) -> list[tuple[str, str]]:
         "last_answer": "its answer received",
         "ready": "everything on screen",
     }
+    return _median_rows(
+        phases, {key: f"    click: {text} (ms after the click)" for key, text in names.items()}
+    )
+
+
+def _median_rows(
+    phases: list[dict[str, float]], labels: dict[str, str], unit: str = ""
+) -> list[tuple[str, str]]:
+    """Each phase's median over the runs, under its label."""
+    if not phases:
+        return []
     return [
-        (f"    click: {text} (ms after the click)", f"{statistics.median(p[key] for p in phases):.0f}")
-        for key, text in names.items()
-        if phases
+        (label, f"{statistics.median(p[key] for p in phases):.0f}{unit}") for key, label in labels.items()
     ]
 
 
@@ -180,8 +189,6 @@ READY_JS = "performance.getEntriesByName('touchline:overview-ready')[0].startTim
 
 def _phase_rows(label: str, phases: list[dict[str, float]]) -> list[tuple[str, str]]:
     """Median time since navigation start at which each phase of a first render ended."""
-    if not phases:
-        return []
     names = {
         "html": "HTML received",
         "scripts": "scripts received (the map's chunk, loaded on demand, among them)",
@@ -191,10 +198,7 @@ def _phase_rows(label: str, phases: list[dict[str, float]]) -> list[tuple[str, s
         "last_answer": "last query answered",
         "ready": "everything on screen",
     }
-    return [
-        (f"  {label} render: {text}", f"{statistics.median(p[key] for p in phases):.0f} ms")
-        for key, text in names.items()
-    ]
+    return _median_rows(phases, {key: f"  {label} render: {text}" for key, text in names.items()}, " ms")
 
 
 class ServerLog:

@@ -132,6 +132,17 @@ def test_a_batch_is_judged_line_by_line_even_when_lines_could_join_up() -> None:
         assert not columns or len(columns[0]) == len(accepted)
 
 
+def _envelopes(picks: list[tuple[str, str, Any]]) -> list[str]:
+    """Each picked body with its one field set to the picked value (`...`: left as it is)."""
+    lines = []
+    for base, name, value in picks:
+        envelope = json.loads(base)
+        if value is not ...:
+            envelope["row"][name] = value
+        lines.append(json.dumps(envelope, separators=(",", ":")))
+    return lines
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     picks=st.lists(
@@ -142,12 +153,7 @@ def test_a_batch_is_judged_line_by_line_even_when_lines_could_join_up() -> None:
 )
 def test_a_batch_accepts_exactly_the_lines_accepted_one_by_one(picks: list[tuple[str, str, Any]]) -> None:
     assert FAST is not None
-    lines = []
-    for base, name, value in picks:
-        envelope = json.loads(base)
-        if value is not ...:
-            envelope["row"][name] = value
-        lines.append(json.dumps(envelope, separators=(",", ":")))
+    lines = _envelopes(picks)
     accepted, left, columns = FAST.load(lines)
     assert accepted == _per_line(lines) and sorted(accepted + left) == list(range(len(lines)))
     assert [columns[FAST.fields.index("event_id")][j] for j in range(len(accepted))] == [
@@ -172,12 +178,7 @@ def test_decoding_in_blocks_gives_the_verdicts_and_columns_of_one_block(
     assert FAST is not None
     from touchline.load import compiled as module
 
-    lines = []
-    for base, name, value in picks:
-        envelope = json.loads(base)
-        if value is not ...:
-            envelope["row"][name] = value
-        lines.append(json.dumps(envelope, separators=(",", ":")))
+    lines = _envelopes(picks)
     whole = FAST.load(lines)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "_DECODE_ROWS", block)

@@ -28,6 +28,7 @@ return to the queue and, after `maxReceiveCount` receives, to the dead-letter qu
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -141,7 +142,7 @@ class LoadBatch:
 
     sink: RowSink
     tables: dict[str, TableRows] = field(default_factory=dict)
-    compiled: dict[str, Lines] = field(default_factory=dict)
+    compiled: dict[str, Lines] = field(default_factory=lambda: defaultdict(Lines))
     rejected: list[RejectedRow] = field(default_factory=list)
     _order: dict[str, int] = field(default_factory=dict)  # message id -> arrival, for reports
 
@@ -154,9 +155,7 @@ class LoadBatch:
             kind, prefix = _FAST_PREFIXES[0]
             parts = body.split("\n")
             if all(map(str.startswith, parts, repeat(prefix))):
-                lines = self.compiled.get(kind)
-                if lines is None:
-                    lines = self.compiled[kind] = Lines()
+                lines = self.compiled[kind]
                 lines.lines += parts
                 lines.keys += repeat(key, len(parts))
                 lines.positions += range(len(parts))
@@ -167,9 +166,7 @@ class LoadBatch:
             # A compiled kind's envelope in canonical form waits for the schema (see `flush`).
             for kind, prefix in _FAST_PREFIXES:
                 if envelope.startswith(prefix):
-                    lines = self.compiled.get(kind)
-                    if lines is None:
-                        lines = self.compiled[kind] = Lines()
+                    lines = self.compiled[kind]
                     lines.lines.append(envelope)
                     lines.keys.append(key)
                     lines.positions.append(position)
