@@ -119,6 +119,9 @@ class Session:
             "campaign": first.campaign,
             "landing_page": first.pathname,
             "exit_page": pageview_paths[-1] if pageview_paths else "",
+            "hit_list": tuple(
+                (ms(h.at), h.event_type, h.name, h.pathname, h.revenue, h.currency) for h in self.hits
+            ),
         }
 
 

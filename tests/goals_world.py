@@ -53,6 +53,22 @@ def session_row(site_id: str, visitor: str, start: datetime, source: str = "", *
     )
 
 
+def hit_list(hit_rows: Iterable[str]) -> list[dict[str, Any]]:
+    """A session's `hit_list` (what the aggregation writes) for hits made by `hit_row`."""
+    hits = [json.loads(row) for row in hit_rows]
+    return [
+        {
+            "timestamp": h["timestamp"],
+            "event_type": h["event_type"],
+            "name": h["name"],
+            "pathname": h["pathname"],
+            "revenue": h.get("revenue"),
+            "currency": h.get("currency") or "",
+        }
+        for h in hits
+    ]
+
+
 def insert(client: Any, table: str, rows: Iterable[str]) -> None:
     body = "\n".join(rows).encode()
     if body:

@@ -246,13 +246,16 @@ def actual(client: Any) -> tuple[set[tuple[Any, ...]], dict[tuple[str, str, int]
     sessions = client.query(
         "SELECT visitor_id, user_id, session_id, toUnixTimestamp64Milli(session_start), "
         "toUnixTimestamp64Milli(session_end), duration_s, hits, pageviews, goals, is_bounce, channel, "
-        "source, medium, campaign, landing_page, exit_page FROM sessions FINAL"
+        "source, medium, campaign, landing_page, exit_page, arrayMap(h -> ("
+        "toUnixTimestamp64Milli(h.timestamp), h.event_type, h.name, h.pathname, h.revenue, h.currency), "
+        "hit_list) FROM sessions FINAL"
     ).result_rows
     credits = client.query(
         "SELECT conversion_id, model, touch_index, session_id, channel, credit, attributed_revenue, "
         "currency, touch_count FROM attribution_credits FINAL"
     ).result_rows
-    return {tuple(r) for r in sessions}, {(r[0], r[1], r[2]): tuple(r[3:]) for r in credits}
+    listed = {(*r[:-1], tuple(map(tuple, r[-1]))) for r in sessions}
+    return listed, {(r[0], r[1], r[2]): tuple(r[3:]) for r in credits}
 
 
 def expected_journeys(journey: dict[str, Any]) -> set[tuple[Any, ...]]:
@@ -389,3 +392,20 @@ def test_totals_reconcile_with_orders_to_the_cent(client: Any) -> None:
         "AND model = 'linear'"
     ).result_rows
     assert none == [("(none)", 1.0)]
+
+
+def test_sessions_written_before_hit_lists_are_rebuilt_once(client: Any) -> None:
+    """Sessions stored before migration 0059 have no hit list: the next run rebuilds them in full."""
+    reset(client)
+    hits = [
+        Hit(str(uuid.UUID(int=i + 1)), "v1", BASE + timedelta(minutes=i), pathname=f"/{i}") for i in range(3)
+    ]
+    journey = {"hits": hits, "orders": [], "refunds": [], "identity": {}}
+    load(client, hits, [], [], {})
+    aggregator = Aggregator(ClientSql(client), MemoryWatermarks(), margin_ms=0)
+    aggregator.run(SITE, SETTINGS)
+    client.command("ALTER TABLE sessions UPDATE hit_list = [] WHERE 1 SETTINGS mutations_sync = 2")
+    assert client.query("SELECT sum(length(hit_list)) FROM sessions").result_rows == [(0,)]
+    assert aggregator.run(SITE, SETTINGS).full
+    assert_matches(client, journey)
+    assert not aggregator.run(SITE, SETTINGS).full

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from goals_world import hit_row, insert, session_row
+from goals_world import hit_list, hit_row, insert, session_row
 from query_world import Loaded
 
 from touchline.config.attribution_settings import AttributionSettingsStore
@@ -41,9 +41,12 @@ def load(loaded: Loaded, aws: dict[str, str]) -> tuple[Any, Any, str]:
     site = SiteStore(ddb, table).add("goals.example.com")
     events, sessions = [], []
     for visitor, hits in HITS.items():
-        sessions.append(session_row(site.site_id, visitor, AT, "google"))
-        for i, (path, name, props) in enumerate(hits):
-            events.append(hit_row(site.site_id, visitor, AT + timedelta(minutes=i), path, name, props=props))
+        rows = [
+            hit_row(site.site_id, visitor, AT + timedelta(minutes=i), path, name, props=props)
+            for i, (path, name, props) in enumerate(hits)
+        ]
+        sessions.append(session_row(site.site_id, visitor, AT, "google", hit_list=hit_list(rows)))
+        events.extend(rows)
     insert(loaded.client, "events", events)
     insert(loaded.client, "sessions", sessions)
     settings = AttributionSettingsStore(ddb, table)

@@ -166,12 +166,14 @@ class _Run:
         # A goal added, edited or removed since the last run: goals are queries over all of
         # history, so the site's conversions (and their credits) are rebuilt.
         goals_changed = previous is not None and settings.goals_changed_ms >= previous.version
-        self.full = full or previous is None or goals_changed
-        self.since_ms = None if self.full or previous is None else previous.position_ms - margin_ms
-        self.report = RunReport(site_id, self.full, self.version, self.since_ms)
         self.horizon = Horizon.of(
             self.now_ms, _events_kept_days(sql), settings.lookback_days * attribution.DAY_MS
         )
+        # Sessions written before migration 0059 lack the hit list that visit-filtered event
+        # counts read: the site's sessions are rebuilt once.
+        self.full = full or previous is None or goals_changed or self._sessions_without_hit_list()
+        self.since_ms = None if self.full or previous is None else previous.position_ms - margin_ms
+        self.report = RunReport(site_id, self.full, self.version, self.since_ms)
         self.params: dict[str, Any] = {
             **self.horizon.parameters(),
             "site": site_id,
@@ -187,6 +189,22 @@ class _Run:
             "data_driven_models": list(DATA_DRIVEN_MODELS),
             "non_hit_event_types": list(sessions.NON_HIT_EVENT_TYPES),
         }
+
+    def _sessions_without_hit_list(self) -> bool:
+        """Whether a kept session of the site has hits but no hit list (written before 0059).
+
+        Read without FINAL first (reading two small columns, no merge): after the rebuild the
+        pre-migration rows linger only until their parts merge, and FINAL tells those apart.
+        """
+        lacking = f"site_id = {{site:String}} AND {KEPT_SESSIONS} AND hits > 0 AND empty(hit_list)"
+        params = {**self.horizon.parameters(), "site": self.site_id}
+        [(rows,)] = self.sql.rows(f"SELECT count() FROM sessions WHERE {lacking}", params)
+        if not rows:
+            return False
+        [(rows,)] = self.sql.rows(
+            f"SELECT count() FROM sessions FINAL WHERE {lacking} AND is_deleted = 0", params
+        )
+        return int(rows) > 0
 
     def execute(self, refit: bool = False) -> RunReport:
         with stages(self.sql) as scratch:

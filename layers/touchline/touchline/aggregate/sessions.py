@@ -26,9 +26,18 @@ NON_HIT_EVENT_TYPES = ("engagement", "identify", "device", "group", "object", "c
 _HIT = (
     "ts, eid, direct, acq, event_type, interactive, pathname, channel, referrer_source, utm_medium, "
     "utm_campaign, utm_content, utm_term, click_id, click_id_type, referrer, hostname, device_type, "
-    "browser, os, country, region, city, utm_source, browser_version, os_version, uid"
+    "browser, os, country, region, city, utm_source, browser_version, os_version, uid, name, revenue, "
+    "currency"
 )
 _AT = {name.strip(): i for i, name in enumerate(_HIT.split(","), 1)}
+
+
+# The fields of `sessions.hit_list` (migration 0059), in its tuple's order, by their `_HIT` names.
+HIT_LIST_FIELDS = ("ts", "event_type", "name", "pathname", "revenue", "currency")
+
+
+def _fields(names: tuple[str, ...], hit: str) -> str:
+    return ", ".join(f"tupleElement({hit}, {_AT[n]})" for n in names)
 
 
 def _first(column: str) -> str:
@@ -42,7 +51,7 @@ hits AS (
         site_id, visitor_id, toString(event_id) AS eid, timestamp AS ts, event_type, interactive,
         pathname, hostname, referrer, channel, referrer_source, utm_medium, utm_campaign,
         utm_content, utm_term, click_id, click_id_type, device_type, browser, os, country, region,
-        city, utm_source, browser_version, os_version, user_id AS uid,
+        city, utm_source, browser_version, os_version, user_id AS uid, name, revenue, currency,
         referrer_source = '' AND utm_medium = '' AND utm_campaign = '' AND click_id = '' AS direct,
         concat(referrer_source, '\\x1f', utm_medium, '\\x1f', utm_campaign, '\\x1f', click_id) AS acq
     -- No FINAL: a redelivered event is an identical row, dropped by arrayDistinct below, which
@@ -103,6 +112,8 @@ SELECT
     tupleElement(g[-1], {_AT["ts"]}) AS session_end,
     toUInt32(intDiv(dateDiff('millisecond', session_start, session_end), 1000)) AS duration_s,
     toUInt32(length(g)) AS hits,
+    -- what event-level statements under a visit filter read instead of joining hits to sessions
+    arrayMap(x -> ({_fields(HIT_LIST_FIELDS, "x")}), g) AS hit_list,
     toUInt32(arrayCount(x -> tupleElement(x, {_AT["event_type"]}) = 'pageview', g)) AS pageviews,
     toUInt32(arrayCount(x -> tupleElement(x, {_AT["event_type"]}) = 'goal', g)) AS goals,
     toUInt8(pageviews <= 1 AND arrayCount(x -> tupleElement(x, {_AT["event_type"]}) != 'pageview'

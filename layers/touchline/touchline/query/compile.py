@@ -66,6 +66,9 @@ class CompileContext:
         self.current_metric = ""
         self.current_variant = ""
         self.current_grouped = False
+        # The SELECT list of the metric subquery being compiled (which hit columns it reads);
+        # empty outside one.
+        self.current_selects = ""
         self._traffic_table: str | None = None
 
     # ------------------------------------------------------------------ vocabulary
@@ -339,9 +342,10 @@ def _part_sql(ctx: CompileContext, part: Part, dims: list[str]) -> str:
             selects.append(f"{column} AS {alias}")
     selects.extend(f"{expression} AS {alias}" for expression, alias in part.aggregates.items())
     ctx.current_variant, ctx.current_grouped = part.key.variant, part.key.grouped
+    ctx.current_selects = ", ".join(selects)
     where = ctx.where(table.name, part.key.variant)
     relation = table.relation(ctx, where)
-    ctx.current_variant, ctx.current_grouped = "", False
+    ctx.current_variant, ctx.current_grouped, ctx.current_selects = "", False, ""
     group = f" GROUP BY {', '.join(dims)}" if part.key.grouped and dims else ""
     return f"(SELECT {', '.join(selects)} {relation}{group})"
 

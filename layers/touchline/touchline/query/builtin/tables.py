@@ -7,6 +7,7 @@ columns once: `e` events, `s` sessions, `c` attribution credits, `o` orders, `r`
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from touchline.query.compile import CompileContext
@@ -23,6 +24,13 @@ SESSION_SPAN = timedelta(hours=24)
 # two visitors share a hash with odds of ~n²/2⁶⁵ (3·10⁻⁸ for a million), the risk the hashed
 # visitor counts already take (docs/query-api.md).
 VISITOR_KEY = "cityHash64(visitor_id) AS visitor_key"
+# The hit columns a session's `hit_list` holds (migration 0059; its visitor is the session's): a
+# statement over hits under a visit filter that reads no others is answered from the matching
+# sessions alone, without joining the period's hits to their sessions.
+SESSION_HIT_COLUMNS = frozenset(
+    {"timestamp", "event_type", "name", "pathname", "revenue", "currency", "visitor_id"}
+)
+_HIT_COLUMN = re.compile(r"\be\.([a-z_]+)")
 
 
 def range_clause(ctx: CompileContext, column: str) -> str:
@@ -41,9 +49,12 @@ def site_clause(ctx: CompileContext) -> str:
 class EventsTable:
     """Hits (`events FINAL`), joined to their session when a visit dimension is involved.
 
-    A hit's session is the visitor's latest session that started at or before it (sessions of a
-    visitor never overlap): an ASOF join on (visitor_id, timestamp ≥ session_start). Hits newer
-    than the last aggregation have no session yet, so visit dimensions see them as empty.
+    Under a visit dimension or filter, a statement that reads only the hit columns sessions list
+    (`SESSION_HIT_COLUMNS`) reads the matching sessions' hit lists: each hit beside the session
+    the aggregation put it in, and hits newer than the last run not at all (yet). Any other is
+    joined: a hit's session is then the visitor's latest session that started at or before it
+    (an ASOF join on the visitor and timestamp ≥ session_start), and a hit the aggregation has
+    not reached gets its visitor's previous session in the window, or a session of defaults.
     """
 
     name = "events"
@@ -53,6 +64,8 @@ class EventsTable:
     only_type = ""
 
     def relation(self, ctx: CompileContext, where: str, with_sessions: bool | None = None) -> str:
+        if with_sessions is None and ctx.needs_sessions() and self._reads_session_hits(ctx, where):
+            return self._session_hits(ctx, where)
         types = (
             f"event_type = {ctx.params.string(self.only_type)}"
             if self.only_type
@@ -87,6 +100,39 @@ class EventsTable:
             on = "e.visitor_key = s.visitor_key AND e.timestamp >= s.session_start"
             events += f" ASOF LEFT JOIN {sessions} ON {on}"
         return f"FROM {events} WHERE {where}"
+
+    def _reads_session_hits(self, ctx: CompileContext, where: str) -> bool:
+        """Whether the subquery reads only hit columns its sessions' hit lists hold."""
+        # Outside a metric subquery (a funnel reads hits its own way) the columns are unknown.
+        if not ctx.current_selects or self.only_type or self.event_types_excluded != NON_EVENTS:
+            return False
+        return _hit_columns(ctx, where) <= SESSION_HIT_COLUMNS
+
+    def _session_hits(self, ctx: CompileContext, where: str) -> str:
+        """The hits of the period as their sessions list them, each beside its session.
+
+        Only sessionised hits: those newer than the last aggregation run appear under visit
+        filters after the next one, as visit-only statements (on sessions) count them. Only the
+        hit list's fields the subquery reads are read, each its own stream.
+        """
+        p = ctx.params
+        start = p.add(ctx.query.date_range.start - SESSION_SPAN, "DateTime64(3, 'UTC')")
+        end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
+        window = f"session_start >= {start} AND session_start < {end}"
+        fields = sorted((_hit_columns(ctx, where) | {"timestamp"}) - {"visitor_id"})
+        # Named `e.<column>` as the hits' columns are; the hit's visitor is its session's.
+        lists = ", ".join(f"hit_list.{f} AS hit_{f}" for f in fields)
+        sessions = (
+            f"(SELECT * EXCEPT (hit_list), visitor_id AS `e.visitor_id`, {lists} FROM sessions FINAL "
+            f"WHERE {site_clause(ctx)} AND {window}) AS s"
+        )
+        hits = ", ".join(f"s.hit_{f} AS `e.{f}`" for f in fields)
+        return f"FROM {sessions} ARRAY JOIN {hits} WHERE {range_clause(ctx, '`e.timestamp`')} AND {where}"
+
+
+def _hit_columns(ctx: CompileContext, where: str) -> set[str]:
+    """The hit columns (`e.<name>`) the subquery being compiled reads."""
+    return set(_HIT_COLUMN.findall(f"{ctx.current_selects} {where}"))
 
 
 class EngagementsTable(EventsTable):
