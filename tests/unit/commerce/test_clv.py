@@ -181,6 +181,8 @@ def simulate(
 @given(
     st.integers(0, 2**32), st.floats(0.3, 3.0), st.floats(5.0, 60.0), st.floats(0.3, 2.0), st.floats(1.0, 8.0)
 )
+# A sample with no optimum: its likelihood keeps rising as a and b grow together (a CI draw).
+@example(seed=8285527, r=0.5, alpha=45.25, a=1.0, b=6.0)
 def test_the_own_optimiser_equals_scipy_bfgs(seed: int, r: float, alpha: float, a: float, b: float) -> None:
     """On samples simulated from the model, our BFGS lands where scipy's does (same objective)."""
     sample = ListBgNbdSample(simulate(seed, 250, r, alpha, a, b))
@@ -194,7 +196,9 @@ def test_the_own_optimiser_equals_scipy_bfgs(seed: int, r: float, alpha: float, 
 
     reference = minimize(objective, np.zeros(4), jac=True, method="BFGS", options={"gtol": 1e-10})
     ours = fit_bgnbd(sample, time_scale=scale)
-    assert ours.converged
+    if not ours.converged:
+        # Only on a ridge, which scipy's BFGS climbs too without reaching an optimum.
+        assert not reference.success or max(abs(v) for v in reference.x) >= 8
     assert -ours.loglik / count <= reference.fun + 1e-9
     if reference.success and max(abs(v) for v in reference.x) < 8:
         expected = [math.exp(reference.x[0]), scale * math.exp(reference.x[1]), *np.exp(reference.x[2:])]
