@@ -4,6 +4,7 @@ accepts too, and it accepts the envelopes producers write. Generated mutations o
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -184,3 +185,22 @@ def test_decoding_in_blocks_gives_the_verdicts_and_columns_of_one_block(
         patch.setattr(module, "_DECODE_ROWS", block)
         assert FAST.load(lines) == whole
     assert whole[0] == _per_line(lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    revenues=st.lists(
+        st.none()
+        | st.decimals(allow_nan=True, allow_infinity=True, places=None)
+        | st.sampled_from(
+            ["19.99", "19.9900", "0E-10", "1E+2", "99999999999999.9999", "1e14", "-0.00001"]
+        ).map(Decimal),
+        max_size=12,
+    )
+)
+def test_the_revenue_column_check_is_the_check_of_each_value(revenues: list[Decimal | None]) -> None:
+    """The digit limits are checked per column in C where the exponents allow (-4..0), else
+    value by value: the same verdict either way (zeros fit whatever their exponent, as in pydantic)."""
+    assert FAST is not None
+    [check] = [check for _, name, check in FAST._checks if name == "revenue"]
+    assert check.column(revenues) == all(map(check.one, filter(None, revenues)))

@@ -15,6 +15,7 @@ compiled at all.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +37,8 @@ UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 _UUID = re.compile(UUID_PATTERN.rstrip("$"))
 _HEX = "0123456789abcdefABCDEF"
 _NOT_HEX = str.maketrans("", "", _HEX)
+_EXPONENT = operator.attrgetter("exponent")
+_DIGITS = operator.attrgetter("digits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,21 @@ def _decimal_fits(max_digits: int, decimal_places: int) -> _Check:
         )
 
     def column_fits(values: Sequence[Decimal | None]) -> bool:
-        return all(map(fits, filter(None, values)))  # None and zero always fit
+        present = list(filter(None, values))  # None and zero always fit
+        if not present:
+            return True
+        shapes = list(map(Decimal.as_tuple, present))
+        exponents = list(map(_EXPONENT, shapes))
+        if not all(isinstance(e, int) for e in exponents) or min(exponents) < -decimal_places:
+            return all(map(fits, present))
+        if max(exponents) > 0:
+            return all(map(fits, present))
+        # -decimal_places <= exponent <= 0 for each: `fits` is then exactly "at most max_digits
+        # digits, at most max_digits - decimal_places of them whole", checked per column in C.
+        lengths = list(map(len, map(_DIGITS, shapes)))
+        return max(lengths) <= max_digits and max(map(operator.add, lengths, exponents)) <= (
+            max_digits - decimal_places
+        )
 
     return _Check(fits, column_fits)
 
