@@ -159,10 +159,8 @@ def _decimal_fits(max_digits: int, decimal_places: int) -> _Check:
             return True
         shapes = list(map(Decimal.as_tuple, present))
         exponents = list(map(_EXPONENT, shapes))
-        if not all(isinstance(e, int) for e in exponents) or min(exponents) < -decimal_places:
-            return all(map(fits, present))
-        if max(exponents) > 0:
-            return all(map(fits, present))
+        if set(map(type, exponents)) != {int} or not -decimal_places <= min(exponents) <= max(exponents) <= 0:
+            return all(map(fits, present))  # infinities, NaNs, exponents out of -decimal_places..0
         # -decimal_places <= exponent <= 0 for each: `fits` is then exactly "at most max_digits
         # digits, at most max_digits - decimal_places of them whole", checked per column in C.
         lengths = list(map(len, map(_DIGITS, shapes)))
