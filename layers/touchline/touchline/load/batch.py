@@ -302,7 +302,9 @@ class LoadBatch:
             return 0
         whole = start == 0 and stop == len(accepted)
         part = columns if whole else [column[start:stop] for column in columns]
-        texts = [lines.lines[i] for i in accepted[start:stop]]
+        # Every line accepted (the usual batch): `accepted` is then range(len(lines.lines)).
+        every = whole and len(accepted) == len(lines.lines)
+        texts = lines.lines if every else [lines.lines[i] for i in accepted[start:stop]]
         try:
             insert(name, names, part, dedup_token(texts))
             return stop - start
