@@ -285,11 +285,10 @@ def _columns(rows: list[Any], width: int) -> list[list[Any]]:
 
 
 def _all_default(column: list[Any], default: Any) -> bool:
-    if default is None:  # Decimal | None: Decimal("0") is falsy but not the default
-        return column.count(None) == len(column)
-    if not default:  # "", 0 or {}: the only falsy value of its field's type
-        return not any(column)
-    return column.count(default) == len(column)
+    """`list.count` compares each item in C, identity first (a default msgspec filled in is the
+    default object itself): a tenth of the time of `not any(column)`'s iterator and truth test per
+    item. The first item settles most columns that are not all default."""
+    return not column or (column[0] == default and column.count(default) == len(column))
 
 
 @cache
