@@ -1,0 +1,124 @@
+"""The loader against another commit's loader in one process, interleaved: the A/B the loader
+passes quote (docs/performance.md), since a lone wall-clock figure on a shared machine says little.
+
+The other commit's `touchline` package is exported (`git archive`) and imported as
+`touchline_base` beside this tree's; both load the same packed tag envelopes (batches of `size`:
+4,993 is the biggest Lambda's 6 MB payload allows), alternating, best of `runs`:
+
+- outside the sink call (process time, a sink that stores nothing);
+- with clickhouse-connect's Native encoding (a client that encodes and sends nothing);
+- end to end into the embedded engine's `events` (wall time), and whether both stored the same
+  rows.
+
+    .venv/bin/python -m bench.bench_loader_ab [base-ref] [size] [events] [runs]
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_loader_formats import EncodeOnly, NullSink
+from bench.common import ROOT
+
+
+def _export(ref: str, into: Path) -> None:
+    """`ref`'s touchline package as `touchline_base` under `into`."""
+    archive = subprocess.run(
+        ["git", "archive", ref, "layers/touchline/touchline"], cwd=ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    package = into / "layers/touchline/touchline"
+    for path in package.rglob("*.py"):
+        text = re.sub(r"\b(from|import) touchline(\.| )", r"\1 touchline_base\2", path.read_text())
+        path.write_text(text.replace('"touchline.', '"touchline_base.'))
+    package.rename(package.with_name("touchline_base"))
+    sys.path.insert(0, str(into / "layers/touchline"))
+
+
+def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 5) -> list[str]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    import factories
+    from touchline.envelope import pack
+    from touchline.warehouse.client import connect
+    from touchline.warehouse.migrate import migrate
+
+    with tempfile.TemporaryDirectory(prefix="bench-loader-ab-") as tmp:
+        _export(ref, Path(tmp))
+        sides = {
+            "base": [
+                importlib.import_module(f"touchline_base.load.{m}") for m in ("batch", "clickhouse_sink")
+            ],
+            "this": [importlib.import_module(f"touchline.load.{m}") for m in ("batch", "clickhouse_sink")],
+        }
+        bodies = factories.envelope_bodies(events)
+        messages = [pack(bodies[i : i + size], 250_000) for i in range(0, events, size)]
+        client = connect(f"chdb://{Path(tmp) / 'clickhouse'}?database=bench")
+        migrate(client)
+        types = {
+            str(name): str(kind)
+            for name, kind in client.query(
+                "SELECT name, type FROM system.columns WHERE database = 'bench' AND table = 'events'"
+            ).result_rows
+        }
+
+        def load(batch_module: Any, sink: Any) -> None:
+            for chunk in messages:
+                batch = batch_module.LoadBatch(sink)
+                for i, body in enumerate(chunk):
+                    batch.add(body, str(i))
+                batch.flush()
+
+        def sinks(sink_module: Any) -> dict[str, Any]:
+            return {
+                "outside": NullSink(),
+                "encoded": sink_module.ClickHouseRowSink(EncodeOnly(types)),
+                "e2e": sink_module.ClickHouseRowSink(client),
+            }
+
+        cases = {side: sinks(sink_module) for side, (_, sink_module) in sides.items()}
+        best: dict[tuple[str, str], float] = {}
+        for attempt in range(runs):
+            for case in ("outside", "encoded", "e2e"):
+                for side in ("base", "this") if attempt % 2 == 0 else ("this", "base"):
+                    if case == "e2e":
+                        client.command("TRUNCATE TABLE events")
+                    clock = time.perf_counter if case == "e2e" else time.process_time
+                    started = clock()
+                    load(sides[side][0], cases[side][case])
+                    elapsed = clock() - started
+                    best[case, side] = min(best.get((case, side), elapsed), elapsed)
+        stored = {}
+        for side in ("base", "this"):
+            client.command("TRUNCATE TABLE events")
+            load(sides[side][0], cases[side]["e2e"])
+            stored[side] = client.query(
+                "SELECT * EXCEPT inserted_at FROM events ORDER BY event_id"
+            ).result_rows
+    load_average = os.getloadavg()[0]
+    lines = [
+        f"{ref} -> this tree, batches of {size}, {events} events, best of {runs}, load {load_average:.1f}"
+    ]
+    for case, label in (("outside", "outside the sink call"), ("encoded", "with the Native encoding")):
+        base, this = (best[case, side] / events * 1e6 for side in ("base", "this"))
+        lines.append(f"  µs/event {label}: {base:.2f} -> {this:.2f} ({this / base:.2f}x)")
+    base, this = (events / best["e2e", side] for side in ("base", "this"))
+    lines.append(f"  events/s end to end: {base:,.0f} -> {this:,.0f} ({this / base:.2f}x)")
+    lines.append(f"  stored rows equal: {stored['base'] == stored['this']} ({len(stored['this'])} rows)")
+    return lines
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    for line in run(
+        args[0] if args else "main",
+        *(int(a) for a in args[1:4]),
+    ):
+        print(line)
