@@ -15,6 +15,7 @@ compiled at all.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 _UUID = re.compile(UUID_PATTERN.rstrip("$"))
 _HEX = "0123456789abcdefABCDEF"
 _NOT_HEX = str.maketrans("", "", _HEX)
+_ROW = operator.attrgetter("row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +262,7 @@ class Compiled:
             envelopes = None
         if envelopes is None or len(envelopes) != len(lines):
             return [None if (envelope := self(line)) is None else envelope.row for line in lines]
-        return [envelope.row for envelope in envelopes]
+        return list(map(_ROW, envelopes))
 
 
 # Lines per decoder call (see `Compiled.load`).
