@@ -1,6 +1,6 @@
 // Loading data for a view: the previous data stays on screen while a new query runs (no
 // flashing on a filter click), and an answer that arrives after a newer request is dropped.
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -13,9 +13,7 @@ export interface Loaded<T> {
 export function useAsync<T>(load: () => Promise<T>, key: string): Loaded<T> {
   const [state, setState] = useState<Loaded<T>>({ data: undefined, error: undefined, loading: true, version: 0 });
   const latest = useRef(0);
-  // A layout effect, not an effect: the queries leave right after the render that asks for them,
-  // before the browser paints it (an effect waits for the next frame: ~50 ms of a filter click).
-  useLayoutEffect(() => {
+  useEffect(() => {
     const ticket = ++latest.current;
     setState((s) => ({ ...s, loading: true }));
     load().then(
