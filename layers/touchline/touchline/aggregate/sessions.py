@@ -32,6 +32,40 @@ _HIT = (
 _AT = {name.strip(): i for i, name in enumerate(_HIT.split(","), 1)}
 
 
+# The session columns its first hit decides. A session's key names that hit (`session_id` is its
+# event id, and an event's fields never change), so every version of a key holds the same values
+# in them, and so does its tombstone (a copy of the row it deletes, touchline.aggregate.staging).
+# A filter on these alone can drop a key's rows before FINAL picks its latest version, without
+# changing what FINAL keeps (a PREWHERE: touchline.query.compile, `first_hit_prewhere`).
+FIRST_HIT_COLUMNS = frozenset(
+    {
+        "site_id",
+        "visitor_id",
+        "session_id",
+        "session_start",
+        "channel",
+        "source",
+        "utm_source",
+        "medium",
+        "campaign",
+        "content",
+        "term",
+        "click_id",
+        "click_id_type",
+        "referrer",
+        "landing_page",
+        "hostname",
+        "device_type",
+        "browser",
+        "browser_version",
+        "os",
+        "os_version",
+        "country",
+        "region",
+        "city",
+    }
+)
+
 # The fields of `sessions.hit_list` (migration 0059), in its tuple's order, by their `_HIT` names.
 HIT_LIST_FIELDS = ("ts", "event_type", "name", "pathname", "revenue", "currency")
 

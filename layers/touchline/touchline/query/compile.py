@@ -14,9 +14,11 @@ combines, orders and paginates in ClickHouse:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from touchline.aggregate.sessions import FIRST_HIT_COLUMNS
 from touchline.query.errors import QueryError
 from touchline.query.model import (
     BehavioralFilter,
@@ -30,6 +32,8 @@ from touchline.query.registry import Dimension, Registry
 from touchline.query.sql import Params
 
 NO_GOAL = "no_goal"
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
+_QUALIFIED = re.compile(r"\b([A-Za-z_]+)\.([A-Za-z_]+)")
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,18 @@ class CompileContext:
             self.dimension(d)[0].columns.get("sessions") is not None for d in _filter_dimensions([node])
         )
 
+    def first_hit_prewhere(self, nodes: list[FilterNode] | None = None) -> str:
+        """` PREWHERE …` for a `sessions AS s FINAL` read: the top-level visit filters (or `nodes`)
+        that only test columns a session's first hit decides, else "".
+
+        Such a filter passes every version of a session key or none (FIRST_HIT_COLUMNS), so it
+        may drop rows before FINAL collapses them; the rows it drops are no longer merged, nor
+        their columns read. The filters stay in the WHERE too."""
+        if nodes is None:
+            nodes = [n for n in self.query.filters if self._on_visits(n)]
+        tests = [test for n in nodes if _first_hit_only(test := self._node(n, "sessions"))]
+        return f" PREWHERE {' AND '.join(f'({t})' for t in tests)}" if tests else ""
+
     def journeys_matching(self, key: str, nodes: list[FilterNode]) -> str:
         """Orders (or their refunds), by `key` (`'<source>:<order id>'`), whose journey has a
         session matching every one of `nodes`: the sessions attribution credits to the order
@@ -167,7 +183,7 @@ class CompileContext:
         # key, select a few granules), not every session of the site.
         return (
             f"{key} IN (SELECT c.conversion_id {touches} AND (c.visitor_id, c.session_id) IN ("
-            f"SELECT s.visitor_id, s.session_id FROM sessions AS s FINAL "
+            f"SELECT s.visitor_id, s.session_id FROM sessions AS s FINAL{self.first_hit_prewhere(nodes)} "
             f"WHERE s.site_id = {site} AND s.visitor_id IN (SELECT c.visitor_id {touches}) AND {sessions}))"
         )
 
@@ -279,7 +295,8 @@ class CompileContext:
         test = " AND ".join(f"({self._node(n, 'sessions')})" for n in nodes)
         empty = "(SELECT '' AS k) AS z LEFT JOIN (SELECT * FROM sessions WHERE 0) AS s ON z.k = s.visitor_id"
         return (
-            f"(visitor_id IN (SELECT s.visitor_id FROM sessions AS s FINAL WHERE s.site_id = {site} "
+            f"(visitor_id IN (SELECT s.visitor_id FROM sessions AS s FINAL{self.first_hit_prewhere(nodes)} "
+            f"WHERE s.site_id = {site} "
             f"AND {window} AND {test}) OR (SELECT count() FROM {empty} WHERE {test}) > 0)"
         )
 
@@ -409,6 +426,18 @@ def _has_behavioural(node: FilterNode) -> bool:
     if isinstance(node, NotFilter):
         return _has_behavioural(node.child)
     return False
+
+
+def _first_hit_only(condition: str) -> bool:
+    """Whether a condition reads only columns of `s` that a session's first hit decides, and
+    nothing else: no other table's column, no subquery."""
+    bare = _QUOTED.sub("''", condition)
+    columns = _QUALIFIED.findall(bare)
+    return (
+        bool(columns)
+        and all(alias == "s" and column in FIRST_HIT_COLUMNS for alias, column in columns)
+        and "SELECT" not in bare.upper()
+    )
 
 
 def _is_goal_or_property_filter(node: FilterNode) -> bool:

@@ -123,8 +123,8 @@ class EventsTable:
         # Named `e.<column>` as the hits' columns are; the hit's visitor is its session's.
         lists = ", ".join(f"hit_list.{f} AS hit_{f}" for f in fields)
         sessions = (
-            f"(SELECT * EXCEPT (hit_list), visitor_id AS `e.visitor_id`, {lists} FROM sessions FINAL "
-            f"WHERE {site_clause(ctx)} AND {window}) AS s"
+            f"(SELECT * EXCEPT (hit_list), visitor_id AS `e.visitor_id`, {lists} "
+            f"FROM sessions AS s FINAL{ctx.first_hit_prewhere()} WHERE {site_clause(ctx)} AND {window}) AS s"
         )
         hits = ", ".join(f"s.hit_{f} AS `e.{f}`" for f in fields)
         return f"FROM {sessions} ARRAY JOIN {hits} WHERE {range_clause(ctx, '`e.timestamp`')} AND {where}"
@@ -151,7 +151,8 @@ class SessionsTable:
 
     def relation(self, ctx: CompileContext, where: str) -> str:
         inner = (
-            f"SELECT * FROM sessions FINAL WHERE {site_clause(ctx)} AND {range_clause(ctx, 'session_start')}"
+            f"SELECT * FROM sessions AS s FINAL{ctx.first_hit_prewhere()} "
+            f"WHERE {site_clause(ctx)} AND {range_clause(ctx, 'session_start')}"
         )
         return f"FROM ({inner}) AS s WHERE {where}"
 
