@@ -110,7 +110,7 @@ def test_hit_lists_hold_the_hits_the_events_relation_counts() -> None:
     assert set(tables.NON_EVENTS) == set(sessions.NON_HIT_EVENT_TYPES)
     listed = ["timestamp" if f == "ts" else f for f in sessions.HIT_LIST_FIELDS]
     assert listed == ["timestamp", "event_type", "name", "pathname", "revenue", "currency"]
-    assert {*listed, "visitor_id"} == tables.SESSION_HIT_COLUMNS
+    assert {*listed, "visitor_id", "visitor_hash"} == tables.SESSION_HIT_COLUMNS
 
 
 def test_statements_reading_other_hit_columns_still_join(late: Any) -> None:

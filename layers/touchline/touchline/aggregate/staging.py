@@ -112,9 +112,11 @@ def insert_values(sql: Sql, table: str, columns: list[tuple[str, str]], rows: li
 
 
 def table_columns(sql: Sql, table: str) -> list[str]:
+    """The columns a row is written with: not those the table computes itself (MATERIALIZED,
+    ALIAS), which an INSERT may not name."""
     rows = sql.rows(
         "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String} "
-        "ORDER BY position",
+        "AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') ORDER BY position",
         {"t": table},
     )
     return [str(row[0]) for row in rows]

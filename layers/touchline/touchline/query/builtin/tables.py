@@ -19,16 +19,17 @@ from touchline.query.registry import REGISTRY
 NON_EVENTS = ("engagement", "identify", "device", "group", "object", "consent")
 # A session starts at most this long before a hit it contains (docs/attribution.md: 24 h cut).
 SESSION_SPAN = timedelta(hours=24)
-# What hits are joined to their sessions on: the visitor id's 64-bit hash, not the String id. An
-# ASOF join's hash table on a UInt64 key is built and probed ~25% faster (bench_overview_sql);
-# two visitors share a hash with odds of ~n²/2⁶⁵ (3·10⁻⁸ for a million), the risk the hashed
-# visitor counts already take (docs/query-api.md).
-VISITOR_KEY = "cityHash64(visitor_id) AS visitor_key"
+# The visitor id's 64-bit hash, what visitors are counted by (touchline.query.builtin.traffic) and
+# hits joined to their sessions on: sessions store it (migration 0060), hits get it computed. An
+# ASOF join's hash table on a UInt64 key is built and probed ~25% faster than on the String id
+# (bench_overview_sql); two visitors share a hash with odds of ~n²/2⁶⁵ (3·10⁻⁸ for a million),
+# the risk the hashed visitor counts already take (docs/query-api.md).
+VISITOR_HASH = "cityHash64(visitor_id) AS visitor_hash"
 # The hit columns a session's `hit_list` holds (migration 0059; its visitor is the session's): a
 # statement over hits under a visit filter that reads no others is answered from the matching
 # sessions alone, without joining the period's hits to their sessions.
 SESSION_HIT_COLUMNS = frozenset(
-    {"timestamp", "event_type", "name", "pathname", "revenue", "currency", "visitor_id"}
+    {"timestamp", "event_type", "name", "pathname", "revenue", "currency", "visitor_id", "visitor_hash"}
 )
 _HIT_COLUMN = re.compile(r"\be\.([a-z_]+)")
 
@@ -92,12 +93,11 @@ class EventsTable:
                 # duplicate changes no visitor set).
                 only += f" AND visitor_id IN (SELECT e.visitor_id FROM events AS e WHERE {hits})"
             in_window = f"{site_clause(ctx)} AND {window}{only}"
-            sessions = f"(SELECT *, {VISITOR_KEY} FROM sessions FINAL WHERE {in_window}) AS s"
-        key = f", {VISITOR_KEY}" if join else ""
+            sessions = f"(SELECT *, visitor_hash FROM sessions FINAL WHERE {in_window}) AS s"
         cut = f" AND {visits}" if visits else ""
-        events = f"(SELECT *{key} FROM events AS e FINAL WHERE {hits}{cut}) AS e"
+        events = f"(SELECT *, {VISITOR_HASH} FROM events AS e FINAL WHERE {hits}{cut}) AS e"
         if join:
-            on = "e.visitor_key = s.visitor_key AND e.timestamp >= s.session_start"
+            on = "e.visitor_hash = s.visitor_hash AND e.timestamp >= s.session_start"
             events += f" ASOF LEFT JOIN {sessions} ON {on}"
         return f"FROM {events} WHERE {where}"
 
@@ -119,11 +119,12 @@ class EventsTable:
         start = p.add(ctx.query.date_range.start - SESSION_SPAN, "DateTime64(3, 'UTC')")
         end = p.add(ctx.query.date_range.end, "DateTime64(3, 'UTC')")
         window = f"session_start >= {start} AND session_start < {end}"
-        fields = sorted((_hit_columns(ctx, where) | {"timestamp"}) - {"visitor_id"})
+        fields = sorted((_hit_columns(ctx, where) | {"timestamp"}) - {"visitor_id", "visitor_hash"})
         # Named `e.<column>` as the hits' columns are; the hit's visitor is its session's.
         lists = ", ".join(f"hit_list.{f} AS hit_{f}" for f in fields)
+        visitor = "visitor_id AS `e.visitor_id`, visitor_hash, visitor_hash AS `e.visitor_hash`"
         sessions = (
-            f"(SELECT * EXCEPT (hit_list), visitor_id AS `e.visitor_id`, {lists} "
+            f"(SELECT * EXCEPT (hit_list), {visitor}, {lists} "
             f"FROM sessions AS s FINAL{ctx.first_hit_prewhere()} WHERE {site_clause(ctx)} AND {window}) AS s"
         )
         hits = ", ".join(f"s.hit_{f} AS `e.{f}`" for f in fields)
@@ -151,7 +152,7 @@ class SessionsTable:
 
     def relation(self, ctx: CompileContext, where: str) -> str:
         inner = (
-            f"SELECT * FROM sessions AS s FINAL{ctx.first_hit_prewhere()} "
+            f"SELECT *, visitor_hash FROM sessions AS s FINAL{ctx.first_hit_prewhere()} "
             f"WHERE {site_clause(ctx)} AND {range_clause(ctx, 'session_start')}"
         )
         return f"FROM ({inner}) AS s WHERE {where}"

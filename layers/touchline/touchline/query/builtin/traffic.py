@@ -309,9 +309,10 @@ REGISTRY.dimension(
 # each id to 128 bits (SipHash) and keeps a set of those, which cost ~170 ms CPU per 500,000 hits;
 # over cityHash64 it is ~2x less. Two ids of one period collide with probability ~n²/2⁶⁵ (3e-8
 # at a million visitors, 3e-4 at a hundred million), and then count one visitor short; an answer is
-# otherwise the same exact count (docs/query-api.md, "The visitor count's key").
-EVENT_VISITORS = "uniqExact(cityHash64(e.visitor_id))"
-SESSION_VISITORS = "uniqExact(cityHash64(s.visitor_id))"
+# otherwise the same exact count (docs/query-api.md, "The visitor count's key"). Sessions store the
+# hash (`visitor_hash`, migration 0060); the events relations compute it (touchline.query.builtin.tables).
+EVENT_VISITORS = "uniqExact(e.visitor_hash)"
+SESSION_VISITORS = "uniqExact(s.visitor_hash)"
 
 
 def _on_traffic(events: str, sessions: str) -> Any:
