@@ -56,7 +56,7 @@ def _queries(filters: list[Any]) -> list[dict[str, Any]]:
 
 
 def _without_prewhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(CompileContext, "first_hit_prewhere", lambda self, nodes=None: "")
+    monkeypatch.setattr(CompileContext, "first_hit_prewhere", lambda self, nodes=None, window="": "")
 
 
 def test_first_hit_columns_are_what_the_sessions_take_from_their_first_hit() -> None:
@@ -115,9 +115,11 @@ def test_the_prewhere_changes_no_answer(
 
 
 def test_filters_on_what_later_hits_change_stay_after_final(loaded: Any) -> None:
-    for dimension in ("visit:exit_page",):
-        query = _queries([["is", dimension, ["/"]]])[0]
-        assert "PREWHERE" not in loaded.engine().compile(loaded.engine().parse(query, loaded.site)).sql
+    query = _queries([["is", "visit:exit_page", ["/"]], ["is", "visit:channel", ["Email"]]])[0]
+    sql = loaded.engine().compile(loaded.engine().parse(query, loaded.site)).sql
+    before_final = re.findall(r"PREWHERE (.*?) WHERE ", sql)
+    assert before_final and all("s.channel" in p and "exit_page" not in p for p in before_final)
+    assert "exit_page" in sql
 
 
 def test_a_tombstone_and_a_newer_exit_page_are_seen(loaded: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,16 +154,19 @@ class CompileContext:
             self.dimension(d)[0].columns.get("sessions") is not None for d in _filter_dimensions([node])
         )
 
-    def first_hit_prewhere(self, nodes: list[FilterNode] | None = None) -> str:
-        """` PREWHERE …` for a `sessions AS s FINAL` read: the top-level visit filters (or `nodes`)
-        that only test columns a session's first hit decides, else "".
+    def first_hit_prewhere(self, nodes: list[FilterNode] | None = None, window: str = "") -> str:
+        """` PREWHERE …` for a `sessions AS s FINAL` read: `window` (a condition on
+        `session_start`) and the top-level visit filters (or `nodes`) that only test columns a
+        session's first hit decides, else "".
 
-        Such a filter passes every version of a session key or none (FIRST_HIT_COLUMNS), so it
-        may drop rows before FINAL collapses them; the rows it drops are no longer merged, nor
-        their columns read. The filters stay in the WHERE too."""
+        Such a condition passes every version of a session key or none (FIRST_HIT_COLUMNS), so
+        it may drop rows before FINAL collapses them; the rows it drops are no longer merged,
+        nor their other columns read. The caller keeps every condition in the WHERE too, so the
+        PREWHERE only saves work."""
         if nodes is None:
             nodes = [n for n in self.query.filters if self._on_visits(n)]
-        tests = [test for n in nodes if _first_hit_only(test := self._node(n, "sessions"))]
+        tests = [window] if window else []
+        tests += [test for n in nodes if _first_hit_only(test := self._node(n, "sessions"))]
         return f" PREWHERE {' AND '.join(f'({t})' for t in tests)}" if tests else ""
 
     def journeys_matching(self, key: str, nodes: list[FilterNode]) -> str:
@@ -294,10 +297,11 @@ class CompileContext:
         site = self.params.string(self.query.site.site_id)
         test = " AND ".join(f"({self._node(n, 'sessions')})" for n in nodes)
         empty = "(SELECT '' AS k) AS z LEFT JOIN (SELECT * FROM sessions WHERE 0) AS s ON z.k = s.visitor_id"
+        before_final = self.first_hit_prewhere(nodes, window)
         return (
-            f"(visitor_id IN (SELECT s.visitor_id FROM sessions AS s FINAL{self.first_hit_prewhere(nodes)} "
-            f"WHERE s.site_id = {site} "
-            f"AND {window} AND {test}) OR (SELECT count() FROM {empty} WHERE {test}) > 0)"
+            f"(visitor_id IN (SELECT s.visitor_id FROM sessions AS s FINAL{before_final} "
+            f"WHERE s.site_id = {site} AND {window} AND {test}) "
+            f"OR (SELECT count() FROM {empty} WHERE {test}) > 0)"
         )
 
     def needs_sessions(self) -> bool:

@@ -92,8 +92,12 @@ class EventsTable:
                 # Only the sessions of visitors with a matching hit (hits without FINAL: a
                 # duplicate changes no visitor set).
                 only += f" AND visitor_id IN (SELECT e.visitor_id FROM events AS e WHERE {hits})"
-            in_window = f"{site_clause(ctx)} AND {window}{only}"
-            sessions = f"(SELECT *, visitor_hash FROM sessions FINAL WHERE {in_window}) AS s"
+            # The window before FINAL (a session's start is its first hit's: FIRST_HIT_COLUMNS);
+            # the visit filters not, as a hit's session must be found before it is tested.
+            sessions = (
+                f"(SELECT *, visitor_hash FROM sessions FINAL PREWHERE {window} "
+                f"WHERE {site_clause(ctx)} AND {window}{only}) AS s"
+            )
         cut = f" AND {visits}" if visits else ""
         events = f"(SELECT *, {VISITOR_HASH} FROM events AS e FINAL WHERE {hits}{cut}) AS e"
         if join:
@@ -125,7 +129,8 @@ class EventsTable:
         visitor = "visitor_id AS `e.visitor_id`, visitor_hash, visitor_hash AS `e.visitor_hash`"
         sessions = (
             f"(SELECT * EXCEPT (hit_list), {visitor}, {lists} "
-            f"FROM sessions AS s FINAL{ctx.first_hit_prewhere()} WHERE {site_clause(ctx)} AND {window}) AS s"
+            f"FROM sessions AS s FINAL{ctx.first_hit_prewhere(window=window)} "
+            f"WHERE {site_clause(ctx)} AND {window}) AS s"
         )
         hits = ", ".join(f"s.hit_{f} AS `e.{f}`" for f in fields)
         return f"FROM {sessions} ARRAY JOIN {hits} WHERE {range_clause(ctx, '`e.timestamp`')} AND {where}"
@@ -151,9 +156,11 @@ class SessionsTable:
     time_column = "s.session_start"
 
     def relation(self, ctx: CompileContext, where: str) -> str:
+        in_range = range_clause(ctx, "session_start")
+        before_final = ctx.first_hit_prewhere(window=in_range)
         inner = (
-            f"SELECT *, visitor_hash FROM sessions AS s FINAL{ctx.first_hit_prewhere()} "
-            f"WHERE {site_clause(ctx)} AND {range_clause(ctx, 'session_start')}"
+            f"SELECT *, visitor_hash FROM sessions AS s FINAL{before_final} "
+            f"WHERE {site_clause(ctx)} AND {in_range}"
         )
         return f"FROM ({inner}) AS s WHERE {where}"
 
