@@ -70,15 +70,23 @@ class ClickHouseRowSink:
         """A Native insert of the named columns (the table's defaults fill the others)."""
         types = self._column_types(table, names)
         wire = [_wire(types[name], column) for name, column in zip(names, columns, strict=True)]
-        with _refusals():
-            self._client.insert(
-                table,
-                [values for _, values in wire],
-                column_names=list(names),
-                column_type_names=[name for name, _ in wire],
-                column_oriented=True,
-                settings={**INSERT_SETTINGS, "insert_deduplication_token": dedup_token},
-            )
+        data = [values for _, values in wire]
+        try:
+            with _refusals():
+                self._client.insert(
+                    table,
+                    data,
+                    column_names=list(names),
+                    column_type_names=[name for name, _ in wire],
+                    column_oriented=True,
+                    settings={**INSERT_SETTINGS, "insert_deduplication_token": dedup_token},
+                )
+        finally:
+            # clickhouse-connect's InsertContext keeps `data` after the insert, in a reference cycle
+            # (it holds a bound method of itself), so the batch's columns outlived the flush until
+            # the cyclic collector found them: ~95,000 list slots walked per 4,993-event batch.
+            # Emptied, they are freed by reference counting when the batch lets go of them.
+            data.clear()
 
     def select(self, query: str, parameters: dict[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of a read the loader needs before it inserts (`touchline.load.clock`)."""
