@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from decimal import Decimal
 from types import ModuleType
-from typing import Any, cast
 
 import boto3
 import pytest
@@ -225,40 +223,3 @@ def test_column_inserts_store_exactly_what_json_inserts_store(warehouse_url: str
         for table in ("events", "events_json")
     ]
     assert len(stored[0]) == len(bodies) and stored[0] == stored[1]
-
-
-def test_column_inserts_reach_the_embedded_engine_in_memory_with_the_file_path_s_promises(
-    warehouse_url: str,
-) -> None:
-    """`warehouse.client._stream_inserts` (chdb's `send_insert`, no temporary file): installed for
-    the pinned clickhouse-connect and chdb, the dedup token still drops a redelivered batch, the
-    engine's refusals and the encoder's are still `RowsRejected` and the encoder's raised as before,
-    nothing stored either way, and a missing
-    table is still an outage."""
-    from touchline.load.batch import RowsRejected
-    from touchline.load.clickhouse_sink import ClickHouseRowSink
-    from touchline.warehouse.client import _stream_inserts
-
-    client = connect(warehouse_url)
-    assert "execute_data_insert" in vars(cast(Any, client)._backend)  # in memory, not the file
-    assert _stream_inserts(client)
-    sink = ClickHouseRowSink(client)
-    now = [datetime.now(UTC)]  # an old default timestamp would be past the table's TTL
-    ids = [str(uuid.uuid4()) for _ in range(3)]
-    names = ["event_id", "timestamp", "visitor_id", "screen_width"]
-    columns: list[Sequence[object]] = [ids, now * 3, ["v1", "v2", "v3"], [1, 2, 3]]
-    sink.insert_columns("events", names, columns, "token-1")
-    sink.insert_columns("events", names, columns, "token-1")  # redelivered: stored once
-    assert scalar(warehouse_url, "SELECT count() FROM events") == 3
-    sink.insert_columns("events", names, [[str(uuid.uuid4())], now, ["v4"], [4]], "token-2")
-    assert scalar(warehouse_url, "SELECT count() FROM events") == 4
-    with pytest.raises(RowsRejected):  # the engine refuses an id that is no UUID
-        sink.insert_columns("events", names, [["not-a-uuid"], now, ["v5"], [5]], "token-3")
-    with pytest.raises(ValueError):  # the encoder refuses a width that is no number, as on the file
-        sink.insert_columns("events", names, [[str(uuid.uuid4())], now, ["v6"], ["wide"]], "token-4")
-    assert scalar(warehouse_url, "SELECT count() FROM events") == 4
-    with pytest.raises(Exception) as raised:
-        sink.insert_columns("no_such_table", ["a"], [[1]], "token-5")
-    assert not isinstance(raised.value, RowsRejected)
-    sink.insert_columns("events", names, [[str(uuid.uuid4())], now, ["v7"], [7]], "token-6")
-    assert scalar(warehouse_url, "SELECT count() FROM events") == 5  # the handle still works

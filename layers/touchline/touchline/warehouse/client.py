@@ -7,13 +7,11 @@ must not, to keep its cold start small.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import NotSupportedError
 
 DEFAULT_DATABASE = "touchline"
 
@@ -64,85 +62,7 @@ def _connect_embedded(
     # The embedded engine starts with only `default`; every process may be the first one.
     client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     client.database = database
-    _stream_inserts(client)
     return client
-
-
-def _stream_inserts(client: Client) -> bool:
-    """Send the embedded engine a column insert's Native bytes in memory (chdb's `send_insert`),
-    not through a file.
-
-    clickhouse-connect's chdb transport writes each insert's Native block to a temporary file and
-    runs `INSERT … FROM INFILE` on it: per batch a file created, ~1 MB written, read back by the
-    engine and unlinked (on the loader's 4,993-event batches 0.4 to 0.9 µs/event of the engine's
-    ~4, docs/performance.md, "Sixth pass"). The statement, its settings (the dedup token among
-    them), the bytes and the errors are the same; only the way in differs. Installed only where
-    this clickhouse-connect's backend and this chdb have what it needs, else the insert stays on
-    the file; returns whether it was installed (a test holds it to True for the pinned versions)."""
-    backend: Any = getattr(client, "_backend", None)
-    handle: Any = getattr(backend, "_handle", None)
-    if not all(
-        callable(getattr(backend, name, None))
-        for name in ("_guard", "_guard_locked", "_use_database_locked", "_engine_settings", "_wrap_exception")
-    ) or not callable(getattr(getattr(handle, "conn", None), "send_insert", None)):
-        return False
-    from clickhouse_connect.driver._backend import chdb_backend
-
-    settings_clause: Callable[[dict[str, str]], str] | None = getattr(chdb_backend, "_settings_clause", None)
-    if settings_clause is None:
-        return False
-    from clickhouse_connect.driver.binding import quote_identifier
-
-    def _engine(call: Callable[..., Any], *args: Any) -> Any:
-        """One chdb call; its errors as the file path reports them (`Code: N` in a DatabaseError)."""
-        try:
-            return call(*args)
-        except Exception as exc:
-            raise backend._wrap_exception(exc) from exc
-
-    def execute_data_insert(
-        context: Any, runtime: Any, body: Iterable[bytes], retry_body: Any
-    ) -> dict[str, Any]:
-        if isinstance(context.compression, str):
-            raise NotSupportedError("Insert compression is not supported by the chdb backend")
-        cols = ", ".join(quote_identifier(name) for name in context.column_names)
-        # clickhouse-connect puts the HTTP request's statement before the first block's bytes
-        body_prefix = f"INSERT INTO {context.table} ({cols}) FORMAT Native\n".encode()
-        settings = backend._engine_settings(runtime.settings)
-        clause = f" SETTINGS {settings_clause(settings)}" if settings else ""
-        backend._guard()
-        with handle.lock:
-            backend._guard_locked()
-            backend._use_database_locked(runtime.database)
-            inserter = _engine(
-                handle.conn.send_insert, f"INSERT INTO {context.table} ({cols}){clause}", "Native"
-            )
-            try:
-                first = True
-                for chunk in body:
-                    if context.insert_exception is not None:
-                        # the encoder failed on a value: raised as the file path raises it, unstored
-                        refused, context.insert_exception = context.insert_exception, None
-                        raise refused
-                    if first:
-                        first = False
-                        if chunk.startswith(body_prefix):
-                            chunk = chunk[len(body_prefix) :]
-                        elif (newline := chunk.find(b"\n")) >= 0:
-                            chunk = chunk[newline + 1 :]
-                    _engine(inserter.append, chunk)
-                result = _engine(inserter.finish)
-            except BaseException:
-                inserter.cancel()  # nothing of the batch is stored (a no-op once finished)
-                raise
-        return {
-            "written_rows": str(result.rows_written),
-            "written_bytes": str(result.bytes_written),
-            "elapsed_ns": str(int(result.elapsed * 1_000_000_000)),
-        }
-
-    backend.execute_data_insert = execute_data_insert
-    return True
 
 
 def database_of(url: str) -> str:
