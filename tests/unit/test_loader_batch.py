@@ -241,3 +241,31 @@ def test_the_dedup_token_is_the_sha256_of_the_sorted_rows_whatever_their_number(
         shuffled = rows[:]
         random.Random(count).shuffle(shuffled)
         assert dedup_token(rows) == dedup_token(shuffled) == expected
+
+
+def test_the_sink_lets_go_of_the_columns_it_hands_clickhouse_connect() -> None:
+    """clickhouse-connect's InsertContext keeps the list of columns it was given in a reference
+    cycle; the sink empties that list after the insert, refused or not, and leaves the batch's own
+    columns as they were (bisection slices those)."""
+    from touchline.load.clickhouse_sink import ClickHouseRowSink
+
+    class Client:
+        handed: list[list[Any]] = []
+
+        def query(self, sql: str, parameters: Any = None) -> Any:
+            return type("Result", (), {"result_rows": [("a", "String"), ("b", "UInt8")]})()
+
+        def insert(self, table: str, data: list[Any], **options: Any) -> None:
+            self.handed.append(data)
+            if table == "refused":
+                from clickhouse_connect.driver.exceptions import DatabaseError
+
+                raise DatabaseError("Code: 27. DB::Exception: cannot parse")
+
+    client = Client()
+    sink = ClickHouseRowSink(client)  # type: ignore[arg-type]
+    columns: list[list[Any]] = [["x", "y"], [1, 2]]
+    sink.insert_columns("events", ["a", "b"], columns, "t1")
+    with pytest.raises(RowsRejected):
+        sink.insert_columns("refused", ["a", "b"], columns, "t2")
+    assert client.handed == [[], []] and columns == [["x", "y"], [1, 2]]
