@@ -10,6 +10,10 @@ The other commit's `touchline` package is exported (`git archive`) and imported 
 - end to end into the embedded engine's `events` (wall time), each side through its own tree's
   warehouse client on the one engine, and whether both stored the same rows.
 
+Each figure is the best of its side, then the ratio of the bests; "median pair" is the median of
+the attempts' own this/base time ratios (the two sides run back to back), the steadier of the two
+on a shared machine.
+
     .venv/bin/python -m bench.bench_loader_ab [base-ref] [size] [events] [runs]
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,8 +97,12 @@ def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 
 
         cases = {side: sinks(sink_module, side) for side, (_, sink_module) in sides.items()}
         best: dict[tuple[str, str], float] = {}
+        # each attempt's this/base time per case: the two sides ran next to each other, so their
+        # ratio drifts less with the machine than two bests taken minutes apart
+        pairs: dict[str, list[float]] = {"outside": [], "encoded": [], "e2e": []}
         for attempt in range(runs):
             for case in ("outside", "encoded", "e2e"):
+                last: dict[str, float] = {}
                 for side in ("base", "this") if attempt % 2 == 0 else ("this", "base"):
                     if case == "e2e":
                         client.command("TRUNCATE TABLE events")
@@ -102,6 +111,8 @@ def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 
                     load(sides[side][0], cases[side][case])
                     elapsed = clock() - started
                     best[case, side] = min(best.get((case, side), elapsed), elapsed)
+                    last[side] = elapsed
+                pairs[case].append(last["this"] / last["base"])
         stored = {}
         for side in ("base", "this"):
             client.command("TRUNCATE TABLE events")
@@ -115,9 +126,15 @@ def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 
     ]
     for case, label in (("outside", "outside the sink call"), ("encoded", "with the Native encoding")):
         base, this = (best[case, side] / events * 1e6 for side in ("base", "this"))
-        lines.append(f"  µs/event {label}: {base:.2f} -> {this:.2f} ({this / base:.2f}x)")
+        lines.append(
+            f"  µs/event {label}: {base:.2f} -> {this:.2f} ({this / base:.2f}x;"
+            f" median pair {statistics.median(pairs[case]):.3f}x)"
+        )
     base, this = (events / best["e2e", side] for side in ("base", "this"))
-    lines.append(f"  events/s end to end: {base:,.0f} -> {this:,.0f} ({this / base:.2f}x)")
+    lines.append(
+        f"  events/s end to end: {base:,.0f} -> {this:,.0f} ({this / base:.2f}x;"
+        f" median pair time {statistics.median(pairs['e2e']):.3f}x)"
+    )
     lines.append(f"  stored rows equal: {stored['base'] == stored['this']} ({len(stored['this'])} rows)")
     return lines
 
