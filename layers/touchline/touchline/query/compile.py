@@ -139,11 +139,13 @@ class CompileContext:
         nodes = self.query.filters if nodes is None else nodes
         if variant == NO_GOAL:
             nodes = tuple(n for n in nodes if not _is_goal_or_property_filter(n))
-        key = getattr(self.registry.tables[table], "conversion_key", None)
+        table_def = self.registry.tables[table]
+        key = getattr(table_def, "conversion_key", None)
         visits = [n for n in nodes if self._on_visits(n)] if key else []
         conditions = [self._node(node, table) for node in nodes if node not in visits]
         if key and visits:
-            conditions.append(self.journeys_matching(key, visits))
+            candidates: str = table_def.conversion_candidates(self)  # type: ignore[attr-defined]
+            conditions.append(self.journeys_matching(key, visits, candidates))
         return " AND ".join(f"({c})" for c in conditions) if conditions else "1"
 
     def _on_visits(self, node: FilterNode) -> bool:
@@ -169,17 +171,23 @@ class CompileContext:
         tests += [test for n in nodes if _first_hit_only(test := self._node(n, "sessions"))]
         return f" PREWHERE {' AND '.join(f'({t})' for t in tests)}" if tests else ""
 
-    def journeys_matching(self, key: str, nodes: list[FilterNode]) -> str:
+    def journeys_matching(self, key: str, nodes: list[FilterNode], candidates: str) -> str:
         """Orders (or their refunds), by `key` (`'<source>:<order id>'`), whose journey has a
         session matching every one of `nodes`: the sessions attribution credits to the order
         (the linear model's rows, which keep every touchpoint within the lookback window, after
-        identity resolution). docs/query-api.md#revenue-with-visit-filters."""
+        identity resolution). `candidates`: a subquery of the conversion ids the outer rows can
+        have (the range's orders or refunds), a superset of the keys tested.
+        docs/query-api.md#revenue-with-visit-filters."""
         site = self.params.string(self.query.site.site_id)
         sessions = " AND ".join(f"({self._node(n, 'sessions')})" for n in nodes)
         # PREWHERE filters rows before FINAL collapses them, so only on what a credit's key fixes:
-        # the model, and the kind (an order's conversion id has a ':', a goal's event id none).
+        # the conversion, the model, and the kind (an order's conversion id has a ':', a goal's
+        # event id none). The conversion id leads the credits' sorting key, so restricting it to
+        # the range's orders reads their granules only, not every credit of the site (a site's
+        # goal conversions among them): the sets below are built before the outer rows are read.
         touches = (
             f"FROM attribution_credits AS c FINAL PREWHERE c.site_id = {site} "
+            f"AND c.conversion_id IN ({candidates}) "
             "AND c.model = 'linear' AND c.conversion_kind = 'order' WHERE c.session_id != ''"
         )
         # Only the credited sessions are tested (their visitor ids, a prefix of the sessions'

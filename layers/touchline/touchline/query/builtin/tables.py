@@ -192,6 +192,13 @@ class OrdersTable:
     # The order as a conversion (attribution_credits.conversion_id): how visit filters reach it.
     conversion_key = "concat(o.source, ':', o.order_id)"
 
+    def conversion_candidates(self, ctx: CompileContext) -> str:
+        """The conversion ids of the range's orders (every version: a superset is enough)."""
+        return (
+            f"SELECT concat(source, ':', order_id) FROM orders "
+            f"WHERE {site_clause(ctx)} AND {range_clause(ctx, 'ordered_at')}"
+        )
+
     def relation(self, ctx: CompileContext, where: str) -> str:
         site = site_clause(ctx)
         inner = f"""
@@ -233,6 +240,15 @@ class RefundsTable:
     time_column = "r.first_refunded_at"
     # The refunded order's conversion id (its order id, else the payment's, as conversions net them).
     conversion_key = "concat(r.source, ':', r.order_key)"
+
+    def conversion_candidates(self, ctx: CompileContext) -> str:
+        """The refunded orders' conversion ids: every order or payment id of the range's
+        refunds (a payment's `order_key` is one of them)."""
+        refunds = f"FROM refunds WHERE {site_clause(ctx)} AND {range_clause(ctx, 'refunded_at')}"
+        return (
+            f"SELECT concat(source, ':', order_id) {refunds} AND order_id != '' "
+            f"UNION ALL SELECT concat(source, ':', payment_id) {refunds}"
+        )
 
     def relation(self, ctx: CompileContext, where: str) -> str:
         inner = f"""
