@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -55,8 +56,16 @@ def api() -> QueryApi:
     dynamodb = clients.dynamodb()
     table = settings.config_table
     url = clickhouse_url(WarehouseSettings.from_env())
-    # Clients of their own, up to BATCH_WORKERS at once: a batch's queries run in parallel.
-    warehouse = PooledWarehouse(lambda: ClientWarehouse(connect(url), QUERY_SETTINGS), size=BATCH_WORKERS)
+    # Clients of their own, up to BATCH_WORKERS at once: a batch's queries run in parallel. The
+    # embedded engine shares this machine's cores with them, so they divide those cores; a
+    # server's cores are its own, and its default (all of them per statement) stands.
+    cores = (os.cpu_count() or 1) if url.startswith("chdb:") else None
+
+    def client() -> ClientWarehouse:
+        share = warehouse.thread_share if cores else None
+        return ClientWarehouse(connect(url), QUERY_SETTINGS, max_threads=share)
+
+    warehouse = PooledWarehouse(client, size=BATCH_WORKERS, cores=cores)
     engine = QueryEngine(
         warehouse,
         cache=MemoryCache(max_entries=settings.cache_entries, ttl_seconds=settings.cache_seconds),

@@ -22,14 +22,27 @@ class Warehouse(Protocol):
 
 
 class ClientWarehouse:
-    """`Warehouse` over a clickhouse-connect client (HTTP server, Cloud, or embedded chdb)."""
+    """`Warehouse` over a clickhouse-connect client (HTTP server, Cloud, or embedded chdb).
 
-    def __init__(self, client: Any, settings: dict[str, Any] | None = None) -> None:
+    `max_threads`, when given, is asked before each statement for the threads it may use
+    (`PooledWarehouse.thread_share`); None leaves the server's default."""
+
+    def __init__(
+        self,
+        client: Any,
+        settings: dict[str, Any] | None = None,
+        max_threads: Callable[[], int | None] | None = None,
+    ) -> None:
         self._client = client
         self._settings = settings or {}
+        self._max_threads = max_threads
 
     def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], Rows]:
-        result = self._client.query(sql, parameters=parameters, settings=self._settings or None)
+        settings = self._settings
+        threads = self._max_threads() if self._max_threads is not None else None
+        if threads is not None:
+            settings = {**settings, "max_threads": threads}
+        result = self._client.query(sql, parameters=parameters, settings=settings or None)
         return list(result.column_names), [tuple(row) for row in result.result_rows]
 
 
@@ -39,23 +52,43 @@ class PooledWarehouse:
     at a time (the HTTP client's session is locked while a query runs; the embedded engine's
     handle takes a lock), and a batch's queries, or the local stack's parallel requests, would
     otherwise queue behind each other. The embedded engine allows several handles to its one
-    directory in a process, and runs their statements in parallel."""
+    directory in a process, and runs their statements in parallel.
 
-    def __init__(self, make: Callable[[], Warehouse], size: int = 4) -> None:
+    `cores`: the cores the statements share, when they are this machine's (the embedded engine
+    runs in this process); `thread_share` then divides them between the statements running."""
+
+    def __init__(self, make: Callable[[], Warehouse], size: int = 4, cores: int | None = None) -> None:
         self._make = make
         self._size = max(1, size)
+        self._cores = cores
         self._idle: list[Warehouse] = []
         self._made = 0
+        self._running = 0
         self._free = threading.Condition()
 
     def select(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], Rows]:
         warehouse = self._take()
+        with self._free:
+            self._running += 1
         try:
             return warehouse.select(sql, parameters)
         finally:
             with self._free:
+                self._running -= 1
                 self._idle.append(warehouse)
                 self._free.notify()
+
+    def thread_share(self) -> int | None:
+        """Threads for a statement starting now: the cores divided by the statements running
+        (itself included), at least one; None without `cores`. Each statement otherwise takes
+        every core (ClickHouse's `max_threads` default), so a batch's four oversubscribe two
+        cores and spend more merging per-thread aggregation states: one thread each made a
+        dashboard round 0.89-0.94x as long on two cores (docs/query-api.md)."""
+        if self._cores is None:
+            return None
+        with self._free:
+            running = max(1, self._running)
+        return max(1, self._cores // running)
 
     def _take(self) -> Warehouse:
         with self._free:
