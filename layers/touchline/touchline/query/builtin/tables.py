@@ -201,8 +201,15 @@ class OrdersTable:
 
     def relation(self, ctx: CompileContext, where: str) -> str:
         site = site_clause(ctx)
-        inner = f"""
-            WITH
+        named_payments = f"""named_payments AS (
+                    SELECT source, payment_id FROM orders FINAL
+                    WHERE {site} AND status = 'paid' AND payment_id != '' AND order_id != payment_id)"""
+        linked, reaches = "", ""
+        # `linked` only where a metric reads it (linked_*): its identity-link reads are ~5 ms of
+        # subqueries that ClickHouse runs even when no selected column needs them. Outside a
+        # metric subquery what is read is unknown, so it stays.
+        if not ctx.current_selects or "o.linked" in f"{ctx.current_selects} {where}":
+            reaches = f"""
                 edges AS (
                     SELECT from_type AS a_type, from_id AS a_id, to_type AS b_type, to_id AS b_id
                     FROM identity_links FINAL WHERE {site}
@@ -213,17 +220,18 @@ class OrdersTable:
                     SELECT a_type, a_id FROM next_to_visitor
                     UNION DISTINCT
                     SELECT e.a_type, e.a_id FROM edges AS e
-                    INNER JOIN next_to_visitor AS n ON e.b_type = n.a_type AND e.b_id = n.a_id),
-                named_payments AS (
-                    SELECT source, payment_id FROM orders FINAL
-                    WHERE {site} AND status = 'paid' AND payment_id != '' AND order_id != payment_id)
-            SELECT *,
+                    INNER JOIN next_to_visitor AS n ON e.b_type = n.a_type AND e.b_id = n.a_id),"""
+            linked = """,
                 visitor_id != ''
                     OR (customer_id != ''
                         AND (customer_id_type, customer_id) IN (SELECT a_type, a_id FROM reaches_visitor))
                     OR (email_sha256 != ''
                         AND ('email_sha256', email_sha256) IN (SELECT a_type, a_id FROM reaches_visitor))
-                    AS linked
+                    AS linked"""
+        inner = f"""
+            WITH{reaches}
+                {named_payments}
+            SELECT *{linked}
             FROM orders FINAL
             WHERE {site} AND status = 'paid' AND is_test = 0 AND {range_clause(ctx, "ordered_at")}
               AND NOT (order_id = payment_id
