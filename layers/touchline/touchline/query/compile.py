@@ -28,7 +28,7 @@ from touchline.query.model import (
     Query,
     SimpleFilter,
 )
-from touchline.query.registry import Dimension, Registry
+from touchline.query.registry import ConversionTable, Dimension, Registry
 from touchline.query.sql import Params
 
 NO_GOAL = "no_goal"
@@ -140,12 +140,12 @@ class CompileContext:
         if variant == NO_GOAL:
             nodes = tuple(n for n in nodes if not _is_goal_or_property_filter(n))
         table_def = self.registry.tables[table]
-        key = getattr(table_def, "conversion_key", None)
-        visits = [n for n in nodes if self._on_visits(n)] if key else []
+        conversions = table_def if isinstance(table_def, ConversionTable) else None
+        visits = [n for n in nodes if self._on_visits(n)] if conversions else []
         conditions = [self._node(node, table) for node in nodes if node not in visits]
-        if key and visits:
-            candidates: str = table_def.conversion_candidates(self)  # type: ignore[attr-defined]
-            conditions.append(self.journeys_matching(key, visits, candidates))
+        if conversions is not None and visits:
+            candidates = conversions.conversion_candidates(self)
+            conditions.append(self.journeys_matching(conversions.conversion_key, visits, candidates))
         return " AND ".join(f"({c})" for c in conditions) if conditions else "1"
 
     def _on_visits(self, node: FilterNode) -> bool:

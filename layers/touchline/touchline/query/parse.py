@@ -24,7 +24,7 @@ from touchline.query.model import (
     SimpleFilter,
     SiteContext,
 )
-from touchline.query.registry import Registry
+from touchline.query.registry import ConversionTable, Registry
 
 TOP_LEVEL_KEYS = (
     "site_id",
@@ -309,7 +309,7 @@ def _check_tables(query: Query, registry: Registry, metric: str, tables: tuple[s
         on_events = "sessions" in tables and "events" in dimension.columns
         # Orders and refunds reach visits through the order's journey (CompileContext.where).
         on_journeys = "sessions" in dimension.columns and all(
-            getattr(registry.tables[t], "conversion_key", None) for t in tables
+            isinstance(registry.tables[t], ConversionTable) for t in tables
         )
         if (
             not on_events

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from touchline.query.compile import CompileContext, MetricContext
@@ -47,6 +47,19 @@ class Table(Protocol):
 
     def relation(self, ctx: CompileContext, where: str) -> str:
         """`FROM … WHERE …`: the site's rows in the query's date range, plus `where`."""
+        ...
+
+
+@runtime_checkable
+class ConversionTable(Table, Protocol):
+    """A table whose rows are conversions (orders, refunds): visit filters reach it through the
+    conversion's journey (`CompileContext.journeys_matching`)."""
+
+    # The row's conversion id (`attribution_credits.conversion_id`), an expression on its alias.
+    conversion_key: str
+
+    def conversion_candidates(self, ctx: CompileContext) -> str:
+        """A subquery of the conversion ids the range's rows can have (a superset is enough)."""
         ...
 
 

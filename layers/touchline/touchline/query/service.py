@@ -62,8 +62,7 @@ def api() -> QueryApi:
     cores = (os.cpu_count() or 1) if url.startswith("chdb:") else None
 
     def client() -> ClientWarehouse:
-        share = warehouse.thread_share if cores else None
-        return ClientWarehouse(connect(url), QUERY_SETTINGS, max_threads=share)
+        return ClientWarehouse(connect(url), QUERY_SETTINGS, max_threads=warehouse.thread_share)
 
     warehouse = PooledWarehouse(client, size=BATCH_WORKERS, cores=cores)
     engine = QueryEngine(
