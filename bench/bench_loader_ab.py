@@ -48,7 +48,7 @@ def _export(ref: str, into: Path) -> None:
     sys.path.insert(0, str(into / "layers/touchline"))
 
 
-def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 5) -> list[str]:
+def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 5) -> list[tuple[str, str]]:
     sys.path.insert(0, str(ROOT / "tests"))
     import factories
     from touchline.envelope import pack
@@ -121,28 +121,30 @@ def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 
                 "SELECT * EXCEPT inserted_at FROM events ORDER BY event_id"
             ).result_rows
     load_average = os.getloadavg()[0]
-    lines = [
-        f"{ref} -> this tree, batches of {size}, {events} events, best of {runs}, load {load_average:.1f}"
-    ]
+    heading = f"{ref} -> this tree, batches of {size}, {events} events, best of {runs}"
+    rows = [(heading, f"load {load_average:.1f}")]
     for case, label in (("outside", "outside the sink call"), ("encoded", "with the Native encoding")):
         base, this = (best[case, side] / events * 1e6 for side in ("base", "this"))
-        lines.append(
-            f"  µs/event {label}: {base:.2f} -> {this:.2f} ({this / base:.2f}x;"
-            f" median pair {statistics.median(pairs[case]):.3f}x)"
+        rows.append(
+            (
+                f"  µs/event {label}",
+                f"{base:.2f} -> {this:.2f} ({this / base:.2f}x;"
+                f" median pair {statistics.median(pairs[case]):.3f}x)",
+            )
         )
     base, this = (events / best["e2e", side] for side in ("base", "this"))
-    lines.append(
-        f"  events/s end to end: {base:,.0f} -> {this:,.0f} ({this / base:.2f}x;"
-        f" median pair time {statistics.median(pairs['e2e']):.3f}x)"
+    rows.append(
+        (
+            "  events/s end to end",
+            f"{base:,.0f} -> {this:,.0f} ({this / base:.2f}x;"
+            f" median pair time {statistics.median(pairs['e2e']):.3f}x)",
+        )
     )
-    lines.append(f"  stored rows equal: {stored['base'] == stored['this']} ({len(stored['this'])} rows)")
-    return lines
+    rows.append(("  stored rows equal", f"{stored['base'] == stored['this']} ({len(stored['this'])} rows)"))
+    return rows
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    for line in run(
-        args[0] if args else "main",
-        *(int(a) for a in args[1:4]),
-    ):
-        print(line)
+    for label, figure in run(args[0] if args else "main", *(int(a) for a in args[1:4])):
+        print(f"{label:<72} {figure}")
