@@ -65,7 +65,29 @@ class BrowserGuard:
             return [
                 b'{"error":"forbidden","message":"the local AWS endpoint answers this machine\'s tools only"}'
             ]
+        if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+            return _preflight(environ, start_response)
         return self._app(environ, start_response)
+
+
+# What moto's CORS layer (flask-cors) grants a preflight: the asking origin and headers, any method.
+_PREFLIGHT_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+
+
+def _preflight(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Answer a CORS preflight here, as moto's CORS layer did: a preflight runs nothing, and moto
+    5.2.6 routes one for `/` into S3's ListBuckets, which fails (500), so a browser's Cognito
+    sign-in stopped at its preflight. The call it announces is judged by the guard as before."""
+    headers = [
+        ("Access-Control-Allow-Origin", environ.get("HTTP_ORIGIN", "*")),
+        ("Access-Control-Allow-Methods", _PREFLIGHT_METHODS),
+        ("Vary", "Origin"),
+        ("Content-Length", "0"),
+    ]
+    if requested := environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"):
+        headers.append(("Access-Control-Allow-Headers", requested))
+    start_response("200 OK", headers)
+    return [b""]
 
 
 def stack_origins(http_url: str) -> set[str]:
