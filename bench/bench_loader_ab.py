@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_loader_formats import EncodeOnly, NullSink
+from bench.bench_loader_formats import EncodeOnly, NullSink, events_types
 from bench.common import ROOT
 
 
@@ -74,12 +74,7 @@ def run(ref: str = "main", size: int = 4_993, events: int = 19_972, runs: int = 
             "base": importlib.import_module("touchline_base.warehouse.client").connect(url),
             "this": client,
         }
-        types = {
-            str(name): str(kind)
-            for name, kind in client.query(
-                "SELECT name, type FROM system.columns WHERE database = 'bench' AND table = 'events'"
-            ).result_rows
-        }
+        types = events_types(client)
 
         def load(batch_module: Any, sink: Any) -> None:
             for chunk in messages:

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_loader_formats import EncodeOnly
+from bench.bench_loader_formats import EncodeOnly, events_types, native_block
 from bench.common import ROOT
 
 BATCH = 4_993
@@ -53,21 +53,16 @@ class _Capture(EncodeOnly):
 
 def _native(columns: list[Any], options: dict[str, Any], rows: int) -> bytes:
     """The Native block clickhouse-connect sends for the first `rows` rows of the insert."""
-    from clickhouse_connect.datatypes.registry import get_from_name
-    from clickhouse_connect.driver.insert import InsertContext
-    from clickhouse_connect.driver.transform import NativeTransform
-
-    context = InsertContext(
-        "events",
-        options["column_names"],
-        [get_from_name(name) for name in options["column_type_names"]],
-        [column[:rows] for column in columns],
-        column_oriented=True,
-        settings=options["settings"],
-    )
-    body = b"".join(NativeTransform.build_insert(context))
+    body = b"".join(native_block("events", [column[:rows] for column in columns], options))
     # build_insert prefixes the statement for an HTTP body; raw_insert wants the block only
     return body[body.index(b"\n") + 1 :] if body.startswith(b"INSERT") else body
+
+
+def _load(batch: Any, message: list[str]) -> None:
+    """One loader invocation's batch: every body of the message, then the flush."""
+    for i, body in enumerate(message):
+        batch.add(body, str(i))
+    batch.flush()
 
 
 def run(runs: int = 7) -> list[tuple[str, str]]:
@@ -89,18 +84,9 @@ def run(runs: int = 7) -> list[tuple[str, str]]:
         migrate(client)
         # two handles on the one engine, as two loader invocations would each hold their own
         clients = [client, connect(url)]
-        types = {
-            str(name): str(kind)
-            for name, kind in client.query(
-                "SELECT name, type FROM system.columns WHERE database = 'bench' AND table = 'events'"
-            ).result_rows
-        }
-        capture = _Capture(types)
+        capture = _Capture(events_types(client))
         capturing: Any = capture  # stands in for a clickhouse-connect Client
-        batch = LoadBatch(ClickHouseRowSink(capturing))
-        for i, body in enumerate(messages[0]):
-            batch.add(body, str(i))
-        batch.flush()
+        _load(LoadBatch(ClickHouseRowSink(capturing)), messages[0])
         ((columns, options),) = capture.inserts
         names = options["column_names"]
         block = {1: _native(columns, options, 1), BATCH: _native(columns, options, BATCH)}
@@ -184,10 +170,7 @@ def run(runs: int = 7) -> list[tuple[str, str]]:
                         chunk = pending.get_nowait()
                     except queue.Empty:
                         return
-                    one = LoadBatch(sink)
-                    for i, body in enumerate(chunk):
-                        one.add(body, str(i))
-                    one.flush()
+                    _load(LoadBatch(sink), chunk)
 
             client.command("TRUNCATE TABLE events")
             workers = [threading.Thread(target=invoke, args=(k,)) for k in range(invocations)]

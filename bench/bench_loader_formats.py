@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,32 @@ class NullSink(NullJsonSink):
         pass
 
 
+def events_types(client: Any) -> dict[str, str]:
+    """The `events` table's column types in the bench database, as the sink's type query reads them."""
+    rows = client.query(
+        "SELECT name, type FROM system.columns WHERE database = 'bench' AND table = 'events'"
+    ).result_rows
+    return {str(name): str(kind) for name, kind in rows}
+
+
+def native_block(table: str, data: Any, options: dict[str, Any]) -> Iterator[bytes]:
+    """The chunks clickhouse-connect sends for a column insert (`options` as `Client.insert` gets
+    them from the sink), statement prefix included, encoded exactly as it encodes them."""
+    from clickhouse_connect.datatypes.registry import get_from_name
+    from clickhouse_connect.driver.insert import InsertContext
+    from clickhouse_connect.driver.transform import NativeTransform
+
+    context = InsertContext(
+        table,
+        options["column_names"],
+        [get_from_name(name) for name in options["column_type_names"]],
+        data,
+        column_oriented=True,
+        settings=options["settings"],
+    )
+    return iter(NativeTransform.build_insert(context))
+
+
 class EncodeOnly:
     """A client that encodes a column insert's Native block exactly as clickhouse-connect sends
     it, and sends nothing: the shipped sink's Python work without the engine's."""
@@ -78,19 +104,7 @@ class EncodeOnly:
         return type("Result", (), {"result_rows": list(self.types.items())})()
 
     def insert(self, table: str, data: Any, **options: Any) -> None:
-        from clickhouse_connect.datatypes.registry import get_from_name
-        from clickhouse_connect.driver.insert import InsertContext
-        from clickhouse_connect.driver.transform import NativeTransform
-
-        context = InsertContext(
-            table,
-            options["column_names"],
-            [get_from_name(name) for name in options["column_type_names"]],
-            data,
-            column_oriented=True,
-            settings=options["settings"],
-        )
-        for _ in NativeTransform.build_insert(context):
+        for _ in native_block(table, data, options):
             pass
 
 
@@ -202,12 +216,7 @@ def run(events: int = 50_000) -> list[tuple[str, str]]:
         migrate(client)
         client.command("CREATE TABLE events_null AS events ENGINE = Null")
         client.command("CREATE TABLE events_copy AS events")
-        EVENTS_TYPES.update(
-            (str(name), str(kind))
-            for name, kind in client.query(
-                "SELECT name, type FROM system.columns WHERE database = 'bench' AND table = 'events'"
-            ).result_rows
-        )
+        EVENTS_TYPES.update(events_types(client))
         # All of the loader's Python: the column path with its Native block built, nothing sent.
         encode_only = ClickHouseRowSink(EncodeOnly(EVENTS_TYPES))  # type: ignore[arg-type]
         encoded = _cpu(lambda: load(packed, encode_only)) * per_event
